@@ -1,0 +1,56 @@
+"""A workspace's Key Vault must let AzureServices bypass network rules that would block them."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.facts import Facts, KeyVault
+from netverify.judging import failed_read, skipped
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    # Several workspaces may share a vault: judge each vault once, naming all its workspaces.
+    users: dict[str, list[str]] = {}
+    for read in facts.workspaces:
+        ws = read.value
+        if ws is None:
+            yield skipped(META, read.resource_id, "The workspace could not be read.")
+        elif ws.key_vault_id is None:
+            yield skipped(META, ws.id, f"Workspace {ws.name} names no Key Vault.")
+        else:
+            users.setdefault(ws.key_vault_id.lower(), []).append(ws.name)
+    for vault_id, workspaces in users.items():
+        vault_read = facts.key_vault(vault_id)
+        if vault_read is None:
+            yield skipped(META, vault_id, "The Key Vault was not probed in this run.")
+        elif vault_read.value is None:
+            yield failed_read(META, vault_read, "Key Vault", linked=True)
+        else:
+            yield _judge(vault_read.value, workspaces)
+
+
+def _judge(vault: KeyVault, workspaces: list[str]) -> Finding:
+    observed = {
+        "bypass": vault.bypass,
+        "defaultAction": vault.default_action,
+        "ipRules": list(vault.ip_rules),
+        "virtualNetworkRules": list(vault.virtual_network_rules),
+        "publicNetworkAccess": vault.public_network_access,
+        "workspaces": workspaces,
+    }
+    evidence = Evidence(observed, {"bypass": "AzureServices"})
+    restricted = vault.default_action == "Deny" or vault.public_network_access == "Disabled"
+    if restricted and vault.bypass != "AzureServices":
+        return Finding(
+            META,
+            Status.FAIL,
+            vault.id,
+            f"Key Vault {vault.name} denies by default and its bypass is {vault.bypass!r}, not "
+            f"'AzureServices': online deployments of {', '.join(workspaces)} cannot read it.",
+            evidence,
+            META.remediation(vault_name=vault.name, resource_group=vault.resource_group),
+        )
+    why = "denies by default but lets AzureServices bypass" if restricted else "allows by default"
+    return Finding(META, Status.PASS, vault.id, f"Key Vault {vault.name} {why}.", evidence)

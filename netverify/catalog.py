@@ -1,0 +1,112 @@
+"""The check registry: every ``checks/<id>/`` folder holds ``metadata.toml`` and ``check.py``.
+
+The metadata is written once and used by the code, by ``netverify checks list`` and by the
+README's check table. A check module exposes ``META`` (its metadata) and ``evaluate(facts)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from netverify.config import describe_errors
+from netverify.facts import Facts
+from netverify.model import CheckMeta, Finding, Severity
+
+CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+class CatalogError(Exception):
+    """A check folder that does not hold a valid check."""
+
+
+class Check(Protocol):
+    META: CheckMeta
+
+    def evaluate(self, facts: Facts) -> Iterable[Finding]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedCheck:
+    meta: CheckMeta
+    module: Check
+
+
+class _Remediation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    text: str
+    command: str = ""
+
+
+class _Metadata(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: _Remediation
+    references: tuple[str, ...] = ()
+
+
+def checks_dir() -> Path:
+    """Inside the wheel the checks sit in ``netverify/checks``; in a source tree beside the package."""
+    packaged = Path(__file__).parent / "checks"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "checks"
+
+
+def load_meta(path: str | Path) -> CheckMeta:
+    """Read ``metadata.toml`` next to ``path`` (a check's ``__file__`` or its folder)."""
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    source = folder / "metadata.toml"
+    try:
+        raw = _Metadata.model_validate(tomllib.loads(source.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise CatalogError(describe_errors(str(source), exc, _Metadata)) from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{source}: {exc}") from exc
+    if raw.id != folder.name:
+        raise CatalogError(f"{source}: id {raw.id!r} differs from its folder name {folder.name!r}")
+    if not CHECK_ID.match(raw.id):
+        raise CatalogError(f"{source}: id {raw.id!r} is not <service>_<property>_<expected>")
+    return CheckMeta(
+        id=raw.id,
+        title=raw.title.strip(),
+        severity=raw.severity,
+        rationale=" ".join(raw.rationale.split()),
+        remediation_text=" ".join(raw.remediation.text.split()),
+        remediation_command=raw.remediation.command.strip(),
+        references=raw.references,
+    )
+
+
+@cache
+def load_checks(root: Path | None = None) -> tuple[LoadedCheck, ...]:
+    """Import every check under ``root`` (default: the shipped checks), sorted by id."""
+    folder = root or checks_dir()
+    loaded = []
+    for source in sorted(folder.glob("*/check.py")):
+        check_id = source.parent.name
+        spec = importlib.util.spec_from_file_location(f"netverify.checks.{check_id}", source)
+        if spec is None or spec.loader is None:
+            raise CatalogError(f"{source}: cannot be imported")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        meta = getattr(module, "META", None)
+        if not isinstance(meta, CheckMeta) or not callable(getattr(module, "evaluate", None)):
+            raise CatalogError(
+                f"{source}: a check defines META = load_meta(__file__) and evaluate()"
+            )
+        if meta.id != check_id:
+            raise CatalogError(f"{source}: META.id {meta.id!r} differs from folder {check_id!r}")
+        loaded.append(LoadedCheck(meta, module))
+    if not loaded:
+        raise CatalogError(f"no checks found under {folder}")
+    return tuple(loaded)

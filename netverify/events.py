@@ -1,0 +1,61 @@
+"""Finding -> the JSON event every output and sink shares (schema: schema/finding.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from netverify import __version__
+from netverify.arm_ids import ResourceId, ResourceIdError
+from netverify.model import Finding
+from netverify.runner import RunContext
+
+SCHEMA_VERSION = "1.0"
+
+
+def finding_schema() -> dict[str, Any]:
+    text = (resources.files("netverify") / "schema" / "finding.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
+    try:
+        rid: ResourceId | None = ResourceId.parse(finding.resource_id)
+    except ResourceIdError:
+        rid = None  # an FQDN, or the agent itself
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "uid": finding.uid,
+        "check_id": finding.check.id,
+        "title": finding.check.title,
+        "status": finding.status.value,
+        "severity": finding.check.severity.value,
+        "resource_id": finding.resource_id,
+        "resource_type": rid.type if rid else None,
+        "resource_name": rid.name if rid else finding.resource_id,
+        "subscription_id": rid.subscription if rid else None,
+        "subject": finding.subject or None,
+        "message": finding.message,
+        "evidence": (
+            {
+                "observed": dict(finding.evidence.observed),
+                "expected": dict(finding.evidence.expected),
+            }
+            if finding.evidence
+            else None
+        ),
+        "remediation": (
+            {"text": finding.remediation.text, "command": finding.remediation.command}
+            if finding.remediation
+            else None
+        ),
+        "rationale": finding.check.rationale,
+        "references": list(finding.check.references),
+        "run_id": run.run_id,
+        "observed_at": run.observed_at.isoformat().replace("+00:00", "Z"),
+        "agent": {"name": run.agent.name, "vnet_id": run.agent.vnet_id},
+        "cloud": run.cloud,
+        "producer": {"name": "netverify", "version": __version__},
+    }

@@ -1,0 +1,94 @@
+"""The finding model: what a check says about one resource, and the metadata it says it with."""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# uuid5 namespace for finding uids: the same check on the same resource (and subject) gets the
+# same uid in every run, on every agent, so a SIEM can follow one problem over time.
+FINDING_NAMESPACE = uuid.UUID("6f1c2b0e-4a59-5d3e-9c8e-2f4d5a7b9c01")
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # netverify could not observe what the check needs
+    SKIPPED = "skipped"  # the check does not apply, or what it depends on could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    text: str
+    command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckMeta:
+    """One check's metadata, read from ``checks/<id>/metadata.toml``."""
+
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    remediation_text: str
+    remediation_command: str
+    references: tuple[str, ...] = ()
+
+    @property
+    def command_placeholders(self) -> frozenset[str]:
+        return frozenset(
+            name for _, name, _, _ in string.Formatter().parse(self.remediation_command) if name
+        )
+
+    def remediation(self, **names: str) -> Remediation:
+        """The remediation with the resource's names filled into the ``az`` command."""
+        command = self.remediation_command.format(**names) if self.remediation_command else None
+        return Remediation(self.remediation_text.format(**names), command)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What was observed, next to what the check expected."""
+
+    observed: Mapping[str, Any]
+    expected: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: CheckMeta
+    status: Status
+    resource_id: str
+    message: str
+    evidence: Evidence | None = None
+    remediation: Remediation | None = None
+    # Tells apart several findings of one check on one resource (e.g. one per FQDN).
+    subject: str = ""
+
+    @property
+    def uid(self) -> str:
+        key = f"{self.check.id}|{self.resource_id.lower()}|{self.subject.lower()}"
+        return str(uuid.uuid5(FINDING_NAMESPACE, key))
+
+
+def exit_code(findings: list[Finding] | tuple[Finding, ...]) -> int:
+    """0 all pass, 1 at least one fail, 3 no fail but something could not be observed."""
+    statuses = {f.status for f in findings}
+    if Status.FAIL in statuses:
+        return 1
+    if Status.ERROR in statuses:
+        return 3
+    return 0

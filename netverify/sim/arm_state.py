@@ -1,0 +1,358 @@
+"""Scenario -> the JSON bodies a real ARM would serve, shaped like shared/reference/arm-examples."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from netverify.clouds import cloud
+from netverify.sim.scenario import Placed, Scenario
+
+ML = "Microsoft.MachineLearningServices/workspaces"
+TYPES = {
+    "workspace": ML,
+    "key_vault": "Microsoft.KeyVault/vaults",
+    "registry": "Microsoft.ContainerRegistry/registries",
+    "storage": "Microsoft.Storage/storageAccounts",
+    "vnet": "Microsoft.Network/virtualNetworks",
+    "private_endpoint": "Microsoft.Network/privateEndpoints",
+    "zone": "Microsoft.Network/privateDnsZones",
+}
+
+
+@dataclass
+class ArmState:
+    """Resources by lower-case id, and the lists ARM pages through, by lower-case path."""
+
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collections: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, body: dict[str, Any], *extra_collections: str) -> None:
+        rid: str = body["id"]
+        self.resources[rid.lower()] = body
+        parent = rid.rsplit("/", 1)[0]
+        self.collections[parent.lower()].append(body)
+        parts = rid.split("/")
+        if len(parts) == 9:  # top-level resource: also listed per subscription and in /resources
+            subscription_list = "/".join([*parts[:3], "providers", parts[6], parts[7]])
+            self.collections[subscription_list.lower()].append(body)
+            self.collections["/".join(parts[:3]).lower() + "/resources"].append(body)
+            self.collections["/".join(parts[:5]).lower() + "/resources"].append(body)
+        for path in extra_collections:
+            self.collections[path.lower()].append(body)
+
+
+def resource_id(scenario: Scenario, kind: str, spec: Placed | None, name: str) -> str:
+    """The id of a resource by name; unknown names still get an id (of a missing resource)."""
+    subscription, group, _ = (
+        scenario.place(spec)
+        if spec
+        else (scenario.subscriptions[0], scenario.default_resource_group, "")
+    )
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{TYPES[kind]}/{name}"
+
+
+def build_arm_state(scenario: Scenario) -> ArmState:
+    state = ArmState()
+    names = cloud(scenario.cloud)
+    specs: dict[tuple[str, str], Placed] = {}
+    for kind, items in (
+        ("workspace", scenario.workspaces),
+        ("key_vault", scenario.key_vaults),
+        ("registry", scenario.registries),
+        ("storage", scenario.storage_accounts),
+        ("vnet", scenario.vnets),
+        ("private_endpoint", scenario.private_endpoints),
+        ("zone", scenario.private_dns_zones),
+    ):
+        for spec in items:
+            specs[(kind, spec.name.lower())] = spec
+
+    def rid(kind: str, name: str) -> str:
+        return resource_id(scenario, kind, specs.get((kind, name.lower())), name)
+
+    def envelope(kind: str, spec: Placed, properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": rid(kind, spec.name),
+            "name": spec.name,
+            "type": TYPES[kind],
+            "location": scenario.place(spec)[2],
+            "tags": {},
+            "properties": properties,
+        }
+
+    def target_id(name: str) -> str:
+        for kind in ("workspace", "key_vault", "registry", "storage"):
+            if (kind, name.lower()) in specs:
+                return rid(kind, name)
+        return rid("workspace", name)
+
+    for pe in scenario.private_endpoints:
+        vnet_id = rid("vnet", pe.vnet)
+        state.add(
+            envelope(
+                "private_endpoint",
+                pe,
+                {
+                    "provisioningState": "Succeeded",
+                    "subnet": {"id": f"{vnet_id}/subnets/{pe.subnet}"},
+                    "privateLinkServiceConnections": [
+                        {
+                            "id": f"{rid('private_endpoint', pe.name)}/privateLinkServiceConnections/{pe.name}",
+                            "name": pe.name,
+                            "properties": {
+                                "provisioningState": "Succeeded",
+                                "privateLinkServiceId": target_id(pe.target),
+                                "groupIds": [pe.group_id],
+                                "privateLinkServiceConnectionState": {
+                                    "status": pe.status,
+                                    "description": "Auto-Approved",
+                                    "actionsRequired": "None",
+                                },
+                            },
+                        }
+                    ],
+                    "manualPrivateLinkServiceConnections": [],
+                    "customDnsConfigs": [
+                        {"fqdn": c.fqdn, "ipAddresses": list(c.ips)} for c in pe.dns_configs
+                    ],
+                    "networkInterfaces": [
+                        {
+                            "id": f"{vnet_id.rsplit('/virtualNetworks/', 1)[0]}/networkInterfaces/{pe.name}.nic"
+                        }
+                    ],
+                },
+            )
+        )
+
+    def connections(owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"{owner_id}/privateEndpointConnections/{name}",
+                "name": name,
+                "type": f"{owner_id.split('/providers/')[1].rsplit('/', 1)[0]}/privateEndpointConnections",
+                "properties": {
+                    "privateEndpoint": {"id": rid("private_endpoint", name)},
+                    "privateLinkServiceConnectionState": {
+                        "status": next(
+                            (p.status for p in scenario.private_endpoints if p.name == name),
+                            "Approved",
+                        ),
+                        "description": "Auto-Approved",
+                        "actionsRequired": "None",
+                    },
+                    "provisioningState": "Succeeded",
+                },
+            }
+            for name in names
+        ]
+
+    for ws in scenario.workspaces:
+        ws_id = rid("workspace", ws.name)
+        state.add(
+            envelope(
+                "workspace",
+                ws,
+                {
+                    "friendlyName": ws.name,
+                    "workspaceId": ws.guid,
+                    "v1LegacyMode": ws.v1_legacy_mode,
+                    "publicNetworkAccess": ws.public_network_access,
+                    "keyVault": rid("key_vault", ws.key_vault) if ws.key_vault else None,
+                    "containerRegistry": rid("registry", ws.container_registry)
+                    if ws.container_registry
+                    else None,
+                    "storageAccount": rid("storage", ws.storage_account)
+                    if ws.storage_account
+                    else None,
+                    "imageBuildCompute": ws.image_build_compute,
+                    "provisioningState": "Succeeded",
+                    "privateEndpointConnections": connections(ws_id, ws.private_endpoints),
+                },
+            )
+        )
+
+    for kv in scenario.key_vaults:
+        props: dict[str, Any] = {
+            "tenantId": scenario.tenant_id,
+            "sku": {"family": "A", "name": "standard"},
+            "vaultUri": f"https://{kv.name}.{names.keyvault_suffix}/",
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": kv.public_network_access,
+            "accessPolicies": [],
+            "enableRbacAuthorization": True,
+        }
+        if kv.network_acls:
+            props["networkAcls"] = {
+                "bypass": kv.bypass,
+                "defaultAction": kv.default_action,
+                "ipRules": [{"value": ip} for ip in kv.ip_rules],
+                "virtualNetworkRules": [
+                    {"id": v, "ignoreMissingVnetServiceEndpoint": False}
+                    for v in kv.virtual_network_rules
+                ],
+            }
+        state.add(envelope("key_vault", kv, props))
+
+    for cr in scenario.registries:
+        cr_id = rid("registry", cr.name)
+        pecs = [
+            {
+                "id": f"{cr_id}/privateEndpointConnections/{c.name}",
+                "name": c.name,
+                "type": "Microsoft.ContainerRegistry/registries/privateEndpointConnections",
+                "properties": {
+                    "privateEndpoint": {"id": rid("private_endpoint", c.private_endpoint)},
+                    "privateLinkServiceConnectionState": {
+                        "status": c.status,
+                        "description": c.description,
+                        "actionsRequired": "None",
+                    },
+                    "provisioningState": "Succeeded",
+                },
+            }
+            for c in cr.connections
+        ]
+        state.add(
+            envelope(
+                "registry",
+                cr,
+                {
+                    "loginServer": f"{cr.name}.{names.acr_suffix}",
+                    "provisioningState": "Succeeded",
+                    "adminUserEnabled": False,
+                    "publicNetworkAccess": cr.public_network_access,
+                    "networkRuleBypassOptions": "AzureServices",
+                    "dataEndpointEnabled": True,
+                    "privateEndpointConnections": pecs,
+                },
+            )
+            | {"sku": {"name": "Premium", "tier": "Premium"}}
+        )
+        for pec in pecs:
+            state.add(pec)
+
+    for st in scenario.storage_accounts:
+        state.add(
+            envelope(
+                "storage",
+                st,
+                {"publicNetworkAccess": st.public_network_access, "provisioningState": "Succeeded"},
+            )
+            | {"kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
+        )
+
+    for vnet in scenario.vnets:
+        vnet_id = rid("vnet", vnet.name)
+        state.add(
+            envelope(
+                "vnet",
+                vnet,
+                {
+                    "provisioningState": "Succeeded",
+                    "addressSpace": {"addressPrefixes": list(vnet.address_space)},
+                    "dhcpOptions": {"dnsServers": list(vnet.dns_servers)},
+                    "subnets": [
+                        {"id": f"{vnet_id}/subnets/{s}", "name": s, "properties": {}}
+                        for s in vnet.subnets
+                    ],
+                },
+            )
+        )
+
+    for zone in scenario.private_dns_zones:
+        zone_id = rid("zone", zone.name)
+        state.add(
+            envelope(
+                "zone",
+                zone,
+                {
+                    "provisioningState": "Succeeded",
+                    "numberOfRecordSets": len(zone.records) + 1,
+                    "numberOfVirtualNetworkLinks": len(zone.links),
+                },
+            )
+            | {"location": "global"}
+        )
+        for rec in zone.records:
+            rtype = rec.type.upper()
+            payload: dict[str, Any]
+            if rtype == "A":
+                payload = {"aRecords": [{"ipv4Address": v} for v in rec.values]}
+            elif rtype == "CNAME":
+                payload = {"cnameRecord": {"cname": rec.values[0]}}
+            else:
+                payload = {"txtRecords": [{"value": [v]} for v in rec.values]}
+            state.add(
+                {
+                    "id": f"{zone_id}/{rtype}/{rec.name}",
+                    "name": rec.name,
+                    "type": f"Microsoft.Network/privateDnsZones/{rtype}",
+                    "etag": "00000000-0000-0000-0000-000000000000",
+                    "properties": {
+                        "ttl": rec.ttl,
+                        "fqdn": f"{rec.name}.{zone.name}.",
+                        "isAutoRegistered": False,
+                    }
+                    | payload,
+                },
+                f"{zone_id}/ALL",
+            )
+        for link in zone.links:
+            state.add(
+                {
+                    "id": f"{zone_id}/virtualNetworkLinks/{link.name}",
+                    "name": link.name,
+                    "type": "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+                    "location": "global",
+                    "etag": "00000000-0000-0000-0000-000000000000",
+                    "properties": {
+                        "virtualNetwork": {"id": rid("vnet", link.vnet)},
+                        "registrationEnabled": link.registration_enabled,
+                        "resolutionPolicy": "Default",
+                        "virtualNetworkLinkState": "Completed",
+                        "provisioningState": "Succeeded",
+                    },
+                }
+            )
+
+    for ep in scenario.online_endpoints:
+        ws_spec = specs.get(("workspace", ep.workspace.lower()))
+        ep_id = f"{rid('workspace', ep.workspace)}/onlineEndpoints/{ep.name}"
+        region = scenario.place(ws_spec)[2] if ws_spec else scenario.default_location
+        state.add(
+            {
+                "id": ep_id,
+                "name": ep.name,
+                "type": f"{ML}/onlineEndpoints",
+                "location": region,
+                "kind": "Managed",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "authMode": "Key",
+                    "provisioningState": ep.provisioning_state,
+                    "publicNetworkAccess": ep.public_network_access,
+                    "traffic": dict(ep.traffic),
+                    "scoringUri": f"https://{ep.name}.{region}.{names.inference_suffix}/score",
+                },
+            }
+        )
+        for dep in ep.deployments:
+            state.add(
+                {
+                    "id": f"{ep_id}/deployments/{dep.name}",
+                    "name": dep.name,
+                    "type": f"{ML}/onlineEndpoints/deployments",
+                    "location": region,
+                    "kind": dep.compute_type,
+                    "sku": {"name": "Default", "capacity": 1},
+                    "properties": {
+                        "endpointComputeType": dep.compute_type,
+                        "provisioningState": dep.provisioning_state,
+                        "egressPublicNetworkAccess": dep.egress_public_network_access,
+                        "instanceType": "Standard_DS3_v2",
+                    },
+                }
+            )
+    return state

@@ -1,0 +1,361 @@
+"""A small in-process DNS server that answers from a fixed list of records.
+
+It stands in for Azure DNS (168.63.129.16) and for "the public internet DNS" so that checks and
+real forwarders (BIND, unbound, dnsmasq) can be exercised against loopback only. It behaves like
+the recursive answer a client would see: CNAME chains are followed within its own data and the
+whole chain lands in one answer section, wildcards follow RFC 4592, unknown names are NXDOMAIN.
+Two fault switches exist because the code under test must cope with them: ``truncate_udp``
+(forces TCP fallback) and ``drop_names`` (forces timeouts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import struct
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import cast
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.TXT
+import dns.rrset
+
+logger = logging.getLogger(__name__)
+
+RTYPES = frozenset({"A", "AAAA", "CNAME", "TXT"})
+# A CNAME loop in test data must not hang the server; real resolvers give up around here too.
+MAX_CHAIN = 16
+# Socket timeouts double as the polling interval for stop(); short keeps stop() fast.
+POLL_INTERVAL = 0.1
+# Without EDNS a UDP reply may not exceed 512 bytes (RFC 1035 4.2.1).
+CLASSIC_UDP_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resource record. ``value`` is zone-file text, except TXT which is the raw string."""
+
+    name: str
+    rtype: str  # "A" | "AAAA" | "CNAME" | "TXT"
+    value: str
+    ttl: int = 60
+
+    def __post_init__(self) -> None:
+        if self.rtype.upper() not in RTYPES:
+            raise ValueError(f"unsupported record type {self.rtype!r}; use one of {sorted(RTYPES)}")
+
+
+def _to_rdata(record: Record) -> dns.rdata.Rdata:
+    rdtype = dns.rdatatype.from_text(record.rtype.upper())
+    if rdtype == dns.rdatatype.TXT:
+        # Built directly so a value with spaces or quotes is one string, not zone-file syntax.
+        return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, rdtype, [record.value.encode()])
+    # A CNAME target is absolute with or without the trailing dot, as the owner name is; the
+    # default relativize=True would turn it back into a relative name.
+    return dns.rdata.from_text(
+        dns.rdataclass.IN, rdtype, record.value, origin=dns.name.root, relativize=False
+    )
+
+
+class StaticDnsServer:
+    """Serves ``records`` over UDP and TCP on one loopback port until stopped.
+
+    ``queries`` logs every query received as ``(qname, qtype, transport)`` with the name in
+    lower case without the trailing dot; appends happen under a lock and list appends are atomic,
+    so tests may read or clear it while the server runs.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[Record],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        truncate_udp: bool = False,
+        drop_names: Iterable[str] = (),
+    ) -> None:
+        # Refuse anything but loopback: a stand-in listening on a real interface could answer
+        # (or be mistaken for) production DNS.
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"StaticDnsServer only listens on loopback, not {host!r}")
+        self.host = host
+        self.port = port
+        self.truncate_udp = truncate_udp
+        self.queries: list[tuple[str, str, str]] = []
+        self._drop = {dns.name.from_text(n) for n in drop_names}
+        self._data: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
+        for record in records:
+            self._add(record)
+        # Every ancestor of an owner name exists as an empty non-terminal, so a query for it is
+        # NOERROR/empty rather than NXDOMAIN, and it blocks wildcard matching as in RFC 4592.
+        self._existing = {a for owner in self._data for a in _self_and_ancestors(owner)}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+
+    def _add(self, record: Record) -> None:
+        owner = dns.name.from_text(record.name)
+        rdata = _to_rdata(record)
+        node = self._data.setdefault(owner, {})
+        has_cname = dns.rdatatype.CNAME in node
+        if (rdata.rdtype == dns.rdatatype.CNAME and node) or has_cname:
+            raise ValueError(f"{record.name}: a CNAME cannot coexist with other data (RFC 1034)")
+        rrset = node.setdefault(rdata.rdtype, dns.rrset.RRset(owner, rdata.rdclass, rdata.rdtype))
+        rrset.add(rdata, record.ttl)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """``host:port`` (IPv6 in brackets) as used for forwarder settings."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def start(self) -> StaticDnsServer:
+        if self._sockets:
+            raise RuntimeError("server already started")
+        self._stopping.clear()
+        udp, tcp = self._bind()
+        self._sockets = [udp, tcp]
+        self._threads = [
+            threading.Thread(target=self._serve_udp, args=(udp,), daemon=True),
+            threading.Thread(target=self._serve_tcp, args=(tcp,), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def _bind(self) -> tuple[socket.socket, socket.socket]:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # With port 0 the UDP port the kernel picks may be taken for TCP; retry a few times.
+        for _ in range(20):
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            tcp = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                udp.bind((self.host, self.port))
+                port: int = udp.getsockname()[1]
+                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                tcp.bind((self.host, port))
+                tcp.listen(16)
+            except OSError:
+                udp.close()
+                tcp.close()
+                if self.port:
+                    raise
+                continue
+            udp.settimeout(POLL_INTERVAL)
+            tcp.settimeout(POLL_INTERVAL)
+            self.port = port
+            return udp, tcp
+        raise OSError(f"no port free for both UDP and TCP on {self.host}")
+
+    def stop(self) -> None:
+        """Stop serving; safe to call twice. Joins every thread so no answer arrives late."""
+        self._stopping.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        for s in self._sockets:
+            s.close()
+        self._sockets = []
+        self._threads = []
+
+    def __enter__(self) -> StaticDnsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- transports --------------------------------------------------------------------------
+
+    def _serve_udp(self, sock: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                wire, peer = sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            reply = self._reply(wire, "udp")
+            if reply is not None:
+                # The client may be gone already; for UDP that is not our problem.
+                with contextlib.suppress(OSError):
+                    sock.sendto(reply, peer)
+
+    def _serve_tcp(self, listener: socket.socket) -> None:
+        connections: list[threading.Thread] = []
+        while not self._stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            t = threading.Thread(target=self._serve_connection, args=(conn,), daemon=True)
+            t.start()
+            connections.append(t)
+        for t in connections:
+            t.join(timeout=5)
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        # RFC 7766: a client may send several length-prefixed queries on one connection.
+        conn.settimeout(POLL_INTERVAL)
+        with conn:
+            while not self._stopping.is_set():
+                header = self._recv_exactly(conn, 2)
+                if header is None:
+                    return
+                wire = self._recv_exactly(conn, struct.unpack("!H", header)[0])
+                if wire is None:
+                    return
+                reply = self._reply(wire, "tcp")
+                if reply is not None:
+                    try:
+                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                    except OSError:
+                        return
+
+    def _recv_exactly(self, conn: socket.socket, size: int) -> bytes | None:
+        """``size`` bytes, or None once the peer closes or the server stops."""
+        data = b""
+        while len(data) < size:
+            if self._stopping.is_set():
+                return None
+            try:
+                chunk = conn.recv(size - len(data))
+            except TimeoutError:
+                continue
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    # -- DNS ---------------------------------------------------------------------------------
+
+    def _reply(self, wire: bytes, transport: str) -> bytes | None:
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None  # garbage: a real server would also stay silent
+        if query.flags & dns.flags.QR:
+            return None
+        try:
+            return self._answer(query, transport)
+        except Exception:
+            # A bug here must not kill the serving thread (every later query would time out
+            # and hide the cause): log it and fail this one query visibly instead.
+            logger.exception("StaticDnsServer failed to answer %s", query.question)
+            response = dns.message.make_response(query, recursion_available=True)
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return response.to_wire()
+
+    def _answer(self, query: dns.message.Message, transport: str) -> bytes | None:
+        # RA: the servers this stands in for (Azure DNS, public resolvers) are recursive, and a
+        # check inspecting flags (or dig, which warns on RD without RA) must see them as such.
+        response = dns.message.make_response(query, recursion_available=True)
+        if query.opcode() != dns.opcode.QUERY or len(query.question) != 1:
+            rcode = dns.rcode.NOTIMP if query.opcode() != dns.opcode.QUERY else dns.rcode.FORMERR
+            response.set_rcode(rcode)
+            return response.to_wire()
+        question = query.question[0]
+        qname = question.name
+        with self._lock:
+            self.queries.append(
+                (
+                    qname.to_text(omit_final_dot=True).lower(),
+                    dns.rdatatype.to_text(question.rdtype),
+                    transport,
+                )
+            )
+        if qname in self._drop:
+            return None
+        if transport == "udp" and self.truncate_udp:
+            response.flags |= dns.flags.TC
+            return response.to_wire()
+        if question.rdclass == dns.rdataclass.IN:
+            rcode, answer = self._resolve(qname, question.rdtype)
+            response.answer.extend(answer)
+            response.set_rcode(rcode)
+            # AA: everything in the reply comes from this server's own data.
+            response.flags |= dns.flags.AA
+        else:
+            response.set_rcode(dns.rcode.REFUSED)
+        if transport == "tcp":
+            return response.to_wire()
+        limit = max(CLASSIC_UDP_SIZE, query.payload) if query.edns >= 0 else CLASSIC_UDP_SIZE
+        try:
+            return response.to_wire(max_size=limit)
+        except dns.exception.TooBig:
+            response.answer.clear()
+            response.flags |= dns.flags.TC
+            return response.to_wire()
+
+    def _resolve(
+        self, qname: dns.name.Name, rdtype: int
+    ) -> tuple[dns.rcode.Rcode, list[dns.rrset.RRset]]:
+        answer: list[dns.rrset.RRset] = []
+        name = qname
+        for _ in range(MAX_CHAIN):
+            node = self._lookup(name)
+            if node is None:
+                # A CNAME pointing outside our data is normal (e.g. public DNS pointing into a
+                # privatelink zone served elsewhere): NOERROR, and the client chases the target.
+                return (dns.rcode.NOERROR if answer else dns.rcode.NXDOMAIN), answer
+            if rdtype == dns.rdatatype.ANY:
+                answer.extend(_synthesize(rrset, name) for rrset in node.values())
+                return dns.rcode.NOERROR, answer
+            if rdtype in node:
+                answer.append(_synthesize(node[rdtype], name))
+                return dns.rcode.NOERROR, answer
+            cname = node.get(dns.rdatatype.CNAME)
+            if cname is None:
+                return dns.rcode.NOERROR, answer  # NODATA
+            answer.append(_synthesize(cname, name))
+            name = cast(dns.rdtypes.ANY.CNAME.CNAME, cname[0]).target
+        return dns.rcode.SERVFAIL, answer  # CNAME loop
+
+    def _lookup(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
+        """The node answering for ``name``: exact, else the closest encloser's wildcard."""
+        if name in self._existing:  # dns.name.Name compares and hashes case-insensitively
+            return self._data.get(name, {})
+        for ancestor in _self_and_ancestors(name):
+            if ancestor in self._existing:
+                try:
+                    return self._data.get(dns.name.Name(("*", *ancestor.labels)))
+                except dns.name.NameTooLong:
+                    return None
+        return None
+
+
+def _self_and_ancestors(name: dns.name.Name) -> list[dns.name.Name]:
+    out = [name]
+    while out[-1] != dns.name.root:
+        out.append(out[-1].parent())
+    return out
+
+
+def _synthesize(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset:
+    """``rrset`` under ``owner``: wildcard answers carry the query name, not ``*``."""
+    if rrset.name == owner:
+        return rrset
+    return dns.rrset.from_rdata_list(owner, rrset.ttl, list(rrset))

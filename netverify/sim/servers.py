@@ -1,0 +1,350 @@
+"""The simulated tenant's servers on loopback: Azure Resource Manager (HTTPS) and a
+managed-identity token endpoint (App Service style, and IMDS style), both recording requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from netverify.sim.arm_state import ArmState
+from netverify.sim.scenario import FaultSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    api_version: str | None
+    query: dict[str, str]
+    status: int
+    at: float  # time.monotonic() when the answer was sent
+
+
+@dataclass
+class _Fault:
+    spec: FaultSpec
+    pattern: re.Pattern[str]
+    remaining: int | None
+
+
+@dataclass
+class TokenBook:
+    """Tokens the identity endpoint issued, so ARM can refuse any other bearer."""
+
+    issued: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def issue(self) -> str:
+        token = "sim-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.issued.add(token)
+        return token
+
+    def valid(self, token: str) -> bool:
+        with self.lock:
+            return token in self.issued
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    # Keep-alive handler threads sit in a read until the client goes; do not wait for them.
+    block_on_close = False
+
+
+class _Recording:
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def record(self, method: str, target: str, status: int) -> None:
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(
+                    method,
+                    unquote(parts.path),
+                    query.get("api-version"),
+                    query,
+                    status,
+                    time.monotonic(),
+                )
+            )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as ARM clients expect
+    server_version = "netverify-sim"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def reply(
+        self, status: int, body: str | dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class SimulatedArm(_Recording):
+    """HTTPS ARM on 127.0.0.1: GET by id, paged lists, faults per route, 401 without a token."""
+
+    def __init__(
+        self,
+        state: ArmState,
+        tokens: TokenBook,
+        ssl_context: ssl.SSLContext,
+        *,
+        page_size: int = 100,
+        latency_seconds: float = 0.0,
+        faults: Iterable[FaultSpec] = (),
+    ) -> None:
+        super().__init__()
+        self.state = state
+        self.tokens = tokens
+        self.page_size = page_size
+        self.latency_seconds = latency_seconds
+        self._faults: list[_Fault] = []
+        for spec in faults:
+            self.inject(spec)
+        arm = self
+
+        class Handler(_Handler):
+            def do_GET(self) -> None:
+                arm._serve(self, "GET")
+
+            def do_POST(self) -> None:
+                arm._serve(self, "POST")
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def inject(self, spec: FaultSpec) -> None:
+        with self._lock:
+            self._faults.append(_Fault(spec, re.compile(spec.path, re.IGNORECASE), spec.times))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, method: str, path: str) -> FaultSpec | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.spec.method == method and fault.pattern.search(path):
+                    if fault.remaining is None:
+                        return fault.spec
+                    if fault.remaining > 0:
+                        fault.remaining -= 1
+                        return fault.spec
+        return None
+
+    def _serve(self, handler: _Handler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        status, body, headers = self._answer(handler, method)
+        self.record(method, handler.path, status)
+        handler.reply(status, body, headers)
+
+    def _answer(
+        self, handler: _Handler, method: str
+    ) -> tuple[int, str | dict[str, Any], dict[str, str]]:
+        parts = urlsplit(handler.path)
+        path = unquote(parts.path).rstrip("/")
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
+        auth = handler.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not self.tokens.valid(auth.removeprefix("Bearer ")):
+            return (
+                401,
+                _error("InvalidAuthenticationToken", "The access token is missing or invalid."),
+                {
+                    "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/"'
+                },
+            )
+        fault = self._take_fault(method, path)
+        if fault is not None:
+            time.sleep(fault.delay_seconds)
+            headers = (
+                {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            )
+            return (
+                fault.status,
+                fault.body if fault.body is not None else _fault_body(fault.status, path),
+                headers,
+            )
+        if method != "GET":
+            return 405, _error("MethodNotAllowed", f"{method} is not served here."), {}
+        key = path.lower()
+        if key in self.state.resources:
+            return 200, self.state.resources[key], {}
+        if key in self.state.collections:
+            return 200, self._page(parts.query, path, self.state.collections[key]), {}
+        return 404, _not_found(path), {}
+
+    def _page(self, query: str, path: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        start = int(params.get("$skipToken", "0") or 0)
+        page: dict[str, Any] = {"value": items[start : start + self.page_size]}
+        if start + self.page_size < len(items):
+            version = params.get("api-version", "")
+            page["nextLink"] = (
+                f"{self.url}{path}?api-version={version}&$skipToken={start + self.page_size}"
+            )
+        return page
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _action(path: str) -> str:
+    """The Azure RBAC read action a GET on ``path`` needs."""
+    parts = path.strip("/").split("/")
+    if "providers" not in [p.lower() for p in parts]:
+        return "Microsoft.Resources/subscriptions/resourceGroups/read"
+    at = max(i for i, p in enumerate(parts) if p.lower() == "providers")
+    rest = parts[at + 1 :]
+    types = [rest[0], *rest[1::2]]
+    return "/".join(types) + "/read"
+
+
+def _fault_body(status: int, path: str) -> dict[str, Any]:
+    if status == 403:
+        return _error(
+            "AuthorizationFailed",
+            "The client '00000000-0000-0000-0000-00000000a9e7' with object id "
+            "'00000000-0000-0000-0000-00000000a9e7' does not have authorization to perform "
+            f"action '{_action(path)}' over scope '{path}' or the scope is invalid. If access "
+            "was recently granted, please refresh your credentials.",
+        )
+    if status == 429:
+        return _error("TooManyRequests", "The request was throttled; retry after the Retry-After.")
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return _error(phrase.replace(" ", ""), f"Simulated {status} {phrase}.")
+
+
+def _not_found(path: str) -> dict[str, Any]:
+    parts = path.strip("/").split("/")
+    if len(parts) >= 8:
+        return _error(
+            "ResourceNotFound",
+            f"The Resource '{parts[5]}/{parts[6]}/{parts[7]}' under resource group "
+            f"'{parts[3]}' was not found.",
+        )
+    return _error("NotFound", f"No route for {path}.")
+
+
+class TokenEndpoint(_Recording):
+    """Managed-identity tokens over plain HTTP on loopback, as App Service and IMDS serve them.
+
+    App Service style: ``IDENTITY_ENDPOINT=<url>/msi/token`` + ``IDENTITY_HEADER=<secret>``.
+    IMDS style: ``AZURE_POD_IDENTITY_AUTHORITY_HOST=<url>`` (path /metadata/identity/oauth2/token).
+    Only the audiences given are granted, so a wrong-cloud scope fails as it would in Azure.
+    """
+
+    def __init__(self, tokens: TokenBook, audiences: Iterable[str]) -> None:
+        super().__init__()
+        self.secret = secrets.token_urlsafe(16)
+        self.audiences = {a.rstrip("/") for a in audiences}
+        self.tokens = tokens
+        self.identity_assigned = True  # False: the host has no managed identity (400, as IMDS)
+        endpoint = self
+
+        class Handler(_Handler):
+            def do_GET(self) -> None:
+                status, body = endpoint._answer(self)
+                endpoint.record("GET", self.path, status)
+                self.reply(status, body)
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def environment(self) -> dict[str, str]:
+        """What ``ManagedIdentityCredential`` reads to use this endpoint (App Service style)."""
+        return {"IDENTITY_ENDPOINT": f"{self.url}/msi/token", "IDENTITY_HEADER": self.secret}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, handler: _Handler) -> tuple[int, dict[str, Any]]:
+        parts = urlsplit(handler.path)
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if parts.path == "/msi/token":
+            if handler.headers.get("X-IDENTITY-HEADER") != self.secret:
+                return 401, {"statusCode": 401, "message": "X-IDENTITY-HEADER is missing or wrong"}
+        elif parts.path == "/metadata/identity/oauth2/token":
+            if handler.headers.get("Metadata") != "true":
+                return 400, {
+                    "error": "invalid_request",
+                    "error_description": "Required metadata header not specified",
+                }
+        else:
+            return 404, {"error": "not_found", "error_description": parts.path}
+        if not self.identity_assigned:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Identity not found",
+                "statusCode": 400,
+                "message": "No managed identity is assigned to this resource.",
+            }
+        resource = params.get("resource", "").rstrip("/")
+        if resource not in self.audiences:
+            return 400, {
+                "error": "invalid_resource",
+                "error_description": f"AADSTS500011: The resource principal named {resource} was not found.",
+                "statusCode": 400,
+                "message": f"invalid resource {resource}",
+            }
+        now = int(time.time())
+        return 200, {
+            "access_token": self.tokens.issue(),
+            "expires_on": str(now + 3600),
+            "expires_in": "3600",
+            "not_before": str(now),
+            "resource": params["resource"],
+            "token_type": "Bearer",
+            "client_id": params.get("client_id", "00000000-0000-0000-0000-00000000a9e7"),
+        }

@@ -1,0 +1,91 @@
+"""keyvault_network_bypass_azure_services, judged from hand-built facts."""
+
+import pytest
+
+from netverify.catalog import load_checks
+from netverify.facts import ReadProblem
+from netverify.model import Status
+from netverify.testing import arm_id, facts, failed, key_vault, workspace
+
+[check] = [c.module for c in load_checks() if c.meta.id == "keyvault_network_bypass_azure_services"]
+KV_TYPE = "Microsoft.KeyVault/vaults"
+
+
+def test_deny_without_bypass_fails_with_the_update_command() -> None:
+    """defaultAction Deny with bypass None fails, shows the rules and the az command."""
+    [finding] = check.evaluate(
+        facts([workspace(key_vault="kv-a")], [key_vault("kv-a", bypass="None")])
+    )
+
+    assert finding.status == Status.FAIL
+    assert "kv-a" in finding.message
+    assert finding.evidence.observed["bypass"] == "None"
+    assert finding.evidence.observed["defaultAction"] == "Deny"
+    assert dict(finding.evidence.expected) == {"bypass": "AzureServices"}
+    assert (
+        finding.remediation.command
+        == "az keyvault update --name kv-a --resource-group rg-test --bypass AzureServices"
+    )
+
+
+def test_public_access_disabled_without_bypass_fails() -> None:
+    """publicNetworkAccess Disabled with bypass None fails even if defaultAction is Allow."""
+    vault = key_vault(bypass="None", default_action="Allow", public_network_access="Disabled")
+    [finding] = check.evaluate(facts([workspace()], [vault]))
+
+    assert finding.status == Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("bypass", "default_action", "public"),
+    [("AzureServices", "Deny", "Disabled"), ("None", "Allow", "Enabled")],
+)
+def test_rules_that_let_azure_services_in_pass(
+    bypass: str, default_action: str, public: str
+) -> None:
+    """Bypass AzureServices, or rules that allow everyone anyway, pass."""
+    vault = key_vault(bypass=bypass, default_action=default_action, public_network_access=public)
+    [finding] = check.evaluate(facts([workspace()], [vault]))
+
+    assert finding.status == Status.PASS
+
+
+def test_shared_vault_is_judged_once_naming_every_workspace() -> None:
+    """Two workspaces on one vault give one finding that names both."""
+    findings = list(
+        check.evaluate(facts([workspace("mlw-a"), workspace("mlw-b")], [key_vault(bypass="None")]))
+    )
+
+    assert len(findings) == 1
+    assert findings[0].evidence.observed["workspaces"] == ["mlw-a", "mlw-b"]
+
+
+def test_deleted_linked_vault_fails() -> None:
+    """A 404 on the vault the workspace links to is a fail: the link points at nothing."""
+    gone = failed(arm_id(KV_TYPE, "kv-test"), ReadProblem.NOT_FOUND, status_code=404)
+    [finding] = check.evaluate(facts([workspace()], [gone]))
+
+    assert finding.status == Status.FAIL
+    assert "does not exist" in finding.message
+
+
+def test_forbidden_vault_is_an_error_naming_the_permission() -> None:
+    """A 403 on the vault is an error naming Microsoft.KeyVault/vaults/read."""
+    denied = failed(
+        arm_id(KV_TYPE, "kv-test"),
+        ReadProblem.FORBIDDEN,
+        status_code=403,
+        permission="Microsoft.KeyVault/vaults/read",
+    )
+    [finding] = check.evaluate(facts([workspace()], [denied]))
+
+    assert finding.status == Status.ERROR
+    assert "Microsoft.KeyVault/vaults/read" in finding.message
+
+
+def test_unreadable_workspace_skips_its_vault() -> None:
+    """When the workspace cannot be read, the vault check says skipped, not pass."""
+    ws_id = arm_id("Microsoft.MachineLearningServices/workspaces", "mlw-x")
+    [finding] = check.evaluate(facts([failed(ws_id, ReadProblem.UNAVAILABLE)]))
+
+    assert finding.status == Status.SKIPPED

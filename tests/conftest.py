@@ -1,0 +1,91 @@
+"""Shared fixtures: the simulated tenant, started per test on loopback with the real SDK clients."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from netverify.sim.scenario import Scenario, builtin_scenario, parse_scenario
+from netverify.sim.tenant import SimulatedTenant
+
+TenantFactory = Callable[..., SimulatedTenant]
+
+IDENTITY_VARIABLES = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "NETVERIFY_CONFIG",
+)
+
+
+class NonLoopbackTraffic(AssertionError):
+    """A test tried to send a datagram beyond loopback."""
+
+
+def _is_loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        return ipaddress.ip_address(str(host)).is_loopback
+    except ValueError:
+        return host == "localhost" or not isinstance(address, tuple)  # AF_UNIX paths
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _datagrams_stay_on_loopback() -> Iterator[None]:
+    """pytest-socket guards connect(); a UDP sendto() needs no connect, so guard it too."""
+    original_sendto = socket.socket.sendto
+
+    def sendto(self: socket.socket, data: bytes, *args: object) -> int:
+        address = args[-1]
+        if not _is_loopback(address):
+            raise NonLoopbackTraffic(
+                f"test sent a datagram to {address!r}; only loopback is allowed"
+            )
+        return original_sendto(self, data, *args)  # type: ignore[arg-type]
+
+    socket.socket.sendto = sendto  # type: ignore[assignment,method-assign]
+    yield
+    socket.socket.sendto = original_sendto  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _clean_identity_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may pick up a real identity (or IMDS at 169.254.169.254) from the machine."""
+    for name in IDENTITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def demo_scenario() -> Scenario:
+    return builtin_scenario()
+
+
+@pytest.fixture
+def start_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TenantFactory]:
+    """Start a simulated tenant from a Scenario or a dict; its token endpoint is in the env."""
+    started: list[SimulatedTenant] = []
+
+    def start(scenario: Scenario | dict[str, object] | None = None) -> SimulatedTenant:
+        if isinstance(scenario, dict):
+            scenario = parse_scenario(scenario, "test scenario")
+        tenant = SimulatedTenant(scenario or builtin_scenario(), tmp_path / f"tenant{len(started)}")
+        tenant.__enter__()
+        started.append(tenant)
+        for key, value in tenant.credential_environment.items():
+            monkeypatch.setenv(key, value)
+        return tenant
+
+    yield start
+    for tenant in started:
+        tenant.__exit__(None, None, None)

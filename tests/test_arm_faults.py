@@ -1,0 +1,173 @@
+"""ARM behaviour through the real SDK clients and ManagedIdentityCredential, against the
+simulated tenant: throttling, outages, permissions, missing resources, bad bodies."""
+
+from __future__ import annotations
+
+from netverify.clouds import CloudName
+from netverify.facts import ReadProblem
+from netverify.model import Status
+from netverify.runner import run_once
+from netverify.sim.scenario import FaultSpec
+from tests.conftest import TenantFactory
+
+KV_PATH = "/providers/Microsoft.KeyVault/vaults/kv-broken$"
+WS_PATH = "/workspaces/mlw-broken$"
+
+
+def findings_by(result, check_id):  # type: ignore[no-untyped-def]
+    return {f.resource_id.rsplit("/", 1)[-1]: f for f in result.findings if f.check.id == check_id}
+
+
+def test_throttled_read_waits_for_retry_after_then_succeeds(start_tenant: TenantFactory) -> None:
+    """A 429 with Retry-After: 1 is retried after at least one second, and the check judges."""
+    tenant = start_tenant()
+    tenant.arm.inject(FaultSpec(path=KV_PATH, status=429, retry_after=1, times=1))
+
+    result = run_once(tenant.config())
+
+    hits = [r for r in tenant.arm.requests if r.path.endswith("/vaults/kv-broken")]
+    assert [r.status for r in hits] == [429, 200]
+    assert hits[1].at - hits[0].at >= 0.95
+    assert (
+        findings_by(result, "keyvault_network_bypass_azure_services")["kv-broken"].status
+        == Status.FAIL
+    )
+
+
+def test_server_errors_are_retried_then_become_an_error_finding(
+    start_tenant: TenantFactory,
+) -> None:
+    """A vault that answers 503 through every retry is an error finding; the run goes on."""
+    tenant = start_tenant()
+    tenant.arm.inject(FaultSpec(path=KV_PATH, status=503))
+
+    result = run_once(tenant.config())
+
+    hits = [r for r in tenant.arm.requests if r.path.endswith("/vaults/kv-broken")]
+    assert len(hits) == 3  # the first try and retry_total=2 retries
+    vault = findings_by(result, "keyvault_network_bypass_azure_services")
+    assert vault["kv-broken"].status == Status.ERROR
+    assert "503" in vault["kv-broken"].message
+    assert vault["kv-healthy"].status == Status.PASS
+    assert result.exit_code == 1  # the v1 fail of mlw-broken is still reported
+
+
+def test_forbidden_vault_names_the_missing_permission(start_tenant: TenantFactory) -> None:
+    """A 403 AuthorizationFailed becomes an error naming Microsoft.KeyVault/vaults/read."""
+    tenant = start_tenant()
+    tenant.arm.inject(FaultSpec(path=KV_PATH, status=403))
+
+    result = run_once(tenant.config())
+
+    finding = findings_by(result, "keyvault_network_bypass_azure_services")["kv-broken"]
+    assert finding.status == Status.ERROR
+    assert "Microsoft.KeyVault/vaults/read" in finding.message
+    assert finding.evidence.observed["missing_permission"] == "Microsoft.KeyVault/vaults/read"
+    assert len([r for r in tenant.arm.requests if r.path.endswith("/kv-broken")]) == 1
+
+
+def test_deleted_linked_vault_is_a_fail(start_tenant: TenantFactory, demo_scenario) -> None:  # type: ignore[no-untyped-def]
+    """A workspace whose keyVault points at a vault that is gone fails with 'does not exist'."""
+    broken = demo_scenario.model_copy(
+        update={"key_vaults": [k for k in demo_scenario.key_vaults if k.name != "kv-broken"]}
+    )
+    tenant = start_tenant(broken)
+
+    result = run_once(tenant.config())
+
+    finding = findings_by(result, "keyvault_network_bypass_azure_services")["kv-broken"]
+    assert finding.status == Status.FAIL
+    assert "does not exist" in finding.message
+
+
+def test_body_that_is_not_json_is_an_error(start_tenant: TenantFactory) -> None:
+    """A 200 whose body is not JSON is an error finding, not a crash."""
+    tenant = start_tenant()
+    tenant.arm.inject(FaultSpec(path=WS_PATH, status=200, body="{not json"))
+
+    result = run_once(tenant.config())
+
+    finding = findings_by(result, "workspace_v1_legacy_mode_disabled")["mlw-broken"]
+    assert finding.status == Status.ERROR
+    assert ReadProblem.MALFORMED.value == finding.evidence.observed["problem"]
+    assert (
+        findings_by(result, "workspace_v1_legacy_mode_disabled")["mlw-healthy"].status
+        == Status.PASS
+    )
+
+
+def test_property_of_the_wrong_type_is_named(start_tenant: TenantFactory) -> None:
+    """v1LegacyMode = "yes" is an error that names the property and the value."""
+    tenant = start_tenant()
+    body = (
+        '{"id": "x", "name": "mlw-broken", "location": "eastus",'
+        ' "properties": {"v1LegacyMode": "yes"}}'
+    )
+    tenant.arm.inject(FaultSpec(path=WS_PATH, status=200, body=body))
+
+    result = run_once(tenant.config())
+
+    finding = findings_by(result, "workspace_v1_legacy_mode_disabled")["mlw-broken"]
+    assert finding.status == Status.ERROR
+    assert "properties.v1LegacyMode is 'yes', expected a bool" in finding.message
+
+
+def test_each_resource_is_read_once_per_run(start_tenant: TenantFactory, demo_scenario) -> None:  # type: ignore[no-untyped-def]
+    """Two workspaces sharing one vault cause a single read of that vault."""
+    shared = demo_scenario.model_copy(
+        update={
+            "workspaces": [
+                w.model_copy(update={"key_vault": "kv-healthy"}) for w in demo_scenario.workspaces
+            ]
+        }
+    )
+    tenant = start_tenant(shared)
+
+    run_once(tenant.config())
+
+    paths = [r.path.lower() for r in tenant.arm.requests]
+    assert len(paths) == len(set(paths))
+    assert sum(p.endswith("/vaults/kv-healthy") for p in paths) == 1
+
+
+def test_without_a_token_the_run_cannot_run(start_tenant: TenantFactory) -> None:
+    """On a host without a managed identity every read is unauthenticated: exit code 2."""
+    tenant = start_tenant()
+    tenant.identity.identity_assigned = False
+
+    result = run_once(tenant.config())
+
+    assert result.exit_code == 2
+    assert all(f.status in (Status.ERROR, Status.SKIPPED) for f in result.findings)
+
+
+def test_token_for_the_wrong_cloud_is_refused(start_tenant: TenantFactory, demo_scenario) -> None:  # type: ignore[no-untyped-def]
+    """A China-cloud tenant refuses tokens for the public ARM audience: the scope comes from the cloud table."""
+    tenant = start_tenant(demo_scenario.model_copy(update={"cloud": CloudName.CHINA}))
+
+    china = run_once(tenant.config())
+    public = run_once(tenant.config().model_copy(update={"cloud": CloudName.PUBLIC}))
+
+    assert china.exit_code == 1
+    assert public.exit_code == 2
+    audiences = {r.query["resource"] for r in tenant.identity.requests}
+    assert {"https://management.chinacloudapi.cn", "https://management.azure.com"} == audiences
+
+
+def test_arm_refuses_requests_without_a_valid_bearer(start_tenant: TenantFactory) -> None:
+    """The simulated ARM answers 401 to a request without a token it issued."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    tenant = start_tenant()
+    context = ssl.create_default_context(cafile=str(tenant.ca_path))
+    request = urllib.request.Request(
+        f"{tenant.arm.url}{tenant.workspace_ids()[0]}?api-version=2025-12-01",
+        headers={"Authorization": "Bearer forged"},
+    )
+    try:
+        urllib.request.urlopen(request, context=context)
+        raise AssertionError("expected 401")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401

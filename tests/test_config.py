@@ -1,0 +1,118 @@
+"""The configuration file: every bad file gets a message naming file, key and expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netverify.cli import main
+from netverify.config import ConfigError, load_config, parse_config
+
+WS = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+    "/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+)
+
+BAD_FILES = [
+    ('[dns]\nazure_dnss = "127.0.0.1"\n', "dns.azure_dnss: unknown key (expected one of: "),
+    ('[arm]\ntimeout_seconds = "soon"\n', "arm.timeout_seconds: Input should be a valid number"),
+    ('cloud = "AzureGermanCloud"\n', "cloud: Input should be 'AzureCloud', 'AzureChinaCloud' or"),
+    (
+        '[scope]\nworkspaces = ["/subscriptions/x/resourceGroups/rg"]\n',
+        "scope.workspaces[0]: '/subscriptions/x/resourceGroups/rg' is not an ARM resource id",
+    ),
+    (
+        '[scope]\nworkspaces = ["/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"]\n',
+        "scope.workspaces[0]: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv' "
+        "is a Microsoft.KeyVault/vaults id, expected a Microsoft.MachineLearningServices/workspaces id",
+    ),
+    (
+        '[dns]\ncustom_servers = ["10.0.0.4:70000"]\n',
+        "dns.custom_servers[0]: '10.0.0.4:70000' is not host",
+    ),
+    (
+        '[credential]\nkind = "password"\n',
+        "credential.kind: Input should be 'managed_identity' or 'default'",
+    ),
+    ('[[sinks]]\ntype = "jsonl_file"\n', "sinks[0].path: required key is missing"),
+    (
+        '[[sinks]]\ntype = "jsonl_file"\npath = "/x"\nrotate = 3\n',
+        "sinks[0].rotate: unknown key (expected one of: type, path)",
+    ),
+    (
+        '[schedule]\ninterval_minutes = 5\ncron = "* * * * *"\n',
+        "schedule: set either interval_minutes or cron, not both",
+    ),
+    ("cloud = \n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_FILES)
+def test_bad_file_names_key_and_expectation(text: str, message: str) -> None:
+    """Each bad file fails with its exact message, prefixed by the file name."""
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "/etc/netverify/config.toml")
+
+    assert str(raised.value).startswith("/etc/netverify/config.toml: ")
+    assert message in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Two mistakes give two lines, so a fix does not need two round trips."""
+    with pytest.raises(ConfigError) as raised:
+        parse_config('cloud = "Mars"\n[dns]\ntimeout = 1\n', "c.toml")
+
+    assert len(str(raised.value).splitlines()) == 2
+
+
+def test_defaults_point_at_azure_dns_and_the_public_cloud() -> None:
+    """An empty file is valid: public cloud, managed identity, Azure DNS at 168.63.129.16."""
+    config = parse_config("", "c.toml")
+
+    assert config.cloud.value == "AzureCloud"
+    assert config.credential.kind == "managed_identity"
+    assert config.dns.azure_dns == "168.63.129.16"
+
+
+def test_the_shipped_example_is_valid(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`netverify config example` prints a file that `netverify config check` accepts."""
+    assert main(["config", "example"]) == 0
+    example = tmp_path / "config.toml"
+    example.write_text(capsys.readouterr().out)
+
+    assert main(["config", "check", str(example)]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert load_config(example).scope.workspaces
+
+
+def test_config_check_exits_2_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A bad file makes `config check` and `run` exit 2 with the message on stderr."""
+    bad = tmp_path / "config.toml"
+    bad.write_text("[dns]\nazure_dnss = 1\n")
+
+    assert main(["config", "check", str(bad)]) == 2
+    assert main(["run", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: dns.azure_dnss: unknown key" in err
+    assert "Traceback" not in err
+
+
+def test_config_path_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """NETVERIFY_CONFIG is used when --config is not given."""
+    path = tmp_path / "from-env.toml"
+    path.write_text(f'[scope]\nworkspaces = ["{WS}"]\n')
+    monkeypatch.setenv("NETVERIFY_CONFIG", str(path))
+
+    assert main(["config", "check"]) == 0
+    assert str(path) in capsys.readouterr().out
+
+
+def test_missing_file_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A config file that does not exist is exit 2 with its path."""
+    assert main(["config", "check", str(tmp_path / "nope.toml")]) == 2
+    assert "nope.toml: cannot read the configuration" in capsys.readouterr().err
