@@ -10,15 +10,16 @@ import traceback
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from netverify.catalog import CatalogError, load_checks
-from netverify.config import Config, ConfigError, config_path, load_config
+from netverify.clouds import CloudName
+from netverify.config import Config, ConfigError, config_path, load_config, parse_config
 from netverify.events import to_event
+from netverify.model import EXIT_CANNOT_RUN
 from netverify.output import render
 from netverify.runner import RunResult, run_once
 from netverify.sinks import make_sink
-
-EXIT_CANNOT_RUN = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,8 +74,28 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--scenario", type=Path, help="a scenario TOML file instead of the built-in demo"
     )
+    demo.add_argument(
+        "--cloud",
+        choices=[c.value for c in CloudName],
+        help="run the simulated tenant in this cloud's naming (default: the scenario's)",
+    )
     output_option(demo)
     demo.set_defaults(handler=_demo)
+
+    doctor = commands.add_parser(
+        "doctor", help="check this host can run netverify, and say what to fix"
+    )
+    doctor.add_argument(
+        "--config",
+        "-c",
+        help="config file (default: $NETVERIFY_CONFIG or /etc/netverify/config.toml)",
+    )
+    doctor.add_argument(
+        "--state-dir",
+        type=Path,
+        help="state directory to test (default: $STATE_DIRECTORY or /var/lib/netverify)",
+    )
+    doctor.set_defaults(handler=_doctor)
 
     checks = commands.add_parser("checks", help="the checks netverify runs")
     checks_commands = checks.add_subparsers(required=True, metavar="SUBCOMMAND")
@@ -91,6 +112,19 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_config_check)
     example = config_commands.add_parser("example", help="print a commented example config")
     example.set_defaults(handler=_config_example)
+    init = config_commands.add_parser(
+        "init", help="write a validated config from options (used by deploy/install.sh)"
+    )
+    init.add_argument("--cloud", choices=[c.value for c in CloudName], default="AzureCloud")
+    init.add_argument(
+        "--workspace", action="append", default=[], help="workspace ARM id (repeat for more)"
+    )
+    init.add_argument("--client-id", help="client id of the user-assigned managed identity")
+    init.add_argument("--agent-name", help="agent name in findings (default: the host name)")
+    init.add_argument("--vnet-id", help="ARM id of the VNet the agent runs in")
+    init.add_argument("--jsonl", type=Path, help="also append findings as JSON lines here")
+    init.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+    init.set_defaults(handler=_config_init)
 
     sim = commands.add_parser(
         "sim", help="serve the simulated tenant for `netverify run` (testing)"
@@ -116,10 +150,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from netverify.sim.scenario import builtin_scenario, load_scenario  # demo-only code
+    from netverify.sim.cloud_naming import in_cloud  # demo-only code
+    from netverify.sim.scenario import builtin_scenario, load_scenario
     from netverify.sim.tenant import SimulatedTenant
 
     scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
+    if args.cloud:
+        scenario = in_cloud(scenario, args.cloud)
     with SimulatedTenant(scenario) as tenant:
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
@@ -127,6 +164,15 @@ def _demo(args: argparse.Namespace) -> int:
         _deliver(config, result, args.output)
     # The demo tenant is broken on purpose: the demo succeeded when it ran.
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from netverify import doctor
+
+    config = load_config(config_path(args.config))
+    diagnoses = doctor.diagnose(config, args.state_dir or doctor.state_directory())
+    sys.stdout.write(doctor.render(diagnoses))
+    return doctor.exit_code(diagnoses)
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -182,6 +228,34 @@ def _config_check(args: argparse.Namespace) -> int:
     path = config_path(args.path)
     config = load_config(path)
     print(f"{path}: valid ({config.cloud.value}, {len(config.scope.workspaces)} workspaces)")
+    return 0
+
+
+def _config_init(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    document: dict[str, Any] = {
+        "cloud": args.cloud,
+        "credential": {"kind": "managed_identity"},
+        "scope": {"workspaces": args.workspace},
+        "agent": {},
+    }
+    if args.client_id:
+        document["credential"]["client_id"] = args.client_id
+    if args.agent_name:
+        document["agent"]["name"] = args.agent_name
+    if args.vnet_id:
+        document["agent"]["vnet_id"] = args.vnet_id
+    if args.jsonl:
+        document["sinks"] = [{"type": "jsonl_file", "path": str(args.jsonl)}]
+    text = tomli_w.dumps(document)
+    parse_config(text, "netverify config init")  # refuse to write what `run` would refuse
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        args.output.chmod(0o644)  # DynamicUser= services read it as "other"
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -75,6 +75,13 @@ class KeyVault:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    subscription_id: str
+    display_name: str
+    state: str | None  # Enabled | Disabled | Warned | PastDue | Deleted
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     workspaces: tuple[Read[Workspace], ...] = ()
     key_vaults: Mapping[str, Read[KeyVault]] = field(default_factory=dict)  # by lower-case id

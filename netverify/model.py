@@ -84,9 +84,17 @@ class Finding:
         return str(uuid.uuid5(FINDING_NAMESPACE, key))
 
 
+# netverify could not run at all (bad config, no credential): `run` and `doctor` exit with it.
+EXIT_CANNOT_RUN = 2
+
+
 def exit_code(findings: list[Finding] | tuple[Finding, ...]) -> int:
     """0 all pass, 1 at least one fail, 3 no fail but something could not be observed."""
-    statuses = {f.status for f in findings}
+    return exit_code_of({f.status for f in findings})
+
+
+def exit_code_of(statuses: set[Status]) -> int:
+    """``exit_code`` for bare statuses (``netverify doctor`` uses it for its own verdicts)."""
     if Status.FAIL in statuses:
         return 1
     if Status.ERROR in statuses:

@@ -23,6 +23,7 @@ from azure.core.exceptions import (
 )
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from netverify.arm_ids import ResourceId, ResourceIdError
 from netverify.clouds import Cloud
@@ -33,8 +34,10 @@ from netverify.facts import (
     Read,
     ReadFailure,
     ReadProblem,
+    Subscription,
     Workspace,
 )
+from netverify.permissions import required_action
 
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
 # read through generic resources so no beta SDK is needed.
@@ -64,6 +67,16 @@ class ArmReader:
 
     def key_vault(self, resource_id: str) -> Read[KeyVault]:
         return self._memoised(resource_id, lambda rid: self._read_key_vault(resource_id, rid))
+
+    def subscriptions(self) -> Read[tuple[Subscription, ...]]:
+        """Every subscription the identity can see: those where it holds any role."""
+        try:
+            listed = self._client(SubscriptionClient, None).subscriptions.list()
+            return Read(
+                "/subscriptions", value=tuple(parse_subscription(s.as_dict()) for s in listed)
+            )
+        except Exception as exc:  # as in _attempt: the failure is the fact
+            return Read("/subscriptions", failure=describe_failure(exc, "/subscriptions"))
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -98,15 +111,16 @@ class ArmReader:
         try:
             return Read(resource_id, value=read(rid))
         except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
-            return Read(resource_id, failure=describe_failure(exc, rid))
+            return Read(resource_id, failure=describe_failure(exc, str(rid)))
 
-    def _client(self, client_type: type[T], subscription: str) -> T:
-        key = (client_type.__name__, subscription.lower())
+    def _client(self, client_type: type[T], subscription: str | None) -> T:
+        """A client per type and subscription; ``None`` for tenant-level clients."""
+        key = (client_type.__name__, (subscription or "").lower())
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = client_type(  # type: ignore[call-arg]
                     self._credential,
-                    subscription,
+                    *([subscription] if subscription is not None else []),
                     base_url=(self._config.endpoint or self._cloud.arm_endpoint).rstrip("/"),
                     credential_scopes=[self._cloud.arm_scope],
                     connection_verify=str(self._config.ca_bundle)
@@ -121,8 +135,8 @@ class ArmReader:
             return client
 
 
-def describe_failure(exc: Exception, rid: ResourceId) -> ReadFailure:
-    """Name what went wrong in words an on-call engineer can act on."""
+def describe_failure(exc: Exception, path: str) -> ReadFailure:
+    """Name what went wrong in words an on-call engineer can act on; ``path``: what was read."""
     if isinstance(exc, MalformedResource):
         return ReadFailure(ReadProblem.MALFORMED, str(exc))
     if isinstance(exc, DecodeError):
@@ -141,7 +155,7 @@ def describe_failure(exc: Exception, rid: ResourceId) -> ReadFailure:
         )
     if status == 403:
         found = _ACTION_IN_MESSAGE.search(str(exc))
-        permission = found.group(1) if found else f"{rid.type}/read"
+        permission = found.group(1) if found else required_action("GET", path)
         return ReadFailure(ReadProblem.FORBIDDEN, _arm_message(exc), 403, permission)
     if isinstance(exc, HttpResponseError) and status is not None:
         return ReadFailure(
@@ -188,6 +202,17 @@ def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
         container_registry_id=_linked_id(props, "containerRegistry", rid),
         storage_account_id=_linked_id(props, "storageAccount", rid),
         private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+    )
+
+
+def parse_subscription(body: Mapping[str, Any]) -> Subscription:
+    subscription_id = body.get("subscription_id") or body.get("subscriptionId")
+    if not isinstance(subscription_id, str):
+        raise MalformedResource(f"a subscription in the list has no subscriptionId: {body!r}")
+    return Subscription(
+        subscription_id=subscription_id,
+        display_name=str(body.get("display_name") or body.get("displayName") or subscription_id),
+        state=body.get("state"),
     )
 
 

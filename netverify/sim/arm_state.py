@@ -69,6 +69,18 @@ def build_arm_state(scenario: Scenario) -> ArmState:
         for spec in items:
             specs[(kind, spec.name.lower())] = spec
 
+    for number, subscription in enumerate(scenario.subscriptions, 1):
+        state.add(
+            {
+                "id": f"/subscriptions/{subscription}",
+                "subscriptionId": subscription,
+                "tenantId": scenario.tenant_id,
+                "displayName": f"Simulated subscription {number}",
+                "state": "Enabled",
+                "authorizationSource": "RoleBased",
+            }
+        )
+
     def rid(kind: str, name: str) -> str:
         return resource_id(scenario, kind, specs.get((kind, name.lower())), name)
 

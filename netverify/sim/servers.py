@@ -4,19 +4,21 @@ managed-identity token endpoint (App Service style, and IMDS style), both record
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
 import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from netverify.permissions import required_action
 from netverify.sim.arm_state import ArmState
 from netverify.sim.scenario import FaultSpec
 
@@ -38,6 +40,11 @@ class _Fault:
     remaining: int | None
 
 
+# The simulated agent identity: object (principal) id and client (application) id.
+SIM_PRINCIPAL_ID = "00000000-0000-0000-0000-00000000a9e7"
+SIM_CLIENT_ID = "00000000-0000-0000-0000-0000000c11e7"
+
+
 @dataclass
 class TokenBook:
     """Tokens the identity endpoint issued, so ARM can refuse any other bearer."""
@@ -45,8 +52,10 @@ class TokenBook:
     issued: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def issue(self) -> str:
-        token = "sim-" + secrets.token_urlsafe(24)
+    def issue(self, claims: Mapping[str, object] | None = None) -> str:
+        """A JWT-shaped token (as Entra issues) carrying ``claims``; its signature is random."""
+        header = {"typ": "JWT", "alg": "RS256", "kid": "netverify-sim"}
+        token = ".".join([_base64url(header), _base64url(claims or {}), secrets.token_urlsafe(32)])
         with self.lock:
             self.issued.add(token)
         return token
@@ -54,6 +63,10 @@ class TokenBook:
     def valid(self, token: str) -> bool:
         with self.lock:
             return token in self.issued
+
+
+def _base64url(document: Mapping[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
 
 
 class _Server(ThreadingHTTPServer):
@@ -116,8 +129,10 @@ class SimulatedArm(_Recording):
         page_size: int = 100,
         latency_seconds: float = 0.0,
         faults: Iterable[FaultSpec] = (),
+        authority_host: str = "login.microsoftonline.com",
     ) -> None:
         super().__init__()
+        self.authority_host = authority_host
         self.state = state
         self.tokens = tokens
         self.page_size = page_size
@@ -190,9 +205,7 @@ class SimulatedArm(_Recording):
             return (
                 401,
                 _error("InvalidAuthenticationToken", "The access token is missing or invalid."),
-                {
-                    "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/"'
-                },
+                {"WWW-Authenticate": f'Bearer authorization_uri="https://{self.authority_host}/"'},
             )
         fault = self._take_fault(method, path)
         if fault is not None:
@@ -202,7 +215,7 @@ class SimulatedArm(_Recording):
             )
             return (
                 fault.status,
-                fault.body if fault.body is not None else _fault_body(fault.status, path),
+                fault.body if fault.body is not None else _fault_body(fault.status, method, path),
                 headers,
             )
         if method != "GET":
@@ -230,24 +243,13 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def _action(path: str) -> str:
-    """The Azure RBAC read action a GET on ``path`` needs."""
-    parts = path.strip("/").split("/")
-    if "providers" not in [p.lower() for p in parts]:
-        return "Microsoft.Resources/subscriptions/resourceGroups/read"
-    at = max(i for i, p in enumerate(parts) if p.lower() == "providers")
-    rest = parts[at + 1 :]
-    types = [rest[0], *rest[1::2]]
-    return "/".join(types) + "/read"
-
-
-def _fault_body(status: int, path: str) -> dict[str, Any]:
+def _fault_body(status: int, method: str, path: str) -> dict[str, Any]:
     if status == 403:
         return _error(
             "AuthorizationFailed",
-            "The client '00000000-0000-0000-0000-00000000a9e7' with object id "
-            "'00000000-0000-0000-0000-00000000a9e7' does not have authorization to perform "
-            f"action '{_action(path)}' over scope '{path}' or the scope is invalid. If access "
+            f"The client '{SIM_PRINCIPAL_ID}' with object id "
+            f"'{SIM_PRINCIPAL_ID}' does not have authorization to perform "
+            f"action '{required_action(method, path)}' over scope '{path}' or the scope is invalid. If access "
             "was recently granted, please refresh your credentials.",
         )
     if status == 429:
@@ -275,8 +277,17 @@ class TokenEndpoint(_Recording):
     Only the audiences given are granted, so a wrong-cloud scope fails as it would in Azure.
     """
 
-    def __init__(self, tokens: TokenBook, audiences: Iterable[str]) -> None:
+    def __init__(
+        self,
+        tokens: TokenBook,
+        audiences: Iterable[str],
+        *,
+        tenant_id: str = "72f988bf-0000-4000-8000-000000000001",
+        issuer_host: str = "login.microsoftonline.com",
+    ) -> None:
         super().__init__()
+        self.tenant_id = tenant_id
+        self.issuer_host = issuer_host
         self.secret = secrets.token_urlsafe(16)
         self.audiences = {a.rstrip("/") for a in audiences}
         self.tokens = tokens
@@ -339,12 +350,24 @@ class TokenEndpoint(_Recording):
                 "message": f"invalid resource {resource}",
             }
         now = int(time.time())
+        client_id = params.get("client_id", SIM_CLIENT_ID)
+        claims = {
+            "aud": resource,
+            "iss": f"https://{self.issuer_host}/{self.tenant_id}/",
+            "tid": self.tenant_id,
+            "oid": SIM_PRINCIPAL_ID,
+            "appid": client_id,
+            "idtyp": "app",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+        }
         return 200, {
-            "access_token": self.tokens.issue(),
+            "access_token": self.tokens.issue(claims),
             "expires_on": str(now + 3600),
             "expires_in": "3600",
             "not_before": str(now),
             "resource": params["resource"],
             "token_type": "Bearer",
-            "client_id": params.get("client_id", "00000000-0000-0000-0000-00000000a9e7"),
+            "client_id": client_id,
         }

@@ -40,8 +40,14 @@ class SimulatedTenant:
             page_size=scenario.page_size,
             latency_seconds=scenario.latency_ms / 1000,
             faults=scenario.faults,
+            authority_host=names.authority_host,
         )
-        self.identity = TokenEndpoint(tokens, [names.arm_audience, names.monitor_audience])
+        self.identity = TokenEndpoint(
+            tokens,
+            [names.arm_audience, names.monitor_audience],
+            tenant_id=scenario.tenant_id,
+            issuer_host=names.authority_host,
+        )
 
     def __enter__(self) -> SimulatedTenant:
         self.identity.start()

@@ -1,0 +1,312 @@
+"""``netverify doctor``: can this host run netverify? Each diagnosis says what it saw and the fix.
+
+It reuses the run's own pieces (the credential, ``ArmReader``, the sinks' config) so that what
+doctor proves is what ``netverify run`` will meet. Its exit code means what ``run``'s does.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.resolver
+from azure.core.credentials import TokenCredential
+
+from netverify.arm_ids import ResourceId
+from netverify.clouds import Cloud, cloud
+from netverify.config import Config, JsonLinesFileSink, Sink, split_host_port
+from netverify.credentials import make_credential, token_claims
+from netverify.facts import ReadFailure, ReadProblem
+from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of
+from netverify.probes.arm import ArmReader
+
+ROLE_NAME = "netverify reader"  # deploy/azure/netverify-reader.role.json
+DEFAULT_STATE_DIRECTORY = Path("/var/lib/netverify")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    topic: str
+    status: Status
+    observed: str
+    fix: str | None = None
+    # netverify cannot run at all while this is failing (no token): exit 2, as `run` would.
+    fatal: bool = False
+
+
+def exit_code(diagnoses: tuple[Diagnosis, ...]) -> int:
+    if any(d.fatal and d.status is Status.FAIL for d in diagnoses):
+        return EXIT_CANNOT_RUN
+    return exit_code_of({d.status for d in diagnoses})
+
+
+def state_directory() -> Path:
+    """systemd's ``$STATE_DIRECTORY`` (``StateDirectory=netverify``), else /var/lib/netverify."""
+    return Path(os.environ.get("STATE_DIRECTORY") or DEFAULT_STATE_DIRECTORY)
+
+
+def diagnose(
+    config: Config, state_dir: Path, credential: TokenCredential | None = None
+) -> tuple[Diagnosis, ...]:
+    names = cloud(config.cloud)
+    found: list[Diagnosis] = []
+    token, assignee, credential = _token(config, names, credential)
+    found.append(token)
+    if credential is not None:
+        reader = ArmReader(credential, names, config.arm)
+        found.append(_subscriptions(reader, config, assignee))
+        found.extend(_workspaces(reader, config, assignee))
+    else:
+        found.append(Diagnosis("ARM reads", Status.SKIPPED, "no token, so nothing was read"))
+    found.append(_host_resolvers(config))
+    found.append(_azure_dns(config, names))
+    found.append(writable_directory("state directory", state_dir))
+    found.extend(sink_reachability(sink) for sink in config.sinks)
+    return tuple(found)
+
+
+def render(diagnoses: tuple[Diagnosis, ...]) -> str:
+    topic_width = max(len(d.topic) for d in diagnoses)
+    lines = []
+    for d in sorted(diagnoses, key=lambda d: d.status is Status.PASS):
+        lines.append(f"{d.status.value.upper():<7} {d.topic.ljust(topic_width)}  {d.observed}")
+        if d.fix:
+            lines.append(f"{'':<7} {'':<{topic_width}}  fix: {d.fix}")
+    counts = {s: sum(d.status is s for d in diagnoses) for s in Status}
+    lines.append(
+        f"{len(diagnoses)} diagnoses: {counts[Status.FAIL]} to fix, "
+        f"{counts[Status.ERROR]} could not be checked, {counts[Status.SKIPPED]} skipped, "
+        f"{counts[Status.PASS]} fine"
+    )
+    return "\n".join(lines) + "\n"
+
+
+# -- identity and ARM ------------------------------------------------------------------------
+
+
+def _token(
+    config: Config, names: Cloud, credential: TokenCredential | None
+) -> tuple[Diagnosis, str, TokenCredential | None]:
+    """The token diagnosis, who to name in ``az role assignment create --assignee``, and the
+    credential that got the token (None when none did)."""
+    try:
+        credential = credential or make_credential(config.credential, names)
+        token = credential.get_token(names.arm_scope).token
+    except Exception as exc:  # every credential failure is the diagnosis, never a traceback
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return (
+            Diagnosis(
+                "token",
+                Status.FAIL,
+                f"no {config.credential.kind} token for {names.arm_scope}: {first_line}",
+                _token_fix(config, names),
+                fatal=True,
+            ),
+            "<principal-id>",
+            None,
+        )
+    claims = token_claims(token)
+    principal = claims.get("oid") or "<principal-id>"
+    who = ", ".join(
+        f"{label} {claims[key]}"
+        for key, label in (
+            ("appid", "client id"),
+            ("oid", "object id"),
+            ("tid", "tenant"),
+            ("xms_mirid", "identity"),
+        )
+        if claims.get(key)
+    )
+    return (
+        Diagnosis(
+            "token",
+            Status.PASS,
+            f"{config.credential.kind} token for {names.arm_scope} "
+            f"({who or 'the token is not a JWT, so the identity is not shown'})",
+        ),
+        str(principal),
+        credential,
+    )
+
+
+def _token_fix(config: Config, names: Cloud) -> str:
+    if config.credential.kind == "default":
+        return (
+            f"sign in with `az cloud set --name {names.name.value} && az login`, or set "
+            'credential.kind = "managed_identity" on an Azure host.'
+        )
+    which = (
+        f"the user-assigned identity with client id {config.credential.client_id}"
+        if config.credential.client_id
+        else "a system-assigned identity (or set credential.client_id to a user-assigned one's)"
+    )
+    return (
+        f"give this host {which}: on a VM `az vm identity assign -g <group> -n <vm> "
+        "--identities <identity-id>`; on AKS use workload identity (pod label "
+        "azure.workload.identity/use=true, service account annotated with "
+        f"azure.workload.identity/client-id). If the error names the resource, check `cloud` "
+        f"(now {names.name.value})."
+    )
+
+
+def _assign(assignee: str, scope: str) -> str:
+    return f'`az role assignment create --assignee {assignee} --role "{ROLE_NAME}" --scope {scope}`'
+
+
+def _subscriptions(reader: ArmReader, config: Config, assignee: str) -> Diagnosis:
+    listed = reader.subscriptions()
+    if listed.value is None:
+        return _read_failed("subscriptions", listed.failure, assignee, "/subscriptions/<id>")
+    visible = {s.subscription_id.lower(): s for s in listed.value}
+    needed = {ResourceId.parse(w).subscription for w in config.scope.workspaces}
+    missing = sorted(s for s in needed if s.lower() not in visible)
+    if missing:
+        return Diagnosis(
+            "subscriptions",
+            Status.FAIL,
+            f"the identity cannot see {', '.join(missing)}, where configured workspaces live",
+            " ; ".join(_assign(assignee, f"/subscriptions/{s}") for s in missing),
+        )
+    if not visible:
+        return Diagnosis(
+            "subscriptions",
+            Status.FAIL,
+            "the identity sees no subscription: it holds no role anywhere",
+            _assign(assignee, "/subscriptions/<id>"),
+        )
+    shown = ", ".join(f"{s.display_name} ({s.subscription_id})" for s in listed.value)
+    return Diagnosis("subscriptions", Status.PASS, f"sees {len(visible)}: {shown}")
+
+
+def _workspaces(reader: ArmReader, config: Config, assignee: str) -> Iterator[Diagnosis]:
+    if not config.scope.workspaces:
+        yield Diagnosis(
+            "workspaces",
+            Status.FAIL,
+            "scope.workspaces is empty: there is nothing to verify",
+            "add the ARM ids of the workspaces to scope.workspaces in the config.",
+        )
+    for workspace_id in config.scope.workspaces:
+        rid = ResourceId.parse(workspace_id)
+        read = reader.workspace(workspace_id)
+        topic = f"workspace {rid.name}"
+        if read.value is None:
+            yield _read_failed(topic, read.failure, assignee, f"/subscriptions/{rid.subscription}")
+        else:
+            yield Diagnosis(topic, Status.PASS, f"readable ({read.value.location or 'no region'})")
+
+
+def _read_failed(topic: str, failure: ReadFailure | None, assignee: str, scope: str) -> Diagnosis:
+    if failure is None:  # a Read has a value or a failure; keep mypy and readers sure of it
+        raise ValueError(f"{topic}: a read with neither value nor failure")
+    if failure.problem is ReadProblem.FORBIDDEN:
+        fix = f"grant {failure.permission or 'the read'}: {_assign(assignee, scope)}"
+        return Diagnosis(topic, Status.FAIL, f"ARM refuses the read: {failure.message}", fix)
+    if failure.problem is ReadProblem.NOT_FOUND:
+        return Diagnosis(
+            topic,
+            Status.FAIL,
+            "ARM has no such resource (404)",
+            "check the id in scope.workspaces: the workspace may have been deleted or moved.",
+        )
+    if failure.problem is ReadProblem.UNAUTHENTICATED:
+        return Diagnosis(topic, Status.FAIL, failure.message, "see the token diagnosis.")
+    return Diagnosis(
+        topic,
+        Status.ERROR,
+        failure.message,
+        "check the route from this host to ARM (proxy, firewall, NSG, arm.endpoint).",
+    )
+
+
+# -- DNS -------------------------------------------------------------------------------------
+
+
+def _host_resolvers(config: Config) -> Diagnosis:
+    if not config.dns.use_host_resolver:
+        return Diagnosis("host resolvers", Status.SKIPPED, "dns.use_host_resolver is false")
+    path = config.dns.resolv_conf
+    try:
+        servers = dns.resolver.Resolver(filename=str(path)).nameservers
+    except dns.resolver.NoResolverConfiguration as exc:
+        return Diagnosis(
+            "host resolvers",
+            Status.FAIL,
+            f"{path}: {exc}",
+            "give the host a resolver (DHCP from the VNet, or a nameserver line in "
+            f"{path}), or set dns.use_host_resolver = false.",
+        )
+    return Diagnosis("host resolvers", Status.PASS, f"{path}: {', '.join(str(s) for s in servers)}")
+
+
+def _azure_dns(config: Config, names: Cloud) -> Diagnosis:
+    """Ask Azure DNS for the cloud's ARM host name: any NOERROR/NXDOMAIN answer proves it is up."""
+    host, port = split_host_port(config.dns.azure_dns)
+    qname = urlsplit(names.arm_endpoint).hostname or ""
+    where = f"{config.dns.azure_dns} (dns.azure_dns)"
+    try:
+        reply = dns.query.udp(
+            dns.message.make_query(qname, "A"), host, port=port, timeout=config.dns.timeout_seconds
+        )
+    except (dns.exception.DNSException, OSError) as exc:
+        return Diagnosis(
+            "Azure DNS",
+            Status.FAIL,
+            f"no answer from {where} for {qname}: {type(exc).__name__} {exc}".rstrip(),
+            "Azure DNS answers only inside an Azure VNet: run the agent on a VM or pod in the "
+            "VNet to verify, and let UDP and TCP 53 to it through (NSG, host firewall).",
+        )
+    rcode = dns.rcode.to_text(reply.rcode())
+    if reply.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        return Diagnosis(
+            "Azure DNS",
+            Status.FAIL,
+            f"{where} answered {rcode} for {qname}",
+            "check dns.azure_dns: it should be Azure DNS (168.63.129.16).",
+        )
+    return Diagnosis("Azure DNS", Status.PASS, f"{where} answered {rcode} for {qname}")
+
+
+# -- local directories and sinks -------------------------------------------------------------
+
+
+def writable_directory(topic: str, directory: Path) -> Diagnosis:
+    """A directory netverify writes to exists and takes a file, or could be created."""
+    if directory.is_dir():
+        try:
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".netverify-doctor-"):
+                pass
+        except OSError as exc:
+            return Diagnosis(
+                topic,
+                Status.FAIL,
+                f"{directory} is not writable: {exc.strerror}",
+                f"make {directory} writable by the user netverify runs as.",
+            )
+        return Diagnosis(topic, Status.PASS, f"{directory} is writable")
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return Diagnosis(topic, Status.PASS, f"{directory} does not exist yet; it can be created")
+    return Diagnosis(
+        topic,
+        Status.FAIL,
+        f"{directory} cannot be created: {existing} is "
+        + ("not a directory" if not existing.is_dir() else "not writable"),
+        f"create {directory} writable by the user netverify runs as (the systemd units "
+        "create /var/lib/netverify and /var/log/netverify themselves).",
+    )
+
+
+def sink_reachability(sink: Sink) -> Diagnosis:
+    """Whether this host can deliver to a configured sink: one case per sink type."""
+    match sink:
+        case JsonLinesFileSink():
+            return writable_directory(f"sink jsonl_file {sink.path}", sink.path.parent)

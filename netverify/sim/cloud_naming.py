@@ -1,0 +1,81 @@
+"""Move a scenario into another Azure cloud's naming, so one scenario serves all three clouds.
+
+Every DNS name under one of the source cloud's suffixes or zones (``netverify.clouds``) is renamed
+to the target's, and the scenario's home region becomes one of the target cloud's regions (as a
+location and as the region label inside names): ``<guid>.workspace.eastus.api.azureml.ms``
+becomes ``<guid>.workspace.chinanorth3.api.ml.azure.cn`` in Azure China.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netverify.clouds import CLOUDS, Cloud, CloudName
+from netverify.sim.scenario import Scenario, parse_scenario
+
+# A region of each cloud for the simulated tenant's resources (any real one would do).
+HOME_REGIONS = {
+    CloudName.PUBLIC: "eastus",
+    CloudName.CHINA: "chinanorth3",
+    CloudName.US_GOVERNMENT: "usgovvirginia",
+}
+_DNS_FIELDS = (
+    "aml_api_zone",
+    "aml_notebooks_zone",
+    "keyvault_zone",
+    "acr_zone",
+    "blob_zone",
+    "aml_api_suffix",
+    "inference_suffix",
+    "keyvault_suffix",
+    "acr_suffix",
+    "blob_suffix",
+)
+_LOCATION_KEYS = {"location", "default_location"}
+
+
+def in_cloud(scenario: Scenario, target: CloudName | str) -> Scenario:
+    """``scenario`` as it would look in the ``target`` cloud (itself if it is already there)."""
+    source, goal = CLOUDS[scenario.cloud], CLOUDS[CloudName(target)]
+    if source.name is goal.name:
+        return scenario
+    renamer = _Renamer(source, goal, scenario.default_location)
+    document = renamer.walk(scenario.model_dump(mode="json"), None)
+    document["cloud"] = goal.name.value
+    return parse_scenario(document, f"scenario in {goal.name.value}")
+
+
+class _Renamer:
+    def __init__(self, source: Cloud, goal: Cloud, region: str) -> None:
+        pairs: dict[str, str] = {getattr(source, f): getattr(goal, f) for f in _DNS_FIELDS}
+        pairs.update(
+            zip(source.conditional_forwarder_zones, goal.conditional_forwarder_zones, strict=True)
+        )
+        # Longest first, so privatelink.api.azureml.ms is renamed as a zone, not as a suffix.
+        self.suffixes = sorted(pairs.items(), key=lambda p: -len(p[0]))
+        self.region = region
+        self.goal_region = HOME_REGIONS[goal.name]
+
+    def walk(self, value: Any, key: str | None) -> Any:
+        if isinstance(value, dict):
+            return {k: self.walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.walk(v, key) for v in value]
+        if isinstance(value, str):
+            if key in _LOCATION_KEYS and value == self.region:
+                return self.goal_region
+            return self.rename(value, relative=key == "name")
+        return value
+
+    def rename(self, name: str, *, relative: bool) -> str:
+        """A DNS name under a source suffix, or a record name relative to a zone; else as is."""
+        for old, new in self.suffixes:
+            if name == old or name.endswith("." + old):
+                return self._relabel(name.removesuffix(old)) + new
+        # Record names such as `<guid>.workspace.eastus` carry the region but no suffix.
+        return self._relabel(name) if relative and "." in name else name
+
+    def _relabel(self, name: str) -> str:
+        return ".".join(
+            self.goal_region if label == self.region else label for label in name.split(".")
+        )
