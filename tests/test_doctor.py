@@ -1,0 +1,293 @@
+"""`netverify doctor` against the simulated tenant, healthy and broken in each way it diagnoses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from netverify import doctor
+from netverify.cli import main
+from netverify.config import Config, parse_config
+from netverify.model import Status
+from netverify.sim.cloud_naming import in_cloud
+from netverify.sim.dns_server import StaticDnsServer
+from netverify.sim.scenario import FaultSpec, Scenario
+from netverify.sim.servers import SIM_CLIENT_ID, SIM_PRINCIPAL_ID
+from netverify.sim.tenant import SimulatedTenant
+from tests.conftest import TenantFactory
+
+OTHER_SUBSCRIPTION = "0b1c2d3e-0000-4000-8000-00000000beef"
+
+
+@pytest.fixture
+def azure_dns() -> Iterator[StaticDnsServer]:
+    """Stands in for 168.63.129.16; it knows no names, so it answers NXDOMAIN (which is up)."""
+    with StaticDnsServer([], drop_names=["management.usgovcloudapi.net"]) as server:
+        yield server
+
+
+@pytest.fixture
+def resolv_conf(tmp_path: Path) -> Path:
+    path = tmp_path / "resolv.conf"
+    path.write_text("search internal.example\nnameserver 127.0.0.53\n")
+    return path
+
+
+def doctor_config(
+    tenant: SimulatedTenant,
+    azure_dns: StaticDnsServer,
+    resolv_conf: Path,
+    sink: Path,
+    **changes: Any,
+) -> Config:
+    document = tenant.config_document(
+        dns={
+            "azure_dns": azure_dns.address,
+            "resolv_conf": str(resolv_conf),
+            "timeout_seconds": 0.3,
+        }
+    )
+    document["sinks"] = [{"type": "jsonl_file", "path": str(sink)}]
+    for key, value in changes.items():
+        document[key] = {**document.get(key, {}), **value} if isinstance(value, dict) else value
+    return parse_config(tomli_w.dumps(document), "doctor test")
+
+
+def by_topic(diagnoses: tuple[doctor.Diagnosis, ...]) -> dict[str, doctor.Diagnosis]:
+    return {d.topic: d for d in diagnoses}
+
+
+@pytest.fixture
+def healthy(
+    start_tenant: TenantFactory, azure_dns: StaticDnsServer, resolv_conf: Path, tmp_path: Path
+) -> tuple[SimulatedTenant, Config]:
+    tenant = start_tenant()
+    return tenant, doctor_config(tenant, azure_dns, resolv_conf, tmp_path / "out" / "f.jsonl")
+
+
+def test_a_healthy_host_passes_everything(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """Token, subscriptions, both workspaces, resolvers, Azure DNS, state dir and sink: exit 0."""
+    _, config = healthy
+
+    diagnoses = doctor.diagnose(config, tmp_path)
+
+    assert {
+        "token": Status.PASS,
+        "subscriptions": Status.PASS,
+        "workspace mlw-healthy": Status.PASS,
+        "workspace mlw-broken": Status.PASS,
+        "host resolvers": Status.PASS,
+        "Azure DNS": Status.PASS,
+        "state directory": Status.PASS,
+        f"sink jsonl_file {tmp_path / 'out' / 'f.jsonl'}": Status.PASS,
+    } == {d.topic: d.status for d in diagnoses}
+    assert 0 == doctor.exit_code(diagnoses)
+
+
+def test_it_names_the_identity_subscriptions_and_resolvers(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """What doctor saw: the token's client and object id, each subscription, the nameservers."""
+    found = by_topic(doctor.diagnose(healthy[1], tmp_path))
+
+    assert f"client id {SIM_CLIENT_ID}, object id {SIM_PRINCIPAL_ID}" in found["token"].observed
+    assert "Simulated subscription 1 (6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11)" in (
+        found["subscriptions"].observed
+    )
+    assert found["host resolvers"].observed.endswith(": 127.0.0.53")
+    assert "answered NXDOMAIN for management.azure.com" in found["Azure DNS"].observed
+
+
+def test_the_command_prints_and_exits_like_run(
+    healthy: tuple[SimulatedTenant, Config],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`netverify doctor -c FILE --state-dir DIR` exits 0 and ends with a one-line summary."""
+    config = healthy[1]
+    path = tmp_path / "config.toml"
+    path.write_text(tomli_w.dumps(config.model_dump(mode="json", exclude_none=True)))
+
+    assert 0 == main(["doctor", "-c", str(path), "--state-dir", str(tmp_path)])
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "8 diagnoses: 0 to fix, 0 could not be checked, 0 skipped, 8 fine"
+
+
+def test_no_managed_identity_is_exit_2_with_the_fix(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """No identity on the host: token fails, ARM is skipped, exit 2, the fix says how to attach one."""
+    tenant, config = healthy
+    tenant.identity.identity_assigned = False
+
+    diagnoses = doctor.diagnose(config, tmp_path)
+    found = by_topic(diagnoses)
+
+    assert Status.FAIL is found["token"].status
+    assert "No managed identity is assigned" in found["token"].observed
+    assert "az vm identity assign" in (found["token"].fix or "")
+    assert Status.SKIPPED is found["ARM reads"].status
+    assert 2 == doctor.exit_code(diagnoses)
+
+
+def test_a_config_for_another_cloud_is_exit_2(
+    start_tenant: TenantFactory,
+    demo_scenario: Scenario,
+    azure_dns: StaticDnsServer,
+    resolv_conf: Path,
+    tmp_path: Path,
+) -> None:
+    """A US Gov host configured for AzureCloud: the token endpoint refuses the audience."""
+    tenant = start_tenant(in_cloud(demo_scenario, "AzureUSGovernment"))
+    config = doctor_config(tenant, azure_dns, resolv_conf, tmp_path / "f.jsonl", cloud="AzureCloud")
+
+    found = by_topic(doctor.diagnose(config, tmp_path))
+
+    assert "https://management.azure.com/.default" in found["token"].observed
+    assert "check `cloud` (now AzureCloud)" in (found["token"].fix or "")
+    assert 2 == doctor.exit_code(tuple(found.values()))
+
+
+def test_a_refused_workspace_read_names_the_permission_and_the_assignment(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """403 on a workspace: fail, naming workspaces/read and the az role assignment to run; exit 1."""
+    tenant, config = healthy
+    tenant.arm.inject(FaultSpec(path="/workspaces/mlw-broken$", status=403))
+
+    diagnoses = doctor.diagnose(config, tmp_path)
+    refused = by_topic(diagnoses)["workspace mlw-broken"]
+
+    assert Status.FAIL is refused.status
+    assert "Microsoft.MachineLearningServices/workspaces/read" in (refused.fix or "")
+    assert (
+        f'az role assignment create --assignee {SIM_PRINCIPAL_ID} --role "netverify reader" '
+        "--scope /subscriptions/6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11"
+    ) in (refused.fix or "")
+    assert 1 == doctor.exit_code(diagnoses)
+
+
+def test_a_refused_subscription_list_names_its_permission(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """403 on GET /subscriptions: fail naming Microsoft.Resources/subscriptions/read."""
+    tenant, config = healthy
+    tenant.arm.inject(FaultSpec(path="^/subscriptions$", status=403))
+
+    subscriptions = by_topic(doctor.diagnose(config, tmp_path))["subscriptions"]
+
+    assert Status.FAIL is subscriptions.status
+    assert "Microsoft.Resources/subscriptions/read" in (subscriptions.fix or "")
+
+
+def test_a_workspace_in_an_unseen_subscription(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """A configured workspace whose subscription the identity cannot see: both are failures."""
+    config = healthy[1]
+    elsewhere = (
+        f"/subscriptions/{OTHER_SUBSCRIPTION}/resourceGroups/rg/providers/"
+        "Microsoft.MachineLearningServices/workspaces/mlw-elsewhere"
+    )
+    config = config.model_copy(
+        update={"scope": config.scope.model_copy(update={"workspaces": (elsewhere,)})}
+    )
+
+    found = by_topic(doctor.diagnose(config, tmp_path))
+
+    assert Status.FAIL is found["subscriptions"].status
+    assert OTHER_SUBSCRIPTION in found["subscriptions"].observed
+    assert f"--scope /subscriptions/{OTHER_SUBSCRIPTION}" in (found["subscriptions"].fix or "")
+    assert Status.FAIL is found["workspace mlw-elsewhere"].status
+    assert "404" in found["workspace mlw-elsewhere"].observed
+
+
+def test_an_arm_outage_could_not_be_checked(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """5xx after retries is 'could not check' (error), exit 3 when nothing else fails."""
+    tenant, config = healthy
+    tenant.arm.inject(FaultSpec(path="/workspaces/", status=503))
+
+    diagnoses = doctor.diagnose(config, tmp_path)
+
+    assert Status.ERROR is by_topic(diagnoses)["workspace mlw-healthy"].status
+    assert 3 == doctor.exit_code(diagnoses)
+
+
+def test_azure_dns_that_does_not_answer(
+    start_tenant: TenantFactory,
+    demo_scenario: Scenario,
+    azure_dns: StaticDnsServer,
+    resolv_conf: Path,
+    tmp_path: Path,
+) -> None:
+    """Azure DNS silent for the cloud's ARM name: fail, saying it answers only inside a VNet."""
+    tenant = start_tenant(in_cloud(demo_scenario, "AzureUSGovernment"))  # its name is dropped
+    config = doctor_config(tenant, azure_dns, resolv_conf, tmp_path / "f.jsonl")
+
+    found = by_topic(doctor.diagnose(config, tmp_path))
+
+    assert Status.PASS is found["token"].status
+    assert Status.FAIL is found["Azure DNS"].status
+    assert "management.usgovcloudapi.net" in found["Azure DNS"].observed
+    assert "only inside an Azure VNet" in (found["Azure DNS"].fix or "")
+
+
+def test_a_host_without_nameservers(
+    start_tenant: TenantFactory, azure_dns: StaticDnsServer, tmp_path: Path
+) -> None:
+    """A resolv.conf with no nameserver line: fail, unless the host resolver is not used."""
+    empty = tmp_path / "resolv.conf"
+    empty.write_text("search internal.example\n")
+    tenant = start_tenant()
+    config = doctor_config(tenant, azure_dns, empty, tmp_path / "f.jsonl")
+    unused = doctor_config(
+        tenant, azure_dns, empty, tmp_path / "f.jsonl", dns={"use_host_resolver": False}
+    )
+
+    assert Status.FAIL is by_topic(doctor.diagnose(config, tmp_path))["host resolvers"].status
+    assert Status.SKIPPED is by_topic(doctor.diagnose(unused, tmp_path))["host resolvers"].status
+
+
+def test_unwritable_state_directory_and_sink(
+    start_tenant: TenantFactory, azure_dns: StaticDnsServer, resolv_conf: Path, tmp_path: Path
+) -> None:
+    """A state dir and a sink file under a regular file cannot be created: both fail."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config = doctor_config(start_tenant(), azure_dns, resolv_conf, blocker / "out" / "f.jsonl")
+
+    found = by_topic(doctor.diagnose(config, blocker / "state"))
+
+    assert Status.FAIL is found["state directory"].status
+    assert f"{blocker} is not a directory" in found["state directory"].observed
+    assert Status.FAIL is found[f"sink jsonl_file {blocker / 'out' / 'f.jsonl'}"].status
+
+
+def test_a_bad_config_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A config that does not validate stops doctor before any probe, naming the key."""
+    path = tmp_path / "config.toml"
+    path.write_text('cloud = "AzureMoon"\n')
+
+    assert 2 == main(["doctor", "-c", str(path)])
+    assert f"{path}: cloud:" in capsys.readouterr().err
+
+
+def test_the_report_puts_problems_first_with_their_fix(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """Failures lead, each followed by its fix line."""
+    tenant, config = healthy
+    tenant.identity.identity_assigned = False
+
+    lines = doctor.render(doctor.diagnose(config, tmp_path)).splitlines()
+
+    assert lines[0].startswith("FAIL    token")
+    assert "fix: give this host" in lines[1]
