@@ -136,16 +136,18 @@ def test_no_managed_identity_is_exit_2_with_the_fix(
     assert 2 == doctor.exit_code(diagnoses)
 
 
+@pytest.fixture
+def us_government(start_tenant: TenantFactory, demo_scenario: Scenario) -> SimulatedTenant:
+    return start_tenant(in_cloud(demo_scenario, "AzureUSGovernment"))
+
+
 def test_a_config_for_another_cloud_is_exit_2(
-    start_tenant: TenantFactory,
-    demo_scenario: Scenario,
-    azure_dns: StaticDnsServer,
-    resolv_conf: Path,
-    tmp_path: Path,
+    us_government: SimulatedTenant, azure_dns: StaticDnsServer, resolv_conf: Path, tmp_path: Path
 ) -> None:
     """A US Gov host configured for AzureCloud: the token endpoint refuses the audience."""
-    tenant = start_tenant(in_cloud(demo_scenario, "AzureUSGovernment"))
-    config = doctor_config(tenant, azure_dns, resolv_conf, tmp_path / "f.jsonl", cloud="AzureCloud")
+    config = doctor_config(
+        us_government, azure_dns, resolv_conf, tmp_path / "f.jsonl", cloud="AzureCloud"
+    )
 
     found = by_topic(doctor.diagnose(config, tmp_path))
 
@@ -154,14 +156,21 @@ def test_a_config_for_another_cloud_is_exit_2(
     assert 2 == doctor.exit_code(tuple(found.values()))
 
 
+def diagnose_with_fault(
+    healthy: tuple[SimulatedTenant, Config], state_dir: Path, fault: FaultSpec
+) -> tuple[doctor.Diagnosis, ...]:
+    tenant, config = healthy
+    tenant.arm.inject(fault)
+    return doctor.diagnose(config, state_dir)
+
+
 def test_a_refused_workspace_read_names_the_permission_and_the_assignment(
     healthy: tuple[SimulatedTenant, Config], tmp_path: Path
 ) -> None:
     """403 on a workspace: fail, naming workspaces/read and the az role assignment to run; exit 1."""
-    tenant, config = healthy
-    tenant.arm.inject(FaultSpec(path="/workspaces/mlw-broken$", status=403))
+    fault = FaultSpec(path="/workspaces/mlw-broken$", status=403)
 
-    diagnoses = doctor.diagnose(config, tmp_path)
+    diagnoses = diagnose_with_fault(healthy, tmp_path, fault)
     refused = by_topic(diagnoses)["workspace mlw-broken"]
 
     assert Status.FAIL is refused.status
@@ -177,10 +186,9 @@ def test_a_refused_subscription_list_names_its_permission(
     healthy: tuple[SimulatedTenant, Config], tmp_path: Path
 ) -> None:
     """403 on GET /subscriptions: fail naming Microsoft.Resources/subscriptions/read."""
-    tenant, config = healthy
-    tenant.arm.inject(FaultSpec(path="^/subscriptions$", status=403))
+    fault = FaultSpec(path="^/subscriptions$", status=403)
 
-    subscriptions = by_topic(doctor.diagnose(config, tmp_path))["subscriptions"]
+    subscriptions = by_topic(diagnose_with_fault(healthy, tmp_path, fault))["subscriptions"]
 
     assert Status.FAIL is subscriptions.status
     assert "Microsoft.Resources/subscriptions/read" in (subscriptions.fix or "")
@@ -212,25 +220,17 @@ def test_an_arm_outage_could_not_be_checked(
     healthy: tuple[SimulatedTenant, Config], tmp_path: Path
 ) -> None:
     """5xx after retries is 'could not check' (error), exit 3 when nothing else fails."""
-    tenant, config = healthy
-    tenant.arm.inject(FaultSpec(path="/workspaces/", status=503))
-
-    diagnoses = doctor.diagnose(config, tmp_path)
+    diagnoses = diagnose_with_fault(healthy, tmp_path, FaultSpec(path="/workspaces/", status=503))
 
     assert Status.ERROR is by_topic(diagnoses)["workspace mlw-healthy"].status
     assert 3 == doctor.exit_code(diagnoses)
 
 
 def test_azure_dns_that_does_not_answer(
-    start_tenant: TenantFactory,
-    demo_scenario: Scenario,
-    azure_dns: StaticDnsServer,
-    resolv_conf: Path,
-    tmp_path: Path,
+    us_government: SimulatedTenant, azure_dns: StaticDnsServer, resolv_conf: Path, tmp_path: Path
 ) -> None:
-    """Azure DNS silent for the cloud's ARM name: fail, saying it answers only inside a VNet."""
-    tenant = start_tenant(in_cloud(demo_scenario, "AzureUSGovernment"))  # its name is dropped
-    config = doctor_config(tenant, azure_dns, resolv_conf, tmp_path / "f.jsonl")
+    """Azure DNS silent for the cloud's ARM name (US Gov's, which the stand-in drops): fail."""
+    config = doctor_config(us_government, azure_dns, resolv_conf, tmp_path / "f.jsonl")
 
     found = by_topic(doctor.diagnose(config, tmp_path))
 
