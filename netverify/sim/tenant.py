@@ -38,6 +38,7 @@ class SimulatedTenant:
             tokens,
             server_context,
             page_size=scenario.page_size,
+            resource_graph_page_size=scenario.resource_graph_page_size,
             latency_seconds=scenario.latency_ms / 1000,
             faults=scenario.faults,
         )
