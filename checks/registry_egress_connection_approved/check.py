@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from netverify.catalog import load_meta
 from netverify.facts import Facts, Registry, Workspace
-from netverify.judging import failed_read, skipped
+from netverify.judging import failed_read, skipped, workspaces_by_link
 from netverify.model import Evidence, Finding, Status
 from netverify.online import EndpointView, endpoints
 
@@ -15,14 +15,8 @@ EGRESS = "egress for microsoft.machinelearningservices/workspaces/onlineendpoint
 def evaluate(facts: Facts) -> Iterator[Finding]:
     # Several workspaces may share a registry: judge each once, naming every workspace.
     users: dict[str, list[Workspace]] = {}
-    for read in facts.workspaces:
-        ws = read.value
-        if ws is None:
-            yield skipped(META, read.resource_id, "The workspace could not be read.")
-        elif ws.container_registry_id is None:
-            yield skipped(META, ws.id, f"Workspace {ws.name} names no container registry.")
-        else:
-            users.setdefault(ws.container_registry_id.lower(), []).append(ws)
+    link = "container registry"
+    yield from workspaces_by_link(META, facts, lambda w: w.container_registry_id, link, users)
     for registry_id, workspaces in users.items():
         registry = facts.registry(registry_id)
         if registry is None:

@@ -37,7 +37,7 @@ def _judge(ws: Workspace, facts: Facts) -> Iterator[Finding]:
     if listed.value is None:
         yield failed_read(META, listed, "policy assignment list", linked=False)
         return
-    conflicts = 0
+    conflicts = unknown = 0
     for assignment in listed.value:
         if not _covers(assignment, ws.id):
             continue
@@ -45,6 +45,7 @@ def _judge(ws: Workspace, facts: Facts) -> Iterator[Finding]:
         if definition_read is None:
             continue  # a policy set (initiative) or a definition that was not read
         if definition_read.value is None:
+            unknown += 1
             yield failed_read(META, definition_read, "policy definition", linked=True)
             continue
         definition = definition_read.value
@@ -82,7 +83,7 @@ def _judge(ws: Workspace, facts: Facts) -> Iterator[Finding]:
             ),
             subject=assignment.id,
         )
-    if not conflicts:
+    if not conflicts and not unknown:
         yield Finding(
             META,
             Status.PASS,

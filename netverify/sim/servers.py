@@ -86,6 +86,9 @@ class _Recording:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as ARM clients expect
+    # Headers and body go out in two writes; without TCP_NODELAY the second waits for the
+    # client's delayed ACK (~40 ms on Linux), which would swamp any simulated latency.
+    disable_nagle_algorithm = True
     server_version = "netverify-sim"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -293,7 +296,8 @@ def _action(path: str) -> str:
     """The Azure RBAC read action a GET on ``path`` needs."""
     parts = path.strip("/").split("/")
     if "providers" not in [p.lower() for p in parts]:
-        return "Microsoft.Resources/subscriptions/resourceGroups/read"
+        # /subscriptions/<id>/resourceGroups/<g>[/resources] and the like
+        return "Microsoft.Resources/" + "/".join(parts[0::2]) + "/read"
     at = max(i for i, p in enumerate(parts) if p.lower() == "providers")
     rest = parts[at + 1 :]
     types = [rest[0], *rest[1::2]]
