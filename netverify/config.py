@@ -100,6 +100,12 @@ class ArmConfig(_Section):
     max_concurrency_per_subscription: int = Field(
         8, ge=1, le=64, description="Reads in flight at once against one subscription."
     )
+    reserve_reads: int = Field(
+        10,
+        ge=0,
+        le=250,
+        description="Wait rather than leave fewer reads than this in a subscription's ARM budget.",
+    )
 
 
 class ScopeConfig(_Section):

@@ -48,6 +48,7 @@ from netverify.facts import (
     Registry,
     Workspace,
 )
+from netverify.probes.throttle import ReadBudgetPolicy
 
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
 # read through generic resources so no beta SDK is needed.
@@ -87,6 +88,7 @@ class ArmReader:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_concurrency)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        self._budget = ReadBudgetPolicy(config.reserve_reads)
         self._transport = RequestsTransport(
             session=session,
             session_owner=False,
@@ -275,6 +277,7 @@ class ArmReader:
                     base_url=self.base_url,
                     credential_scopes=[self._cloud.arm_scope],
                     transport=self._transport,
+                    custom_hook_policy=self._budget,
                     retry_total=self._config.retry_total,
                     retry_backoff_factor=self._config.retry_backoff_seconds,
                 )

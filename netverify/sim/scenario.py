@@ -184,6 +184,10 @@ class Scenario(_Spec):
     management_groups: tuple[ManagementGroupSpec, ...] = ()
     policy_assignments: tuple[PolicyAssignmentSpec, ...] = ()
     resource_graph_page_size: int = Field(1000, ge=1, le=1000)
+    # ARM's read throttling per subscription (token bucket; ARM's own is 250 and 25/s). Unset:
+    # no throttling, and no x-ms-ratelimit-remaining-subscription-reads header.
+    read_bucket: int | None = Field(None, ge=1)
+    read_refill_per_second: float = Field(25.0, gt=0)
 
     def place(self, spec: Placed) -> tuple[str, str, str]:
         """(subscription, resource group, location) of a resource."""

@@ -5,6 +5,7 @@ managed-identity token endpoint (App Service style, and IMDS style), both record
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import ssl
@@ -118,6 +119,8 @@ class SimulatedArm(_Recording):
         *,
         page_size: int = 100,
         resource_graph_page_size: int = 1000,
+        read_bucket: int | None = None,
+        read_refill_per_second: float = 25.0,
         latency_seconds: float = 0.0,
         faults: Iterable[FaultSpec] = (),
     ) -> None:
@@ -126,6 +129,9 @@ class SimulatedArm(_Recording):
         self.tokens = tokens
         self.page_size = page_size
         self.resource_graph_page_size = resource_graph_page_size
+        self.read_bucket = read_bucket
+        self.read_refill_per_second = read_refill_per_second
+        self._buckets: dict[str, tuple[float, float]] = {}  # subscription -> (tokens, at)
         self.latency_seconds = latency_seconds
         self._faults: list[_Fault] = []
         for spec in faults:
@@ -214,11 +220,33 @@ class SimulatedArm(_Recording):
             return self._resource_graph(payload)
         if method != "GET":
             return 405, _error("MethodNotAllowed", f"{method} is not served here."), {}
+        budget = self._spend_read(key)
+        if budget is not None and budget < 0:
+            wait = math.ceil(-budget / self.read_refill_per_second) or 1
+            headers = {"Retry-After": str(wait), REMAINING_READS: "0"}
+            return 429, _fault_body(429, path), headers
+        headers = {} if budget is None else {REMAINING_READS: str(int(budget))}
         if key in self.state.resources:
-            return 200, self.state.resources[key], {}
+            return 200, self.state.resources[key], headers
         if key in self.state.collections:
-            return 200, self._page(parts.query, path, self.state.collections[key]), {}
-        return 404, _not_found(path), {}
+            return 200, self._page(parts.query, path, self.state.collections[key]), headers
+        return 404, _not_found(path), headers
+
+    def _spend_read(self, key: str) -> float | None:
+        """Take a token from the subscription's read bucket: what is left (negative: none was)."""
+        if self.read_bucket is None or not key.startswith("/subscriptions/"):
+            return None
+        subscription = key.split("/")[2]
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(subscription, (float(self.read_bucket), now))
+            tokens = min(float(self.read_bucket), tokens + (now - at) * self.read_refill_per_second)
+            if tokens >= 1:
+                tokens -= 1
+                self._buckets[subscription] = (tokens, now)
+                return tokens
+            self._buckets[subscription] = (tokens, now)
+            return tokens - 1
 
     def _page(self, query: str, path: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         params = {k: v[-1] for k, v in parse_qs(query).items()}
@@ -283,6 +311,7 @@ class SimulatedArm(_Recording):
 
 
 RESOURCE_GRAPH = "/providers/microsoft.resourcegraph/resources"
+REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
 _RESOURCE_TYPE_FILTER = re.compile(r"^resourceType eq '([^']+)'$", re.IGNORECASE)
 _GRAPH_TYPE = re.compile(r"where type =~ '([^']+)'", re.IGNORECASE)
 _GRAPH_GROUPS = re.compile(r"where resourceGroup in~ \(([^)]*)\)", re.IGNORECASE)

@@ -39,6 +39,8 @@ class SimulatedTenant:
             server_context,
             page_size=scenario.page_size,
             resource_graph_page_size=scenario.resource_graph_page_size,
+            read_bucket=scenario.read_bucket,
+            read_refill_per_second=scenario.read_refill_per_second,
             latency_seconds=scenario.latency_ms / 1000,
             faults=scenario.faults,
         )
