@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -65,3 +66,50 @@ class ResourceId:
 def same_id(a: str, b: str) -> bool:
     """ARM ids compare case-insensitively."""
     return a.lower() == b.lower()
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_MANAGEMENT_GROUP = re.compile(r"^[\w().-]{1,90}$")
+_MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
+
+
+def parse_subscription(value: str) -> str:
+    """A subscription id (a GUID), with or without the ``/subscriptions/`` prefix."""
+    guid = value.removeprefix("/subscriptions/").strip("/")
+    if not _GUID.match(guid):
+        raise ResourceIdError(
+            f"{value!r} is not a subscription id: expected a GUID such as "
+            "00000000-0000-0000-0000-000000000000"
+        )
+    return guid
+
+
+def parse_resource_group(value: str) -> tuple[str, str]:
+    """``/subscriptions/<id>/resourceGroups/<group>`` -> (subscription, group)."""
+    parts = value.strip("/").split("/")
+    if (
+        not value.startswith("/")
+        or len(parts) != 4
+        or parts[0].lower() != "subscriptions"
+        or parts[2].lower() != "resourcegroups"
+        or not parts[3]
+    ):
+        raise ResourceIdError(
+            f"{value!r} is not a resource group id: expected /subscriptions/<id>/resourceGroups/<group>"
+        )
+    return parse_subscription(parts[1]), parts[3]
+
+
+def parse_management_group(value: str) -> str:
+    """A management group's name, or its id ``/providers/Microsoft.Management/managementGroups/<name>``."""
+    name = (
+        value[len(_MANAGEMENT_GROUP_PREFIX) :]
+        if value.lower().startswith(_MANAGEMENT_GROUP_PREFIX)
+        else value
+    )
+    if not _MANAGEMENT_GROUP.match(name):
+        raise ResourceIdError(
+            f"{value!r} is not a management group: expected its name (letters, digits, -_.() "
+            "up to 90) or /providers/Microsoft.Management/managementGroups/<name>"
+        )
+    return name

@@ -138,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
 def _deliver(config: Config, result: RunResult, fmt: str) -> int:
     events = [to_event(f, result.context) for f in result.findings]
     sys.stdout.write(render(events, fmt))  # type: ignore[arg-type]
+    # How the scope was discovered belongs to the run summary: under the table for people,
+    # on stderr beside machine output (which stays one JSON document / one event per line).
+    summary = sys.stdout if fmt == "table" else sys.stderr
+    for note in result.facts.discovery.notes:
+        print(f"note: {note}", file=summary)
     sys.stdout.flush()
     for sink in config.sinks:
         make_sink(sink).emit(events)

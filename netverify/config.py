@@ -16,7 +16,12 @@ from pydantic import (
     model_validator,
 )
 
-from netverify.arm_ids import ResourceId
+from netverify.arm_ids import (
+    ResourceId,
+    parse_management_group,
+    parse_resource_group,
+    parse_subscription,
+)
 from netverify.clouds import AZURE_DNS_ADDRESS, CloudName
 
 DEFAULT_CONFIG_PATH = Path("/etc/netverify/config.toml")
@@ -51,7 +56,23 @@ def _dns_address(value: str) -> str:
     return value
 
 
+def _resource_group_id(value: str) -> str:
+    parse_resource_group(value)
+    return value
+
+
+def _subscription_id(value: str) -> str:
+    return parse_subscription(value)
+
+
+def _management_group(value: str) -> str:
+    return parse_management_group(value)
+
+
 WorkspaceId = Annotated[str, AfterValidator(_workspace_id)]
+ResourceGroupId = Annotated[str, AfterValidator(_resource_group_id)]
+SubscriptionId = Annotated[str, AfterValidator(_subscription_id)]
+ManagementGroup = Annotated[str, AfterValidator(_management_group)]
 DnsAddress = Annotated[str, AfterValidator(_dns_address)]
 
 
@@ -76,10 +97,28 @@ class ArmConfig(_Section):
     retry_total: int = Field(3, ge=0, le=10)
     retry_backoff_seconds: float = Field(0.8, ge=0)
     max_concurrency: int = Field(8, ge=1, le=64)
+    max_concurrency_per_subscription: int = Field(
+        8, ge=1, le=64, description="Reads in flight at once against one subscription."
+    )
+    reserve_reads: int = Field(
+        10,
+        ge=0,
+        le=250,
+        description="Wait rather than leave fewer reads than this in a subscription's ARM budget.",
+    )
 
 
 class ScopeConfig(_Section):
+    """What to verify: the union of the workspaces named and those found in the wider scopes."""
+
     workspaces: tuple[WorkspaceId, ...] = ()
+    resource_groups: tuple[ResourceGroupId, ...] = ()
+    subscriptions: tuple[SubscriptionId, ...] = ()
+    management_group: ManagementGroup | None = None
+
+    @property
+    def needs_discovery(self) -> bool:
+        return bool(self.resource_groups or self.subscriptions or self.management_group)
 
 
 class DnsConfig(_Section):

@@ -58,6 +58,11 @@ class Workspace:
     container_registry_id: str | None
     storage_account_id: str | None
     private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+    image_build_compute: str | None = None
+    # managedNetwork.isolationMode (Disabled | AllowInternetOutbound | AllowOnlyApprovedOutbound)
+    # and managedNetwork.status.status (Inactive | Active); None when the body has no managedNetwork.
+    managed_network_isolation: str | None = None
+    managed_network_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +87,101 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class Registry:
+    id: str
+    name: str
+    resource_group: str
+    public_network_access: str | None
+    default_action: str | None  # networkRuleSet.defaultAction
+    # From the registry's privateEndpointConnections list call (`az acr private-endpoint-connection list`).
+    private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineDeployment:
+    id: str
+    name: str
+    endpoint_id: str
+    provisioning_state: str | None  # Creating|Deleting|Scaling|Updating|Succeeded|Failed|Canceled
+    egress_public_network_access: str | None  # Enabled | Disabled
+    compute_type: str | None  # Managed | Kubernetes
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineEndpoint:
+    id: str
+    name: str
+    workspace_id: str
+    location: str
+    provisioning_state: str | None
+    public_network_access: str | None
+    traffic: Mapping[str, int]  # deployment name -> percent
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyAssignment:
+    id: str
+    name: str
+    display_name: str | None
+    scope: str
+    not_scopes: tuple[str, ...]
+    policy_definition_id: str
+    enforcement_mode: str | None  # Default | DoNotEnforce
+    parameters: Mapping[str, object]  # parameter name -> value
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDefinition:
+    id: str
+    display_name: str | None
+    policy_type: str | None  # BuiltIn | Custom | Static
+    # Every `field` the policy rule's conditions test, e.g. Microsoft.MachineLearningServices/workspaces/v1LegacyMode.
+    fields: tuple[str, ...]
+    effect: str | None  # then.effect as written, often "[parameters('effect')]"
+    parameter_defaults: Mapping[str, object]
+
+
+class DiscoveryMethod(StrEnum):
+    CONFIG = "config"  # scope.workspaces only
+    RESOURCE_GRAPH = "resource_graph"
+    ARM_LIST = "arm_list"  # per-subscription ARM list calls (Resource Graph refused)
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """How the workspaces in scope were found; notes go into the run summary."""
+
+    method: DiscoveryMethod
+    notes: tuple[str, ...] = ()
+    subscriptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     workspaces: tuple[Read[Workspace], ...] = ()
     key_vaults: Mapping[str, Read[KeyVault]] = field(default_factory=dict)  # by lower-case id
+    registries: Mapping[str, Read[Registry]] = field(default_factory=dict)  # by lower-case id
+    # Lists, by the lower-case id of their parent: a workspace's endpoints, an endpoint's deployments.
+    online_endpoints: Mapping[str, Read[tuple[OnlineEndpoint, ...]]] = field(default_factory=dict)
+    online_deployments: Mapping[str, Read[tuple[OnlineDeployment, ...]]] = field(
+        default_factory=dict
+    )
+    # Assignments that apply in a subscription (its own, its groups' and its management groups'),
+    # by lower-case subscription id; definitions by lower-case id.
+    policy_assignments: Mapping[str, Read[tuple[PolicyAssignment, ...]]] = field(
+        default_factory=dict
+    )
+    policy_definitions: Mapping[str, Read[PolicyDefinition]] = field(default_factory=dict)
+    discovery: Discovery = Discovery(DiscoveryMethod.CONFIG)
 
     def key_vault(self, resource_id: str) -> Read[KeyVault] | None:
         return self.key_vaults.get(resource_id.lower())
+
+    def registry(self, resource_id: str) -> Read[Registry] | None:
+        return self.registries.get(resource_id.lower())
+
+    def endpoints_of(self, workspace_id: str) -> Read[tuple[OnlineEndpoint, ...]] | None:
+        return self.online_endpoints.get(workspace_id.lower())
+
+    def deployments_of(self, endpoint_id: str) -> Read[tuple[OnlineDeployment, ...]] | None:
+        return self.online_deployments.get(endpoint_id.lower())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from netverify.facts import Read, ReadProblem
+from netverify.facts import Facts, Read, ReadProblem, Workspace
 from netverify.model import CheckMeta, Evidence, Finding, Remediation, Status
 
 
@@ -57,3 +58,22 @@ def failed_read(meta: CheckMeta, read: Read[Any], what: str, *, linked: bool) ->
 
 def skipped(meta: CheckMeta, resource_id: str, reason: str) -> Finding:
     return Finding(meta, Status.SKIPPED, resource_id, reason)
+
+
+def workspaces_by_link(
+    meta: CheckMeta,
+    facts: Facts,
+    link: Callable[[Workspace], str | None],
+    what: str,
+    users: dict[str, list[Workspace]],
+) -> Iterator[Finding]:
+    """Fill ``users`` (linked resource's lower-case id -> its workspaces), so a resource that
+    several workspaces share is judged once; yield a skip for each workspace that cannot say."""
+    for read in facts.workspaces:
+        ws = read.value
+        if ws is None:
+            yield skipped(meta, read.resource_id, "The workspace could not be read.")
+        elif (linked := link(ws)) is None:
+            yield skipped(meta, ws.id, f"Workspace {ws.name} names no {what}.")
+        else:
+            users.setdefault(linked.lower(), []).append(ws)

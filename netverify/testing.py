@@ -5,7 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from netverify.facts import Facts, KeyVault, Read, ReadFailure, ReadProblem, Workspace
+from netverify.facts import (
+    Facts,
+    KeyVault,
+    OnlineDeployment,
+    OnlineEndpoint,
+    PolicyAssignment,
+    PolicyDefinition,
+    PrivateEndpointConnection,
+    Read,
+    ReadFailure,
+    ReadProblem,
+    Registry,
+    Workspace,
+)
+
+EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
+WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
+REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+V1_POLICY_ID = "/providers/Microsoft.Authorization/policyDefinitions/v1-legacy-mode"
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 GROUP = "rg-test"
@@ -22,6 +40,10 @@ def workspace(
     key_vault: str | None = "kv-test",
     guid: str = "11111111-2222-4333-8444-555555555555",
     location: str = "eastus",
+    registry: str | None = None,
+    image_build_compute: str | None = None,
+    managed_network: str | None = None,
+    managed_network_status: str | None = None,
 ) -> Workspace:
     return Workspace(
         id=arm_id("Microsoft.MachineLearningServices/workspaces", name),
@@ -33,8 +55,114 @@ def workspace(
         v1_legacy_mode=v1_legacy_mode,
         public_network_access="Disabled",
         key_vault_id=arm_id("Microsoft.KeyVault/vaults", key_vault) if key_vault else None,
-        container_registry_id=None,
+        container_registry_id=arm_id(REGISTRY_TYPE, registry) if registry else None,
         storage_account_id=None,
+        image_build_compute=image_build_compute,
+        managed_network_isolation=managed_network,
+        managed_network_status=managed_network_status,
+    )
+
+
+def registry(
+    name: str = "crtest",
+    *,
+    egress_status: str | None = "Approved",
+    public_network_access: str | None = "Disabled",
+    default_action: str | None = None,
+) -> Registry:
+    """A registry; ``egress_status=None`` gives it no online-endpoint egress connection."""
+    rid = arm_id(REGISTRY_TYPE, name)
+    connections = (
+        (
+            PrivateEndpointConnection(
+                id=f"{rid}/privateEndpointConnections/pe-{name}-egress",
+                private_endpoint_id=arm_id("Microsoft.Network/privateEndpoints", f"pe-{name}"),
+                status=egress_status,
+                description=EGRESS_DESCRIPTION,
+            ),
+        )
+        if egress_status
+        else ()
+    )
+    return Registry(
+        id=rid,
+        name=name,
+        resource_group=GROUP,
+        public_network_access=public_network_access,
+        default_action=default_action,
+        private_endpoint_connections=connections,
+    )
+
+
+def endpoint(
+    name: str = "ep-test",
+    *,
+    workspace_name: str = "mlw-test",
+    traffic: dict[str, int] | None = None,
+    public_network_access: str = "Disabled",
+) -> OnlineEndpoint:
+    ws_id = arm_id(WORKSPACE_TYPE, workspace_name)
+    return OnlineEndpoint(
+        id=f"{ws_id}/onlineEndpoints/{name}",
+        name=name,
+        workspace_id=ws_id,
+        location="eastus",
+        provisioning_state="Succeeded",
+        public_network_access=public_network_access,
+        traffic={"blue": 100} if traffic is None else traffic,
+    )
+
+
+def deployment(
+    name: str = "blue",
+    *,
+    of: OnlineEndpoint | None = None,
+    state: str = "Succeeded",
+    egress: str = "Disabled",
+) -> OnlineDeployment:
+    parent = of or endpoint()
+    return OnlineDeployment(
+        id=f"{parent.id}/deployments/{name}",
+        name=name,
+        endpoint_id=parent.id,
+        provisioning_state=state,
+        egress_public_network_access=egress,
+        compute_type="Managed",
+    )
+
+
+def assignment(
+    scope: str = f"/subscriptions/{SUBSCRIPTION}",
+    *,
+    name: str = "require-v1",
+    definition_id: str = V1_POLICY_ID,
+    effect: str | None = "Deny",
+    enforcement_mode: str = "Default",
+    not_scopes: tuple[str, ...] = (),
+) -> PolicyAssignment:
+    return PolicyAssignment(
+        id=f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}",
+        name=name,
+        display_name=name,
+        scope=scope,
+        not_scopes=not_scopes,
+        policy_definition_id=definition_id,
+        enforcement_mode=enforcement_mode,
+        parameters={"effect": effect} if effect else {},
+    )
+
+
+def v1_legacy_mode_policy(
+    definition_id: str = V1_POLICY_ID, *, fields: tuple[str, ...] | None = None
+) -> PolicyDefinition:
+    """The built-in V1LegacyMode definition as the probe records it (effect parameterised)."""
+    return PolicyDefinition(
+        id=definition_id,
+        display_name="Azure Machine Learning workspaces should enable V1LegacyMode",
+        policy_type="BuiltIn",
+        fields=fields if fields is not None else ("type", f"{WORKSPACE_TYPE}/v1LegacyMode"),
+        effect="[parameters('effect')]",
+        parameter_defaults={"effect": "Audit"},
     )
 
 
@@ -73,10 +201,60 @@ def failed(
 def facts(
     workspaces: Sequence[Workspace | Read[Workspace]] = (),
     vaults: Sequence[KeyVault | Read[KeyVault]] = (),
+    *,
+    registries: Sequence[Registry | Read[Registry]] = (),
+    endpoints: Sequence[OnlineEndpoint] = (),
+    deployments: Sequence[OnlineDeployment] = (),
+    failed_lists: Sequence[Read[Any]] = (),
+    assignments: Sequence[PolicyAssignment] | Read[Any] = (),
+    definitions: Sequence[PolicyDefinition | Read[PolicyDefinition]] = (),
 ) -> Facts:
-    """Facts from resources (read fine) and failed reads, in any mix."""
-    vault_reads = [v if isinstance(v, Read) else Read(v.id, value=v) for v in vaults]
-    return Facts(
-        workspaces=tuple(w if isinstance(w, Read) else Read(w.id, value=w) for w in workspaces),
-        key_vaults={r.resource_id.lower(): r for r in vault_reads},
+    """Facts from resources (read fine) and failed reads, in any mix.
+
+    Every workspace gets its endpoint list and every endpoint its deployment list (empty when
+    none is given); ``failed_lists`` (reads of ``<parent>/onlineEndpoints`` or
+    ``<parent>/deployments``, as the probe makes them) replace the lists of their parents.
+    ``assignments`` apply in the test subscription.
+    """
+    read = _reads
+    ws_reads = read(workspaces)
+    by_parent: dict[str, Read[Any]] = {
+        r.value.id.lower(): Read(
+            f"{r.value.id}/onlineEndpoints",
+            value=tuple(e for e in endpoints if e.workspace_id.lower() == r.value.id.lower()),
+        )
+        for r in ws_reads
+        if r.value is not None
+    }
+    deployment_lists: dict[str, Read[Any]] = {
+        e.id.lower(): Read(
+            f"{e.id}/deployments",
+            value=tuple(d for d in deployments if d.endpoint_id.lower() == e.id.lower()),
+        )
+        for e in endpoints
+    }
+    for failure in failed_lists:
+        key = failure.resource_id.lower()
+        if key.endswith("/deployments"):
+            deployment_lists[key.removesuffix("/deployments")] = failure
+        else:
+            by_parent[key.removesuffix("/onlineendpoints")] = failure
+
+    listed = (
+        assignments
+        if isinstance(assignments, Read)
+        else Read(f"/subscriptions/{SUBSCRIPTION}", value=tuple(assignments))
     )
+    return Facts(
+        workspaces=tuple(ws_reads),
+        key_vaults={r.resource_id.lower(): r for r in read(vaults)},
+        registries={r.resource_id.lower(): r for r in read(registries)},
+        online_endpoints=by_parent,
+        online_deployments=deployment_lists,
+        policy_assignments={SUBSCRIPTION: listed},
+        policy_definitions={r.resource_id.lower(): r for r in read(definitions)},
+    )
+
+
+def _reads(items: Sequence[Any]) -> list[Read[Any]]:
+    return [i if isinstance(i, Read) else Read(i.id, value=i) for i in items]

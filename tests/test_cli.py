@@ -122,7 +122,7 @@ def test_table_output_leads_with_failures_and_their_fix(capsys: pytest.CaptureFi
 
     assert lines[1].startswith("FAIL")
     assert any(line.strip().startswith("$ az keyvault update --name kv-broken") for line in lines)
-    assert lines[-1].startswith("4 findings: 2 fail, 0 error, 0 skipped, 2 pass")
+    assert lines[-1].startswith("16 findings: 7 fail, 0 error, 0 skipped, 9 pass")
 
 
 def test_jsonl_file_sink_receives_every_finding(

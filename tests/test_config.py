@@ -45,6 +45,28 @@ BAD_FILES = [
         "schedule: set either interval_minutes or cron, not both",
     ),
     ("cloud = \n", "not valid TOML"),
+    (
+        '[scope]\nsubscriptions = ["prod"]\n',
+        "scope.subscriptions[0]: 'prod' is not a subscription id: expected a GUID",
+    ),
+    (
+        '[scope]\nresource_groups = ["/subscriptions/00000000-0000-0000-0000-000000000000"]\n',
+        "scope.resource_groups[0]: '/subscriptions/00000000-0000-0000-0000-000000000000' is not "
+        "a resource group id: expected /subscriptions/<id>/resourceGroups/<group>",
+    ),
+    (
+        '[scope]\nresource_groups = ["/subscriptions/x/resourceGroups/rg"]\n',
+        "scope.resource_groups[0]: 'x' is not a subscription id",
+    ),
+    (
+        '[scope]\nmanagement_group = "mg/ml"\n',
+        "scope.management_group: 'mg/ml' is not a management group: expected its name",
+    ),
+    (
+        '[scope]\nmanagement_groups = ["mg"]\n',
+        "scope.management_groups: unknown key (expected one of: workspaces, resource_groups, "
+        "subscriptions, management_group)",
+    ),
 ]
 
 
@@ -116,3 +138,18 @@ def test_missing_file_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     """A config file that does not exist is exit 2 with its path."""
     assert main(["config", "check", str(tmp_path / "nope.toml")]) == 2
     assert "nope.toml: cannot read the configuration" in capsys.readouterr().err
+
+
+def test_wider_scopes_are_accepted_in_both_spellings() -> None:
+    """Subscriptions with or without /subscriptions/, a management group by name or by id."""
+    config = parse_config(
+        "[scope]\n"
+        'subscriptions = ["/subscriptions/00000000-0000-0000-0000-000000000001"]\n'
+        'resource_groups = ["/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg"]\n'
+        'management_group = "/providers/Microsoft.Management/managementGroups/mg-ml"\n',
+        "c.toml",
+    )
+
+    assert ("00000000-0000-0000-0000-000000000001",) == config.scope.subscriptions
+    assert "mg-ml" == config.scope.management_group
+    assert config.scope.needs_discovery

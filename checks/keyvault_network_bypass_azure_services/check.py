@@ -3,8 +3,8 @@
 from collections.abc import Iterator
 
 from netverify.catalog import load_meta
-from netverify.facts import Facts, KeyVault
-from netverify.judging import failed_read, skipped
+from netverify.facts import Facts, KeyVault, Workspace
+from netverify.judging import failed_read, skipped, workspaces_by_link
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
@@ -12,15 +12,8 @@ META = load_meta(__file__)
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
     # Several workspaces may share a vault: judge each vault once, naming all its workspaces.
-    users: dict[str, list[str]] = {}
-    for read in facts.workspaces:
-        ws = read.value
-        if ws is None:
-            yield skipped(META, read.resource_id, "The workspace could not be read.")
-        elif ws.key_vault_id is None:
-            yield skipped(META, ws.id, f"Workspace {ws.name} names no Key Vault.")
-        else:
-            users.setdefault(ws.key_vault_id.lower(), []).append(ws.name)
+    users: dict[str, list[Workspace]] = {}
+    yield from workspaces_by_link(META, facts, lambda w: w.key_vault_id, "Key Vault", users)
     for vault_id, workspaces in users.items():
         vault_read = facts.key_vault(vault_id)
         if vault_read is None:
@@ -28,7 +21,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         elif vault_read.value is None:
             yield failed_read(META, vault_read, "Key Vault", linked=True)
         else:
-            yield _judge(vault_read.value, workspaces)
+            yield _judge(vault_read.value, [w.name for w in workspaces])
 
 
 def _judge(vault: KeyVault, workspaces: list[str]) -> Finding:

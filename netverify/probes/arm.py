@@ -21,27 +21,46 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest
+from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.resource.policy import PolicyClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
+from requests import Session
+from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 
 from netverify.arm_ids import ResourceId, ResourceIdError
 from netverify.clouds import Cloud
 from netverify.config import ArmConfig
 from netverify.facts import (
     KeyVault,
+    OnlineDeployment,
+    OnlineEndpoint,
+    PolicyAssignment,
+    PolicyDefinition,
     PrivateEndpointConnection,
     Read,
     ReadFailure,
     ReadProblem,
+    Registry,
     Subscription,
     Workspace,
 )
 from netverify.permissions import required_action
+from netverify.probes.throttle import ReadBudgetPolicy
 
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
 # read through generic resources so no beta SDK is needed.
 ML_API_VERSION = "2025-12-01"
+# ManagementGroups_GetDescendants, stable; read generically so no extra SDK is needed.
+MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"
+# Reads that name no subscription (Resource Graph, management groups, built-in policy
+# definitions) share one concurrency bound under this key.
+TENANT = "tenant"
 
 T = TypeVar("T")
 _ACTION_IN_MESSAGE = re.compile(r"perform action '([^']+)'")
@@ -61,6 +80,29 @@ class ArmReader:
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
         self._reads: dict[str, Future[Read[Any]]] = {}
+        self._bounds: dict[str, threading.Semaphore] = {}
+        # One connection pool for every client, sized for the reads in flight, so concurrent
+        # reads reuse TLS connections instead of opening (and discarding) one each.
+        session = Session()
+        # requests would re-read the proxy variables from the environment on every request
+        # (a scan of os.environ each time, the biggest CPU cost per read); read them once.
+        session.proxies.update(get_environ_proxies(self.base_url))
+        session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_concurrency)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._budget = ReadBudgetPolicy(config.reserve_reads)
+        self._transport = RequestsTransport(
+            session=session,
+            session_owner=False,
+            connection_verify=str(config.ca_bundle) if config.ca_bundle else True,
+            connection_timeout=config.timeout_seconds,
+            read_timeout=config.timeout_seconds,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return (self._config.endpoint or self._cloud.arm_endpoint).rstrip("/")
 
     def workspace(self, resource_id: str) -> Read[Workspace]:
         return self._memoised(resource_id, lambda rid: self._read_workspace(resource_id, rid))
@@ -71,63 +113,184 @@ class ArmReader:
     def subscriptions(self) -> Read[tuple[Subscription, ...]]:
         """Every subscription the identity can see: those where it holds any role."""
         try:
-            listed = self._client(SubscriptionClient, None).subscriptions.list()
+            listed = self.client(SubscriptionClient, None).subscriptions.list()
             return Read(
                 "/subscriptions", value=tuple(parse_subscription(s.as_dict()) for s in listed)
             )
         except Exception as exc:  # as in _attempt: the failure is the fact
             return Read("/subscriptions", failure=describe_failure(exc, "/subscriptions"))
 
+    def registry(self, resource_id: str) -> Read[Registry]:
+        return self._memoised(resource_id, lambda rid: self._read_registry(resource_id, rid))
+
+    def online_endpoints(self, workspace_id: str) -> Read[tuple[OnlineEndpoint, ...]]:
+        """The workspace's online endpoints (one paged list call)."""
+        return self._memoised(
+            f"{workspace_id}/onlineEndpoints",
+            lambda rid: self._read_endpoints(workspace_id, rid),
+            bound_by=workspace_id,
+        )
+
+    def online_deployments(self, endpoint_id: str) -> Read[tuple[OnlineDeployment, ...]]:
+        """The endpoint's deployments (one paged list call)."""
+        return self._memoised(
+            f"{endpoint_id}/deployments",
+            lambda rid: self._read_deployments(endpoint_id, rid),
+            bound_by=endpoint_id,
+        )
+
+    def policy_assignments(self, subscription: str) -> Read[tuple[PolicyAssignment, ...]]:
+        """Every assignment that applies in the subscription or to anything inside it."""
+        key = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments"
+        return self._memoised_unparsed(
+            key, subscription, lambda: self._read_assignments(subscription)
+        )
+
+    def policy_definition(self, definition_id: str) -> Read[PolicyDefinition]:
+        return self._memoised_unparsed(
+            definition_id,
+            _subscription_of(definition_id) or TENANT,
+            lambda: self._read_definition(definition_id),
+        )
+
+    def reads(self) -> dict[str, Read[Any]]:
+        """Every read finished so far, by lower-case key (resource id, or list path)."""
+        with self._lock:
+            done = {key: f for key, f in self._reads.items() if f.done()}
+        return {key: f.result() for key, f in done.items()}
+
+    def get_paged(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
+        """Every item of an ARM list, following nextLink, through the resources client."""
+        client = self.client(ResourceManagementClient, subscription or TENANT)
+        url: str | None = f"{path}?api-version={api_version}"
+        items: list[dict[str, Any]] = []
+        while url:
+            response = client.send_request(HttpRequest("GET", url))
+            if response.status_code >= 400:
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            body = response.json()
+            if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
+                raise MalformedResource(
+                    f"the list at {path} is not an ARM list ({{'value': [...]}})"
+                )
+            items.extend(body.get("value") or [])
+            url = body.get("nextLink") or None
+        return items
+
     # -- reads -------------------------------------------------------------------------------
 
     def _read_workspace(self, raw_id: str, rid: ResourceId) -> Workspace:
-        client = self._client(ResourceManagementClient, rid.subscription)
+        client = self.client(ResourceManagementClient, rid.subscription)
         body = client.resources.get_by_id(raw_id, api_version=ML_API_VERSION).as_dict()
         return parse_workspace(body, rid)
 
     def _read_key_vault(self, raw_id: str, rid: ResourceId) -> KeyVault:
-        client = self._client(KeyVaultManagementClient, rid.subscription)
+        client = self.client(KeyVaultManagementClient, rid.subscription)
         body = client.vaults.get(rid.resource_group, rid.name).as_dict()
         return parse_key_vault(body, rid)
 
+    def _read_registry(self, raw_id: str, rid: ResourceId) -> Registry:
+        client = self.client(ContainerRegistryManagementClient, rid.subscription)
+        body = client.registries.get(rid.resource_group, rid.name).as_dict()
+        connections = [
+            c.as_dict()
+            for c in client.private_endpoint_connections.list(rid.resource_group, rid.name)
+        ]
+        return parse_registry(body, connections, rid)
+
+    def _read_endpoints(self, workspace_id: str, rid: ResourceId) -> tuple[OnlineEndpoint, ...]:
+        items = self.get_paged(rid.subscription, f"{workspace_id}/onlineEndpoints", ML_API_VERSION)
+        return tuple(parse_online_endpoint(item, workspace_id, rid) for item in items)
+
+    def _read_deployments(self, endpoint_id: str, rid: ResourceId) -> tuple[OnlineDeployment, ...]:
+        items = self.get_paged(rid.subscription, f"{endpoint_id}/deployments", ML_API_VERSION)
+        return tuple(parse_online_deployment(item, endpoint_id, rid) for item in items)
+
+    def _read_assignments(self, subscription: str) -> tuple[PolicyAssignment, ...]:
+        client = self.client(PolicyClient, subscription)
+        return tuple(parse_policy_assignment(a.as_dict()) for a in client.policy_assignments.list())
+
+    def _read_definition(self, definition_id: str) -> PolicyDefinition:
+        name = definition_id.rstrip("/").rsplit("/", 1)[-1]
+        subscription = _subscription_of(definition_id)
+        group = _management_group_of(definition_id)
+        client = self.client(PolicyClient, subscription or TENANT)
+        if subscription:
+            body = client.policy_definitions.get(name)
+        elif group:
+            body = client.policy_definitions.get_at_management_group(name, group)
+        else:
+            body = client.policy_definitions.get_built_in(name)
+        return parse_policy_definition(body.as_dict(), definition_id)
+
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _memoised(self, resource_id: str, read: Callable[[ResourceId], T]) -> Read[T]:
-        key = resource_id.lower()
+    def _memoised(
+        self, resource_id: str, read: Callable[[ResourceId], T], bound_by: str | None = None
+    ) -> Read[T]:
+        """Read once per run; ``bound_by`` is the id whose parse gives the ``ResourceId``."""
+
+        def attempt() -> Read[T]:
+            try:
+                rid = ResourceId.parse(bound_by or resource_id)
+            except ResourceIdError as exc:
+                return Read(resource_id, failure=ReadFailure(ReadProblem.MALFORMED, str(exc)))
+            with self.bound(rid.subscription):
+                try:
+                    return Read(resource_id, value=read(rid))
+                except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
+                    return Read(resource_id, failure=describe_failure(exc, resource_id))
+
+        return self._once(resource_id, attempt)
+
+    def _memoised_unparsed(self, key: str, subscription: str, read: Callable[[], T]) -> Read[T]:
+        """As ``_memoised``, for reads whose key is not a resource-group resource id."""
+
+        def attempt() -> Read[T]:
+            with self.bound(subscription):
+                try:
+                    return Read(key, value=read())
+                except Exception as exc:
+                    return Read(key, failure=describe_failure(exc, key))
+
+        return self._once(key, attempt)
+
+    def _once(self, key: str, attempt: Callable[[], Read[T]]) -> Read[T]:
         with self._lock:
-            pending = self._reads.get(key)
+            pending = self._reads.get(key.lower())
             owner = pending is None
             if pending is None:
-                pending = self._reads[key] = Future()
+                pending = self._reads[key.lower()] = Future()
         if owner:
-            pending.set_result(self._attempt(resource_id, read))
+            pending.set_result(attempt())
         return pending.result()
 
-    def _attempt(self, resource_id: str, read: Callable[[ResourceId], T]) -> Read[T]:
-        try:
-            rid = ResourceId.parse(resource_id)
-        except ResourceIdError as exc:
-            return Read(resource_id, failure=ReadFailure(ReadProblem.MALFORMED, str(exc)))
-        try:
-            return Read(resource_id, value=read(rid))
-        except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
-            return Read(resource_id, failure=describe_failure(exc, str(rid)))
+    def bound(self, subscription: str) -> threading.Semaphore:
+        """At most ``max_concurrency_per_subscription`` reads in flight per subscription."""
+        with self._lock:
+            bound = self._bounds.get(subscription.lower())
+            if bound is None:
+                bound = self._bounds[subscription.lower()] = threading.BoundedSemaphore(
+                    self._config.max_concurrency_per_subscription
+                )
+            return bound
 
-    def _client(self, client_type: type[T], subscription: str | None) -> T:
-        """A client per type and subscription; ``None`` for tenant-level clients."""
+    def client(self, client_type: type[T], subscription: str | None) -> T:
+        """One client per type and subscription; ``subscription=None`` for tenant-wide clients."""
         key = (client_type.__name__, (subscription or "").lower())
         with self._lock:
             if key not in self._clients:
+                positional: tuple[Any, ...] = (
+                    (self._credential,)
+                    if subscription is None
+                    else (self._credential, subscription)
+                )
                 self._clients[key] = client_type(  # type: ignore[call-arg]
-                    self._credential,
-                    *([subscription] if subscription is not None else []),
-                    base_url=(self._config.endpoint or self._cloud.arm_endpoint).rstrip("/"),
+                    *positional,
+                    base_url=self.base_url,
                     credential_scopes=[self._cloud.arm_scope],
-                    connection_verify=str(self._config.ca_bundle)
-                    if self._config.ca_bundle
-                    else True,
-                    connection_timeout=self._config.timeout_seconds,
-                    read_timeout=self._config.timeout_seconds,
+                    transport=self._transport,
+                    custom_hook_policy=self._budget,
                     retry_total=self._config.retry_total,
                     retry_backoff_factor=self._config.retry_backoff_seconds,
                 )
@@ -183,12 +346,26 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _subscription_of(arm_id: str) -> str | None:
+    parts = arm_id.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
+
+
+def _management_group_of(arm_id: str) -> str | None:
+    parts = arm_id.strip("/").split("/")
+    if len(parts) > 3 and parts[1].lower() == "microsoft.management":
+        return parts[3]
+    return None
+
+
 # -- bodies -> facts -------------------------------------------------------------------------
 
 
 def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
     props = _properties(body, rid)
     connections = _typed(props, "privateEndpointConnections", list, [], rid)
+    managed = _typed(props, "managedNetwork", dict, {}, rid)
+    network_path = "properties.managedNetwork"
     return Workspace(
         id=str(rid),
         name=rid.name,
@@ -202,6 +379,16 @@ def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
         container_registry_id=_linked_id(props, "containerRegistry", rid),
         storage_account_id=_linked_id(props, "storageAccount", rid),
         private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+        image_build_compute=_typed(props, "imageBuildCompute", str, None, rid) or None,
+        managed_network_isolation=_typed(managed, "isolationMode", str, None, rid, network_path),
+        managed_network_status=_typed(
+            _typed(managed, "status", dict, {}, rid, network_path),
+            "status",
+            str,
+            None,
+            rid,
+            f"{network_path}.status",
+        ),
     )
 
 
@@ -214,6 +401,132 @@ def parse_subscription(body: Mapping[str, Any]) -> Subscription:
         display_name=str(body.get("display_name") or body.get("displayName") or subscription_id),
         state=body.get("state"),
     )
+
+
+def parse_registry(
+    body: Mapping[str, Any], connections: list[dict[str, Any]], rid: ResourceId
+) -> Registry:
+    props = _properties(body, rid)
+    rules = _typed(props, "networkRuleSet", dict, {}, rid)
+    return Registry(
+        id=str(rid),
+        name=rid.name,
+        resource_group=rid.resource_group,
+        public_network_access=_typed(props, "publicNetworkAccess", str, None, rid),
+        default_action=_typed(rules, "defaultAction", str, None, rid, "properties.networkRuleSet"),
+        private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+    )
+
+
+def parse_online_endpoint(
+    body: Mapping[str, Any], workspace_id: str, workspace: ResourceId
+) -> OnlineEndpoint:
+    rid = _child_id(body, workspace)
+    props = _properties(body, rid)
+    traffic = _typed(props, "traffic", dict, {}, rid)
+    for deployment, weight in traffic.items():
+        if not isinstance(weight, int) or isinstance(weight, bool):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.traffic.{deployment} is {weight!r}, "
+                "expected an integer percentage"
+            )
+    return OnlineEndpoint(
+        id=str(rid),
+        name=rid.name,
+        workspace_id=workspace_id,
+        location=_typed(body, "location", str, "", rid, "(top level)"),
+        provisioning_state=_typed(props, "provisioningState", str, None, rid),
+        public_network_access=_typed(props, "publicNetworkAccess", str, None, rid),
+        traffic=dict(traffic),
+    )
+
+
+def parse_online_deployment(
+    body: Mapping[str, Any], endpoint_id: str, endpoint: ResourceId
+) -> OnlineDeployment:
+    rid = _child_id(body, endpoint)
+    props = _properties(body, rid)
+    return OnlineDeployment(
+        id=str(rid),
+        name=rid.name,
+        endpoint_id=endpoint_id,
+        provisioning_state=_typed(props, "provisioningState", str, None, rid),
+        egress_public_network_access=_typed(props, "egressPublicNetworkAccess", str, None, rid),
+        compute_type=_typed(props, "endpointComputeType", str, None, rid),
+    )
+
+
+def parse_policy_assignment(body: Mapping[str, Any]) -> PolicyAssignment:
+    where = f"policy assignment {body.get('id')!r}"
+    props = body.get("properties")
+    if not isinstance(props, dict) or not isinstance(body.get("id"), str):
+        raise MalformedResource(f"{where}: the ARM body has no 'id' or no 'properties' object")
+    definition, scope = props.get("policyDefinitionId"), props.get("scope")
+    if not isinstance(definition, str) or not isinstance(scope, str):
+        raise MalformedResource(f"{where}: properties.policyDefinitionId or .scope is missing")
+    parameters = props.get("parameters") or {}
+    return PolicyAssignment(
+        id=body["id"],
+        name=str(body.get("name", "")),
+        display_name=props.get("displayName"),
+        scope=scope,
+        not_scopes=tuple(str(s) for s in props.get("notScopes") or ()),
+        policy_definition_id=definition,
+        enforcement_mode=props.get("enforcementMode"),
+        parameters={
+            name: value.get("value") if isinstance(value, dict) else value
+            for name, value in parameters.items()
+        },
+    )
+
+
+def parse_policy_definition(body: Mapping[str, Any], definition_id: str) -> PolicyDefinition:
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise MalformedResource(
+            f"policy definition {definition_id}: the ARM body has no 'properties' object"
+        )
+    rule = props.get("policyRule") or {}
+    then = rule.get("then") if isinstance(rule, dict) else None
+    parameters = props.get("parameters") or {}
+    return PolicyDefinition(
+        id=str(body.get("id") or definition_id),
+        display_name=props.get("displayName"),
+        policy_type=props.get("policyType"),
+        fields=tuple(sorted(set(_rule_fields(rule.get("if") if isinstance(rule, dict) else None)))),
+        effect=then.get("effect") if isinstance(then, dict) else None,
+        parameter_defaults={
+            name: spec.get("defaultValue")
+            for name, spec in parameters.items()
+            if isinstance(spec, dict) and "defaultValue" in spec
+        },
+    )
+
+
+def _rule_fields(condition: Any) -> list[str]:
+    """Every ``field`` named in a policy rule's (nested allOf/anyOf/not) conditions."""
+    if isinstance(condition, list):
+        return [f for item in condition for f in _rule_fields(item)]
+    if not isinstance(condition, dict):
+        return []
+    found = [condition["field"]] if isinstance(condition.get("field"), str) else []
+    for key in ("allOf", "anyOf", "not"):
+        found.extend(_rule_fields(condition.get(key)))
+    return found
+
+
+def _child_id(body: Mapping[str, Any], parent: ResourceId) -> ResourceId:
+    """The id of an item in a list under ``parent``; it must be a child of that parent."""
+    raw = body.get("id")
+    try:
+        rid = ResourceId.parse(raw if isinstance(raw, str) else "")
+    except ResourceIdError as exc:
+        raise MalformedResource(f"an item listed under {parent.type} {parent.name}: {exc}") from exc
+    if not str(rid).lower().startswith(str(parent).lower() + "/"):
+        raise MalformedResource(
+            f"{parent.type} {parent.name} lists {raw!r}, which is not one of its children"
+        )
+    return rid
 
 
 def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:

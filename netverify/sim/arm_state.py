@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netverify.clouds import cloud
-from netverify.sim.scenario import Placed, Scenario
+from netverify.sim.scenario import V1_LEGACY_MODE_POLICY, Placed, Scenario
 
 ML = "Microsoft.MachineLearningServices/workspaces"
 TYPES = {
@@ -27,6 +27,8 @@ class ArmState:
 
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     collections: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    # Management group name (lower case) -> every subscription under it, for Resource Graph.
+    management_groups: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, body: dict[str, Any], *extra_collections: str) -> None:
         rid: str = body["id"]
@@ -179,6 +181,10 @@ def build_arm_state(scenario: Scenario) -> ArmState:
                     if ws.storage_account
                     else None,
                     "imageBuildCompute": ws.image_build_compute,
+                    "managedNetwork": {
+                        "isolationMode": ws.managed_network,
+                        "status": {"status": ws.managed_network_status, "sparkReady": False},
+                    },
                     "provisioningState": "Succeeded",
                     "privateEndpointConnections": connections(ws_id, ws.private_endpoints),
                 },
@@ -367,4 +373,95 @@ def build_arm_state(scenario: Scenario) -> ArmState:
                     },
                 }
             )
+    add_governance(state, scenario)
     return state
+
+
+def add_governance(state: ArmState, scenario: Scenario) -> None:
+    """Management groups (descendants), the built-in V1LegacyMode policy, and assignments."""
+    groups = {g.name.lower(): g for g in scenario.management_groups}
+
+    def subscriptions_under(name: str) -> list[str]:
+        group = groups.get(name.lower())
+        if group is None:
+            return []
+        return [*group.subscriptions, *(s for c in group.children for s in subscriptions_under(c))]
+
+    for group in scenario.management_groups:
+        group_id = f"{MANAGEMENT_GROUPS}/{group.name}"
+        state.management_groups[group.name.lower()] = subscriptions_under(group.name)
+        for subscription in subscriptions_under(group.name):
+            state.collections[f"{group_id}/descendants".lower()].append(
+                {
+                    "id": f"/subscriptions/{subscription}",
+                    "type": "/subscriptions",
+                    "name": subscription,
+                    "properties": {"displayName": subscription, "parent": {"id": group_id}},
+                }
+            )
+    state.add(v1_legacy_mode_policy())
+    for subscription in scenario.subscriptions:  # every subscription answers, if only with []
+        state.collections.setdefault(_assignments_of(subscription), [])
+    for assignment in scenario.policy_assignments:
+        scope = assignment.scope.rstrip("/")
+        if scope.lower().startswith(MANAGEMENT_GROUPS.lower() + "/"):
+            covered = subscriptions_under(scope.rsplit("/", 1)[-1])
+        else:
+            covered = [scope.split("/")[2]]
+        body = {
+            "id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/{assignment.name}",
+            "name": assignment.name,
+            "type": "Microsoft.Authorization/policyAssignments",
+            "properties": {
+                "displayName": assignment.name,
+                "policyDefinitionId": f"{POLICY_DEFINITIONS}/{assignment.definition}",
+                "scope": scope,
+                "notScopes": list(assignment.not_scopes),
+                "parameters": {"effect": {"value": assignment.effect}},
+                "enforcementMode": assignment.enforcement_mode,
+            },
+        }
+        for subscription in covered:
+            # ARM lists, per subscription, the assignments at or above it and inside it.
+            state.collections[_assignments_of(subscription)].append(body)
+
+
+def _assignments_of(subscription: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments".lower()
+    )
+
+
+MANAGEMENT_GROUPS = "/providers/Microsoft.Management/managementGroups"
+POLICY_DEFINITIONS = "/providers/Microsoft.Authorization/policyDefinitions"
+
+
+def v1_legacy_mode_policy() -> dict[str, Any]:
+    """The built-in definition, shaped as Azure Policy serves it (rule on v1LegacyMode)."""
+    return {
+        "id": f"{POLICY_DEFINITIONS}/{V1_LEGACY_MODE_POLICY}",
+        "name": V1_LEGACY_MODE_POLICY,
+        "type": "Microsoft.Authorization/policyDefinitions",
+        "properties": {
+            "displayName": "Azure Machine Learning workspaces should enable V1LegacyMode to "
+            "support network isolation backward compatibility",
+            "policyType": "BuiltIn",
+            "mode": "Indexed",
+            "parameters": {
+                "effect": {
+                    "type": "String",
+                    "allowedValues": ["Audit", "Deny", "Disabled"],
+                    "defaultValue": "Audit",
+                }
+            },
+            "policyRule": {
+                "if": {
+                    "allOf": [
+                        {"field": "type", "equals": ML},
+                        {"field": f"{ML}/v1LegacyMode", "notEquals": True},
+                    ]
+                },
+                "then": {"effect": "[parameters('effect')]"},
+            },
+        },
+    }

@@ -18,6 +18,9 @@ from netverify.clouds import CloudName
 from netverify.config import describe_errors
 
 EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
+# The built-in "Azure Machine Learning workspaces should enable V1LegacyMode ..." definition, as
+# the simulated tenant serves it (netverify finds it by its rule, not by this name).
+V1_LEGACY_MODE_POLICY = "e413671a-dd10-4cc1-a943-45b598596cb7"
 
 
 class ScenarioError(Exception):
@@ -125,6 +128,11 @@ class WorkspaceSpec(Placed):
     storage_account: str | None = None
     image_build_compute: str | None = None
     private_endpoints: tuple[str, ...] = ()
+    managed_network: str = Field(
+        "Disabled",
+        description="isolationMode: Disabled|AllowInternetOutbound|AllowOnlyApprovedOutbound",
+    )
+    managed_network_status: str = "Active"
 
 
 class FaultSpec(_Spec):
@@ -137,6 +145,23 @@ class FaultSpec(_Spec):
     retry_after: float | None = None
     delay_seconds: float = 0.0
     body: str | None = Field(None, description="Raw body to send instead of an ARM error body.")
+
+
+class ManagementGroupSpec(_Spec):
+    name: str
+    subscriptions: tuple[str, ...] = ()
+    children: tuple[str, ...] = Field((), description="Names of child management groups.")
+
+
+class PolicyAssignmentSpec(_Spec):
+    name: str
+    scope: str = Field(
+        description="ARM scope: a management group, subscription, group or resource."
+    )
+    definition: str = V1_LEGACY_MODE_POLICY
+    effect: str = "Audit"
+    enforcement_mode: str = "Default"
+    not_scopes: tuple[str, ...] = ()
 
 
 class Scenario(_Spec):
@@ -156,6 +181,13 @@ class Scenario(_Spec):
     private_dns_zones: tuple[ZoneSpec, ...] = ()
     online_endpoints: tuple[OnlineEndpointSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
+    management_groups: tuple[ManagementGroupSpec, ...] = ()
+    policy_assignments: tuple[PolicyAssignmentSpec, ...] = ()
+    resource_graph_page_size: int = Field(1000, ge=1, le=1000)
+    # ARM's read throttling per subscription (token bucket; ARM's own is 250 and 25/s). Unset:
+    # no throttling, and no x-ms-ratelimit-remaining-subscription-reads header.
+    read_bucket: int | None = Field(None, ge=1)
+    read_refill_per_second: float = Field(25.0, gt=0)
 
     def place(self, spec: Placed) -> tuple[str, str, str]:
         """(subscription, resource group, location) of a resource."""

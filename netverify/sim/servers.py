@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import secrets
 import ssl
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from netverify.permissions import required_action
 from netverify.sim.arm_state import ArmState
@@ -99,6 +100,9 @@ class _Recording:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as ARM clients expect
+    # Headers and body go out in two writes; without TCP_NODELAY the second waits for the
+    # client's delayed ACK (~40 ms on Linux), which would swamp any simulated latency.
+    disable_nagle_algorithm = True
     server_version = "netverify-sim"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -127,6 +131,9 @@ class SimulatedArm(_Recording):
         ssl_context: ssl.SSLContext,
         *,
         page_size: int = 100,
+        resource_graph_page_size: int = 1000,
+        read_bucket: int | None = None,
+        read_refill_per_second: float = 25.0,
         latency_seconds: float = 0.0,
         faults: Iterable[FaultSpec] = (),
         authority_host: str = "login.microsoftonline.com",
@@ -136,6 +143,10 @@ class SimulatedArm(_Recording):
         self.state = state
         self.tokens = tokens
         self.page_size = page_size
+        self.resource_graph_page_size = resource_graph_page_size
+        self.read_bucket = read_bucket
+        self.read_refill_per_second = read_refill_per_second
+        self._buckets: dict[str, tuple[float, float]] = {}  # subscription -> (tokens, at)
         self.latency_seconds = latency_seconds
         self._faults: list[_Fault] = []
         for spec in faults:
@@ -187,14 +198,13 @@ class SimulatedArm(_Recording):
 
     def _serve(self, handler: _Handler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
-        if length:
-            handler.rfile.read(length)
-        status, body, headers = self._answer(handler, method)
+        payload = handler.rfile.read(length) if length else b""
+        status, body, headers = self._answer(handler, method, payload)
         self.record(method, handler.path, status)
         handler.reply(status, body, headers)
 
     def _answer(
-        self, handler: _Handler, method: str
+        self, handler: _Handler, method: str, payload: bytes = b""
     ) -> tuple[int, str | dict[str, Any], dict[str, str]]:
         parts = urlsplit(handler.path)
         path = unquote(parts.path).rstrip("/")
@@ -218,25 +228,106 @@ class SimulatedArm(_Recording):
                 fault.body if fault.body is not None else _fault_body(fault.status, method, path),
                 headers,
             )
+        key = path.lower()
+        if method == "POST" and key == RESOURCE_GRAPH:
+            return self._resource_graph(payload)
         if method != "GET":
             return 405, _error("MethodNotAllowed", f"{method} is not served here."), {}
-        key = path.lower()
+        budget = self._spend_read(key)
+        if budget is not None and budget < 0:
+            wait = math.ceil(-budget / self.read_refill_per_second) or 1
+            headers = {"Retry-After": str(wait), REMAINING_READS: "0"}
+            return 429, _fault_body(429, method, path), headers
+        headers = {} if budget is None else {REMAINING_READS: str(int(budget))}
         if key in self.state.resources:
-            return 200, self.state.resources[key], {}
+            return 200, self.state.resources[key], headers
         if key in self.state.collections:
-            return 200, self._page(parts.query, path, self.state.collections[key]), {}
-        return 404, _not_found(path), {}
+            return 200, self._page(parts.query, path, self.state.collections[key]), headers
+        return 404, _not_found(path), headers
+
+    def _spend_read(self, key: str) -> float | None:
+        """Take a token from the subscription's read bucket: what is left (negative: none was)."""
+        if self.read_bucket is None or not key.startswith("/subscriptions/"):
+            return None
+        subscription = key.split("/")[2]
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(subscription, (float(self.read_bucket), now))
+            tokens = min(float(self.read_bucket), tokens + (now - at) * self.read_refill_per_second)
+            if tokens >= 1:
+                tokens -= 1
+                self._buckets[subscription] = (tokens, now)
+                return tokens
+            self._buckets[subscription] = (tokens, now)
+            return tokens - 1
 
     def _page(self, query: str, path: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         params = {k: v[-1] for k, v in parse_qs(query).items()}
+        wanted = _RESOURCE_TYPE_FILTER.match(params.get("$filter", ""))
+        if wanted:  # /resources?$filter=resourceType eq '...', as ARM serves it
+            items = [i for i in items if i["type"].lower() == wanted.group(1).lower()]
         start = int(params.get("$skipToken", "0") or 0)
         page: dict[str, Any] = {"value": items[start : start + self.page_size]}
         if start + self.page_size < len(items):
-            version = params.get("api-version", "")
-            page["nextLink"] = (
-                f"{self.url}{path}?api-version={version}&$skipToken={start + self.page_size}"
-            )
+            params["$skipToken"] = str(start + self.page_size)
+            page["nextLink"] = f"{self.url}{path}?{urlencode(params)}"
         return page
+
+    def _resource_graph(self, payload: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """POST /providers/Microsoft.ResourceGraph/resources for the queries netverify sends:
+        ``resources | where type =~ '<type>' [| where resourceGroup in~ (...)] | project id``,
+        over the request's subscriptions and management groups, paged with ``$skipToken``."""
+        try:
+            request = json.loads(payload)
+            query = request["query"]
+        except (ValueError, KeyError, TypeError):
+            return 400, _error("BadRequest", "The request body is not a Resource Graph query."), {}
+        wanted = _GRAPH_TYPE.search(query)
+        if not query.lower().startswith("resources") or wanted is None:
+            return (
+                400,
+                _error("InvalidQuery", f"The simulated Resource Graph cannot run {query!r}."),
+                {},
+            )
+        groups = _GRAPH_GROUPS.search(query)
+        names = {g.lower() for g in re.findall(r"'([^']*)'", groups.group(1))} if groups else None
+        subscriptions = {s.lower() for s in request.get("subscriptions") or ()}
+        for group in request.get("managementGroups") or ():
+            subscriptions |= {
+                s.lower() for s in self.state.management_groups.get(group.lower(), ())
+            }
+        rows = [
+            {"id": body["id"], "name": body["name"], "type": body["type"].lower()}
+            for key, body in self.state.resources.items()
+            if key.split("/")[2] in subscriptions
+            and body.get("type", "").lower() == wanted.group(1).lower()
+            and (names is None or key.split("/")[4] in names)
+        ]
+        options = request.get("options") or {}
+        size = min(int(options.get("$top") or 1000), self.resource_graph_page_size)
+        start = int(options.get("$skipToken") or 0)
+        page = rows[start : start + size]
+        body: dict[str, Any] = {
+            "totalRecords": len(rows),
+            "count": len(page),
+            "resultTruncated": "false",
+            "facets": [],
+            "data": page,
+        }
+        if start + size < len(rows):
+            body["$skipToken"] = str(start + size)
+        return (
+            200,
+            body,
+            {"x-ms-user-quota-remaining": "14", "x-ms-user-quota-resets-after": "00:00:05"},
+        )
+
+
+RESOURCE_GRAPH = "/providers/microsoft.resourcegraph/resources"
+REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
+_RESOURCE_TYPE_FILTER = re.compile(r"^resourceType eq '([^']+)'$", re.IGNORECASE)
+_GRAPH_TYPE = re.compile(r"where type =~ '([^']+)'", re.IGNORECASE)
+_GRAPH_GROUPS = re.compile(r"where resourceGroup in~ \(([^)]*)\)", re.IGNORECASE)
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

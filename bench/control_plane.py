@@ -1,0 +1,257 @@
+"""Benchmark: a full control-plane run over a generated tenant, beside a naive sequential run.
+
+    .venv/bin/python bench/control_plane.py [--subscriptions 50 --workspaces 500
+        --endpoints 2000 --latency-ms 40]
+
+The simulated ARM runs in this process; each implementation runs in a child process of its own
+(same SDK clients, same token endpoint), so its peak RSS is its own (os.wait4). Both runs are
+measured in this one invocation and the ratios printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from azure.core.rest import HttpRequest
+from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.resource.policy import PolicyClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from netverify.arm_ids import ResourceId
+from netverify.catalog import load_checks
+from netverify.clouds import cloud
+from netverify.config import Config, load_config
+from netverify.credentials import make_credential
+from netverify.facts import Facts, Read
+from netverify.probes import arm
+from netverify.runner import collect_facts, evaluate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=50)
+    parser.add_argument("--workspaces", type=int, default=500)
+    parser.add_argument("--endpoints", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=float, default=40.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--per-subscription", type=int, default=16, help="arm.max_concurrency_per_subscription"
+    )
+    parser.add_argument(
+        "--skip-naive", action="store_true", help="measure netverify only (no ratios)"
+    )
+    parser.add_argument("--child", choices=("netverify", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        config = load_config(args.config)
+        load_checks()  # both runs start with the checks loaded and the SDKs imported
+        started = time.perf_counter()
+        facts = _run_netverify(config) if args.child == "netverify" else _run_naive(config)
+        elapsed = time.perf_counter() - started
+        print(json.dumps({"seconds": elapsed, "resources": resources_read(facts)}))
+        return 0
+    return _bench(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from netverify.sim.generate import MANAGEMENT_GROUP, large_tenant
+    from netverify.sim.tenant import SimulatedTenant
+
+    scenario = large_tenant(
+        args.subscriptions, args.workspaces, args.endpoints, latency_ms=args.latency_ms
+    )
+    print(
+        f"tenant: {args.subscriptions} subscriptions, {args.workspaces} workspaces, "
+        f"{args.endpoints} online endpoints, {args.latency_ms:g} ms per ARM request"
+    )
+    with tempfile.TemporaryDirectory() as tmp, SimulatedTenant(scenario, Path(tmp)) as tenant:
+        config = tenant.write_config(
+            Path(tmp) / "bench.toml",
+            scope={"workspaces": [], "management_group": MANAGEMENT_GROUP},
+            arm={
+                "max_concurrency": args.concurrency,
+                "max_concurrency_per_subscription": args.per_subscription,
+                "timeout_seconds": 60,
+            },
+        )
+        env = {**os.environ, **tenant.credential_environment}
+        results = {}
+        for name in ("netverify",) if args.skip_naive else ("netverify", "naive"):
+            before = len(tenant.arm.requests)
+            server_cpu = time.process_time()
+            child = subprocess.Popen(
+                [sys.executable, __file__, "--child", name, "--config", str(config)],
+                env=env,
+                stdout=subprocess.PIPE,
+            )
+            assert child.stdout is not None
+            output = child.stdout.read()
+            _, status, usage = os.wait4(child.pid, 0)
+            if status != 0:
+                print(f"{name}: the child failed (status {status})", file=sys.stderr)
+                return 1
+            report = json.loads(output)
+            requests = tenant.arm.requests[before:]
+            report |= {
+                "requests": len(requests),
+                "non_2xx": sum(r.status >= 300 for r in requests),
+                "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux: KiB
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                # This process serves ARM: its CPU time shows whether the stand-in kept up.
+                "arm_cpu_seconds": time.process_time() - server_cpu,
+            }
+            results[name] = report
+            print(
+                f"{name:>9}: {report['seconds']:8.2f} s  {report['requests']:6d} ARM requests "
+                f"({report['non_2xx']} not 2xx)  {report['resources']:6d} resources read  "
+                f"{report['requests'] / report['resources']:.3f} requests/resource  "
+                f"peak RSS {report['peak_rss_mb']:.0f} MB  CPU {report['cpu_seconds']:.1f} s "
+                f"(simulated ARM: {report['arm_cpu_seconds']:.1f} s)"
+            )
+    if args.skip_naive:
+        return 0
+    fast, naive = results["netverify"], results["naive"]
+    speedup = naive["seconds"] / fast["seconds"]
+    per_resource = fast["requests"] / fast["resources"]
+    print(
+        f"speed-up {speedup:.1f}x (target >= 20x); {per_resource:.3f} requests per resource "
+        f"(target <= 1.1); peak RSS {fast['peak_rss_mb']:.0f} MB (target < 300 MB)"
+    )
+    met = speedup >= 20 and per_resource <= 1.1 and fast["peak_rss_mb"] < 300
+    print("targets met" if met else "targets NOT met")
+    return 0 if met else 1
+
+
+def resources_read(facts: Facts) -> int:
+    """Distinct ARM resources whose bodies the run received."""
+    count = sum(1 for r in facts.workspaces if r.value is not None)
+    count += sum(1 for r in facts.key_vaults.values() if r.value is not None)
+    for registry in facts.registries.values():
+        if registry.value is not None:
+            count += 1 + len(registry.value.private_endpoint_connections)
+    count += sum(len(r.value or ()) for r in facts.online_endpoints.values())
+    count += sum(len(r.value or ()) for r in facts.online_deployments.values())
+    assignments = {a.id.lower() for r in facts.policy_assignments.values() for a in r.value or ()}
+    count += len(assignments)
+    count += sum(1 for r in facts.policy_definitions.values() if r.value is not None)
+    return count
+
+
+def _run_netverify(config: Config) -> Facts:
+    from netverify.catalog import load_checks
+    from netverify.runner import evaluate
+
+    facts = collect_facts(config, make_credential(config.credential, cloud(config.cloud)))
+    evaluate(load_checks(), facts)
+    return facts
+
+
+def _run_naive(config: Config) -> Facts:
+    """What a first script would do: the same SDK clients, one read after another, no Resource
+    Graph (each subscription of the management group listed through ARM), no memoisation."""
+    names = cloud(config.cloud)
+    credential = make_credential(config.credential, names)
+    options: dict[str, Any] = {
+        "base_url": (config.arm.endpoint or names.arm_endpoint).rstrip("/"),
+        "credential_scopes": [names.arm_scope],
+        "connection_verify": str(config.arm.ca_bundle) if config.arm.ca_bundle else True,
+    }
+    tenant_client = ResourceManagementClient(credential, "tenant", **options)
+
+    def paged(client: Any, path: str) -> list[dict[str, Any]]:
+        url: str | None = f"{path}?api-version={arm.ML_API_VERSION}"
+        items: list[dict[str, Any]] = []
+        while url:
+            body = client.send_request(HttpRequest("GET", url)).json()
+            items += body.get("value") or []
+            url = body.get("nextLink")
+        return items
+
+    group = config.scope.management_group
+    descendants = paged(
+        tenant_client, f"/providers/Microsoft.Management/managementGroups/{group}/descendants"
+    )
+    facts: dict[str, dict[str, Read[Any]]] = {
+        k: {}
+        for k in ("vaults", "registries", "endpoints", "deployments", "assignments", "definitions")
+    }
+    workspaces: list[Read[Any]] = []
+    for subscription in [d["name"] for d in descendants]:
+        resources = ResourceManagementClient(credential, subscription, **options)
+        policy = PolicyClient(credential, subscription, **options)
+        vaults = KeyVaultManagementClient(credential, subscription, **options)
+        registries = ContainerRegistryManagementClient(credential, subscription, **options)
+        listed = resources.resources.list(
+            filter="resourceType eq 'Microsoft.MachineLearningServices/workspaces'"
+        )
+        for found in listed:
+            rid = ResourceId.parse(str(found.id))
+            body = resources.resources.get_by_id(str(found.id), api_version=arm.ML_API_VERSION)
+            ws = arm.parse_workspace(body.as_dict(), rid)
+            workspaces.append(Read(ws.id, value=ws))
+            if ws.key_vault_id:
+                kv = ResourceId.parse(ws.key_vault_id)
+                vault = vaults.vaults.get(kv.resource_group, kv.name).as_dict()
+                facts["vaults"][ws.key_vault_id.lower()] = Read(
+                    ws.key_vault_id, value=arm.parse_key_vault(vault, kv)
+                )
+            if ws.container_registry_id:
+                cr = ResourceId.parse(ws.container_registry_id)
+                registry = registries.registries.get(cr.resource_group, cr.name).as_dict()
+                connections = [
+                    c.as_dict()
+                    for c in registries.private_endpoint_connections.list(
+                        cr.resource_group, cr.name
+                    )
+                ]
+                facts["registries"][ws.container_registry_id.lower()] = Read(
+                    ws.container_registry_id, value=arm.parse_registry(registry, connections, cr)
+                )
+            endpoints = tuple(
+                arm.parse_online_endpoint(e, ws.id, rid)
+                for e in paged(resources, f"{ws.id}/onlineEndpoints")
+            )
+            facts["endpoints"][ws.id.lower()] = Read(ws.id, value=endpoints)
+            for endpoint in endpoints:
+                eid = ResourceId.parse(endpoint.id)
+                deployments = tuple(
+                    arm.parse_online_deployment(d, endpoint.id, eid)
+                    for d in paged(resources, f"{endpoint.id}/deployments")
+                )
+                facts["deployments"][endpoint.id.lower()] = Read(endpoint.id, value=deployments)
+        assignments = tuple(
+            arm.parse_policy_assignment(a.as_dict()) for a in policy.policy_assignments.list()
+        )
+        facts["assignments"][subscription.lower()] = Read(subscription, value=assignments)
+        for assignment in assignments:
+            name = assignment.policy_definition_id.rsplit("/", 1)[-1]
+            definition = policy.policy_definitions.get_built_in(name).as_dict()
+            facts["definitions"][assignment.policy_definition_id.lower()] = Read(
+                assignment.policy_definition_id,
+                value=arm.parse_policy_definition(definition, assignment.policy_definition_id),
+            )
+    result = Facts(
+        workspaces=tuple(workspaces),
+        key_vaults=facts["vaults"],
+        registries=facts["registries"],
+        online_endpoints=facts["endpoints"],
+        online_deployments=facts["deployments"],
+        policy_assignments=facts["assignments"],
+        policy_definitions=facts["definitions"],
+    )
+    evaluate(load_checks(), result)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

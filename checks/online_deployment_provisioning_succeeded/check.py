@@ -1,0 +1,51 @@
+"""Every online deployment's provisioning state is Succeeded."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.facts import Facts
+from netverify.model import Evidence, Finding, Status
+from netverify.online import EndpointView, endpoints, succeeded
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    for view in endpoints(META, facts, need_deployments=True):
+        if not isinstance(view, EndpointView):
+            yield view
+            continue
+        ws, endpoint = view.workspace, view.endpoint
+        for deployment in view.deployments or ():
+            evidence = Evidence(
+                {
+                    "provisioningState": deployment.provisioning_state,
+                    "egressPublicNetworkAccess": deployment.egress_public_network_access,
+                    "endpointComputeType": deployment.compute_type,
+                    "endpoint": endpoint.name,
+                },
+                {"provisioningState": "Succeeded"},
+            )
+            if succeeded(deployment):
+                yield Finding(
+                    META,
+                    Status.PASS,
+                    deployment.id,
+                    f"Deployment {deployment.name} of endpoint {endpoint.name} is Succeeded.",
+                    evidence,
+                )
+                continue
+            yield Finding(
+                META,
+                Status.FAIL,
+                deployment.id,
+                f"Deployment {deployment.name} of endpoint {endpoint.name} (workspace {ws.name}) "
+                f"is {deployment.provisioning_state or 'in no provisioning state'}, not Succeeded.",
+                evidence,
+                META.remediation(
+                    deployment_name=deployment.name,
+                    endpoint_name=endpoint.name,
+                    workspace_name=ws.name,
+                    resource_group=ws.resource_group,
+                ),
+            )

@@ -1,0 +1,58 @@
+"""An online endpoint's traffic gives a positive weight to at least one succeeded deployment."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.facts import Facts
+from netverify.model import Evidence, Finding, Status
+from netverify.online import EndpointView, endpoints, succeeded
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    for view in endpoints(META, facts, need_deployments=True):
+        if isinstance(view, EndpointView):
+            yield _judge(view)
+        else:
+            yield view
+
+
+def _judge(view: EndpointView) -> Finding:
+    ws, endpoint, deployments = view.workspace, view.endpoint, view.deployments or ()
+    ready = {d.name.lower(): d.name for d in deployments if succeeded(d)}
+    serving = sorted(name for name, weight in endpoint.traffic.items() if weight > 0)
+    observed = {
+        "traffic": dict(endpoint.traffic),
+        "deployments": {d.name: d.provisioning_state for d in deployments},
+        "publicNetworkAccess": endpoint.public_network_access,
+        "egressPublicNetworkAccess": {d.name: d.egress_public_network_access for d in deployments},
+    }
+    evidence = Evidence(observed, {"traffic": "a positive weight on a Succeeded deployment"})
+    live = [name for name in serving if name.lower() in ready]
+    if live:
+        return Finding(
+            META,
+            Status.PASS,
+            endpoint.id,
+            f"Endpoint {endpoint.name} sends traffic to succeeded deployment(s) {', '.join(live)}.",
+            evidence,
+        )
+    why = (
+        f"its traffic goes only to {', '.join(serving)}, which did not succeed"
+        if serving
+        else "no deployment has a positive traffic weight"
+    )
+    return Finding(
+        META,
+        Status.FAIL,
+        endpoint.id,
+        f"Endpoint {endpoint.name} (workspace {ws.name}) answers scoring with 404: {why}.",
+        evidence,
+        META.remediation(
+            endpoint_name=endpoint.name,
+            workspace_name=ws.name,
+            resource_group=ws.resource_group,
+            deployment_name=next(iter(ready.values()), "<deployment-name>"),
+        ),
+    )

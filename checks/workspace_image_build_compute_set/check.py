@@ -1,0 +1,58 @@
+"""A workspace whose registry is behind a VNet needs an image-build compute."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.facts import Facts
+from netverify.judging import failed_read, skipped
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    for read in facts.workspaces:
+        ws = read.value
+        if ws is None:
+            yield skipped(META, read.resource_id, "The workspace could not be read.")
+            continue
+        if ws.container_registry_id is None:
+            yield skipped(META, ws.id, f"Workspace {ws.name} names no container registry.")
+            continue
+        registry_read = facts.registry(ws.container_registry_id)
+        if registry_read is None:
+            yield skipped(META, ws.id, "The registry was not probed in this run.")
+            continue
+        if registry_read.value is None:
+            yield failed_read(META, registry_read, "container registry", linked=True)
+            continue
+        registry = registry_read.value
+        private = (registry.public_network_access or "").lower() == "disabled" or (
+            registry.default_action or ""
+        ).lower() == "deny"
+        evidence = Evidence(
+            {
+                "imageBuildCompute": ws.image_build_compute,
+                "registry": registry.name,
+                "registryPublicNetworkAccess": registry.public_network_access,
+                "registryDefaultAction": registry.default_action,
+            },
+            {"imageBuildCompute": "a compute cluster name"} if private else {},
+        )
+        if not private:
+            message = f"Workspace {ws.name}: registry {registry.name} is public; images build without a VNet compute."
+            yield Finding(META, Status.PASS, ws.id, message, evidence)
+        elif ws.image_build_compute:
+            message = f"Workspace {ws.name} builds images on {ws.image_build_compute} (registry {registry.name} is private)."
+            yield Finding(META, Status.PASS, ws.id, message, evidence)
+        else:
+            yield Finding(
+                META,
+                Status.FAIL,
+                ws.id,
+                f"Workspace {ws.name} has no image-build compute although registry "
+                f'{registry.name} is private: image builds fail with "failed to communicate '
+                "with the workspace's container registry\".",
+                evidence,
+                META.remediation(workspace_name=ws.name, resource_group=ws.resource_group),
+            )

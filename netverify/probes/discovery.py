@@ -1,0 +1,183 @@
+"""Which workspaces are in scope: named ones, plus those found under resource groups,
+subscriptions or a management group.
+
+Azure Resource Graph answers for hundreds of subscriptions in a few paged queries. Where the
+identity may not query it, each subscription (or resource group) is listed through ARM instead,
+and the run summary says so. A scope that cannot be listed at all becomes a failed read, so it
+shows up as an error finding instead of silently shrinking the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.resourcegraph import ResourceGraphClient
+from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+from netverify.arm_ids import parse_resource_group
+from netverify.config import WORKSPACE_TYPE, ScopeConfig
+from netverify.facts import Discovery, DiscoveryMethod, Read, Workspace
+from netverify.probes.arm import MANAGEMENT_GROUPS_API_VERSION, ArmReader, describe_failure
+
+# Resource Graph answers at most 1,000 rows a page; each page costs one query of the quota.
+RESOURCE_GRAPH_PAGE = 1000
+WORKSPACE_QUERY = f"resources | where type =~ '{WORKSPACE_TYPE.lower()}' | project id"
+
+
+def discover(
+    reader: ArmReader, scope: ScopeConfig, pool: Executor
+) -> tuple[list[str], list[Read[Workspace]], Discovery]:
+    """(workspace ids to read, scopes that could not be listed, how they were found)."""
+    named = list(scope.workspaces)
+    if not scope.needs_discovery:
+        return named, [], Discovery(DiscoveryMethod.CONFIG)
+    try:
+        found = _through_resource_graph(reader, scope)
+        return _merge(named, found), [], Discovery(DiscoveryMethod.RESOURCE_GRAPH)
+    except Exception as exc:
+        failure = describe_failure(exc, "Microsoft.ResourceGraph/resources")
+        refused = (
+            f"Resource Graph refused the query ({failure.message}); workspaces were listed "
+            "with per-subscription ARM calls instead"
+        )
+    found, unlisted, notes = _through_arm_lists(reader, scope, pool)
+    return _merge(named, found), unlisted, Discovery(DiscoveryMethod.ARM_LIST, (refused, *notes))
+
+
+def interleave_by_subscription(resource_ids: Sequence[str]) -> list[str]:
+    """Round-robin over subscriptions, so one subscription's bound never idles the whole pool."""
+    queues: dict[str, list[str]] = {}
+    for rid in resource_ids:
+        queues.setdefault(rid.split("/")[2].lower(), []).append(rid)
+    ordered: list[str] = []
+    while queues:
+        for key in list(queues):
+            ordered.append(queues[key].pop(0))
+            if not queues[key]:
+                del queues[key]
+    return ordered
+
+
+def _merge(named: Iterable[str], found: Iterable[str]) -> list[str]:
+    unique: dict[str, str] = {}
+    for rid in [*named, *found]:
+        unique.setdefault(rid.lower(), rid)
+    return list(unique.values())
+
+
+def _through_resource_graph(reader: ArmReader, scope: ScopeConfig) -> list[str]:
+    client = reader.client(ResourceGraphClient, None)
+    found: list[str] = []
+    if scope.subscriptions:
+        found += _query(client, WORKSPACE_QUERY, subscriptions=list(scope.subscriptions))
+    if scope.management_group:
+        found += _query(client, WORKSPACE_QUERY, management_groups=[scope.management_group])
+    if scope.resource_groups:
+        groups = {tuple(p.lower() for p in parse_resource_group(g)) for g in scope.resource_groups}
+        names = ", ".join(sorted({f"'{g}'" for _, g in groups}))
+        rows = _query(
+            client,
+            f"{WORKSPACE_QUERY.rsplit(' | project', 1)[0]} | where resourceGroup in~ ({names}) "
+            "| project id",
+            subscriptions=sorted({s for s, _ in groups}),
+        )
+        # Two subscriptions may hold groups of one name: keep only the (subscription, group) named.
+        found += [r for r in rows if (r.split("/")[2].lower(), r.split("/")[4].lower()) in groups]
+    return found
+
+
+def _query(
+    client: ResourceGraphClient,
+    query: str,
+    *,
+    subscriptions: list[str] | None = None,
+    management_groups: list[str] | None = None,
+) -> list[str]:
+    """Every row's id, following ``$skipToken`` page by page."""
+    ids: list[str] = []
+    skip_token: str | None = None
+    while True:
+        options = QueryRequestOptions(
+            skip_token=skip_token, top=RESOURCE_GRAPH_PAGE, result_format="objectArray"
+        )
+        request = QueryRequest(
+            subscriptions=subscriptions,
+            management_groups=management_groups,
+            query=query,
+            options=options,
+        )
+        response = client.resources(request)
+        rows: list[Any] = response.data if isinstance(response.data, list) else []
+        ids += [str(row["id"]) for row in rows if isinstance(row, dict) and row.get("id")]
+        skip_token = response.skip_token
+        if not skip_token:
+            return ids
+
+
+def _through_arm_lists(
+    reader: ArmReader, scope: ScopeConfig, pool: Executor
+) -> tuple[list[str], list[Read[Workspace]], list[str]]:
+    unlisted: list[Read[Workspace]] = []
+    notes: list[str] = []
+    subscriptions = list(scope.subscriptions)
+    if scope.management_group:
+        group = f"/providers/Microsoft.Management/managementGroups/{scope.management_group}"
+        try:
+            descendants = reader.get_paged(
+                "", f"{group}/descendants", MANAGEMENT_GROUPS_API_VERSION
+            )
+        except Exception as exc:
+            failure = describe_failure(exc, "Microsoft.Management/managementGroups/descendants")
+            unlisted.append(Read(group, failure=failure))
+        else:
+            under = [
+                str(d.get("name"))
+                for d in descendants
+                if str(d.get("type", "")).lower().endswith("/subscriptions")
+            ]
+            notes.append(f"management group {scope.management_group}: {len(under)} subscriptions")
+            subscriptions += under
+    filter_ = f"resourceType eq '{WORKSPACE_TYPE}'"
+
+    def list_subscription(subscription: str) -> tuple[str, list[str] | Exception]:
+        where = f"/subscriptions/{subscription}"
+        try:
+            client = reader.client(ResourceManagementClient, subscription)
+            with reader.bound(subscription):
+                return where, [str(r.id) for r in client.resources.list(filter=filter_)]
+        except Exception as exc:
+            return where, exc
+
+    def list_group(group_id: str) -> tuple[str, list[str] | Exception]:
+        subscription, group = parse_resource_group(group_id)
+        try:
+            client = reader.client(ResourceManagementClient, subscription)
+            with reader.bound(subscription):
+                return group_id, [
+                    str(r.id)
+                    for r in client.resources.list_by_resource_group(group, filter=filter_)
+                ]
+        except Exception as exc:
+            return group_id, exc
+
+    listings = [
+        *pool.map(list_subscription, _merge(subscriptions, [])),
+        *pool.map(list_group, scope.resource_groups),
+    ]
+    found: list[str] = []
+    for where, outcome in listings:
+        if isinstance(outcome, Exception):
+            unlisted.append(Read(where, failure=describe_failure(outcome, _listing_type(where))))
+        else:
+            found += outcome
+    return found, unlisted, notes
+
+
+def _listing_type(where: str) -> str:
+    """The resource type whose read permission a listing needs (for the 403 message)."""
+    if "/resourcegroups/" in where.lower():
+        return "Microsoft.Resources/subscriptions/resourceGroups/resources"
+    return "Microsoft.Resources/subscriptions/resources"

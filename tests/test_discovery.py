@@ -1,0 +1,163 @@
+"""Discovery by subscription, resource group and management group, through Resource Graph and
+through the per-subscription ARM fallback, with the real SDK clients against the simulated tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from netverify.cli import main
+from netverify.facts import DiscoveryMethod
+from netverify.model import Status
+from netverify.runner import run_once
+from netverify.sim.scenario import FaultSpec
+from tests.conftest import TenantFactory
+
+SUB_A = "11111111-0000-4000-8000-00000000000a"
+SUB_B = "22222222-0000-4000-8000-00000000000b"
+SUB_C = "33333333-0000-4000-8000-00000000000c"
+GRAPH = "/providers/microsoft.resourcegraph/resources"
+
+
+def scenario(**extra: Any) -> dict[str, Any]:
+    """Three subscriptions; SUB_A and SUB_B under mg-root (SUB_B through child mg-ml)."""
+    workspaces = [
+        {"name": "mlw-a1", "guid": "a1", "subscription": SUB_A, "resource_group": "rg-ml"},
+        {"name": "mlw-a2", "guid": "a2", "subscription": SUB_A, "resource_group": "rg-other"},
+        {"name": "mlw-b1", "guid": "b1", "subscription": SUB_B, "resource_group": "rg-ml"},
+        {"name": "mlw-c1", "guid": "c1", "subscription": SUB_C, "resource_group": "rg-ml"},
+    ]
+    return {
+        "subscriptions": [SUB_A, SUB_B, SUB_C],
+        "workspaces": workspaces,
+        "management_groups": [
+            {"name": "mg-root", "subscriptions": [SUB_A], "children": ["mg-ml"]},
+            {"name": "mg-ml", "subscriptions": [SUB_B]},
+        ],
+        **extra,
+    }
+
+
+def found(result: Any) -> set[str]:
+    return {r.resource_id.rsplit("/", 1)[-1] for r in result.facts.workspaces if r.value}
+
+
+def graph_posts(tenant: Any) -> list[Any]:
+    return [r for r in tenant.arm.requests if r.method == "POST" and r.path.lower() == GRAPH]
+
+
+def arm_lists(tenant: Any) -> list[str]:
+    return [
+        r.path for r in tenant.arm.requests if r.method == "GET" and r.path.endswith("/resources")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ({"subscriptions": [SUB_A]}, {"mlw-a1", "mlw-a2"}),
+        ({"management_group": "mg-root"}, {"mlw-a1", "mlw-a2", "mlw-b1"}),
+        ({"management_group": "mg-ml"}, {"mlw-b1"}),
+        (
+            {"resource_groups": [f"/subscriptions/{SUB_A}/resourceGroups/rg-ml"]},
+            {"mlw-a1"},  # not mlw-b1, although SUB_B has a group of that name too
+        ),
+    ],
+)
+def test_resource_graph_finds_the_workspaces_in_scope(
+    start_tenant: TenantFactory, scope: dict[str, Any], expected: set[str]
+) -> None:
+    """Each scope is one Resource Graph query; no per-subscription list call is made."""
+    tenant = start_tenant(scenario())
+
+    result = run_once(tenant.config(scope={"workspaces": [], **scope}))
+
+    assert expected == found(result)
+    assert result.facts.discovery.method is DiscoveryMethod.RESOURCE_GRAPH
+    assert 1 == len(graph_posts(tenant))
+    assert [] == arm_lists(tenant)
+
+
+def test_resource_graph_pages_with_skip_token(start_tenant: TenantFactory) -> None:
+    """With one row a page, discovery follows $skipToken until every workspace is found."""
+    tenant = start_tenant(scenario(resource_graph_page_size=1))
+
+    result = run_once(tenant.config(scope={"workspaces": [], "management_group": "mg-root"}))
+
+    assert {"mlw-a1", "mlw-a2", "mlw-b1"} == found(result)
+    assert 3 == len(graph_posts(tenant))
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected", "listed"),
+    [
+        ({"subscriptions": [SUB_A, SUB_C]}, {"mlw-a1", "mlw-a2", "mlw-c1"}, 2),
+        ({"management_group": "mg-root"}, {"mlw-a1", "mlw-a2", "mlw-b1"}, 2),
+        ({"resource_groups": [f"/subscriptions/{SUB_B}/resourceGroups/rg-ml"]}, {"mlw-b1"}, 1),
+    ],
+)
+def test_refused_resource_graph_falls_back_to_arm_lists(
+    start_tenant: TenantFactory, scope: dict[str, Any], expected: set[str], listed: int
+) -> None:
+    """A 403 from Resource Graph: each subscription (or group) is listed through ARM instead,
+    and the discovery notes say so."""
+    tenant = start_tenant(scenario())
+    tenant.arm.inject(FaultSpec(path="resourcegraph", method="POST", status=403))
+
+    result = run_once(tenant.config(scope={"workspaces": [], **scope}))
+
+    assert expected == found(result)
+    assert result.facts.discovery.method is DiscoveryMethod.ARM_LIST
+    assert "Resource Graph refused the query" in result.facts.discovery.notes[0]
+    assert "Microsoft.ResourceGraph/resources/read" in result.facts.discovery.notes[0]
+    assert listed == len(arm_lists(tenant))
+
+
+def test_unlistable_subscription_is_an_error_and_the_others_are_judged(
+    start_tenant: TenantFactory,
+) -> None:
+    """In the fallback, a subscription that answers 403 becomes an error finding naming the
+    permission; the workspaces of the other subscription are still judged."""
+    tenant = start_tenant(scenario())
+    tenant.arm.inject(FaultSpec(path="resourcegraph", method="POST", status=403))
+    tenant.arm.inject(FaultSpec(path=f"/subscriptions/{SUB_C}/resources$", status=403))
+
+    result = run_once(tenant.config(scope={"workspaces": [], "subscriptions": [SUB_A, SUB_C]}))
+
+    assert {"mlw-a1", "mlw-a2"} == found(result)
+    [error] = [
+        f
+        for f in result.findings
+        if f.check.id == "workspace_v1_legacy_mode_disabled" and f.status is Status.ERROR
+    ]
+    assert f"/subscriptions/{SUB_C}" == error.resource_id
+    assert "Microsoft.Resources/subscriptions/resources/read" in error.message
+
+
+def test_named_workspaces_and_discovered_ones_are_read_once(start_tenant: TenantFactory) -> None:
+    """A workspace both named and discovered is read once."""
+    tenant = start_tenant(scenario())
+    [named] = [w for w in tenant.workspace_ids() if w.endswith("mlw-a1")]
+
+    result = run_once(tenant.config(scope={"workspaces": [named], "subscriptions": [SUB_A]}))
+
+    assert 2 == len([r for r in result.facts.workspaces if r.value])
+    assert 1 == sum(r.path.endswith("/workspaces/mlw-a1") for r in tenant.arm.requests)
+
+
+def test_the_run_summary_says_resource_graph_was_refused(
+    start_tenant: TenantFactory, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`netverify run` prints the fallback under the table's summary line."""
+    tenant = start_tenant(scenario())
+    tenant.arm.inject(FaultSpec(path="resourcegraph", method="POST", status=403))
+    config = tenant.write_config(
+        tmp_path / "c.toml", scope={"workspaces": [], "subscriptions": [SUB_A]}
+    )
+
+    main(["run", "--config", str(config)])
+
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("note: Resource Graph refused the query")
+    assert "per-subscription ARM calls" in last
