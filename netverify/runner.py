@@ -53,6 +53,10 @@ class RunResult:
         return exit_code(self.findings)
 
 
+def agent_of(config: Config) -> Agent:
+    return Agent(config.agent.name or socket.gethostname(), config.agent.vnet_id)
+
+
 def collect_facts(config: Config, credential: TokenCredential) -> Facts:
     reader = ArmReader(credential, cloud(config.cloud), config.arm)
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
@@ -106,7 +110,7 @@ def run_once(
         run_id=str(uuid.uuid4()),
         started_at=started,
         observed_at=datetime.now(UTC),
-        agent=Agent(config.agent.name or socket.gethostname(), config.agent.vnet_id),
+        agent=agent_of(config),
         cloud=config.cloud.value,
     )
     return RunResult(context, evaluate(checks or load_checks(), facts), facts)
