@@ -14,16 +14,18 @@ WATCHDOG_USEC = "WATCHDOG_USEC"
 
 
 def notify(*assignments: str) -> bool:
-    """Send ``READY=1``, ``STATUS=...``, ``WATCHDOG=1``...; False when there is no socket."""
+    """Send ``READY=1``, ``STATUS=...``, ``WATCHDOG=1``...; False when it could not be sent."""
     address = os.environ.get(NOTIFY_SOCKET, "")
     if not address:
         return False
     if address.startswith("@"):
         address = "\0" + address[1:]
     message = "\n".join(assignments).encode("utf-8")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-        sock.connect(address)
-        sock.sendall(message)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.sendto(message, address)
+    except OSError:
+        return False  # as sd_notify(3): the service runs on, systemd just does not hear it
     return True
 
 

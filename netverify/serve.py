@@ -42,7 +42,7 @@ from netverify.output import render
 from netverify.runner import RunContext, RunResult, agent_of, run_once
 from netverify.schedule import cron_trigger
 from netverify.sinks import make_sink
-from netverify.state import StateError, StateStore, state_directory
+from netverify.state import FAILING, StateError, StateStore, state_directory
 
 # SIGTERM waits this long for the run in flight to finish, then cancels it: the agent is gone
 # within 10 s (systemd's TimeoutStopSec=15 would SIGKILL it at 15 s).
@@ -127,7 +127,10 @@ class Daemon:
                 )
                 return EXIT_CANNOT_RUN
             self.health.start()
-        self._deliver_changes()  # what a crash left undelivered, before anything new
+        # What a crash or a failing sink left unsent goes out first (to stdout too, in case the
+        # crash came before it was printed).
+        _write_stdout(self.store.undelivered())
+        self._send_pending(self.config)
         self.scheduler.add_job(
             self._scheduled_run,
             _trigger(self.config.schedule),
@@ -294,7 +297,7 @@ class Daemon:
 
     def _recover(self, config: Config, passed: Finding) -> None:
         """Deliver an agent finding's pass only when the state remembers it failing."""
-        if self.store.statuses().get(passed.uid) in ("fail", "error"):
+        if self.store.status(passed.uid) in FAILING:
             self._deliver(config, [passed])
 
     def _deliver(self, config: Config, findings: Sequence[Finding]) -> None:
@@ -305,11 +308,9 @@ class Daemon:
     def _deliver_events(
         self, config: Config, context: RunContext, events: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Snapshot to stdout and the sinks, then record the state and deliver the changes."""
+        """Record the state, print snapshot and changes, then hand both to the sinks."""
         hours = config.state.reminder_hours
         with self._deliver_lock:
-            _write_stdout(events)
-            self._emit(config, events)
             changes = self.store.record(
                 events,
                 run_id=context.run_id,
@@ -318,16 +319,16 @@ class Daemon:
             )
             for change in changes:
                 self.metrics.changes.labels(change=change["change"]).inc()
-            self._deliver_changes(config)
+            _write_stdout([*events, *changes])
+            self._emit(config, events)
+            self._send_pending(config)
         return changes
 
-    def _deliver_changes(self, config: Config | None = None) -> None:
-        """Every change event not yet delivered (this run's, and any a crash left behind)."""
+    def _send_pending(self, config: Config) -> None:
+        """Every change event the sinks have not all taken yet: this run's, and older ones."""
         pending = self.store.undelivered()
-        if pending:
-            _write_stdout(pending)
-            if self._emit(config or self.config, pending):
-                self.store.mark_delivered(pending)
+        if pending and self._emit(config, pending):
+            self.store.mark_delivered(pending)
         self.metrics.sink_backlog.set(len(self.store.undelivered()))
 
     def _emit(self, config: Config, events: Sequence[Mapping[str, Any]]) -> bool:

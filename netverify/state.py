@@ -28,7 +28,7 @@ from netverify.events import SCHEMA_VERSION
 from netverify.model import FINDING_NAMESPACE
 
 STATE_FILE = "state.sqlite3"
-_FAILING = frozenset({"fail", "error"})
+FAILING = frozenset({"fail", "error"})  # the statuses a change event calls failing
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -124,9 +124,9 @@ class StateStore:
             for event in events:
                 before = remembered.get(event["uid"])
                 change = _change(before, event["status"], observed_at, reminder)
-                failing_now = event["status"] in _FAILING
+                failing_now = event["status"] in FAILING
                 since = (
-                    (before.failing_since if before and before.status in _FAILING else None) or at
+                    (before.failing_since if before and before.status in FAILING else None) or at
                     if failing_now
                     else None
                 )
@@ -150,7 +150,7 @@ class StateStore:
             )
             self._db.execute(
                 "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)",
-                (run_id, at, len(events), sum(e["status"] in _FAILING for e in events)),
+                (run_id, at, len(events), sum(e["status"] in FAILING for e in events)),
             )
         return changes
 
@@ -168,6 +168,12 @@ class StateStore:
                 "UPDATE changes SET delivered = 1 WHERE event_id = ?",
                 [(e["event_id"],) for e in events],
             )
+
+    def status(self, uid: str) -> str | None:
+        """The last status recorded for one finding uid, None if never seen."""
+        with self._lock:
+            row = self._db.execute("SELECT status FROM findings WHERE uid = ?", (uid,)).fetchone()
+        return row[0] if row else None
 
     def statuses(self) -> dict[str, str]:
         """The last status of every finding uid ever seen."""
@@ -224,8 +230,8 @@ class _Transaction:
 def _change(
     before: _Remembered | None, status: str, now: datetime, reminder: timedelta | None
 ) -> Change | None:
-    was_failing = before is not None and before.status in _FAILING
-    if status not in _FAILING:
+    was_failing = before is not None and before.status in FAILING
+    if status not in FAILING:
         return Change.RESOLVED if was_failing else None
     if before is None or before.status != status:
         return Change.FAILING
