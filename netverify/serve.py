@@ -100,7 +100,7 @@ class Daemon:
         self.store = store
         self.metrics = Metrics()
         self._credential = _credential(config)
-        self._started = time.monotonic()
+        self._started_at = datetime.now(UTC)
         self._deliver_lock = threading.Lock()
         self._running = threading.Event()
         self._cancel = threading.Event()
@@ -345,15 +345,13 @@ class Daemon:
         return delivered
 
     def health_report(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy while runs complete in time: the last one within twice the schedule's period."""
-        stale_after = _stale_after(self.config.schedule)
+        """Healthy while runs complete in time: see ``freshness``."""
+        stale_after = stale_period(self.config.schedule)
         last = self._last
-        if last is None:
-            age = time.monotonic() - self._started
-            status = "starting" if age <= stale_after else "stale"
-        else:
-            age = (datetime.now(UTC) - last.finished_at).total_seconds()
-            status = "ok" if age <= stale_after else "stale"
+        now = datetime.now(UTC)
+        status, age = freshness(
+            last.finished_at if last else None, self._started_at, now, stale_after
+        )
         job = self.scheduler.get_job(JOB_ID)
         next_run = job.next_run_time if job else None
         return status != "stale", {
@@ -390,13 +388,25 @@ def _trigger(schedule: ScheduleConfig) -> CronTrigger | IntervalTrigger:
     return IntervalTrigger(seconds=schedule.interval_minutes * 60, jitter=jitter, timezone=UTC)
 
 
-def _stale_after(schedule: ScheduleConfig) -> float:
-    """Two periods of the schedule, plus the run timeout and the jitter."""
+def stale_period(schedule: ScheduleConfig) -> float:
+    """Seconds without a completed run before the agent is stale: two periods of the schedule,
+    plus the run timeout and the jitter."""
     trigger = _trigger(schedule.model_copy(update={"jitter_seconds": 0}))
     first = trigger.get_next_fire_time(None, datetime.now(UTC))
     second = trigger.get_next_fire_time(first, first)
     period: float = (second - first).total_seconds()
     return 2 * period + schedule.run_timeout_seconds + schedule.jitter_seconds
+
+
+def freshness(
+    last_run: datetime | None, started: datetime, now: datetime, stale_after: float
+) -> tuple[str, float]:
+    """``ok`` (or ``starting``, before the first run) while the last completed run (or the
+    start) is at most ``stale_after`` seconds old, else ``stale``; and that age."""
+    age = (now - (last_run or started)).total_seconds()
+    if age > stale_after:
+        return "stale", age
+    return ("ok" if last_run else "starting"), age
 
 
 def _credential(config: Config) -> TokenCredential:

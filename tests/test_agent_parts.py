@@ -6,15 +6,17 @@ import json
 import logging
 import socket
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from netverify.config import ConfigError, parse_config
+from netverify.config import ConfigError, ScheduleConfig, parse_config
 from netverify.logs import REDACTED, JsonLines, fields, redact
 from netverify.notify import notify, watchdog_interval
 from netverify.schedule import cron_trigger, crontab_weekdays
+from netverify.serve import freshness, stale_period
 
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -150,3 +152,30 @@ def test_watchdog_interval_is_half_of_watchdog_usec(monkeypatch: pytest.MonkeyPa
     assert 60.0 == watchdog_interval()
     monkeypatch.setenv("WATCHDOG_PID", "1")
     assert watchdog_interval() is None
+
+
+def test_freshness_before_and_after_the_first_run() -> None:
+    """starting until stale_after passes without a run; ok while the last run is fresh; stale after."""
+    start = MONDAY
+    assert ("starting", 60.0) == freshness(None, start, start + timedelta(seconds=60), 100)
+    assert ("stale", 101.0) == freshness(None, start, start + timedelta(seconds=101), 100)
+    last = start + timedelta(seconds=90)
+    assert ("ok", 100.0) == freshness(last, start, last + timedelta(seconds=100), 100)
+    assert ("stale", 150.0) == freshness(last, start, last + timedelta(seconds=150), 100)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "seconds"),
+    [
+        ({"interval_minutes": 15, "jitter_seconds": 60}, 2 * 900 + 600 + 60),
+        ({"cron": "0 */6 * * *", "jitter_seconds": 0, "run_timeout_seconds": 60}, 2 * 21600 + 60),
+    ],
+)
+def test_stale_period_follows_the_schedule(schedule: dict[str, Any], seconds: float) -> None:
+    """Two periods of the interval or the cron line, plus the run timeout and the jitter."""
+    assert seconds == stale_period(ScheduleConfig.model_validate(schedule))
+
+
+def test_cron_jitter_is_kept() -> None:
+    """schedule.jitter_seconds reaches the cron trigger."""
+    assert 30 == cron_trigger("*/15 * * * *", 30).jitter

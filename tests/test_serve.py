@@ -252,6 +252,7 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
     agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
     first = agent.wait_for(run_finished)
 
+    write_config(tenant, config, sink=sink, agent={"name": "never-applied"})
     config.write_text(config.read_text() + '\n[schedule_typo]\ninterval = "x"\n')
     agent.process.send_signal(signal.SIGHUP)
     rejected = agent.wait_log("configuration rejected, the previous one stays in force", first)
@@ -264,7 +265,9 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
     agent.notify.wait_for("RELOADING=1")
     # The previous config is still in force: the next scheduled run happens and is complete.
     after_bad = agent.wait_for(run_finished, reported)
-    assert 4 == len(agent.findings(reported + 1, after_bad))
+    after_bad_findings = agent.findings(reported + 1, after_bad)
+    assert 4 == len(after_bad_findings)
+    assert {"netverify-sim-agent"} == {f["agent"]["name"] for f in after_bad_findings}
 
     write_config(tenant, config, sink=sink, agent={"name": "renamed-agent"})
     agent.process.send_signal(signal.SIGHUP)
