@@ -34,7 +34,7 @@ from netverify.config import Config, ConfigError, ScheduleConfig, load_config
 from netverify.credentials import make_credential
 from netverify.events import to_event
 from netverify.health import HealthServer
-from netverify.logs import fields, setup_logging
+from netverify.logs import fields, redact, setup_logging
 from netverify.metrics import Metrics
 from netverify.model import Finding
 from netverify.notify import notify, watchdog_interval
@@ -235,7 +235,7 @@ class Daemon:
             log.error("run did not complete", extra=fields(result=label, problem=problem))
             self.metrics.runs.labels(result=label).inc()
             self._last_attempt = label
-            self._deliver(config, [agent.run_failed(problem)])
+            self._deliver(config, [agent.run_failed(redact(problem))])
             return
         finally:
             self._running.clear()
@@ -308,28 +308,36 @@ class Daemon:
     def _deliver_events(
         self, config: Config, context: RunContext, events: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Record the state, print snapshot and changes, then hand both to the sinks."""
+        """Print the snapshot, record the state, print the changes, hand both to the sinks."""
         hours = config.state.reminder_hours
         with self._deliver_lock:
-            changes = self.store.record(
-                events,
-                run_id=context.run_id,
-                observed_at=context.observed_at,
-                reminder=timedelta(hours=hours) if hours else None,
-            )
+            _write_stdout(events)  # in the journal whatever happens to the state
+            try:
+                changes = self.store.record(
+                    events,
+                    run_id=context.run_id,
+                    observed_at=context.observed_at,
+                    reminder=timedelta(hours=hours) if hours else None,
+                )
+            except StateError as exc:
+                log.error("state not recorded: no change events", extra=fields(problem=str(exc)))
+                changes = []
             for change in changes:
                 self.metrics.changes.labels(change=change["change"]).inc()
-            _write_stdout([*events, *changes])
+            _write_stdout(changes)
             self._emit(config, events)
             self._send_pending(config)
         return changes
 
     def _send_pending(self, config: Config) -> None:
         """Every change event the sinks have not all taken yet: this run's, and older ones."""
-        pending = self.store.undelivered()
-        if pending and self._emit(config, pending):
-            self.store.mark_delivered(pending)
-        self.metrics.sink_backlog.set(len(self.store.undelivered()))
+        try:
+            pending = self.store.undelivered()
+            if pending and self._emit(config, pending):
+                self.store.mark_delivered(pending)
+            self.metrics.sink_backlog.set(len(self.store.undelivered()))
+        except StateError as exc:
+            log.error("change events not sent", extra=fields(problem=str(exc)))
 
     def _emit(self, config: Config, events: Sequence[Mapping[str, Any]]) -> bool:
         delivered = True

@@ -17,7 +17,8 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -102,7 +103,7 @@ class StateStore:
         return cls(directory / STATE_FILE)
 
     def close(self) -> None:
-        with self._lock:
+        with self._use():
             self._db.close()
 
     def record(
@@ -118,7 +119,7 @@ class StateStore:
         ``reminder`` None: never remind of a finding that is still failing.
         """
         at = _timestamp(observed_at)
-        with self._lock, self._transaction():
+        with self._use(), self._transaction():
             remembered = self._remembered(e["uid"] for e in events)
             changes: list[dict[str, Any]] = []
             for event in events:
@@ -156,14 +157,14 @@ class StateStore:
 
     def undelivered(self) -> list[dict[str, Any]]:
         """Change events recorded but not yet marked delivered, oldest first."""
-        with self._lock:
+        with self._use():
             rows = self._db.execute(
                 "SELECT event FROM changes WHERE delivered = 0 ORDER BY seq"
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     def mark_delivered(self, events: Iterable[Mapping[str, Any]]) -> None:
-        with self._lock, self._transaction():
+        with self._use(), self._transaction():
             self._db.executemany(
                 "UPDATE changes SET delivered = 1 WHERE event_id = ?",
                 [(e["event_id"],) for e in events],
@@ -171,18 +172,18 @@ class StateStore:
 
     def status(self, uid: str) -> str | None:
         """The last status recorded for one finding uid, None if never seen."""
-        with self._lock:
+        with self._use():
             row = self._db.execute("SELECT status FROM findings WHERE uid = ?", (uid,)).fetchone()
         return row[0] if row else None
 
     def statuses(self) -> dict[str, str]:
         """The last status of every finding uid ever seen."""
-        with self._lock:
+        with self._use():
             return dict(self._db.execute("SELECT uid, status FROM findings").fetchall())
 
     def runs(self) -> list[RunRecord]:
         """Every recorded run, oldest first."""
-        with self._lock:
+        with self._use():
             rows = self._db.execute(
                 "SELECT run_id, observed_at, findings, failing FROM runs ORDER BY observed_at"
             ).fetchall()
@@ -193,7 +194,7 @@ class StateStore:
         query, args = "SELECT event FROM changes ORDER BY seq", tuple[str, ...]()
         if run_id is not None:
             query, args = "SELECT event FROM changes WHERE run_id = ? ORDER BY seq", (run_id,)
-        with self._lock:
+        with self._use():
             rows = self._db.execute(query, args).fetchall()
         return [json.loads(row[0]) for row in rows]
 
@@ -212,6 +213,15 @@ class StateStore:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+    @contextmanager
+    def _use(self) -> Iterator[None]:
+        """One thread at a time; a database error becomes a StateError naming the file."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise StateError(f"{self.path}: {exc}") from exc
 
 
 class _Transaction:

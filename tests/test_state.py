@@ -150,3 +150,10 @@ def test_state_directory_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Path("/var/lib/private/netverify") == state_directory(None, None)
     assert Path("/etc/x") == state_directory(None, Path("/etc/x"))
     assert Path("/cli") == state_directory(Path("/cli"), Path("/etc/x"))
+
+
+def test_database_errors_name_the_file(store: StateStore) -> None:
+    """A database error while recording is a StateError naming the state file."""
+    store.close()
+    with pytest.raises(StateError, match=f"{store.path}: Cannot operate on a closed database"):
+        record(store, T0, a="fail")
