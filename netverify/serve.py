@@ -192,12 +192,15 @@ class Daemon:
                 extra=fields(config=str(self.config_file), problem=problem),
             )
             self.metrics.reloads.labels(result="rejected").inc()
-            self._deliver(self.config, [agent.config_rejected(str(self.config_file), problem)])
+            rejected = agent.config_rejected(_name(self.config), str(self.config_file), problem)
+            self._deliver(self.config, [rejected])
         else:
+            # Resolved under the name the rejection was reported with, should the name change.
+            accepted = agent.config_accepted(_name(self.config), str(self.config_file))
             self._apply(config)
             self.metrics.reloads.labels(result="applied").inc()
             log.info("configuration reloaded", extra=fields(config=str(self.config_file)))
-            self._recover(self.config, agent.config_accepted(str(self.config_file)))
+            self._recover(self.config, accepted)
         notify("READY=1", f"STATUS={self._status()}")
 
     def _apply(self, config: Config) -> None:
@@ -235,7 +238,7 @@ class Daemon:
             log.error("run did not complete", extra=fields(result=label, problem=problem))
             self.metrics.runs.labels(result=label).inc()
             self._last_attempt = label
-            self._deliver(config, [agent.run_failed(redact(problem))])
+            self._deliver(config, [agent.run_failed(_name(config), redact(problem))])
             return
         finally:
             self._running.clear()
@@ -243,7 +246,7 @@ class Daemon:
         label = _RESULTS.get(result.exit_code, "error")
         events = [to_event(f, result.context) for f in result.findings]
         changes = self._deliver_events(config, result.context, events)
-        self._recover(config, agent.run_completed())
+        self._recover(config, agent.run_completed(_name(config)))
         self.metrics.runs.labels(result=label).inc()
         self.metrics.run_duration.observe(seconds)
         self.metrics.last_run.set_to_current_time()
@@ -415,6 +418,10 @@ def freshness(
     if age > stale_after:
         return "stale", age
     return ("ok" if last_run else "starting"), age
+
+
+def _name(config: Config) -> str:
+    return agent_of(config).name
 
 
 def _credential(config: Config) -> TokenCredential:

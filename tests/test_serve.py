@@ -259,7 +259,11 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
     assert "schedule_typo: unknown key" in agent.lines[rejected]["problem"]
     reported = agent.wait_for(lambda f: f.get("check_id") == "netverify_config_valid", first)
     error = agent.lines[reported]
-    assert ("error", "netverify") == (error["status"], error["resource_id"])
+    assert ("error", "netverify", "netverify-sim-agent") == (
+        error["status"],
+        error["resource_id"],
+        error["subject"],
+    )
     assert "schedule_typo" in error["message"]
     assert error["remediation"]["command"] == f"netverify config check {config}"
     agent.notify.wait_for("RELOADING=1")
