@@ -68,6 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     output_option(run)
     run.set_defaults(handler=_run)
 
+    serve = commands.add_parser(
+        "serve", help="the agent: scheduled runs, change events, health and metrics (systemd)"
+    )
+    serve.add_argument(
+        "--config",
+        "-c",
+        help="config file (default: $NETVERIFY_CONFIG or /etc/netverify/config.toml)",
+    )
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        help="state directory (default: state.directory, else $STATE_DIRECTORY, else /var/lib/netverify)",
+    )
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    serve.set_defaults(handler=_serve)
+
     demo = commands.add_parser(
         "demo", help="run the real checks against a built-in simulated tenant"
     )
@@ -152,6 +168,12 @@ def _deliver(config: Config, result: RunResult, fmt: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     config = load_config(config_path(args.config))
     return _deliver(config, run_once(config), args.output)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from netverify.serve import serve  # the scheduler and the metrics only load for the agent
+
+    return serve(config_path(args.config), args.state_dir, args.log_level)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from netverify.arm_ids import (
     parse_subscription,
 )
 from netverify.clouds import AZURE_DNS_ADDRESS, CloudName
+from netverify.schedule import cron_trigger
 
 DEFAULT_CONFIG_PATH = Path("/etc/netverify/config.toml")
 CONFIG_ENV = "NETVERIFY_CONFIG"
@@ -67,6 +68,11 @@ def _subscription_id(value: str) -> str:
 
 def _management_group(value: str) -> str:
     return parse_management_group(value)
+
+
+def _crontab(value: str) -> str:
+    cron_trigger(value)
+    return value
 
 
 WorkspaceId = Annotated[str, AfterValidator(_workspace_id)]
@@ -133,15 +139,41 @@ class DnsConfig(_Section):
 
 class ScheduleConfig(_Section):
     interval_minutes: float | None = Field(15, gt=0)
-    cron: str | None = None
+    cron: Annotated[str, AfterValidator(_crontab)] | None = Field(
+        None, description="minute hour day month day-of-week, in UTC (crontab(5))."
+    )
     jitter_seconds: int = Field(60, ge=0)
     run_timeout_seconds: float = Field(600, gt=0)
+    misfire_grace_seconds: int = Field(
+        300, ge=1, description="A run that could not start on time still starts this late."
+    )
 
     @model_validator(mode="after")
     def _one_trigger(self) -> ScheduleConfig:
         if self.cron is not None and "interval_minutes" in self.model_fields_set:
             raise ValueError("set either interval_minutes or cron, not both")
         return self
+
+
+class StateConfig(_Section):
+    directory: Path | None = Field(
+        None, description="Default: $STATE_DIRECTORY (set by systemd), else /var/lib/netverify."
+    )
+    reminder_hours: float = Field(
+        24, ge=0, description="Repeat a still-failing change event this often; 0 = never."
+    )
+
+
+def _listen_address(value: str) -> str:
+    if value != "off" and split_host_port(value, default_port=0)[1] == 0:
+        raise ValueError(f"{value!r} has no port: give host:port, [ipv6]:port or off")
+    return value
+
+
+class HealthConfig(_Section):
+    listen: Annotated[str, AfterValidator(_listen_address)] = Field(
+        "127.0.0.1:9464", description="host:port of /healthz and /metrics, or off."
+    )
 
 
 class JsonLinesFileSink(_Section):
@@ -165,6 +197,8 @@ class Config(_Section):
     dns: DnsConfig = DnsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     agent: AgentConfig = AgentConfig()
+    state: StateConfig = StateConfig()
+    health: HealthConfig = HealthConfig()
     sinks: tuple[Sink, ...] = ()
 
 

@@ -15,7 +15,12 @@ SCHEMA_VERSION = "1.0"
 
 
 def finding_schema() -> dict[str, Any]:
-    text = (resources.files("netverify") / "schema" / "finding.schema.json").read_text("utf-8")
+    return load_schema("finding")
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """``netverify/schema/<name>.schema.json``."""
+    text = (resources.files("netverify") / "schema" / f"{name}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

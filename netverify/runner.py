@@ -55,6 +55,10 @@ class RunResult:
         return exit_code(self.findings)
 
 
+def agent_of(config: Config) -> Agent:
+    return Agent(config.agent.name or socket.gethostname(), config.agent.vnet_id)
+
+
 def collect_facts(config: Config, credential: TokenCredential) -> Facts:
     """Discover the workspaces in scope, then read each with what it links to, concurrently.
 
@@ -158,7 +162,7 @@ def run_once(
         run_id=str(uuid.uuid4()),
         started_at=started,
         observed_at=datetime.now(UTC),
-        agent=Agent(config.agent.name or socket.gethostname(), config.agent.vnet_id),
+        agent=agent_of(config),
         cloud=config.cloud.value,
     )
     return RunResult(context, evaluate(checks or load_checks(), facts), facts)

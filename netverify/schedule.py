@@ -1,0 +1,49 @@
+"""Crontab expressions for ``schedule.cron``, read the way crontab(5) reads them."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from apscheduler.triggers.cron import CronTrigger
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_trigger(expression: str, jitter: int | None = None) -> CronTrigger:
+    """A trigger from ``minute hour day month day-of-week``, in UTC; ValueError if malformed.
+
+    APScheduler 3 numbers weekdays from Monday = 0 while crontab has Sunday = 0 (and 7), so
+    numeric weekdays are handed over as names, which both read alike.
+    """
+    values = expression.split()
+    if len(values) != 5:
+        raise ValueError(
+            f"{expression!r} has {len(values)} fields; crontab has 5:"
+            " minute hour day-of-month month day-of-week"
+        )
+    minute, hour, day, month, weekday = values
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_weekdays(weekday),
+        timezone=UTC,
+        jitter=jitter,
+    )
+
+
+def crontab_weekdays(field: str) -> str:
+    """``1-5`` -> ``mon,tue,wed,thu,fri``; ``0``/``7`` -> ``sun``; names pass unchanged."""
+    if field == "*":
+        return field
+    days: list[str] = []
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        first, _, last = ("0-6" if span == "*" else span).partition("-")
+        if not first.isdigit() or not (last or "0").isdigit() or not (step or "1").isdigit():
+            days.append(part)  # names (mon-fri), or nonsense for CronTrigger to refuse
+            continue
+        stop = int(last) if last else (6 if step else int(first))
+        days.extend(_WEEKDAYS[d % 7] for d in range(int(first), stop + 1, int(step or 1)))
+    return ",".join(dict.fromkeys(days))

@@ -1,0 +1,438 @@
+"""``netverify serve``: the agent. Scheduled runs, state and change events, signals, health.
+
+Threads: the main thread waits for signals (SIGHUP reload, SIGTERM/SIGINT stop) with the
+signals blocked everywhere else, and pings the systemd watchdog; APScheduler's single worker
+thread runs the job; each run's probing happens in a daemon thread of its own so the job can
+give up on it after ``run_timeout_seconds`` or when told to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from azure.core.credentials import TokenCredential
+
+from netverify import agent
+from netverify.clouds import cloud
+from netverify.config import Config, ConfigError, ScheduleConfig, load_config
+from netverify.credentials import make_credential
+from netverify.events import to_event
+from netverify.health import HealthServer
+from netverify.logs import fields, redact, setup_logging
+from netverify.metrics import Metrics
+from netverify.model import Finding
+from netverify.notify import notify, watchdog_interval
+from netverify.output import render
+from netverify.runner import RunContext, RunResult, agent_of, run_once
+from netverify.schedule import cron_trigger
+from netverify.sinks import make_sink
+from netverify.state import FAILING, StateError, StateStore, state_directory
+
+# SIGTERM waits this long for the run in flight to finish, then cancels it: the agent is gone
+# within 10 s (systemd's TimeoutStopSec=15 would SIGKILL it at 15 s).
+STOP_GRACE_SECONDS = 7.0
+EXIT_CANNOT_RUN = 2
+JOB_ID = "run"
+_STOP = {signal.SIGTERM, signal.SIGINT}
+_HANDLED = {signal.SIGHUP, *_STOP}
+_RESULTS = {0: "pass", 1: "fail", 2: "could_not_run", 3: "error"}
+
+log = logging.getLogger("netverify.serve")
+
+
+def serve(config_file: Path, state_dir: Path | None, log_level: str) -> int:
+    setup_logging(log_level)
+    # Blocked before any thread starts, so every thread inherits the mask and the signals wait
+    # for the main thread's sigtimedwait instead of interrupting a run or a SQLite write.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+    try:
+        config = load_config(config_file)
+        store = StateStore.open(state_directory(state_dir, config.state.directory))
+    except (ConfigError, StateError) as exc:
+        log.error("cannot start", extra=fields(problem=str(exc)))
+        return EXIT_CANNOT_RUN
+    daemon = Daemon(config_file, config, store)
+    try:
+        code = daemon.run()
+    finally:
+        store.close()
+    if daemon.abandoned_runs:
+        # An abandoned run's ARM reads still sit in a concurrent.futures pool, whose threads
+        # the interpreter would join at exit: leave now, everything is flushed and closed.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class _Completed:
+    run_id: str
+    finished_at: datetime
+    result: str
+    exit_code: int
+
+
+class _Cancelled(Exception):
+    """The run in flight was abandoned because the agent is stopping."""
+
+
+class Daemon:
+    def __init__(self, config_file: Path, config: Config, store: StateStore) -> None:
+        self.config_file = config_file
+        self.config = config
+        self.store = store
+        self.metrics = Metrics()
+        self._credential = _credential(config)
+        self._started_at = datetime.now(UTC)
+        self._deliver_lock = threading.Lock()
+        self._running = threading.Event()
+        self._cancel = threading.Event()
+        self._last: _Completed | None = None
+        self._last_attempt: str | None = None
+        self.abandoned_runs = 0  # cancelled or timed out, their threads left to finish alone
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+        self.health: HealthServer | None = None
+
+    def run(self) -> int:
+        if self.config.health.listen != "off":
+            try:
+                self.health = HealthServer(
+                    self.config.health.listen, self.health_report, self.metrics.exposition
+                )
+            except OSError as exc:
+                log.error(
+                    "cannot listen",
+                    extra=fields(listen=self.config.health.listen, problem=str(exc)),
+                )
+                return EXIT_CANNOT_RUN
+            self.health.start()
+        # What a crash or a failing sink left unsent goes out first (to stdout too, in case the
+        # crash came before it was printed).
+        _write_stdout(self.store.undelivered())
+        self._send_pending(self.config)
+        self.scheduler.add_job(
+            self._scheduled_run,
+            _trigger(self.config.schedule),
+            id=JOB_ID,
+            misfire_grace_time=self.config.schedule.misfire_grace_seconds,
+            next_run_time=datetime.now(UTC),  # the first run at start
+        )
+        log.info(
+            "started",
+            extra=fields(
+                config=str(self.config_file),
+                state=str(self.store.path),
+                listen=self.health.address if self.health else "off",
+                pid=os.getpid(),
+            ),
+        )
+        self.scheduler.start()
+        notify("READY=1", "STATUS=started, first run under way")
+        self._wait_for_signals()
+        return self._stop()
+
+    def _wait_for_signals(self) -> None:
+        ping = watchdog_interval()
+        while True:
+            received = signal.sigtimedwait(_HANDLED, ping or 3600)
+            if ping and self.scheduler.running:
+                notify("WATCHDOG=1")
+            if received is None:
+                continue
+            if received.si_signo == signal.SIGHUP:
+                self.reload()
+            else:
+                log.info("stopping", extra=fields(signal=signal.Signals(received.si_signo).name))
+                return
+
+    def _stop(self) -> int:
+        notify("STOPPING=1", "STATUS=stopping")
+        self.scheduler.pause()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while self._running.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._running.is_set():
+            self._cancel.set()
+        # Waits for the job: a cancelled run returns at once, a finishing one flushes the sinks.
+        self.scheduler.shutdown(wait=True)
+        if self.health:
+            self.health.stop()
+        log.info("stopped")
+        return 0
+
+    def reload(self) -> None:
+        notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            config = load_config(self.config_file)
+        except ConfigError as exc:
+            problem = "; ".join(str(exc).splitlines())
+            log.error(
+                "configuration rejected, the previous one stays in force",
+                extra=fields(config=str(self.config_file), problem=problem),
+            )
+            self.metrics.reloads.labels(result="rejected").inc()
+            rejected = agent.config_rejected(_name(self.config), str(self.config_file), problem)
+            self._deliver(self.config, [rejected])
+        else:
+            # Resolved under the name the rejection was reported with, should the name change.
+            accepted = agent.config_accepted(_name(self.config), str(self.config_file))
+            self._apply(config)
+            self.metrics.reloads.labels(result="applied").inc()
+            log.info("configuration reloaded", extra=fields(config=str(self.config_file)))
+            self._recover(self.config, accepted)
+        notify("READY=1", f"STATUS={self._status()}")
+
+    def _apply(self, config: Config) -> None:
+        for needs_restart in ("state", "health"):
+            if getattr(config, needs_restart) != getattr(self.config, needs_restart):
+                log.warning(
+                    "a changed section takes effect at the next restart",
+                    extra=fields(section=needs_restart),
+                )
+        if config.credential != self.config.credential or config.cloud != self.config.cloud:
+            self._credential = _credential(config)
+        if config.schedule != self.config.schedule:
+            self.scheduler.modify_job(
+                JOB_ID, misfire_grace_time=config.schedule.misfire_grace_seconds
+            )
+            self.scheduler.reschedule_job(JOB_ID, trigger=_trigger(config.schedule))
+        self.config = config
+
+    def _scheduled_run(self) -> None:
+        config = self.config
+        self._running.set()
+        notify("STATUS=running the checks")
+        log.info("run started")
+        began = time.monotonic()
+        try:
+            result = self._bounded_run(config, self._credential)
+        except _Cancelled:
+            log.warning("run cancelled: the agent is stopping")
+            self.metrics.runs.labels(result="cancelled").inc()
+            return
+        except Exception as exc:
+            timed_out = isinstance(exc, TimeoutError)
+            label = "timeout" if timed_out else "crashed"
+            problem = str(exc) if timed_out else f"{type(exc).__name__}: {exc}"
+            log.error("run did not complete", extra=fields(result=label, problem=problem))
+            self.metrics.runs.labels(result=label).inc()
+            self._last_attempt = label
+            self._deliver(config, [agent.run_failed(_name(config), redact(problem))])
+            return
+        finally:
+            self._running.clear()
+        seconds = time.monotonic() - began
+        label = _RESULTS.get(result.exit_code, "error")
+        events = [to_event(f, result.context) for f in result.findings]
+        changes = self._deliver_events(config, result.context, events)
+        self._recover(config, agent.run_completed(_name(config)))
+        self.metrics.runs.labels(result=label).inc()
+        self.metrics.run_duration.observe(seconds)
+        self.metrics.last_run.set_to_current_time()
+        self.metrics.observe_findings(events)
+        self._last = _Completed(result.context.run_id, datetime.now(UTC), label, result.exit_code)
+        self._last_attempt = label
+        counts = Counter(e["status"] for e in events)
+        log.info(
+            "run finished",
+            extra=fields(
+                run_id=result.context.run_id,
+                result=label,
+                seconds=round(seconds, 3),
+                findings=len(events),
+                **{status: counts.get(status, 0) for status in ("fail", "error", "pass")},
+                changes=Counter(c["change"] for c in changes),
+            ),
+        )
+        notify(f"STATUS={self._status()}")
+
+    def _bounded_run(self, config: Config, credential: TokenCredential) -> RunResult:
+        """``run_once`` within the run timeout; raises TimeoutError, _Cancelled or its error."""
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["result"] = run_once(config, credential=credential)
+            except Exception as exc:
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        # A daemon thread: an abandoned run cannot keep the process from exiting.
+        threading.Thread(target=work, name="run", daemon=True).start()
+        deadline = time.monotonic() + config.schedule.run_timeout_seconds
+        while not done.wait(0.1):
+            if self._cancel.is_set():
+                self.abandoned_runs += 1
+                raise _Cancelled
+            if time.monotonic() >= deadline:
+                self.abandoned_runs += 1
+                raise TimeoutError(
+                    f"timed out after {config.schedule.run_timeout_seconds:g} s"
+                    " (schedule.run_timeout_seconds)"
+                )
+        if "error" in outcome:
+            raise outcome["error"]
+        result: RunResult = outcome["result"]
+        return result
+
+    def _recover(self, config: Config, passed: Finding) -> None:
+        """Deliver an agent finding's pass only when the state remembers it failing."""
+        if self.store.status(passed.uid) in FAILING:
+            self._deliver(config, [passed])
+
+    def _deliver(self, config: Config, findings: Sequence[Finding]) -> None:
+        now = datetime.now(UTC)
+        context = RunContext(str(uuid.uuid4()), now, now, agent_of(config), config.cloud.value)
+        self._deliver_events(config, context, [to_event(f, context) for f in findings])
+
+    def _deliver_events(
+        self, config: Config, context: RunContext, events: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Print the snapshot, record the state, print the changes, hand both to the sinks."""
+        hours = config.state.reminder_hours
+        with self._deliver_lock:
+            _write_stdout(events)  # in the journal whatever happens to the state
+            try:
+                changes = self.store.record(
+                    events,
+                    run_id=context.run_id,
+                    observed_at=context.observed_at,
+                    reminder=timedelta(hours=hours) if hours else None,
+                )
+            except StateError as exc:
+                log.error("state not recorded: no change events", extra=fields(problem=str(exc)))
+                changes = []
+            for change in changes:
+                self.metrics.changes.labels(change=change["change"]).inc()
+            _write_stdout(changes)
+            self._emit(config, events)
+            self._send_pending(config)
+        return changes
+
+    def _send_pending(self, config: Config) -> None:
+        """Every change event the sinks have not all taken yet: this run's, and older ones."""
+        try:
+            pending = self.store.undelivered()
+            if pending and self._emit(config, pending):
+                self.store.mark_delivered(pending)
+            self.metrics.sink_backlog.set(len(self.store.undelivered()))
+        except StateError as exc:
+            log.error("change events not sent", extra=fields(problem=str(exc)))
+
+    def _emit(self, config: Config, events: Sequence[Mapping[str, Any]]) -> bool:
+        delivered = True
+        for sink in config.sinks:
+            try:
+                make_sink(sink).emit(events)
+            except Exception as exc:
+                delivered = False
+                log.error(
+                    "sink failed",
+                    extra=fields(sink=sink.type, problem=f"{type(exc).__name__}: {exc}"),
+                )
+        return delivered
+
+    def health_report(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while runs complete in time: see ``freshness``."""
+        stale_after = stale_period(self.config.schedule)
+        last = self._last
+        now = datetime.now(UTC)
+        status, age = freshness(
+            last.finished_at if last else None, self._started_at, now, stale_after
+        )
+        job = self.scheduler.get_job(JOB_ID)
+        next_run = job.next_run_time if job else None
+        return status != "stale", {
+            "status": status,
+            "stale_after_seconds": stale_after,
+            "run_in_flight": self._running.is_set(),
+            "last_attempt": self._last_attempt,
+            "last_run": None
+            if last is None
+            else {
+                "run_id": last.run_id,
+                "finished_at": _rfc3339(last.finished_at),
+                "result": last.result,
+                "exit_code": last.exit_code,
+                "age_seconds": round(age, 3),
+            },
+            "next_run_at": _rfc3339(next_run) if next_run else None,
+        }
+
+    def _status(self) -> str:
+        if self._last is None:
+            return "no run completed yet"
+        return (
+            f"last run {_rfc3339(self._last.finished_at)}: {self._last.result}"
+            f" (exit {self._last.exit_code})"
+        )
+
+
+def _trigger(schedule: ScheduleConfig) -> CronTrigger | IntervalTrigger:
+    jitter = schedule.jitter_seconds or None
+    if schedule.cron is not None:
+        return cron_trigger(schedule.cron, jitter)
+    assert schedule.interval_minutes is not None  # the config allows no schedule without either
+    return IntervalTrigger(seconds=schedule.interval_minutes * 60, jitter=jitter, timezone=UTC)
+
+
+def stale_period(schedule: ScheduleConfig) -> float:
+    """Seconds without a completed run before the agent is stale: two periods of the schedule,
+    plus the run timeout and the jitter."""
+    trigger = _trigger(schedule.model_copy(update={"jitter_seconds": 0}))
+    first = trigger.get_next_fire_time(None, datetime.now(UTC))
+    second = trigger.get_next_fire_time(first, first)
+    period: float = (second - first).total_seconds()
+    return 2 * period + schedule.run_timeout_seconds + schedule.jitter_seconds
+
+
+def freshness(
+    last_run: datetime | None, started: datetime, now: datetime, stale_after: float
+) -> tuple[str, float]:
+    """``ok`` (or ``starting``, before the first run) while the last completed run (or the
+    start) is at most ``stale_after`` seconds old, else ``stale``; and that age."""
+    age = (now - (last_run or started)).total_seconds()
+    if age > stale_after:
+        return "stale", age
+    return ("ok" if last_run else "starting"), age
+
+
+def _name(config: Config) -> str:
+    return agent_of(config).name
+
+
+def _credential(config: Config) -> TokenCredential:
+    # One credential for the agent's lifetime: azure-identity caches the token until it expires.
+    return make_credential(config.credential, cloud(config.cloud))
+
+
+def _write_stdout(events: Sequence[Mapping[str, Any]]) -> None:
+    sys.stdout.write(render(events, "jsonl"))
+    sys.stdout.flush()
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,490 @@
+"""`netverify serve` as a real process against the simulated tenant: schedule, signals, state,
+systemd notifications, health and metrics, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import tomli_w
+
+from netverify.events import load_schema
+from netverify.model import Status
+from netverify.runner import run_once
+from netverify.sim.tenant import SimulatedTenant
+from netverify.state import STATE_FILE, StateStore
+from tests.conftest import TenantFactory
+
+INTERVAL_SECONDS = 2
+SCHEDULE = {"interval_minutes": INTERVAL_SECONDS / 60, "jitter_seconds": 0}
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What one in-process run of the same tenant finds: the daemon must find the same."""
+
+    findings: int
+    failing_by_check: Counter[str]
+
+    @property
+    def failing(self) -> int:
+        return sum(self.failing_by_check.values())
+
+
+def truth_of(tenant: SimulatedTenant) -> Truth:
+    result = run_once(tenant.config())
+    failing = Counter(f.check.id for f in result.findings if f.status is Status.FAIL)
+    return Truth(len(result.findings), failing)
+
+
+Line = dict[str, Any]
+
+
+class NotifySocket:
+    """What systemd would receive on $NOTIFY_SOCKET: an abstract unix datagram socket."""
+
+    def __init__(self) -> None:
+        self.address = f"@netverify-test-{uuid.uuid4().hex}"
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind("\0" + self.address[1:])
+        self._sock.settimeout(0.2)
+        self.messages: list[str] = []
+        self._closed = False
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self) -> None:
+        while not self._closed:
+            try:
+                self.messages.append(self._sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    def assignments(self) -> list[str]:
+        return [a for m in list(self.messages) for a in m.split("\n")]
+
+    def wait_for(self, assignment: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while assignment not in self.assignments():
+            assert time.monotonic() < deadline, f"no {assignment} in {self.messages}"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._closed = True
+        self._sock.close()
+
+
+class Agent:
+    """One `netverify serve` process; its stdout lines parsed as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.notify = NotifySocket()
+        env = {**env, "NOTIFY_SOCKET": self.notify.address, "WATCHDOG_USEC": "200000"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "netverify.cli", "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[Line] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for text in self.process.stdout:
+            try:
+                line = json.loads(text)
+            except json.JSONDecodeError:
+                line = {"unstructured": text}
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, match: Callable[[Line], bool], after: int = 0, timeout: float = 30) -> int:
+        """Index of the first line from ``after`` on that matches."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index in range(after, len(self.lines)):
+                    if match(self.lines[index]):
+                        return index
+                left = deadline - time.monotonic()
+                assert (left > 0 and self.process.poll() is None) or any(
+                    match(line) for line in self.lines[after:]
+                ), f"nothing matched; exit {self.process.poll()}; lines:\n{self.dump()}"
+                self._changed.wait(min(left, 0.2) if left > 0 else 0.2)
+
+    def wait_log(self, message: str, after: int = 0, timeout: float = 30) -> int:
+        return self.wait_for(lambda line: line.get("message") == message, after, timeout)
+
+    def findings(self, after: int = 0, until: int | None = None) -> list[Line]:
+        return [line for line in self.lines[after:until] if "check_id" in line]
+
+    def changes(self, after: int = 0, until: int | None = None) -> list[Line]:
+        return [line for line in self.lines[after:until] if line.get("kind") == "change"]
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, float]:
+        """Send ``sig``; the exit code and how long the process took to exit."""
+        began = time.monotonic()
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=20)
+        return code, time.monotonic() - began
+
+    def dump(self) -> str:
+        return "\n".join(json.dumps(line)[:300] for line in self.lines)
+
+
+@pytest.fixture
+def tenant(start_tenant: TenantFactory) -> SimulatedTenant:
+    return start_tenant()
+
+
+@pytest.fixture
+def start_agent(tmp_path: Path) -> Iterator[Callable[..., Agent]]:
+    started: list[Agent] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Agent:
+        agent = Agent(list(args), {**os.environ, **(env or {})})
+        started.append(agent)
+        return agent
+
+    yield start
+    for agent in started:
+        if agent.process.poll() is None:
+            agent.process.kill()
+            agent.process.wait()
+        agent.notify.close()
+
+
+def write_config(tenant: SimulatedTenant, path: Path, **sections: Any) -> Path:
+    """The tenant's config with a fast schedule, no listener and a JSON-lines sink."""
+    sink = sections.pop("sink", None)
+    document = tenant.config_document(
+        schedule={**SCHEDULE, **sections.pop("schedule", {})},
+        health=sections.pop("health", {"listen": "off"}),
+        **sections,
+    )
+    if sink:
+        document["sinks"] = [{"type": "jsonl_file", "path": str(sink)}]
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    return path
+
+
+def run_finished(line: Line) -> bool:
+    return line.get("message") == "run finished"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_scheduled_runs_notify_health_and_metrics(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """A first run at start and one per interval; READY/STATUS/WATCHDOG; /healthz and /metrics."""
+    port = free_port()
+    config = write_config(tenant, tmp_path / "c.toml", health={"listen": f"127.0.0.1:{port}"})
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+
+    truth = truth_of(tenant)
+    agent.notify.wait_for("READY=1")
+    first = agent.wait_for(run_finished)
+    second = agent.wait_for(run_finished, first + 1)
+
+    # Both runs found the demo's failures; only the first one reported them as changes.
+    assert set(truth.failing_by_check) == {
+        f["check_id"] for f in agent.findings(0, first) if f["status"] == "fail"
+    }
+    assert truth.findings == len(agent.findings(first, second))
+    assert ["failing"] * truth.failing == [c["change"] for c in agent.changes(0, first)]
+    assert [] == agent.changes(first, second)
+    assert agent.lines[first]["run_id"] != agent.lines[second]["run_id"]
+    gap = datetime.fromisoformat(agent.lines[second]["ts"]) - datetime.fromisoformat(
+        agent.lines[first]["ts"]
+    )
+    assert INTERVAL_SECONDS - 0.5 <= gap.total_seconds() <= INTERVAL_SECONDS + 2
+    change_schema = jsonschema.Draft202012Validator(load_schema("change"))
+    for change in agent.changes():
+        change_schema.validate(change)
+
+    status, body = get(f"http://127.0.0.1:{port}/healthz")
+    health = json.loads(body)
+    assert (200, "ok", "fail", 1) == (
+        status,
+        health["status"],
+        health["last_run"]["result"],
+        health["last_run"]["exit_code"],
+    )
+    status, metrics = get(f"http://127.0.0.1:{port}/metrics")
+    assert 200 == status
+    runs = float(metrics.split('netverify_runs_total{result="fail"} ')[1].split()[0])
+    assert runs >= 2
+    for check, count in truth.failing_by_check.items():
+        assert f'netverify_findings{{check_id="{check}",status="fail"}} {float(count)}' in metrics
+    assert f'netverify_change_events_total{{change="failing"}} {float(truth.failing)}' in metrics
+    assert "netverify_sink_backlog_events 0.0" in metrics
+    assert "netverify_run_duration_seconds_count" in metrics
+    assert 404 == get(f"http://127.0.0.1:{port}/other")[0]
+
+    assert any(a.startswith("STATUS=last run ") for a in agent.notify.assignments())
+    assert agent.notify.assignments().count("WATCHDOG=1") >= 5
+    assert (0, True) == (lambda code, seconds: (code, seconds < 10))(*agent.stop())
+    agent.notify.wait_for("STOPPING=1")
+    assert [] == [line for line in agent.lines if "unstructured" in line]
+
+
+def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """SIGHUP with a bad file: logged, an error finding about the agent, old config runs on;
+    SIGHUP with a good file: applied, and the agent's finding resolved."""
+    sink = tmp_path / "findings.jsonl"
+    config = write_config(tenant, tmp_path / "c.toml", sink=sink)
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+    first = agent.wait_for(run_finished)
+
+    write_config(tenant, config, sink=sink, agent={"name": "never-applied"})
+    config.write_text(config.read_text() + '\n[schedule_typo]\ninterval = "x"\n')
+    agent.process.send_signal(signal.SIGHUP)
+    rejected = agent.wait_log("configuration rejected, the previous one stays in force", first)
+    assert "schedule_typo: unknown key" in agent.lines[rejected]["problem"]
+    reported = agent.wait_for(lambda f: f.get("check_id") == "netverify_config_valid", first)
+    error = agent.lines[reported]
+    assert ("error", "netverify", "netverify-sim-agent") == (
+        error["status"],
+        error["resource_id"],
+        error["subject"],
+    )
+    assert "schedule_typo" in error["message"]
+    assert error["remediation"]["command"] == f"netverify config check {config}"
+    agent.notify.wait_for("RELOADING=1")
+    # The previous config is still in force: the next scheduled run happens and is complete.
+    after_bad = agent.wait_for(run_finished, reported)
+    after_bad_findings = agent.findings(reported + 1, after_bad)
+    assert truth_of(tenant).findings == len(after_bad_findings)
+    assert {"netverify-sim-agent"} == {f["agent"]["name"] for f in after_bad_findings}
+
+    write_config(tenant, config, sink=sink, agent={"name": "renamed-agent"})
+    agent.process.send_signal(signal.SIGHUP)
+    reloaded = agent.wait_log("configuration reloaded", after_bad)
+    next_run = agent.wait_for(run_finished, reloaded)
+    assert {"renamed-agent"} == {f["agent"]["name"] for f in agent.findings(reloaded, next_run)}
+    assert 0 == agent.stop()[0]
+
+    in_sink = [json.loads(line) for line in sink.read_text().splitlines()]
+    agent_changes = [
+        (c["change"], c["status"])
+        for c in in_sink
+        if c.get("kind") == "change" and c["finding"]["check_id"] == "netverify_config_valid"
+    ]
+    assert [("failing", "error"), ("resolved", "pass")] == agent_changes
+    assert agent.notify.assignments().count("READY=1") == 3
+
+
+def test_sigterm_lets_the_run_in_flight_finish(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """SIGTERM during a short run: the run completes, its findings reach the sink, exit 0."""
+    sink = tmp_path / "findings.jsonl"
+    config = write_config(tenant, tmp_path / "c.toml", sink=sink)
+    tenant.arm.latency_seconds = 0.7  # a run takes a few seconds
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+    started = agent.wait_log("run started")
+
+    code, seconds = agent.stop()
+
+    assert (0, True) == (code, seconds < 10)
+    finished = agent.wait_for(run_finished, started)
+    assert finished < agent.wait_log("stopped", started)
+    delivered = sum("check_id" in json.loads(line) for line in sink.read_text().splitlines())
+    assert truth_of(tenant).findings == delivered
+
+
+def test_sigterm_cancels_a_long_run_within_ten_seconds(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """SIGTERM during a run that would take long: cancelled, nothing half-recorded, exit < 10 s."""
+    config = write_config(tenant, tmp_path / "c.toml")
+    tenant.arm.latency_seconds = 20
+    state = tmp_path / "state"
+    agent = start_agent("--config", str(config), "--state-dir", str(state))
+    agent.wait_log("run started")
+
+    code, seconds = agent.stop()
+
+    assert (0, True) == (code, seconds < 10), agent.dump()
+    agent.wait_log("run cancelled: the agent is stopping")
+    with sqlite3.connect(state / STATE_FILE) as db:
+        assert 0 == db.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+def test_a_run_over_its_timeout_is_an_error_finding_until_one_completes(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """run_timeout_seconds: a run that takes longer gives an error finding about the agent;
+    the next run that completes resolves it."""
+    config = write_config(tenant, tmp_path / "c.toml", schedule={"run_timeout_seconds": 1})
+    tenant.arm.latency_seconds = 3
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+
+    failed = agent.wait_log("run did not complete")
+    assert "timeout" == agent.lines[failed]["result"]
+    tenant.arm.latency_seconds = 0
+    finished = agent.wait_for(run_finished, failed)
+    agent.stop()
+
+    run_findings = [
+        (f["status"], f["message"])
+        for f in agent.findings()
+        if f["check_id"] == "netverify_run_completed"
+    ]
+    assert [
+        (
+            "error",
+            "The scheduled run did not complete: timed out after 1 s (schedule.run_timeout_seconds)",
+        ),
+        ("pass", "The scheduled run completed."),
+    ] == run_findings
+    assert ["failing", "resolved"] == [
+        c["change"]
+        for c in agent.changes()
+        if c["finding"]["check_id"] == "netverify_run_completed"
+    ]
+    assert finished > failed
+
+
+def test_kill_9_and_restart_keep_the_state(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """kill -9 after a run and again in the middle of one: the state opens intact, the recorded
+    run is kept, and the restarted agent does not report the known failures as new."""
+    config = write_config(tenant, tmp_path / "c.toml")
+    args = ("--config", str(config), "--state-dir", str(tmp_path / "state"))
+    agent = start_agent(*args)
+    agent.wait_for(run_finished)
+    agent.stop(signal.SIGKILL)
+
+    tenant.arm.latency_seconds = 1
+    mid_run = start_agent(*args)
+    mid_run.wait_log("run started")
+    time.sleep(0.5)  # inside the run: the ARM stand-in answers after 1 s
+    mid_run.stop(signal.SIGKILL)
+
+    tenant.arm.latency_seconds = 0
+    restarted = start_agent(*args)
+    restarted.wait_for(run_finished)
+    restarted.stop()
+
+    with sqlite3.connect(tmp_path / "state" / STATE_FILE) as db:
+        assert "ok" == db.execute("PRAGMA integrity_check").fetchone()[0]
+        assert 2 == db.execute("SELECT count(*) FROM runs").fetchone()[0]
+        assert truth_of(tenant).failing == db.execute("SELECT count(*) FROM changes").fetchone()[0]
+        assert 0 == db.execute("SELECT count(*) FROM changes WHERE delivered = 0").fetchone()[0]
+    assert [] == restarted.changes()
+
+
+def test_no_token_or_secret_in_logs_findings_or_state(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """At debug level, nothing the agent writes holds an issued token or the identity secret."""
+    sink = tmp_path / "findings.jsonl"
+    config = write_config(tenant, tmp_path / "c.toml", sink=sink)
+    state = tmp_path / "systemd-state"
+    # The state directory comes from $STATE_DIRECTORY, as systemd's StateDirectory= sets it.
+    agent = start_agent(
+        "--config", str(config), "--log-level", "debug", env={"STATE_DIRECTORY": str(state)}
+    )
+    agent.wait_for(run_finished)
+    agent.stop()
+
+    secrets = {*tenant.arm.tokens.issued, tenant.identity.secret}
+    assert len(secrets) >= 2
+    written = "\n".join(json.dumps(line) for line in agent.lines)
+    assert len([line for line in agent.lines if line.get("level") == "debug"]) > 10
+    for text in (
+        written,
+        sink.read_text(),
+        *(p.read_bytes().decode("latin-1") for p in state.iterdir()),
+    ):
+        assert [] == [s for s in secrets if s in text]
+
+
+def test_an_invalid_config_at_start_exits_2_naming_the_key(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """A bad config at start: one JSON log line naming file and key, exit 2, no READY."""
+    config = write_config(tenant, tmp_path / "c.toml", health={"listen": "127.0.0.1"})
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+
+    assert 2 == agent.process.wait(timeout=30)
+    line = agent.lines[agent.wait_log("cannot start")]
+    assert f"{config}: health.listen: '127.0.0.1' has no port" in line["problem"]
+    assert "READY=1" not in agent.notify.assignments()
+
+
+def test_change_events_a_sink_missed_are_sent_later(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """Change events left unsent (by a crash, or a sink that fails) are sent at the next start
+    and the next run, and /metrics counts them meanwhile as the sink backlog."""
+    state = tmp_path / "state"
+    store = StateStore.open(state)
+    left_over = {"uid": str(uuid.uuid4()), "status": "fail", "run_id": "r0", "observed_at": "x"}
+    store.record([left_over], run_id="r0", observed_at=datetime.now(UTC), reminder=None)
+    store.close()
+    sink = tmp_path / "findings.jsonl"
+    sink.mkdir()  # a sink that cannot be written to
+    port = free_port()
+    config = write_config(
+        tenant, tmp_path / "c.toml", sink=sink, health={"listen": f"127.0.0.1:{port}"}
+    )
+    agent = start_agent("--config", str(config), "--state-dir", str(state))
+
+    assert left_over == agent.lines[agent.wait_for(lambda line: "kind" in line)]["finding"]
+    first = agent.wait_for(run_finished)
+    assert "sink failed" in [line.get("message") for line in agent.lines[:first]]
+    backlog = truth_of(tenant).failing + 1  # the run's failing changes and the left-over one
+    assert (
+        f"netverify_sink_backlog_events {float(backlog)}"
+        in get(f"http://127.0.0.1:{port}/metrics")[1]
+    )
+    sink.rmdir()
+    agent.wait_for(run_finished, first + 1)
+    assert "netverify_sink_backlog_events 0.0" in get(f"http://127.0.0.1:{port}/metrics")[1]
+    agent.stop()
+
+    sent = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert backlog == len({c["event_id"] for c in sent if c.get("kind") == "change"})
+    assert left_over["uid"] in {c["uid"] for c in sent if c.get("kind") == "change"}
