@@ -180,11 +180,12 @@ def test_a_config_for_the_wrong_cloud_cannot_get_a_token(
 
 @pytest.mark.parametrize("name", ALL_CLOUDS)
 def test_demo_runs_in_each_cloud(name: CloudName, capsys: pytest.CaptureFixture[str]) -> None:
-    """`netverify demo --cloud X`: the demo's verdicts, every finding tagged with cloud X."""
+    """`netverify demo --cloud X`: the demo's verdicts, each finding tagged with cloud X and VNet."""
     assert 0 == main(["demo", "--cloud", name.value, "--output", "jsonl"])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
     assert {name.value} == {e["cloud"] for e in events}
+    assert {"vnet-hub"} == {e["agent"]["vnet_id"].rsplit("/", 1)[1] for e in events}
     assert {
         ("mlw-healthy", "pass"),
         ("mlw-broken", "fail"),
