@@ -53,12 +53,10 @@ def state_directory() -> Path:
     return Path(os.environ.get("STATE_DIRECTORY") or DEFAULT_STATE_DIRECTORY)
 
 
-def diagnose(
-    config: Config, state_dir: Path, credential: TokenCredential | None = None
-) -> tuple[Diagnosis, ...]:
+def diagnose(config: Config, state_dir: Path) -> tuple[Diagnosis, ...]:
     names = cloud(config.cloud)
     found: list[Diagnosis] = []
-    token, assignee, credential = _token(config, names, credential)
+    token, assignee, credential = _token(config, names)
     found.append(token)
     if credential is not None:
         reader = ArmReader(credential, names, config.arm)
@@ -92,13 +90,11 @@ def render(diagnoses: tuple[Diagnosis, ...]) -> str:
 # -- identity and ARM ------------------------------------------------------------------------
 
 
-def _token(
-    config: Config, names: Cloud, credential: TokenCredential | None
-) -> tuple[Diagnosis, str, TokenCredential | None]:
+def _token(config: Config, names: Cloud) -> tuple[Diagnosis, str, TokenCredential | None]:
     """The token diagnosis, who to name in ``az role assignment create --assignee``, and the
     credential that got the token (None when none did)."""
     try:
-        credential = credential or make_credential(config.credential, names)
+        credential = make_credential(config.credential, names)
         token = credential.get_token(names.arm_scope).token
     except Exception as exc:  # every credential failure is the diagnosis, never a traceback
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

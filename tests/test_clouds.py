@@ -4,6 +4,9 @@ simulated tenant, the demo and a run work in each cloud's naming."""
 from __future__ import annotations
 
 import json
+import ssl
+import urllib.error
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -192,3 +195,19 @@ def test_demo_runs_in_each_cloud(name: CloudName, capsys: pytest.CaptureFixture[
         ("kv-healthy", "pass"),
         ("kv-broken", "fail"),
     } == {(e["resource_name"], e["status"]) for e in events}
+
+
+@pytest.mark.parametrize("name", ALL_CLOUDS)
+def test_arm_challenges_with_the_cloud_authority(
+    start_tenant: TenantFactory, demo_scenario: Scenario, name: CloudName
+) -> None:
+    """A request without a token gets 401 and a challenge naming that cloud's Entra authority."""
+    tenant = start_tenant(in_cloud(demo_scenario, name))
+    context = ssl.create_default_context(cafile=str(tenant.ca_path))
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{tenant.arm.url}/subscriptions", context=context, timeout=10)
+
+    assert 401 == refused.value.code
+    challenge = refused.value.headers["WWW-Authenticate"]
+    assert f'authorization_uri="https://{cloud(name).authority_host}/"' in challenge
