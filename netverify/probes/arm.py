@@ -111,7 +111,7 @@ class ArmReader:
         try:
             return Read(resource_id, value=read(rid))
         except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
-            return Read(resource_id, failure=describe_failure(exc, rid))
+            return Read(resource_id, failure=describe_failure(exc, str(rid)))
 
     def _client(self, client_type: type[T], subscription: str | None) -> T:
         """A client per type and subscription; ``None`` for tenant-level clients."""
@@ -135,8 +135,8 @@ class ArmReader:
             return client
 
 
-def describe_failure(exc: Exception, read: ResourceId | str) -> ReadFailure:
-    """Name what went wrong in words an on-call engineer can act on; ``read``: the id or path read."""
+def describe_failure(exc: Exception, path: str) -> ReadFailure:
+    """Name what went wrong in words an on-call engineer can act on; ``path``: what was read."""
     if isinstance(exc, MalformedResource):
         return ReadFailure(ReadProblem.MALFORMED, str(exc))
     if isinstance(exc, DecodeError):
@@ -155,7 +155,7 @@ def describe_failure(exc: Exception, read: ResourceId | str) -> ReadFailure:
         )
     if status == 403:
         found = _ACTION_IN_MESSAGE.search(str(exc))
-        permission = found.group(1) if found else required_action("GET", str(read))
+        permission = found.group(1) if found else required_action("GET", path)
         return ReadFailure(ReadProblem.FORBIDDEN, _arm_message(exc), 403, permission)
     if isinstance(exc, HttpResponseError) and status is not None:
         return ReadFailure(
