@@ -20,6 +20,7 @@ from netverify.model import EXIT_CANNOT_RUN
 from netverify.output import render
 from netverify.runner import RunResult, run_once
 from netverify.sinks import make_sink
+from netverify.state import state_directory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,7 +198,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from netverify import doctor
 
     config = load_config(config_path(args.config))
-    diagnoses = doctor.diagnose(config, args.state_dir or doctor.state_directory())
+    diagnoses = doctor.diagnose(config, state_directory(args.state_dir, config.state.directory))
     sys.stdout.write(doctor.render(diagnoses))
     return doctor.exit_code(diagnoses)
 

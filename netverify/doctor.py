@@ -29,7 +29,6 @@ from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of
 from netverify.probes.arm import ArmReader
 
 ROLE_NAME = "netverify reader"  # deploy/azure/netverify-reader.role.json
-DEFAULT_STATE_DIRECTORY = Path("/var/lib/netverify")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +47,10 @@ def exit_code(diagnoses: tuple[Diagnosis, ...]) -> int:
     return exit_code_of({d.status for d in diagnoses})
 
 
-def state_directory() -> Path:
-    """systemd's ``$STATE_DIRECTORY`` (``StateDirectory=netverify``), else /var/lib/netverify."""
-    return Path(os.environ.get("STATE_DIRECTORY") or DEFAULT_STATE_DIRECTORY)
-
-
-def diagnose(
-    config: Config, state_dir: Path, credential: TokenCredential | None = None
-) -> tuple[Diagnosis, ...]:
+def diagnose(config: Config, state_dir: Path) -> tuple[Diagnosis, ...]:
     names = cloud(config.cloud)
     found: list[Diagnosis] = []
-    token, assignee, credential = _token(config, names, credential)
+    token, assignee, credential = _token(config, names)
     found.append(token)
     if credential is not None:
         reader = ArmReader(credential, names, config.arm)
@@ -92,13 +84,11 @@ def render(diagnoses: tuple[Diagnosis, ...]) -> str:
 # -- identity and ARM ------------------------------------------------------------------------
 
 
-def _token(
-    config: Config, names: Cloud, credential: TokenCredential | None
-) -> tuple[Diagnosis, str, TokenCredential | None]:
+def _token(config: Config, names: Cloud) -> tuple[Diagnosis, str, TokenCredential | None]:
     """The token diagnosis, who to name in ``az role assignment create --assignee``, and the
     credential that got the token (None when none did)."""
     try:
-        credential = credential or make_credential(config.credential, names)
+        credential = make_credential(config.credential, names)
         token = credential.get_token(names.arm_scope).token
     except Exception as exc:  # every credential failure is the diagnosis, never a traceback
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

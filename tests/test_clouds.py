@@ -4,6 +4,9 @@ simulated tenant, the demo and a run work in each cloud's naming."""
 from __future__ import annotations
 
 import json
+import ssl
+import urllib.error
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -180,11 +183,12 @@ def test_a_config_for_the_wrong_cloud_cannot_get_a_token(
 
 @pytest.mark.parametrize("name", ALL_CLOUDS)
 def test_demo_runs_in_each_cloud(name: CloudName, capsys: pytest.CaptureFixture[str]) -> None:
-    """`netverify demo --cloud X`: the demo's verdicts, every finding tagged with cloud X."""
+    """`netverify demo --cloud X`: the demo's verdicts, each finding tagged with cloud X and VNet."""
     assert 0 == main(["demo", "--cloud", name.value, "--output", "jsonl"])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
     assert {name.value} == {e["cloud"] for e in events}
+    assert {"vnet-hub"} == {e["agent"]["vnet_id"].rsplit("/", 1)[1] for e in events}
     assert {
         ("mlw-healthy", "pass"),
         ("mlw-broken", "fail"),
@@ -196,3 +200,19 @@ def test_demo_runs_in_each_cloud(name: CloudName, capsys: pytest.CaptureFixture[
         if e["check_id"]
         in ("workspace_v1_legacy_mode_disabled", "keyvault_network_bypass_azure_services")
     }
+
+
+@pytest.mark.parametrize("name", ALL_CLOUDS)
+def test_arm_challenges_with_the_cloud_authority(
+    start_tenant: TenantFactory, demo_scenario: Scenario, name: CloudName
+) -> None:
+    """A request without a token gets 401 and a challenge naming that cloud's Entra authority."""
+    tenant = start_tenant(in_cloud(demo_scenario, name))
+    context = ssl.create_default_context(cafile=str(tenant.ca_path))
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{tenant.arm.url}/subscriptions", context=context, timeout=10)
+
+    assert 401 == refused.value.code
+    challenge = refused.value.headers["WWW-Authenticate"]
+    assert f'authorization_uri="https://{cloud(name).authority_host}/"' in challenge

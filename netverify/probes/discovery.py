@@ -38,7 +38,7 @@ def discover(
         found = _through_resource_graph(reader, scope)
         return _merge(named, found), [], Discovery(DiscoveryMethod.RESOURCE_GRAPH)
     except Exception as exc:
-        failure = describe_failure(exc, "Microsoft.ResourceGraph/resources")
+        failure = describe_failure(exc, "/providers/Microsoft.ResourceGraph/resources")
         refused = (
             f"Resource Graph refused the query ({failure.message}); workspaces were listed "
             "with per-subscription ARM calls instead"

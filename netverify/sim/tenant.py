@@ -91,6 +91,9 @@ class SimulatedTenant:
             "scope": {"workspaces": self.workspace_ids()},
             "agent": {"name": "netverify-sim-agent"},
         }
+        if self.scenario.vnets:  # the agent runs in the first VNet, as a deployed one runs in one
+            home = self.scenario.vnets[0]
+            document["agent"]["vnet_id"] = resource_id(self.scenario, "vnet", home, home.name)
         for name, values in sections.items():
             document[name] = {**document.get(name, {}), **values}
         return document
