@@ -8,13 +8,23 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from netverify.catalog import CatalogError, load_checks
 from netverify.config import Config, ConfigError, config_path, load_config
 from netverify.events import to_event
 from netverify.output import render
+from netverify.report import (
+    FindingsFileError,
+    MalformedResolution,
+    ReportInput,
+    history_from_runs,
+    read_findings_file,
+    render_html,
+)
 from netverify.runner import RunResult, run_once
 from netverify.sinks import make_sink
 
@@ -74,7 +84,21 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario", type=Path, help="a scenario TOML file instead of the built-in demo"
     )
     output_option(demo)
+    demo.add_argument("--html", type=Path, metavar="PATH", help="also write the HTML report here")
     demo.set_defaults(handler=_demo)
+
+    report = commands.add_parser("report", help="write the HTML report from recorded findings")
+    report.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="JSON lines of finding events (e.g. a jsonl_file sink): the last run is reported, "
+        "earlier runs give the timeline",
+    )
+    report.add_argument("--html", type=Path, required=True, metavar="PATH", help="write it here")
+    report.set_defaults(handler=_report)
 
     checks = commands.add_parser("checks", help="the checks netverify runs")
     checks_commands = checks.add_subparsers(required=True, metavar="SUBCOMMAND")
@@ -101,18 +125,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _deliver(config: Config, result: RunResult, fmt: str) -> int:
+def _deliver(config: Config, result: RunResult, fmt: str) -> list[dict[str, Any]]:
     events = [to_event(f, result.context) for f in result.findings]
     sys.stdout.write(render(events, fmt))  # type: ignore[arg-type]
     sys.stdout.flush()
     for sink in config.sinks:
         make_sink(sink).emit(events)
-    return result.exit_code
+    return events
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(config_path(args.config))
-    return _deliver(config, run_once(config), args.output)
+    result = run_once(config)
+    _deliver(config, result, args.output)
+    return result.exit_code
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        history = history_from_runs(read_findings_file(args.source))
+        _write_report(args.html, history)
+    except (FindingsFileError, MalformedResolution) as exc:
+        print(f"netverify: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return 0
+
+
+def _write_report(path: Path, report: ReportInput) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(report, datetime.now(UTC)), encoding="utf-8")
+    print(f"netverify: report written to {path}", file=sys.stderr)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -124,7 +166,9 @@ def _demo(args: argparse.Namespace) -> int:
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
         result = run_once(config)
-        _deliver(config, result, args.output)
+        events = _deliver(config, result, args.output)
+    if args.html:
+        _write_report(args.html, history_from_runs(events))
     # The demo tenant is broken on purpose: the demo succeeded when it ran.
     return 0
 

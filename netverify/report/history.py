@@ -1,0 +1,138 @@
+"""When each problem started and resolved: status transitions per finding uid, and where they come from.
+
+The report takes a plain list of ``Transition(uid, status, at)``. Today it comes from a JSON-lines
+file of findings (the ``jsonl_file`` sink appends one run after another, so the file is a history
+of runs); the daemon's state database plugs in as another function returning a ``ReportInput``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from netverify.report.event_fields import PROBLEM_STATUSES, observed_at
+
+
+class FindingsFileError(ValueError):
+    """A findings file that cannot be read as JSON lines of finding events."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """Finding ``uid`` had ``status`` from ``at`` on (until its next transition)."""
+
+    uid: str
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One stretch of time in which a finding was failing (or could not be observed)."""
+
+    uid: str
+    status: str  # the last problem status seen in the episode: fail or error
+    started: datetime
+    resolved: datetime | None  # None: still open
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInput:
+    """What one report shows: the latest run's events, and the history around them.
+
+    ``named`` holds the latest event seen for every uid in the history, so a problem that was
+    resolved (or whose resource is gone) still has a name in the timeline.
+    """
+
+    events: Sequence[Mapping[str, Any]]
+    transitions: Sequence[Transition]
+    named: Mapping[str, Mapping[str, Any]]
+
+
+def episodes(transitions: Iterable[Transition]) -> list[Episode]:
+    """Problem episodes, oldest first: a run of fail/error transitions until the next pass/skipped."""
+    by_uid: dict[str, list[Transition]] = {}
+    for t in sorted(transitions, key=lambda t: t.at):
+        by_uid.setdefault(t.uid, []).append(t)
+    found: list[Episode] = []
+    for uid, changes in by_uid.items():
+        start: Transition | None = None
+        status = ""
+        for change in changes:
+            if change.status in PROBLEM_STATUSES:
+                start = start or change
+                status = change.status
+            elif start is not None:
+                found.append(Episode(uid, status, start.at, change.at))
+                start = None
+        if start is not None:
+            found.append(Episode(uid, status, start.at, None))
+    return sorted(found, key=lambda e: (e.started, e.uid))
+
+
+def history_from_runs(events: Iterable[Mapping[str, Any]]) -> ReportInput:
+    """The latest run's events and every status change, from the events of several runs.
+
+    A run is the set of events sharing a ``run_id``; runs are ordered by ``observed_at``. A uid
+    absent from a run keeps its status (a run may not have reached it).
+    """
+    runs: dict[str, list[Mapping[str, Any]]] = {}
+    for event in events:
+        runs.setdefault(event["run_id"], []).append(event)
+    ordered = sorted(runs.values(), key=lambda run: observed_at(run[0]))
+    last_status: dict[str, str] = {}
+    named: dict[str, Mapping[str, Any]] = {}
+    transitions: list[Transition] = []
+    for run in ordered:
+        at = observed_at(run[0])
+        for event in run:
+            uid, status = event["uid"], event["status"]
+            named[uid] = event
+            if last_status.get(uid) != status:
+                transitions.append(Transition(uid, status, at))
+                last_status[uid] = status
+    return ReportInput(ordered[-1] if ordered else [], transitions, named)
+
+
+def read_findings_file(path: Path) -> list[dict[str, Any]]:
+    """Finding events, one JSON object a line (blank lines are skipped); errors name the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FindingsFileError(f"{path}: cannot read: {exc}") from exc
+    events: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FindingsFileError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+        missing = [k for k in _REQUIRED if not isinstance(event, dict) or k not in event]
+        if missing:
+            raise FindingsFileError(
+                f"{path}:{number}: not a finding event (missing {', '.join(missing)})"
+            )
+        try:
+            observed_at(event)
+        except ValueError as exc:
+            raise FindingsFileError(f"{path}:{number}: observed_at: {exc}") from exc
+        events.append(event)
+    return events
+
+
+# What the report reads from every event; the rest is optional for it.
+_REQUIRED = (
+    "uid",
+    "check_id",
+    "title",
+    "status",
+    "severity",
+    "resource_name",
+    "run_id",
+    "observed_at",
+)

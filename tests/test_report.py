@@ -1,0 +1,472 @@
+"""The HTML report: safe markup, the resolution matrix, the history, the page, the command line."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netverify.cli import main
+from netverify.model import Status
+from netverify.report import (
+    FindingsFileError,
+    MalformedResolution,
+    Transition,
+    history_from_runs,
+    read_findings_file,
+    render_html,
+)
+from netverify.report.history import episodes
+from netverify.report.markup import Html, element
+from netverify.report.matrix import Outcome, Resolver, classify, matrices_from_events
+from netverify.testing import finding_event, resolution
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+FQDN = "ep-churn.eastus.inference.ml.azure.com"
+
+
+class Elements(HTMLParser):
+    """Every element as (tag, attributes, text inside it), for looking at rendered pages."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None], list[str]]] = []
+        self._open: list[list[str]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for outer in self._open:
+            outer.append(" ")  # cells and blocks read as separate words
+        text: list[str] = []
+        self.found.append((tag, dict(attrs), text))
+        if tag not in ("meta", "br", "img", "link", "input", "hr", "wbr", "col"):
+            self._open.append(text)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for text in self._open:
+            text.append(data)
+
+    def where(
+        self, tag: str | None = None, **wanted: str
+    ) -> list[tuple[dict[str, str | None], str]]:
+        """(attributes, whitespace-normalised text) of elements with ``tag`` and these attributes
+        (``class_`` means class, ``data_x`` data-x)."""
+        attributes = {k.rstrip("_").replace("_", "-"): v for k, v in wanted.items()}
+        return [
+            (attrs, " ".join("".join(text).split()))
+            for name, attrs, text in self.found
+            if tag in (None, name) and all(attrs.get(k) == v for k, v in attributes.items())
+        ]
+
+    def tags(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs, _ in self.found if name == tag]
+
+
+def page_of(events: list[dict[str, Any]], at: datetime = T0 + timedelta(hours=1)) -> str:
+    return render_html(history_from_runs(events), at)
+
+
+def scoring_event(
+    status: Status = Status.FAIL, subject: str = FQDN, **changes: Any
+) -> dict[str, Any]:
+    rows = [
+        resolution(FQDN, "azure 168.63.129.16", "azure", "NXDOMAIN"),
+        resolution(FQDN, "host", "host", addresses=["20.62.58.12"]),
+        resolution(FQDN, "custom 10.0.0.4", "custom", "TIMEOUT", detail="no reply in 2 s"),
+    ]
+    return finding_event(
+        "dns_name_resolves_private",
+        FQDN,
+        status,
+        observed={"workspace": "mlw-broken", "resolutions": rows},
+        subject=subject,
+        **changes,
+    )
+
+
+# --- markup ----------------------------------------------------------------------------------
+
+
+def test_text_and_attributes_are_escaped() -> None:
+    """Plain strings are escaped as children and as attribute values."""
+    assert '<a href="&quot;&gt;&lt;x">&lt;script&gt;&amp;</a>' == element(
+        "a", "<script>&", href='"><x'
+    )
+
+
+def test_markup_is_not_escaped_twice() -> None:
+    """Html children go in as they are; None children and False attributes are left out."""
+    assert "<p hidden><b>x</b></p>" == element(
+        "p", Html("<b>x</b>"), None, hidden=True, title=None, lang=False
+    )
+
+
+def test_void_elements_have_no_end_tag() -> None:
+    """A void element is written without an end tag, whatever children it was given."""
+    assert '<meta charset="utf-8">' == element("meta", charset="utf-8")
+
+
+# --- resolution matrix -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rcode", "addresses", "expected"),
+    [
+        ("NOERROR", ["10.0.1.8"], Outcome.PRIVATE),
+        ("NOERROR", ["100.64.0.9", "fd00::1"], Outcome.PRIVATE),
+        ("NOERROR", ["10.0.1.8", "20.62.58.12"], Outcome.PUBLIC),
+        ("noerror", ["2603:1030::1"], Outcome.PUBLIC),
+        ("NXDOMAIN", [], Outcome.NXDOMAIN),
+        ("NOERROR", [], Outcome.NODATA),
+        ("TIMEOUT", [], Outcome.TIMEOUT),
+        ("SERVFAIL", [], Outcome.ERROR),
+        ("UNREACHABLE", [], Outcome.ERROR),
+        ("NOERROR", ["not-an-ip"], Outcome.ERROR),
+    ],
+)
+def test_answers_are_classified(rcode: str, addresses: list[str], expected: Outcome) -> None:
+    """A cell's outcome comes from the raw rcode and addresses alone."""
+    assert expected is classify(rcode, addresses)
+
+
+def test_matrix_columns_follow_the_query_path() -> None:
+    """Resolvers read host, custom, Azure DNS, whatever order the evidence lists them in."""
+    [matrix] = matrices_from_events([scoring_event()])
+
+    assert "mlw-broken" == matrix.workspace
+    assert (FQDN,) == matrix.fqdns
+    assert ["host", "custom 10.0.0.4", "azure 168.63.129.16"] == [r.name for r in matrix.resolvers]
+    assert Outcome.TIMEOUT is matrix.cells[(FQDN, Resolver("custom", "custom 10.0.0.4"))].outcome
+
+
+def test_a_cell_explains_every_failing_finding_that_carries_it() -> None:
+    """Two failing findings with the same answer both link from the cell; a passing one does not."""
+    first = scoring_event()
+    second = scoring_event(message="second check")
+    second["check_id"], second["uid"] = "dns_forwarder_present", "uid-forwarder"
+    passing = scoring_event(Status.PASS)
+    passing["check_id"], passing["uid"] = "dns_other_check", "uid-pass"
+
+    [matrix] = matrices_from_events([first, second, passing])
+
+    cell = matrix.cells[(FQDN, Resolver("host", "host"))]
+    assert ["dns_name_resolves_private", "dns_forwarder_present"] == [
+        ref.check_id for ref in cell.explains
+    ]
+
+
+def test_one_matrix_per_workspace() -> None:
+    """Findings of two workspaces give two matrices, each with only its own names."""
+    other = finding_event(
+        "dns_name_resolves_private",
+        "x.eastus.api.azureml.ms",
+        Status.PASS,
+        observed={
+            "workspace": "mlw-healthy",
+            "resolutions": [
+                resolution("x.eastus.api.azureml.ms", "host", "host", addresses=["10.0.1.5"])
+            ],
+        },
+    )
+
+    matrices = matrices_from_events([scoring_event(), other])
+
+    assert [("mlw-broken", (FQDN,)), ("mlw-healthy", ("x.eastus.api.azureml.ms",))] == [
+        (m.workspace, m.fqdns) for m in matrices
+    ]
+
+
+def test_a_malformed_resolution_names_the_finding_and_field() -> None:
+    """A resolution without an rcode is an error naming the check, the index and the key."""
+    event = scoring_event()
+    del event["evidence"]["observed"]["resolutions"][1]["rcode"]
+
+    with pytest.raises(
+        MalformedResolution, match=r"dns_name_resolves_private .*resolutions\[1\]\.rcode"
+    ):
+        matrices_from_events([event])
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def test_episodes_start_at_a_problem_and_end_at_a_pass() -> None:
+    """fail, error, pass, fail: one resolved episode (last status error) and one still open."""
+    transitions = [
+        Transition("u", "fail", T0),
+        Transition("u", "error", T0 + timedelta(hours=1)),
+        Transition("u", "pass", T0 + timedelta(hours=2)),
+        Transition("u", "fail", T0 + timedelta(hours=3)),
+        Transition("v", "pass", T0),
+    ]
+
+    found = episodes(transitions)
+
+    assert [
+        ("u", "error", T0, T0 + timedelta(hours=2)),
+        ("u", "fail", T0 + timedelta(hours=3), None),
+    ] == [(e.uid, e.status, e.started, e.resolved) for e in found]
+
+
+def test_history_from_runs_orders_runs_by_time_and_keeps_only_changes() -> None:
+    """Three runs (written out of order): the latest is reported; unchanged statuses make no transition."""
+    runs = [
+        (T0 + timedelta(hours=2), Status.PASS, "run-3"),
+        (T0, Status.FAIL, "run-1"),
+        (T0 + timedelta(hours=1), Status.FAIL, "run-2"),
+    ]
+    events = [
+        finding_event(
+            "workspace_v1_legacy_mode_disabled", "mlw-a", status, run_id=run, observed_at=at
+        )
+        for at, status, run in runs
+    ]
+
+    report = history_from_runs(events)
+
+    assert ["run-3"] == [e["run_id"] for e in report.events]
+    assert [("fail", T0), ("pass", T0 + timedelta(hours=2))] == [
+        (t.status, t.at) for t in report.transitions
+    ]
+
+
+def test_findings_file_errors_name_the_line(tmp_path: Path) -> None:
+    """Bad JSON and an object that is no finding event are errors naming file and line."""
+    good = json.dumps(finding_event("workspace_v1_legacy_mode_disabled", "mlw-a"))
+    path = tmp_path / "findings.jsonl"
+
+    path.write_text(f"{good}\n\n{{not json\n")
+    with pytest.raises(FindingsFileError, match=r"findings\.jsonl:3: not JSON"):
+        read_findings_file(path)
+
+    path.write_text(f'{good}\n{{"uid": "x"}}\n')
+    with pytest.raises(
+        FindingsFileError, match=r"findings\.jsonl:2: not a finding event \(missing check_id"
+    ):
+        read_findings_file(path)
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def test_text_from_findings_is_escaped_everywhere() -> None:
+    """A message, resource name, evidence value and command with markup in them stay text."""
+    hostile = "<img src=x onerror=alert(1)>"
+    event = finding_event(
+        "workspace_v1_legacy_mode_disabled",
+        "mlw-broken",
+        message=f"bad {hostile}",
+        observed={"note": hostile, "workspace": hostile},
+        command=f"az {hostile}",
+    )
+
+    page = page_of([event])
+
+    assert hostile not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert [] == Elements(page).tags("img")
+
+
+def test_the_page_is_self_contained() -> None:
+    """No element loads anything; the CSP allows only the inline style and script, by hash."""
+    page = page_of([scoring_event()])
+    parsed = Elements(page)
+
+    assert [] == [a for a in parsed.found if {"src", "srcset"} & set(a[1])]
+    assert [] == parsed.tags("link")
+    [policy] = [
+        a["content"]
+        for a in parsed.tags("meta")
+        if a.get("http-equiv") == "Content-Security-Policy"
+    ]
+    for tag in ("style", "script"):
+        [inline] = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+        digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+        assert f"{tag}-src 'sha256-{digest}'" in (policy or "")
+        assert "url(" not in inline and "@import" not in inline and "http" not in inline
+    assert (policy or "").startswith("default-src 'none'")
+
+
+def test_summary_counts_per_workspace_and_per_check() -> None:
+    """A vault finding counts for the workspaces in its evidence; a workspace finding for itself."""
+    vault = finding_event(
+        "keyvault_network_bypass_azure_services",
+        "kv.vault.example",
+        observed={"workspaces": ["mlw-a", "mlw-b"]},
+    )
+    workspace = finding_event("workspace_v1_legacy_mode_disabled", "mlw-a", Status.PASS)
+
+    rows = {
+        text.split()[0]: text.split()[1:]
+        for _, text in Elements(page_of([vault, workspace])).where("tr")
+        if text.startswith("mlw-")
+    }
+
+    # Fail, Error, Skipped, Pass
+    assert ["1", "0", "0", "1"] == rows["mlw-a"][-4:]
+    assert ["1", "0", "0", "0"] == rows["mlw-b"][-4:]
+
+
+def test_every_failing_finding_has_its_command_and_a_copy_button() -> None:
+    """Each fail or error has the command as text and a button (hidden until the script runs)."""
+    events = [
+        scoring_event(),
+        scoring_event(Status.ERROR, subject="other"),
+        scoring_event(Status.PASS, subject="ok"),
+    ]
+    parsed = Elements(page_of(events))
+
+    buttons = [a for a in parsed.tags("button")]
+    assert 2 == len(buttons)
+    for button in buttons:
+        assert "hidden" in button
+        [(_, command)] = parsed.where(id=button["data-copy"] or "")
+        assert f"az resource show --ids {FQDN}" == command
+
+
+def test_matrix_cells_say_their_outcome_in_words() -> None:
+    """Every cell names its outcome and answer in text, not colour alone, and links its finding."""
+    event = scoring_event()
+    parsed = Elements(page_of([event]))
+
+    cells = {
+        a["data-resolver"]: (a["data-outcome"], text)
+        for a, text in parsed.where()
+        if "data-outcome" in a
+    }
+
+    assert {
+        "host": ("public", "Public 20.62.58.12 explains dns_name_resolves_private"),
+        "custom 10.0.0.4": (
+            "timeout",
+            "Timeout TIMEOUT no reply in 2 s explains dns_name_resolves_private",
+        ),
+        "azure 168.63.129.16": ("nxdomain", "NXDOMAIN NXDOMAIN explains dns_name_resolves_private"),
+    } == cells
+    links = [a["href"] for a in parsed.tags("a") if (a.get("href") or "").startswith("#finding-")]
+    assert f"#finding-{event['uid']}" in links
+
+
+def test_timeline_shows_when_a_problem_started_and_resolved() -> None:
+    """A finding that failed for two runs and then passed shows both times and its duration."""
+    events = [
+        finding_event(
+            "workspace_v1_legacy_mode_disabled",
+            "mlw-a",
+            status,
+            run_id=f"run-{i}",
+            observed_at=T0 + timedelta(hours=i),
+        )
+        for i, status in enumerate([Status.FAIL, Status.FAIL, Status.PASS])
+    ]
+
+    page = Elements(page_of(events, T0 + timedelta(hours=3)))
+
+    rows = [text for _, text in page.where("tr", class_="resolved")]
+
+    assert [
+        "Workspace v1 legacy mode disabled: mlw-a FAIL 2026-01-01 12:00 UTC 2026-01-01 14:00 UTC 2 h"
+    ] == rows
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def test_demo_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`netverify demo --html PATH` writes a report with the demo's failing findings."""
+    path = tmp_path / "out" / "report.html"
+
+    assert 0 == main(["demo", "-o", "jsonl", "--html", str(path)])
+
+    assert f"report written to {path}" in capsys.readouterr().err
+    parsed = Elements(path.read_text())
+    headings = [
+        text
+        for a, text in parsed.where()
+        if (a.get("id") or "").endswith("-heading") and a.get("id", "").startswith("finding-")
+    ]
+    assert {
+        "FAIL Workspace v1_legacy_mode is off: mlw-broken",
+        "FAIL Workspace Key Vault lets trusted Azure services bypass its firewall: kv-broken",
+    } == set(headings)
+
+
+def test_report_from_a_findings_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`netverify report --from FILE --html PATH` reports the last run of a JSON-lines file."""
+    source = tmp_path / "findings.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps(
+                finding_event(
+                    "workspace_v1_legacy_mode_disabled",
+                    "mlw-a",
+                    s,
+                    run_id=f"r{i}",
+                    observed_at=T0 + timedelta(hours=i),
+                )
+            )
+            + "\n"
+            for i, s in enumerate([Status.FAIL, Status.PASS])
+        )
+    )
+    html = tmp_path / "report.html"
+
+    assert 0 == main(["report", "--from", str(source), "--html", str(html)])
+
+    parsed = Elements(html.read_text())
+    assert [("summary-heading", "Summary")] == [
+        (a["id"], t) for a, t in parsed.where(id="summary-heading")
+    ]
+    assert "1 findings: 0 fail, 0 error, 0 skipped, 1 pass." in " ".join(
+        t for _, t in parsed.where()
+    )
+    assert 1 == len(parsed.where("tr", class_="resolved"))
+
+
+def test_report_from_a_bad_file_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A findings file that is not JSON lines: exit 2 and a message naming file and line, no HTML."""
+    source = tmp_path / "findings.jsonl"
+    source.write_text("[1, 2]\n")
+    html = tmp_path / "report.html"
+
+    assert 2 == main(["report", "--from", str(source), "--html", str(html)])
+
+    assert f"netverify: {source}:1: not a finding event" in capsys.readouterr().err
+    assert not html.exists()
+
+
+def test_a_cell_explains_a_finding_only_where_its_answer_is_wrong() -> None:
+    """A stale private address is linked; the right private address of the same finding is not."""
+    fqdn = "ws.eastus.api.azureml.ms"
+    event = finding_event(
+        "dns_record_current",
+        fqdn,
+        observed={
+            "workspace": "mlw-a",
+            "resolutions": [
+                resolution(fqdn, "host", "host", addresses=["10.0.1.4"]),
+                resolution(fqdn, "azure 168.63.129.16", "azure", addresses=["10.0.1.8"]),
+            ],
+        },
+        expected={"addresses": ["10.0.1.8"]},
+    )
+
+    [matrix] = matrices_from_events([event])
+
+    assert {"host": ["dns_record_current"], "azure 168.63.129.16": []} == {
+        resolver.name: [ref.check_id for ref in matrix.cells[(fqdn, resolver)].explains]
+        for resolver in matrix.resolvers
+    }
