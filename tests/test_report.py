@@ -19,6 +19,7 @@ from netverify.report import (
     FindingsFileError,
     MalformedResolution,
     Transition,
+    history_from_change_events,
     history_from_runs,
     read_findings_file,
     render_html,
@@ -470,3 +471,45 @@ def test_a_cell_explains_a_finding_only_where_its_answer_is_wrong() -> None:
         resolver.name: [ref.check_id for ref in matrix.cells[(fqdn, resolver)].explains]
         for resolver in matrix.resolvers
     }
+
+
+def change_event(change: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A change event as the daemon's state database stores and delivers it."""
+    return {
+        "schema_version": "1.0",
+        "kind": "change",
+        "change": change,
+        "event_id": f"{event['run_id']}|{event['uid']}",
+        "uid": event["uid"],
+        "status": event["status"],
+        "previous_status": None,
+        "failing_since": None,
+        "run_id": event["run_id"],
+        "observed_at": event["observed_at"],
+        "finding": event,
+    }
+
+
+def test_history_from_change_events_ignores_reminders() -> None:
+    """failing, still_failing, resolved: one resolved episode, named after the resource."""
+
+    def at(hours: int, status: Status) -> dict[str, Any]:
+        return finding_event(
+            "keyvault_network_bypass_azure_services",
+            "kv.example",
+            status,
+            run_id=f"run-{hours}",
+            observed_at=T0 + timedelta(hours=hours),
+        )
+
+    changes = [
+        change_event("failing", at(0, Status.FAIL)),
+        change_event("still_failing", at(24, Status.FAIL)),
+        change_event("resolved", at(30, Status.PASS)),
+    ]
+
+    report = history_from_change_events([], changes)
+
+    [episode] = episodes(report.transitions)
+    assert (T0, T0 + timedelta(hours=30)) == (episode.started, episode.resolved)
+    assert "kv.example" == report.named[episode.uid]["resource_name"]

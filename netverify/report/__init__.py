@@ -1,13 +1,15 @@
 """The HTML report for people: ``render_html(ReportInput, generated_at)``.
 
 It renders finding events (``netverify.events.to_event`` dicts), never Azure objects, so it
-imports no SDK. Inputs come from ``history.history_from_runs`` (events of one or more runs).
+imports no SDK. Its input comes from ``history_from_runs`` (the events of one or more runs, e.g.
+a JSON-lines file) or ``history_from_change_events`` (the state database's change events).
 """
 
 from netverify.report.history import (
     FindingsFileError,
     ReportInput,
     Transition,
+    history_from_change_events,
     history_from_runs,
     read_findings_file,
 )
@@ -19,6 +21,7 @@ __all__ = [
     "MalformedResolution",
     "ReportInput",
     "Transition",
+    "history_from_change_events",
     "history_from_runs",
     "read_findings_file",
     "render_html",

@@ -1,8 +1,9 @@
 """When each problem started and resolved: status transitions per finding uid, and where they come from.
 
-The report takes a plain list of ``Transition(uid, status, at)``. Today it comes from a JSON-lines
-file of findings (the ``jsonl_file`` sink appends one run after another, so the file is a history
-of runs); the daemon's state database plugs in as another function returning a ``ReportInput``.
+The report takes a plain list of ``Transition(uid, status, at)``. It comes from a JSON-lines file
+of findings (the ``jsonl_file`` sink appends one run after another, so the file is a history of
+runs: ``history_from_runs``), or from the daemon's state database, whose change events (a
+finding started failing, was resolved) are transitions already: ``history_from_change_events``.
 """
 
 from __future__ import annotations
@@ -96,6 +97,30 @@ def history_from_runs(events: Iterable[Mapping[str, Any]]) -> ReportInput:
                 transitions.append(Transition(uid, status, at))
                 last_status[uid] = status
     return ReportInput(ordered[-1] if ordered else [], transitions, named)
+
+
+# Change events whose finding took a new status (a reminder repeats the status it had).
+_STATUS_CHANGES = frozenset({"failing", "resolved"})
+
+
+def history_from_change_events(
+    latest: Sequence[Mapping[str, Any]], changes: Iterable[Mapping[str, Any]]
+) -> ReportInput:
+    """Where the state database plugs in: its latest run's events and its change events.
+
+    A change event is ``{"kind": "change", "change": "failing" | "resolved" | "still_failing",
+    "uid", "status", "observed_at", "finding": {the finding event}}``.
+    """
+    transitions: list[Transition] = []
+    named: dict[str, Mapping[str, Any]] = {}
+    for change in changes:
+        if change.get("kind") != "change":
+            continue
+        named[change["uid"]] = change["finding"]
+        if change["change"] in _STATUS_CHANGES:
+            transitions.append(Transition(change["uid"], change["status"], observed_at(change)))
+    named.update({event["uid"]: event for event in latest})
+    return ReportInput(latest, transitions, named)
 
 
 def read_findings_file(path: Path) -> list[dict[str, Any]]:

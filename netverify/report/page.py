@@ -179,6 +179,7 @@ def _count_table(caption: str, first: str, extra: list[str], rows: list[Html]) -
         element("caption", caption),
         element("thead", element("tr", (element("th", h, scope="col") for h in headers))),
         element("tbody", rows),
+        class_="counts",
     )
 
 
