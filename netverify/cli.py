@@ -23,7 +23,7 @@ from netverify.report import (
     ReportInput,
     history_from_runs,
     read_findings_file,
-    render_html,
+    write_report,
 )
 from netverify.runner import RunResult, run_once
 from netverify.sinks import make_sink
@@ -152,8 +152,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _write_report(path: Path, report: ReportInput) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(report, datetime.now(UTC)), encoding="utf-8")
+    write_report(path, report, datetime.now(UTC))
     print(f"netverify: report written to {path}", file=sys.stderr)
 
 

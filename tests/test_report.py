@@ -23,6 +23,7 @@ from netverify.report import (
     history_from_runs,
     read_findings_file,
     render_html,
+    write_report,
 )
 from netverify.report.history import episodes
 from netverify.report.markup import Html, element
@@ -513,3 +514,48 @@ def test_history_from_change_events_ignores_reminders() -> None:
     [episode] = episodes(report.transitions)
     assert (T0, T0 + timedelta(hours=30)) == (episode.started, episode.resolved)
     assert "kv.example" == report.named[episode.uid]["resource_name"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"observed_at": "yesterday"}, "observed_at: Invalid isoformat string"),
+        ({"evidence": ["a"]}, "evidence: expected an object or null"),
+        ({"evidence": {"observed": 1, "expected": {}}}, "evidence.observed: expected an object"),
+        ({"references": "https://x"}, "references: expected a list"),
+    ],
+)
+def test_findings_file_checks_the_parts_the_report_reads(
+    tmp_path: Path, change: dict[str, Any], problem: str
+) -> None:
+    """An event whose evidence, references or time has the wrong type is refused, naming it."""
+    path = tmp_path / "findings.jsonl"
+    path.write_text(json.dumps(finding_event("w_x_y", "mlw-a") | change) + "\n")
+
+    with pytest.raises(FindingsFileError, match=re.escape(f"findings.jsonl:1: {problem}")):
+        read_findings_file(path)
+
+
+def test_only_web_references_become_links() -> None:
+    """A javascript: reference is shown as text, an https one as a link."""
+    event = finding_event("w_x_y", "mlw-a")
+    event["references"] = ["javascript:alert(1)", "https://learn.microsoft.com/azure/"]
+
+    parsed = Elements(page_of([event]))
+
+    assert ["https://learn.microsoft.com/azure/"] == [
+        a["href"] for a in parsed.tags("a") if not (a.get("href") or "#").startswith("#")
+    ]
+    assert [({"class": "mono"}, "javascript:alert(1)")] == parsed.where("span", class_="mono")[-1:]
+
+
+def test_write_report_replaces_the_file_whole(tmp_path: Path) -> None:
+    """An existing report is replaced, and no partial file is left beside it."""
+    path = tmp_path / "state" / "report.html"
+    path.parent.mkdir()
+    path.write_text("old")
+
+    write_report(path, history_from_runs([scoring_event()]), T0)
+
+    assert path.read_text().startswith("<!DOCTYPE html>")
+    assert ["report.html"] == [p.name for p in path.parent.iterdir()]

@@ -32,8 +32,8 @@ def netverify(*args: str) -> str:
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+    assert 0 == done.returncode, done.stderr
     return done.stdout
 
 

@@ -14,7 +14,7 @@ from netverify.report.history import (
     read_findings_file,
 )
 from netverify.report.matrix import MalformedResolution
-from netverify.report.page import render_html
+from netverify.report.page import render_html, write_report
 
 __all__ = [
     "FindingsFileError",
@@ -25,4 +25,5 @@ __all__ = [
     "history_from_runs",
     "read_findings_file",
     "render_html",
+    "write_report",
 ]

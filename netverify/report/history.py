@@ -142,12 +142,29 @@ def read_findings_file(path: Path) -> list[dict[str, Any]]:
             raise FindingsFileError(
                 f"{path}:{number}: not a finding event (missing {', '.join(missing)})"
             )
-        try:
-            observed_at(event)
-        except ValueError as exc:
-            raise FindingsFileError(f"{path}:{number}: observed_at: {exc}") from exc
+        problem = _shape_problem(event)
+        if problem:
+            raise FindingsFileError(f"{path}:{number}: {problem}")
         events.append(event)
     return events
+
+
+def _shape_problem(event: Mapping[str, Any]) -> str | None:
+    """What is wrong with the parts of an event the report reads, or None."""
+    try:
+        observed_at(event)
+    except (TypeError, ValueError) as exc:
+        return f"observed_at: {exc}"
+    for key in _OPTIONAL_OBJECTS:
+        if event.get(key) is not None and not isinstance(event[key], dict):
+            return f"{key}: expected an object or null"
+    evidence = event.get("evidence") or {}
+    for part in ("observed", "expected"):
+        if evidence.get(part) is not None and not isinstance(evidence[part], dict):
+            return f"evidence.{part}: expected an object"
+    if not isinstance(event.get("references", []), list):
+        return "references: expected a list"
+    return None
 
 
 # What the report reads from every event; the rest is optional for it.
@@ -158,6 +175,9 @@ _REQUIRED = (
     "status",
     "severity",
     "resource_name",
+    "message",
     "run_id",
     "observed_at",
 )
+# Optional parts the report reads: each is an object when present.
+_OPTIONAL_OBJECTS = ("evidence", "remediation", "agent")

@@ -15,7 +15,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from netverify.report.event_fields import (
     NO_WORKSPACE,
@@ -53,7 +55,7 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
     style = _resource("report.css")
     script = _resource("report.js")
     policy = (
-        "default-src 'none'; img-src data:; "
+        "default-src 'none'; base-uri 'none'; form-action 'none'; "
         f"style-src '{_sha256(style)}'; script-src '{_sha256(script)}'"
     )
     head = element(
@@ -96,6 +98,14 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
     return "<!DOCTYPE html>\n" + element("html", head, body, lang="en") + "\n"
 
 
+def write_report(path: Path, report: ReportInput, generated_at: datetime) -> None:
+    """Render to ``path`` atomically: a server handing the file out never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(render_html(report, generated_at), encoding="utf-8")
+    partial.replace(path)
+
+
 def _resource(name: str) -> str:
     return (resources.files("netverify.report") / name).read_text("utf-8")
 
@@ -115,7 +125,7 @@ def _header(events: Sequence[Mapping[str, Any]], generated_at: datetime) -> Html
         first = events[0]
         run = (
             f"Run {first['run_id']} observed {_when(observed_at(first))} by agent "
-            f"{first.get('agent', {}).get('name', '?')} in {first.get('cloud', '?')}."
+            f"{(first.get('agent') or {}).get('name', '?')} in {first.get('cloud', '?')}."
         )
     else:
         run = "No findings to report."
@@ -262,7 +272,7 @@ def _finding(event: Mapping[str, Any], matrix_anchors: Mapping[str, str]) -> Htm
         element(
             "p",
             "References: ",
-            [[element("a", ref, href=ref), " "] for ref in references],
+            [[_link(ref), " "] for ref in references],
         )
         if references
         else None,
@@ -270,6 +280,13 @@ def _finding(event: Mapping[str, Any], matrix_anchors: Mapping[str, str]) -> Htm
         class_=f"finding finding-{event['status']}",
         aria_labelledby=f"finding-{uid}-heading",
     )
+
+
+def _link(url: str) -> Html:
+    """A link for web addresses only: a ``javascript:`` or ``data:`` reference stays text."""
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        return element("a", url, href=url)
+    return element("span", url, class_="mono")
 
 
 def _status_badge(status: str) -> Html:
