@@ -37,7 +37,9 @@ def demo_dns_events(run_id: str, observed_at: datetime) -> list[dict[str, Any]]:
         fqdn: str, workspace: str, ip: str, status: Status, rows: list[dict[str, Any]]
     ) -> dict[str, Any]:
         check = (
-            "dns_name_resolves_private" if status is not Status.ERROR else "dns_resolver_answers"
+            "dns_name_resolves_private_endpoint"
+            if status is not Status.ERROR
+            else "dns_resolver_answers"
         )
         return finding_event(
             check,

@@ -25,6 +25,7 @@ from netverify.report import (
     render_html,
     write_report,
 )
+from netverify.report.dns_evidence import parse_summary
 from netverify.report.history import episodes
 from netverify.report.markup import Html, element
 from netverify.report.matrix import Outcome, Resolver, classify, matrices_from_events
@@ -559,3 +560,112 @@ def test_write_report_replaces_the_file_whole(tmp_path: Path) -> None:
 
     assert path.read_text().startswith("<!DOCTYPE html>")
     assert ["report.html"] == [p.name for p in path.parent.iterdir()]
+
+
+# --- DNS answers as the DNS checks summarise them ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ("10.0.1.8", {"rcode": "NOERROR", "addresses": ["10.0.1.8"], "cname_chain": []}),
+        (
+            "a.privatelink.api.azureml.ms -> 10.0.1.8,10.0.1.9",
+            {
+                "rcode": "NOERROR",
+                "addresses": ["10.0.1.8", "10.0.1.9"],
+                "cname_chain": ["a.privatelink.api.azureml.ms"],
+            },
+        ),
+        ("2603:1030::1", {"rcode": "NOERROR", "addresses": ["2603:1030::1"], "cname_chain": []}),
+        (
+            "a -> b -> (no address)",
+            {"rcode": "NOERROR", "addresses": [], "cname_chain": ["a", "b"]},
+        ),
+        ("NXDOMAIN", {"rcode": "NXDOMAIN", "detail": ""}),
+        (
+            "TIMEOUT: no reply from 127.0.0.1:5353 in 2.0 s",
+            {"rcode": "TIMEOUT", "detail": "no reply from 127.0.0.1:5353 in 2.0 s"},
+        ),
+        ("SERVFAIL", {"rcode": "SERVFAIL", "detail": ""}),
+    ],
+)
+def test_answer_summaries_are_read_back(summary: str, expected: dict[str, Any]) -> None:
+    """Each summary form the DNS checks write gives the rcode, addresses and chain it stands for."""
+    assert {"resolver_kind": "custom", **expected} == parse_summary("custom 10.0.0.4", summary)
+
+
+@pytest.mark.parametrize("summary", ["a -> SERVFAIL", "resolves somewhere", "10.0.1.8, 10.0.1.9"])
+def test_an_unreadable_summary_is_an_error(summary: str) -> None:
+    """A summary in no known form is refused, naming the resolver and the text."""
+    with pytest.raises(
+        MalformedResolution,
+        match=re.escape(f"host: cannot read the DNS answer summary {summary!r}"),
+    ):
+        parse_summary("host", summary)
+
+
+def test_matrix_from_a_row_of_summaries() -> None:
+    """A name finding's ``resolution`` row becomes cells in its workspace's matrix."""
+    event = finding_event(
+        "dns_name_resolves_private_endpoint",
+        FQDN,
+        observed={
+            "fqdn": FQDN,
+            "purpose": "scoring",
+            "workspace": "mlw-broken",
+            "resolution": {
+                "host": "ep.privatelink.api.azureml.ms -> 20.62.58.12",
+                "custom 10.0.0.4": "TIMEOUT: no reply in 2 s",
+                "azure 168.63.129.16": "NXDOMAIN",
+                "custom 10.0.0.5": "not asked",
+            },
+        },
+        expected={"addresses": ["10.0.1.9"], "resolver": ["host"]},
+    )
+
+    [matrix] = matrices_from_events([event])
+
+    assert "mlw-broken" == matrix.workspace
+    assert [
+        ("host", Outcome.PUBLIC),
+        ("custom 10.0.0.4", Outcome.TIMEOUT),
+        ("azure 168.63.129.16", Outcome.NXDOMAIN),
+    ] == [(r.name, matrix.cells[(FQDN, r)].outcome) for r in matrix.resolvers]
+    assert ("ep.privatelink.api.azureml.ms",) == matrix.cells[
+        (FQDN, Resolver("host", "host"))
+    ].cname_chain
+
+
+def test_matrix_from_summaries_of_several_names() -> None:
+    """``{fqdn: {resolver: summary}}`` and ``names[].resolution`` rows each land in the right matrix."""
+    server = finding_event(
+        "dns_custom_server_forwards_zones",
+        "10.0.0.4",
+        observed={
+            "resolution": {
+                "a.api.azureml.ms": {"custom 10.0.0.4": "20.1.1.1"},
+                "b.api.azureml.ms": {"custom 10.0.0.4": "10.0.1.5"},
+            }
+        },
+    )
+    zone = finding_event(
+        "privatedns_zone_exists",
+        "zone.example",
+        observed={
+            "names": [
+                {
+                    "fqdn": "c.api.azureml.ms",
+                    "workspace": "mlw-c",
+                    "resolution": {"azure 168.63.129.16": "NXDOMAIN"},
+                }
+            ]
+        },
+    )
+
+    matrices = matrices_from_events([server, zone])
+
+    assert [
+        ("mlw-c", ("c.api.azureml.ms",)),
+        ("(no workspace)", ("a.api.azureml.ms", "b.api.azureml.ms")),
+    ] == [(m.workspace, m.fqdns) for m in matrices]

@@ -122,8 +122,8 @@ def test_a_failing_cell_links_the_finding_it_explains(page: Page) -> None:
             return [link.innerText, article.querySelector('h3').innerText]; }})()"""
     )
     assert [
-        "dns_name_resolves_private",
-        f"FAIL Dns name resolves private: {SCORING_BROKEN}",
+        "dns_name_resolves_private_endpoint",
+        f"FAIL Dns name resolves private endpoint: {SCORING_BROKEN}",
     ] == target
 
 

@@ -5,6 +5,7 @@ imports no SDK. Its input comes from ``history_from_runs`` (the events of one or
 a JSON-lines file) or ``history_from_change_events`` (the state database's change events).
 """
 
+from netverify.report.dns_evidence import MalformedResolution
 from netverify.report.history import (
     FindingsFileError,
     ReportInput,
@@ -13,7 +14,6 @@ from netverify.report.history import (
     history_from_runs,
     read_findings_file,
 )
-from netverify.report.matrix import MalformedResolution
 from netverify.report.page import render_html, write_report
 
 __all__ = [

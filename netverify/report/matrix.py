@@ -1,9 +1,9 @@
 """The DNS resolution matrix: FQDN down the side, resolvers across the top, one answer per cell.
 
-The renderer takes the plain structure below. ``matrices_from_events`` builds it from finding
-events whose ``evidence.observed.resolutions`` lists what each resolver answered (the shape is in
-the README, "HTML report"); the report classifies the raw answers itself, so a probe records
-rcodes and addresses and never has to decide what "private" means.
+The renderer takes the plain structure below. ``matrices_from_events`` builds it from the DNS
+answers finding events carry in their evidence (``dns_evidence``; the shape is in the README,
+"HTML report"); the report classifies the raw answers itself, so a probe records rcodes and
+addresses and never has to decide what "private" means.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from netverify.report.event_fields import NO_WORKSPACE, PROBLEM_STATUSES, workspaces_of
+from netverify.report.dns_evidence import MalformedResolution, answers_of
+from netverify.report.event_fields import NO_WORKSPACE, PROBLEM_STATUSES
 
 # Columns read left to right the way a query travels: the agent's own resolver, the custom DNS
 # servers it forwards to, then Azure DNS, which only answers from inside Azure.
@@ -40,10 +41,6 @@ OUTCOME_LABELS = {
     Outcome.TIMEOUT: "Timeout",
     Outcome.ERROR: "Error",
 }
-
-
-class MalformedResolution(ValueError):
-    """A resolution in a finding's evidence lacks a field the matrix needs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +101,7 @@ def classify(rcode: str, addresses: Sequence[str]) -> Outcome:
 
 
 def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[ResolutionMatrix]:
-    """One matrix per workspace from every event that carries ``evidence.observed.resolutions``.
+    """One matrix per workspace from the DNS answers in the events' evidence.
 
     Several findings may carry the same answer (one FQDN judged by two checks): the cell keeps
     the first answer and links every failing finding that carries it as a wrong answer.
@@ -113,26 +110,21 @@ def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[Resolution
     columns: dict[str, dict[Resolver, None]] = {}
     cells: dict[str, dict[tuple[str, Resolver], Cell]] = {}
     for event in events:
-        observed = (event.get("evidence") or {}).get("observed") or {}
-        resolutions = observed.get("resolutions")
-        if not resolutions:
-            continue
         ref = FindingRef(event["uid"], event["check_id"], event["status"])
         expected = ((event.get("evidence") or {}).get("expected") or {}).get("addresses")
-        for workspace in workspaces_of(event) or [NO_WORKSPACE]:
-            for index, raw in enumerate(resolutions):
-                fqdn, resolver, cell = _parse(raw, f"{event['check_id']} {event['uid']}", index)
-                rows.setdefault(workspace, {})[fqdn] = None
-                columns.setdefault(workspace, {})[resolver] = None
-                known = cells.setdefault(workspace, {})
-                kept = known.get((fqdn, resolver), cell)
-                if (
-                    ref.status in PROBLEM_STATUSES
-                    and ref not in kept.explains
-                    and _unexpected(cell, expected)
-                ):
-                    kept = replace(kept, explains=(*kept.explains, ref))
-                known[(fqdn, resolver)] = kept
+        for workspace, place, answer in answers_of(event):
+            fqdn, resolver, cell = _parse(answer, place)
+            rows.setdefault(workspace, {})[fqdn] = None
+            columns.setdefault(workspace, {})[resolver] = None
+            known = cells.setdefault(workspace, {})
+            kept = known.get((fqdn, resolver), cell)
+            if (
+                ref.status in PROBLEM_STATUSES
+                and ref not in kept.explains
+                and _unexpected(cell, expected)
+            ):
+                kept = replace(kept, explains=(*kept.explains, ref))
+            known[(fqdn, resolver)] = kept
     return [
         ResolutionMatrix(
             workspace,
@@ -165,8 +157,7 @@ def _column_order(seen: Mapping[Resolver, None]) -> Any:
     return key
 
 
-def _parse(raw: object, where: str, index: int) -> tuple[str, Resolver, Cell]:
-    place = f"finding {where}: evidence.observed.resolutions[{index}]"
+def _parse(raw: object, place: str) -> tuple[str, Resolver, Cell]:
     if not isinstance(raw, Mapping):
         raise MalformedResolution(f"{place}: expected an object, got {type(raw).__name__}")
     for key in ("fqdn", "resolver", "resolver_kind", "rcode"):
