@@ -669,3 +669,36 @@ def test_matrix_from_summaries_of_several_names() -> None:
         ("mlw-c", ("c.api.azureml.ms",)),
         ("(no workspace)", ("a.api.azureml.ms", "b.api.azureml.ms")),
     ] == [(m.workspace, m.fqdns) for m in matrices]
+
+
+def test_answers_without_a_workspace_join_the_workspace_that_needs_the_name() -> None:
+    """A custom server's answer for a workspace's name lands in that workspace's matrix."""
+    name = finding_event(
+        "dns_name_resolves_private_endpoint",
+        "a.api.azureml.ms",
+        Status.PASS,
+        observed={
+            "fqdn": "a.api.azureml.ms",
+            "workspace": "mlw-a",
+            "resolution": {"host": "10.0.1.5"},
+        },
+    )
+    server = finding_event(
+        "dns_custom_server_forwards_zones",
+        "10.0.0.4",
+        observed={
+            "resolution": {
+                "a.api.azureml.ms": {"custom 10.0.0.4": "20.1.1.1"},
+                "b.api.azureml.ms": {"custom 10.0.0.4": "10.0.1.6"},
+            }
+        },
+    )
+
+    matrices = matrices_from_events([server, name])
+
+    assert [
+        ("mlw-a", ("a.api.azureml.ms",), ["host", "custom 10.0.0.4"]),
+        ("(no workspace)", ("b.api.azureml.ms",), ["custom 10.0.0.4"]),
+    ] == [(m.workspace, m.fqdns, [r.name for r in m.resolvers]) for m in matrices]
+    [ref] = matrices[0].cells[("a.api.azureml.ms", Resolver("custom", "custom 10.0.0.4"))].explains
+    assert "dns_custom_server_forwards_zones" == ref.check_id

@@ -104,19 +104,29 @@ def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[Resolution
     """One matrix per workspace from the DNS answers in the events' evidence.
 
     Several findings may carry the same answer (one FQDN judged by two checks): the cell keeps
-    the first answer and links every failing finding that carries it as a wrong answer.
+    the first answer and links every failing finding that carries it as a wrong answer. An
+    answer whose finding names no workspace (a custom DNS server's, say) joins the matrices of
+    the workspaces that need its FQDN; only names no workspace claims go to "(no workspace)".
     """
-    rows: dict[str, dict[str, None]] = {}
-    columns: dict[str, dict[Resolver, None]] = {}
-    cells: dict[str, dict[tuple[str, Resolver], Cell]] = {}
+    answers: list[tuple[str, str, Resolver, Cell, FindingRef, object]] = []
     for event in events:
         ref = FindingRef(event["uid"], event["check_id"], event["status"])
         expected = ((event.get("evidence") or {}).get("expected") or {}).get("addresses")
         for workspace, place, answer in answers_of(event):
             fqdn, resolver, cell = _parse(answer, place)
-            rows.setdefault(workspace, {})[fqdn] = None
-            columns.setdefault(workspace, {})[resolver] = None
-            known = cells.setdefault(workspace, {})
+            answers.append((workspace, fqdn, resolver, cell, ref, expected))
+    owners: dict[str, dict[str, None]] = {}
+    for workspace, fqdn, *_ in answers:
+        if workspace != NO_WORKSPACE:
+            owners.setdefault(fqdn, {})[workspace] = None
+    rows: dict[str, dict[str, None]] = {}
+    columns: dict[str, dict[Resolver, None]] = {}
+    cells: dict[str, dict[tuple[str, Resolver], Cell]] = {}
+    for workspace, fqdn, resolver, cell, ref, expected in answers:
+        for owner in owners.get(fqdn, [workspace]) if workspace == NO_WORKSPACE else [workspace]:
+            rows.setdefault(owner, {})[fqdn] = None
+            columns.setdefault(owner, {})[resolver] = None
+            known = cells.setdefault(owner, {})
             kept = known.get((fqdn, resolver), cell)
             if (
                 ref.status in PROBLEM_STATUSES
