@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from netverify.catalog import CatalogError, load_checks
 from netverify.config import Config, ConfigError, config_path, load_config
@@ -125,20 +124,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _deliver(config: Config, result: RunResult, fmt: str) -> list[dict[str, Any]]:
+def _deliver(config: Config, result: RunResult, fmt: str) -> int:
     events = [to_event(f, result.context) for f in result.findings]
     sys.stdout.write(render(events, fmt))  # type: ignore[arg-type]
     sys.stdout.flush()
     for sink in config.sinks:
         make_sink(sink).emit(events)
-    return events
+    return result.exit_code
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(config_path(args.config))
-    result = run_once(config)
-    _deliver(config, result, args.output)
-    return result.exit_code
+    return _deliver(config, run_once(config), args.output)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -165,8 +162,9 @@ def _demo(args: argparse.Namespace) -> int:
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
         result = run_once(config)
-        events = _deliver(config, result, args.output)
+        _deliver(config, result, args.output)
     if args.html:
+        events = [to_event(f, result.context) for f in result.findings]
         _write_report(args.html, history_from_runs(events))
     # The demo tenant is broken on purpose: the demo succeeded when it ran.
     return 0

@@ -522,8 +522,8 @@ def _episode(
     generated_at: datetime,
 ) -> Html:
     label = f"{event.get('title', episode.uid)}: {event.get('resource_name', '')}"
-    if event.get("subject"):
-        label += f" ({event['subject']})"
+    if event.get("subject"):  # an ARM id as subject (a workspace) is named by its last segment
+        label += f" ({str(event['subject']).rstrip('/').rsplit('/', 1)[-1]})"
     end = episode.resolved or generated_at
     left = 100 * (episode.started - start) / window
     width = max(100 * (end - episode.started) / window, 0.5)
