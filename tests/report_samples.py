@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from netverify.model import Status
-from netverify.testing import finding_event, resolution
+from netverify.testing import arm_id, finding_event, resolution
 
 HOST, CUSTOM, AZURE = "host", "custom 10.0.0.4", "azure 168.63.129.16"
 BROKEN_GUID = "9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
@@ -47,7 +47,8 @@ def demo_dns_events(run_id: str, observed_at: datetime) -> list[dict[str, Any]]:
             status,
             observed={"workspace": workspace, "resolutions": rows},
             expected={"addresses": [ip]},
-            subject=fqdn,
+            # As the DNS checks do: one finding per name and workspace.
+            subject=arm_id("Microsoft.MachineLearningServices/workspaces", workspace),
             message=f"{fqdn}: {status.value}",
             command=f"az network private-dns record-set a list -z privatelink.api.azureml.ms  # {fqdn}",
             run_id=run_id,

@@ -637,18 +637,23 @@ def test_matrix_from_a_row_of_summaries() -> None:
     ].cname_chain
 
 
-def test_matrix_from_summaries_of_several_names() -> None:
-    """``{fqdn: {resolver: summary}}`` and ``names[].resolution`` rows each land in the right matrix."""
-    server = finding_event(
+def custom_server_event() -> dict[str, Any]:
+    """A custom DNS server's finding: answers for two names, and no workspace of its own."""
+    return finding_event(
         "dns_custom_server_forwards_zones",
         "10.0.0.4",
         observed={
             "resolution": {
                 "a.api.azureml.ms": {"custom 10.0.0.4": "20.1.1.1"},
-                "b.api.azureml.ms": {"custom 10.0.0.4": "10.0.1.5"},
+                "b.api.azureml.ms": {"custom 10.0.0.4": "10.0.1.6"},
             }
         },
     )
+
+
+def test_matrix_from_summaries_of_several_names() -> None:
+    """``{fqdn: {resolver: summary}}`` and ``names[].resolution`` rows each land in the right matrix."""
+    server = custom_server_event()
     zone = finding_event(
         "privatedns_zone_exists",
         "zone.example",
@@ -683,16 +688,7 @@ def test_answers_without_a_workspace_join_the_workspace_that_needs_the_name() ->
             "resolution": {"host": "10.0.1.5"},
         },
     )
-    server = finding_event(
-        "dns_custom_server_forwards_zones",
-        "10.0.0.4",
-        observed={
-            "resolution": {
-                "a.api.azureml.ms": {"custom 10.0.0.4": "20.1.1.1"},
-                "b.api.azureml.ms": {"custom 10.0.0.4": "10.0.1.6"},
-            }
-        },
-    )
+    server = custom_server_event()
 
     matrices = matrices_from_events([server, name])
 

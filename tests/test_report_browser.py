@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -185,12 +186,15 @@ def test_print_hides_navigation_and_buttons(page: Page) -> None:
     assert pdf["data"]
 
 
-def test_screenshot_is_saved_as_a_test_artifact(page: Page) -> None:
+def test_screenshot_is_saved_as_a_test_artifact(
+    page: Page, demo_report: tuple[Path, list[dict[str, Any]]]
+) -> None:
     """The whole page as PNG under test-artifacts/ (the README's picture comes from here)."""
     path = ARTIFACTS / "report-demo.png"
     path.unlink(missing_ok=True)
 
     page.screenshot(path)
+    shutil.copyfile(demo_report[0], ARTIFACTS / "report-demo.html")
 
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert path.stat().st_size > 50_000
