@@ -698,3 +698,14 @@ def test_answers_without_a_workspace_join_the_workspace_that_needs_the_name() ->
     ] == [(m.workspace, m.fqdns, [r.name for r in m.resolvers]) for m in matrices]
     [ref] = matrices[0].cells[("a.api.azureml.ms", Resolver("custom", "custom 10.0.0.4"))].explains
     assert "dns_custom_server_forwards_zones" == ref.check_id
+
+
+def test_dns_answers_in_evidence_link_to_the_matrix_instead_of_showing_json() -> None:
+    """The evidence row of the answers links the finding's workspace matrix; no JSON of them."""
+    parsed = Elements(page_of([scoring_event()]))
+
+    [(_, row)] = [(a, t) for a, t in parsed.where("tr") if t.startswith("resolutions ")]
+    assert "resolutions in the DNS resolution matrix —" == row
+    [matrix] = parsed.where("table", class_="matrix")
+    links = [a["href"] for a in parsed.tags("a") if a.get("href", "").startswith("#matrix-")]
+    assert [f"#{matrix[0]['id']}"] == links

@@ -23,6 +23,8 @@ from typing import Any
 
 from netverify.report.event_fields import NO_WORKSPACE, workspaces_of
 
+# The evidence keys that hold DNS answers (shown in the matrix rather than as evidence values).
+DNS_ANSWER_KEYS = ("resolutions", "resolution")
 NOT_ASKED = "not asked"
 NO_ADDRESS = "(no address)"
 _UNANSWERED = re.compile(r"(?P<rcode>[A-Z][A-Z_]*)(?::\s*(?P<detail>.*))?", re.S)

@@ -131,7 +131,7 @@ def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[Resolution
             if (
                 ref.status in PROBLEM_STATUSES
                 and ref not in kept.explains
-                and _unexpected(cell, expected)
+                and _is_wrong_answer(cell, expected)
             ):
                 kept = replace(kept, explains=(*kept.explains, ref))
             known[(fqdn, resolver)] = kept
@@ -146,7 +146,7 @@ def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[Resolution
     ]
 
 
-def _unexpected(cell: Cell, expected_addresses: object) -> bool:
+def _is_wrong_answer(cell: Cell, expected_addresses: object) -> bool:
     """Whether this answer is one the failing finding is about (its other answers were fine).
 
     The finding's ``evidence.expected.addresses``, when it has them, says what a right answer

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from netverify.report.dns_evidence import DNS_ANSWER_KEYS
 from netverify.report.event_fields import (
     NO_WORKSPACE,
     PROBLEM_STATUSES,
@@ -272,7 +273,7 @@ def _finding(event: Mapping[str, Any], matrix_anchors: Mapping[str, str]) -> Htm
         element(
             "p",
             "References: ",
-            [[_link(ref), " "] for ref in references],
+            [[_link(str(ref)), " "] for ref in references],
         )
         if references
         else None,
@@ -303,13 +304,9 @@ def _evidence(evidence: Mapping[str, Any] | None, matrix_anchors: list[str]) -> 
         return None
     rows = []
     for key in keys:
-        if key == "resolutions":
-            link: Content = (
-                element("a", "see the DNS resolution matrix", href=f"#{matrix_anchors[0]}")
-                if matrix_anchors
-                else "see the DNS resolution matrix"
-            )
-            shown: Content = [f"{len(observed[key])} answers: ", link]
+        if key in DNS_ANSWER_KEYS:
+            anchor = matrix_anchors[0] if matrix_anchors else "resolution"
+            shown: Content = element("a", "in the DNS resolution matrix", href=f"#{anchor}")
         else:
             shown = _value(observed[key]) if key in observed else "—"
         rows.append(
