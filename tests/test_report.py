@@ -222,26 +222,44 @@ def test_episodes_start_at_a_problem_and_end_at_a_pass() -> None:
     ] == [(e.uid, e.status, e.started, e.resolved) for e in found]
 
 
-def test_history_from_runs_orders_runs_by_time_and_keeps_only_changes() -> None:
-    """Three runs (written out of order): the latest is reported; unchanged statuses make no transition."""
-    runs = [
-        (T0 + timedelta(hours=2), Status.PASS, "run-3"),
-        (T0, Status.FAIL, "run-1"),
-        (T0 + timedelta(hours=1), Status.FAIL, "run-2"),
+def test_history_from_runs_keeps_the_last_run_and_only_changes() -> None:
+    """Three runs of two findings: the last run is reported; an unchanged status is no transition."""
+    statuses = [
+        (Status.FAIL, Status.PASS),
+        (Status.FAIL, Status.PASS),
+        (Status.PASS, Status.PASS),
     ]
     events = [
         finding_event(
-            "workspace_v1_legacy_mode_disabled", "mlw-a", status, run_id=run, observed_at=at
+            check, "mlw-a", status, run_id=f"run-{i}", observed_at=T0 + timedelta(hours=i)
         )
-        for at, status, run in runs
+        for i, run in enumerate(statuses)
+        for check, status in zip(("v1_mode_off", "kv_bypass_on"), run, strict=True)
     ]
 
     report = history_from_runs(events)
 
-    assert ["run-3"] == [e["run_id"] for e in report.events]
-    assert [("fail", T0), ("pass", T0 + timedelta(hours=2))] == [
-        (t.status, t.at) for t in report.transitions
+    assert [("run-2", "v1_mode_off"), ("run-2", "kv_bypass_on")] == [
+        (e["run_id"], e["check_id"]) for e in report.events
     ]
+    assert [
+        ("v1_mode_off", "fail", T0),
+        ("kv_bypass_on", "pass", T0),
+        ("v1_mode_off", "pass", T0 + timedelta(hours=2)),
+    ] == [(report.named[t.uid]["check_id"], t.status, t.at) for t in report.transitions]
+
+
+def test_a_findings_file_is_read_as_it_is_consumed(tmp_path: Path) -> None:
+    """Events come one line at a time: a bad line late in the file is met only when reached."""
+    good = json.dumps(finding_event("workspace_v1_legacy_mode_disabled", "mlw-a"))
+    path = tmp_path / "findings.jsonl"
+    path.write_text(f"{good}\n{{not json\n")
+
+    events = read_findings_file(path)
+
+    assert "mlw-a" == next(events)["resource_name"]
+    with pytest.raises(FindingsFileError, match=r"findings\.jsonl:2: not JSON"):
+        next(events)
 
 
 def test_findings_file_errors_name_the_line(tmp_path: Path) -> None:
@@ -251,13 +269,13 @@ def test_findings_file_errors_name_the_line(tmp_path: Path) -> None:
 
     path.write_text(f"{good}\n\n{{not json\n")
     with pytest.raises(FindingsFileError, match=r"findings\.jsonl:3: not JSON"):
-        read_findings_file(path)
+        list(read_findings_file(path))
 
     path.write_text(f'{good}\n{{"uid": "x"}}\n')
     with pytest.raises(
         FindingsFileError, match=r"findings\.jsonl:2: not a finding event \(missing check_id"
     ):
-        read_findings_file(path)
+        list(read_findings_file(path))
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -534,7 +552,7 @@ def test_findings_file_checks_the_parts_the_report_reads(
     path.write_text(json.dumps(finding_event("w_x_y", "mlw-a") | change) + "\n")
 
     with pytest.raises(FindingsFileError, match=re.escape(f"findings.jsonl:1: {problem}")):
-        read_findings_file(path)
+        list(read_findings_file(path))
 
 
 def test_only_web_references_become_links() -> None:

@@ -9,7 +9,7 @@ finding started failing, was resolved) are transitions already: ``history_from_c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -76,27 +76,26 @@ def episodes(transitions: Iterable[Transition]) -> list[Episode]:
 
 
 def history_from_runs(events: Iterable[Mapping[str, Any]]) -> ReportInput:
-    """The latest run's events and every status change, from the events of several runs.
+    """The last run's events and every status change, from the events of several runs.
 
-    A run is the set of events sharing a ``run_id``; runs are ordered by ``observed_at``. A uid
-    absent from a run keeps its status (a run may not have reached it).
+    A run is a stretch of events with one ``run_id``. Runs are taken in the order their events
+    come, which a ``jsonl_file`` sink makes the order of time, so a file of any length is read
+    in one pass, keeping only the last run, the last event of each finding and the changes.
     """
-    runs: dict[str, list[Mapping[str, Any]]] = {}
-    for event in events:
-        runs.setdefault(event["run_id"], []).append(event)
-    ordered = sorted(runs.values(), key=lambda run: observed_at(run[0]))
     last_status: dict[str, str] = {}
     named: dict[str, Mapping[str, Any]] = {}
     transitions: list[Transition] = []
-    for run in ordered:
-        at = observed_at(run[0])
-        for event in run:
-            uid, status = event["uid"], event["status"]
-            named[uid] = event
-            if last_status.get(uid) != status:
-                transitions.append(Transition(uid, status, at))
-                last_status[uid] = status
-    return ReportInput(ordered[-1] if ordered else [], transitions, named)
+    latest: list[Mapping[str, Any]] = []
+    for event in events:
+        if latest and latest[-1]["run_id"] != event["run_id"]:
+            latest = []
+        latest.append(event)
+        uid, status = event["uid"], event["status"]
+        named[uid] = event
+        if last_status.get(uid) != status:
+            transitions.append(Transition(uid, status, observed_at(event)))
+            last_status[uid] = status
+    return ReportInput(latest, transitions, named)
 
 
 # Change events whose finding took a new status (a reminder repeats the status it had).
@@ -123,30 +122,30 @@ def history_from_change_events(
     return ReportInput(latest, transitions, named)
 
 
-def read_findings_file(path: Path) -> list[dict[str, Any]]:
-    """Finding events, one JSON object a line (blank lines are skipped); errors name the line."""
+def read_findings_file(path: Path) -> Iterator[dict[str, Any]]:
+    """Finding events, one JSON object a line, read as they are consumed (blank lines are
+    skipped); errors name the file and line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    yield _finding_event(line, f"{path}:{number}")
     except (OSError, UnicodeDecodeError) as exc:
         raise FindingsFileError(f"{path}: cannot read: {exc}") from exc
-    events: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FindingsFileError(f"{path}:{number}: not JSON: {exc.msg}") from exc
-        missing = [k for k in _REQUIRED if not isinstance(event, dict) or k not in event]
-        if missing:
-            raise FindingsFileError(
-                f"{path}:{number}: not a finding event (missing {', '.join(missing)})"
-            )
-        problem = _shape_problem(event)
-        if problem:
-            raise FindingsFileError(f"{path}:{number}: {problem}")
-        events.append(event)
-    return events
+
+
+def _finding_event(line: str, where: str) -> dict[str, Any]:
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise FindingsFileError(f"{where}: not JSON: {exc.msg}") from exc
+    missing = [k for k in _REQUIRED if not isinstance(event, dict) or k not in event]
+    if missing:
+        raise FindingsFileError(f"{where}: not a finding event (missing {', '.join(missing)})")
+    problem = _shape_problem(event)
+    if problem:
+        raise FindingsFileError(f"{where}: {problem}")
+    return event  # type: ignore[no-any-return]
 
 
 def _shape_problem(event: Mapping[str, Any]) -> str | None:
