@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,14 @@ from netverify.config import Config, ConfigError, config_path, load_config, pars
 from netverify.events import to_event
 from netverify.model import EXIT_CANNOT_RUN
 from netverify.output import render
+from netverify.report import (
+    FindingsFileError,
+    MalformedResolution,
+    ReportInput,
+    history_from_runs,
+    read_findings_file,
+    write_report,
+)
 from netverify.runner import RunResult, run_once
 from netverify.sinks import make_sink
 from netverify.state import state_directory
@@ -97,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run the simulated tenant in this cloud's naming (default: the scenario's)",
     )
     output_option(demo)
+    demo.add_argument("--html", type=Path, metavar="PATH", help="also write the HTML report here")
     demo.set_defaults(handler=_demo)
 
     doctor = commands.add_parser(
@@ -113,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
         help="state directory to test (default: $STATE_DIRECTORY or /var/lib/netverify)",
     )
     doctor.set_defaults(handler=_doctor)
+    report = commands.add_parser("report", help="write the HTML report from recorded findings")
+    report.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="JSON lines of finding events (e.g. a jsonl_file sink): the last run is reported, "
+        "earlier runs give the timeline",
+    )
+    report.add_argument("--html", type=Path, required=True, metavar="PATH", help="write it here")
+    report.set_defaults(handler=_report)
 
     checks = commands.add_parser("checks", help="the checks netverify runs")
     checks_commands = checks.add_subparsers(required=True, metavar="SUBCOMMAND")
@@ -177,6 +199,21 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(config_path(args.config), args.state_dir, args.log_level)
 
 
+def _report(args: argparse.Namespace) -> int:
+    try:
+        history = history_from_runs(read_findings_file(args.source))
+        _write_report(args.html, history)
+    except (FindingsFileError, MalformedResolution) as exc:
+        print(f"netverify: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return 0
+
+
+def _write_report(path: Path, report: ReportInput) -> None:
+    write_report(path, report, datetime.now(UTC))
+    print(f"netverify: report written to {path}", file=sys.stderr)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from netverify.sim.cloud_naming import in_cloud  # demo-only code
     from netverify.sim.scenario import builtin_scenario, load_scenario
@@ -190,6 +227,9 @@ def _demo(args: argparse.Namespace) -> int:
         config = tenant.config()
         result = run_once(config)
         _deliver(config, result, args.output)
+    if args.html:
+        events = [to_event(f, result.context) for f in result.findings]
+        _write_report(args.html, history_from_runs(events))
     # The demo tenant is broken on purpose: the demo succeeded when it ran.
     return 0
 

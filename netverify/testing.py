@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from netverify.events import to_event
 from netverify.facts import (
     Facts,
     KeyVault,
@@ -19,6 +21,8 @@ from netverify.facts import (
     Registry,
     Workspace,
 )
+from netverify.model import CheckMeta, Evidence, Finding, Severity, Status
+from netverify.runner import Agent, RunContext
 
 EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
@@ -258,3 +262,69 @@ def facts(
 
 def _reads(items: Sequence[Any]) -> list[Read[Any]]:
     return [i if isinstance(i, Read) else Read(i.id, value=i) for i in items]
+
+
+def finding_event(
+    check_id: str,
+    resource: str,
+    status: Status = Status.FAIL,
+    *,
+    observed: dict[str, Any] | None = None,
+    expected: dict[str, Any] | None = None,
+    subject: str = "",
+    message: str | None = None,
+    command: str | None = "az resource show --ids {resource_id}",
+    run_id: str = "00000000-0000-4000-8000-000000000001",
+    observed_at: datetime = datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
+) -> dict[str, Any]:
+    """A finding event made by ``netverify.events.to_event``, for report and sink tests.
+
+    ``resource`` with a dot is an FQDN (as DNS findings have); otherwise a workspace's name.
+    """
+    resource_id = (
+        resource
+        if "." in resource
+        else arm_id("Microsoft.MachineLearningServices/workspaces", resource)
+    )
+    meta = CheckMeta(
+        check_id,
+        check_id.replace("_", " ").capitalize(),
+        Severity.HIGH,
+        f"Why {check_id} matters.",
+        "Fix {name}.",
+        command or "",
+    )
+    finding = Finding(
+        meta,
+        status,
+        resource_id,
+        message or f"{check_id} is {status.value} for {resource}.",
+        Evidence(observed or {}, expected or {}),
+        meta.remediation(name=resource, resource_id=resource_id)
+        if status in (Status.FAIL, Status.ERROR)
+        else None,
+        subject,
+    )
+    run = RunContext(run_id, observed_at, observed_at, Agent("agent-test", None), "AzureCloud")
+    return to_event(finding, run)
+
+
+def resolution(
+    fqdn: str,
+    resolver: str,
+    kind: str,
+    rcode: str = "NOERROR",
+    addresses: Sequence[str] = (),
+    cname_chain: Sequence[str] = (),
+    detail: str = "",
+) -> dict[str, Any]:
+    """One resolver's answer for one name, as DNS findings carry it in ``evidence.observed.resolutions``."""
+    return {
+        "fqdn": fqdn,
+        "resolver": resolver,
+        "resolver_kind": kind,
+        "rcode": rcode,
+        "addresses": list(addresses),
+        "cname_chain": list(cname_chain),
+        "detail": detail,
+    }

@@ -1,0 +1,200 @@
+"""The demo's report in real headless Chromium: matrix cells, copy button, no JavaScript, print.
+
+The report is made the way a user makes it: `netverify demo -o jsonl` gives the findings, they
+are written as a JSON-lines file after an earlier run (so the timeline has a problem that was
+resolved), and `netverify report --from` renders it. Until the DNS checks make DNS findings
+themselves, the demo's DNS findings come from ``tests/report_samples.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import Browser, Page
+from tests.report_samples import CERT_BROKEN, SCORING_BROKEN, demo_dns_events
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+EARLIER = timedelta(hours=3)
+
+
+def netverify(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "netverify.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert 0 == done.returncode, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The demo's HTML report, and the events of its last run."""
+    workdir = tmp_path_factory.mktemp("report")
+    latest = [json.loads(line) for line in netverify("demo", "-o", "jsonl").splitlines()]
+    observed_at = datetime.fromisoformat(latest[0]["observed_at"].replace("Z", "+00:00"))
+    latest += demo_dns_events(latest[0]["run_id"], observed_at)
+    # Three hours earlier the healthy workspace had v1_legacy_mode on too; it was fixed since.
+    earlier = [
+        {
+            **event,
+            "run_id": "00000000-0000-4000-8000-0000000000e1",
+            "observed_at": (observed_at - EARLIER).isoformat().replace("+00:00", "Z"),
+            "status": "fail" if event["resource_name"] == "mlw-healthy" else event["status"],
+        }
+        for event in latest
+        if "." not in event["resource_name"]
+    ]
+    findings = workdir / "findings.jsonl"
+    findings.write_text("".join(json.dumps(e) + "\n" for e in [*earlier, *latest]))
+    report = workdir / "report.html"
+    netverify("report", "--from", str(findings), "--html", str(report))
+    return report, latest
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    with Browser(tmp_path_factory.mktemp("chromium") / "profile") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, demo_report: tuple[Path, list[dict[str, Any]]]) -> Page:
+    return browser.open(demo_report[0].as_uri())
+
+
+def test_the_report_loads_nothing_and_logs_no_error(
+    page: Page, demo_report: tuple[Path, list[dict[str, Any]]]
+) -> None:
+    """The only request is the file itself; no CSP violation or script error is logged."""
+    requested = [e["request"]["url"] for e in page.events("Network.requestWillBeSent")]
+    assert [demo_report[0].as_uri()] == requested
+    errors = [
+        e["entry"]["text"] for e in page.events("Log.entryAdded") if e["entry"]["level"] == "error"
+    ]
+    assert [] == errors + [str(e) for e in page.events("Runtime.exceptionThrown")]
+
+
+def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
+    """The broken workspace's matrix: public, NXDOMAIN and timeout cells, each labelled in text."""
+    matrices = page.evaluate(
+        """[...document.querySelectorAll('table.matrix')].map(t => ({
+            caption: t.caption.innerText,
+            resolvers: [...t.tHead.querySelectorAll('th')].slice(1).map(th => th.innerText.split('\\n')[0]),
+            rows: Object.fromEntries([...t.tBodies[0].rows].map(r => [r.cells[0].innerText,
+                [...r.cells].slice(1).map(c => [c.dataset.outcome, c.querySelector('.outcome-label').innerText,
+                                                getComputedStyle(c).backgroundColor])]))}))"""
+    )
+    by_caption = {m["caption"]: m for m in matrices}
+    assert ["Workspace mlw-broken", "Workspace mlw-healthy"] == list(by_caption)
+    broken = by_caption["Workspace mlw-broken"]
+    assert ["host", "custom 10.0.0.4", "azure 168.63.129.16"] == broken["resolvers"]
+    outcomes = {
+        fqdn: [(o, label) for o, label, _ in cells] for fqdn, cells in broken["rows"].items()
+    }
+    assert [("public", "PUBLIC"), ("public", "PUBLIC"), ("nxdomain", "NXDOMAIN")] == outcomes[
+        SCORING_BROKEN
+    ]
+    assert [("timeout", "TIMEOUT"), ("private", "PRIVATE"), ("private", "PRIVATE")] == outcomes[
+        CERT_BROKEN
+    ]
+    colours = {o: colour for cells in broken["rows"].values() for o, _, colour in cells}
+    assert 4 == len(set(colours.values())), colours  # each outcome also has its own colour
+
+
+def test_a_failing_cell_links_the_finding_it_explains(page: Page) -> None:
+    """Following the link from the public cell lands on the DNS finding's article."""
+    target = page.evaluate(
+        f"""(() => {{ const row = [...document.querySelectorAll('table.matrix tbody tr')]
+              .find(r => r.cells[0].innerText === {json.dumps(SCORING_BROKEN)});
+            const link = row.cells[1].querySelector('.explains a');
+            const article = document.querySelector(link.getAttribute('href'));
+            return [link.innerText, article.querySelector('h3').innerText]; }})()"""
+    )
+    assert [
+        "dns_name_resolves_private_endpoint",
+        f"FAIL Dns name resolves private endpoint: {SCORING_BROKEN}",
+    ] == target
+
+
+def test_copy_button_puts_the_command_on_the_clipboard(page: Page, browser: Browser) -> None:
+    """A real click on the Key Vault finding's button copies its az command and says so."""
+    browser.call(
+        "Browser.grantPermissions",
+        {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    command = page.evaluate(
+        """(() => { const b = [...document.querySelectorAll('button.copy')]
+              .find(b => b.getAttribute('aria-label').endsWith('kv-broken'));
+            b.id = 'kv-copy'; return [b.hidden, document.getElementById(b.dataset.copy).textContent]; })()"""
+    )
+    assert [
+        False,
+        "az keyvault update --name kv-broken --resource-group rg-ml-prod --bypass AzureServices",
+    ] == command
+
+    page.click("#kv-copy")
+
+    assert command[1] == page.evaluate("navigator.clipboard.readText()")
+    assert ["Copied", "Command copied to the clipboard."] == page.evaluate(
+        "[document.getElementById('kv-copy').innerText, document.getElementById('copy-status').textContent]"
+    )
+
+
+def test_without_javascript_the_content_is_there_and_no_dead_button(
+    browser: Browser, demo_report: tuple[Path, list[dict[str, Any]]]
+) -> None:
+    """With scripts off every command is readable text and no copy button shows."""
+    quiet = browser.open(demo_report[0].as_uri(), javascript=False)
+    html = quiet.call(
+        "DOM.getOuterHTML", {"nodeId": quiet.call("DOM.getDocument")["root"]["nodeId"]}
+    )
+    text = html["outerHTML"]
+    assert (
+        "az keyvault update --name kv-broken --resource-group rg-ml-prod --bypass AzureServices"
+        in text
+    )
+    buttons = re.findall(r"<button[^>]*>", text)
+    commands = [e for e in demo_report[1] if (e["remediation"] or {}).get("command")]
+    assert len(commands) == len(buttons)
+    assert all(b.endswith(' hidden="">') for b in buttons), buttons
+
+
+def test_print_hides_navigation_and_buttons(page: Page) -> None:
+    """In print media the navigation and the copy buttons are gone and the tables stay."""
+    page.call("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        shown = page.evaluate(
+            """['nav', 'button.copy', 'table.matrix'].map(s =>
+                 getComputedStyle(document.querySelector(s)).display)"""
+        )
+        pdf = page.call("Page.printToPDF", {"printBackground": True})
+    finally:
+        page.call("Emulation.setEmulatedMedia", {"media": ""})
+    assert ["none", "none", "table"] == shown
+    assert pdf["data"]
+
+
+def test_screenshot_is_saved_as_a_test_artifact(
+    page: Page, demo_report: tuple[Path, list[dict[str, Any]]]
+) -> None:
+    """The whole page as PNG under test-artifacts/ (the README's picture comes from here)."""
+    path = ARTIFACTS / "report-demo.png"
+    path.unlink(missing_ok=True)
+
+    page.screenshot(path)
+    shutil.copyfile(demo_report[0], ARTIFACTS / "report-demo.html")
+
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert path.stat().st_size > 50_000
