@@ -23,13 +23,14 @@ from netverify.report import (
     FindingsFileError,
     MalformedResolution,
     ReportInput,
+    history_from_change_events,
     history_from_runs,
     read_findings_file,
     write_report,
 )
 from netverify.runner import RunResult, run_once
 from netverify.sinks import make_sink
-from netverify.state import state_directory
+from netverify.state import StateError, StateStore, state_directory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,8 +131,8 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         metavar="FILE",
-        help="JSON lines of finding events (e.g. a jsonl_file sink): the last run is reported, "
-        "earlier runs give the timeline",
+        help="the agent's state database (state.sqlite3), or JSON lines of finding events "
+        "(e.g. a jsonl_file sink): the last run is reported, earlier runs give the timeline",
     )
     report.add_argument("--html", type=Path, required=True, metavar="PATH", help="write it here")
     report.set_defaults(handler=_report)
@@ -201,12 +202,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     try:
-        history = history_from_runs(read_findings_file(args.source))
+        if _is_sqlite(args.source):
+            store = StateStore(args.source)
+            history = history_from_change_events(store.latest_run_events(), store.changes())
+            store.close()
+        else:
+            history = history_from_runs(read_findings_file(args.source))
         _write_report(args.html, history)
-    except (FindingsFileError, MalformedResolution) as exc:
+    except (FindingsFileError, MalformedResolution, StateError) as exc:
         print(f"netverify: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     return 0
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as source:
+            return source.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False  # read_findings_file names the problem
 
 
 def _write_report(path: Path, report: ReportInput) -> None:

@@ -176,6 +176,14 @@ class HealthConfig(_Section):
     )
 
 
+class ReportConfig(_Section):
+    enabled: bool = Field(
+        False,
+        description="Write report.html into the state directory after each run of `serve`, "
+        "and serve it at /report on the health listener.",
+    )
+
+
 class JsonLinesFileSink(_Section):
     type: Literal["jsonl_file"]
     path: Path
@@ -199,6 +207,7 @@ class Config(_Section):
     agent: AgentConfig = AgentConfig()
     state: StateConfig = StateConfig()
     health: HealthConfig = HealthConfig()
+    report: ReportConfig = ReportConfig()
     sinks: tuple[Sink, ...] = ()
 
 

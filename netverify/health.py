@@ -21,7 +21,13 @@ log = logging.getLogger("netverify.health")
 class HealthServer:
     """Serves on ``host:port`` from its own thread until ``stop``."""
 
-    def __init__(self, listen: str, health: HealthReport, metrics: Callable[[], bytes]) -> None:
+    def __init__(
+        self,
+        listen: str,
+        health: HealthReport,
+        metrics: Callable[[], bytes],
+        report_page: Callable[[], bytes | None] = lambda: None,
+    ) -> None:
         host, port = split_host_port(listen)
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,8 +38,10 @@ class HealthServer:
                     healthy, report = health()
                     body = json.dumps(report).encode()
                     self._reply(200 if healthy else 503, "application/json", body)
+                elif self.path == "/report" and (page := report_page()) is not None:
+                    self._reply(200, "text/html; charset=utf-8", page)
                 else:
-                    self._reply(404, "text/plain", b"try /healthz or /metrics\n")
+                    self._reply(404, "text/plain", b"try /healthz, /metrics or /report\n")
 
             def _reply(self, status: int, content_type: str, body: bytes) -> None:
                 self.send_response(status)

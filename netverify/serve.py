@@ -39,6 +39,7 @@ from netverify.metrics import Metrics
 from netverify.model import Finding
 from netverify.notify import notify, watchdog_interval
 from netverify.output import render
+from netverify.report import history_from_change_events, write_report
 from netverify.runner import RunContext, RunResult, agent_of, run_once
 from netverify.schedule import cron_trigger
 from netverify.sinks import make_sink
@@ -53,6 +54,7 @@ _STOP = {signal.SIGTERM, signal.SIGINT}
 _HANDLED = {signal.SIGHUP, *_STOP}
 _RESULTS = {0: "pass", 1: "fail", 2: "could_not_run", 3: "error"}
 
+REPORT_FILE = "report.html"
 log = logging.getLogger("netverify.serve")
 
 
@@ -118,7 +120,10 @@ class Daemon:
         if self.config.health.listen != "off":
             try:
                 self.health = HealthServer(
-                    self.config.health.listen, self.health_report, self.metrics.exposition
+                    self.config.health.listen,
+                    self.health_report,
+                    self.metrics.exposition,
+                    self.report_page,
                 )
             except OSError as exc:
                 log.error(
@@ -246,6 +251,8 @@ class Daemon:
         label = _RESULTS.get(result.exit_code, "error")
         events = [to_event(f, result.context) for f in result.findings]
         changes = self._deliver_events(config, result.context, events)
+        if config.report.enabled:
+            self._write_report(events)
         self._recover(config, agent.run_completed(_name(config)))
         self.metrics.runs.labels(result=label).inc()
         self.metrics.run_duration.observe(seconds)
@@ -354,6 +361,27 @@ class Daemon:
                     extra=fields(sink=sink.type, problem=f"{type(exc).__name__}: {exc}"),
                 )
         return delivered
+
+    @property
+    def report_path(self) -> Path:
+        return self.store.path.parent / REPORT_FILE
+
+    def _write_report(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """The HTML report of this run, with the state's change history as its timeline."""
+        try:
+            history = history_from_change_events(events, self.store.changes())
+            write_report(self.report_path, history, datetime.now(UTC))
+        except (OSError, StateError) as exc:
+            log.error("report not written", extra=fields(problem=str(exc)))
+
+    def report_page(self) -> bytes | None:
+        """/report: the last report written, while report.enabled is on."""
+        if not self.config.report.enabled:
+            return None
+        try:
+            return self.report_path.read_bytes()
+        except OSError:
+            return None
 
     def health_report(self) -> tuple[bool, dict[str, Any]]:
         """Healthy while runs complete in time: see ``freshness``."""

@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS changes (
     event TEXT NOT NULL,
     delivered INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS latest (
+    uid TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    event TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS changes_undelivered ON changes (delivered) WHERE delivered = 0;
 """
 
@@ -144,6 +149,11 @@ class StateStore:
                     " last_run_id = excluded.last_run_id, last_seen = excluded.last_seen",
                     (event["uid"], event["status"], since, notified, run_id, at),
                 )
+            # The whole finding of this run, for reports made from the state (netverify report).
+            self._db.executemany(
+                "INSERT OR REPLACE INTO latest VALUES (?, ?, ?)",
+                [(e["uid"], run_id, json.dumps(e)) for e in events],
+            )
             self._db.executemany(
                 "INSERT OR IGNORE INTO changes (event_id, run_id, uid, change, event)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -188,6 +198,15 @@ class StateStore:
                 "SELECT run_id, observed_at, findings, failing FROM runs ORDER BY observed_at"
             ).fetchall()
         return [RunRecord(r[0], datetime.fromisoformat(r[1]), r[2], r[3]) for r in rows]
+
+    def latest_run_events(self) -> list[dict[str, Any]]:
+        """The finding events of the most recent run (empty before the first)."""
+        with self._use():
+            rows = self._db.execute(
+                "SELECT event FROM latest WHERE run_id ="
+                " (SELECT run_id FROM runs ORDER BY observed_at DESC LIMIT 1)"
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
 
     def changes(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """Every change event recorded (for one run, if given), oldest first."""

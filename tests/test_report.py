@@ -29,6 +29,7 @@ from netverify.report.dns_evidence import parse_summary
 from netverify.report.history import episodes
 from netverify.report.markup import Html, element
 from netverify.report.matrix import Outcome, Resolver, classify, matrices_from_events
+from netverify.state import StateStore
 from netverify.testing import finding_event, resolution
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -428,6 +429,27 @@ def test_demo_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "FAIL Workspace v1_legacy_mode is off: mlw-broken",
         "FAIL Workspace Key Vault lets trusted Azure services bypass its firewall: kv-broken",
     } <= set(headings)
+
+
+def test_report_from_the_state_database(tmp_path: Path) -> None:
+    """`netverify report --from state.sqlite3` reports the agent's last run, with its history."""
+    store = StateStore.open(tmp_path / "state")
+    for i, status in enumerate([Status.FAIL, Status.PASS]):
+        at = T0 + timedelta(hours=i)
+        event = finding_event(
+            "workspace_v1_legacy_mode_disabled", "mlw-a", status, run_id=f"r{i}", observed_at=at
+        )
+        store.record([event], run_id=f"r{i}", observed_at=at, reminder=None)
+    store.close()
+    html = tmp_path / "report.html"
+
+    assert 0 == main(["report", "--from", str(store.path), "--html", str(html)])
+
+    parsed = Elements(html.read_text())
+    assert "1 findings: 0 fail, 0 error, 0 skipped, 1 pass." in " ".join(
+        t for _, t in parsed.where()
+    )
+    assert 1 == len(parsed.where("tr", class_="resolved"))
 
 
 def test_report_from_a_findings_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -257,6 +257,8 @@ def test_scheduled_runs_notify_health_and_metrics(
     assert "netverify_sink_backlog_events 0.0" in metrics
     assert "netverify_run_duration_seconds_count" in metrics
     assert 404 == get(f"http://127.0.0.1:{port}/other")[0]
+    assert 404 == get(f"http://127.0.0.1:{port}/report")[0]  # report.enabled is off by default
+    assert not (tmp_path / "state" / "report.html").exists()
 
     assert any(a.startswith("STATUS=last run ") for a in agent.notify.assignments())
     assert agent.notify.assignments().count("WATCHDOG=1") >= 5
@@ -383,6 +385,29 @@ def test_a_run_over_its_timeout_is_an_error_finding_until_one_completes(
         if c["finding"]["check_id"] == "netverify_run_completed"
     ]
     assert finished > failed
+
+
+def test_report_after_each_run_is_written_and_served(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """With report.enabled the agent writes report.html into its state directory and serves it."""
+    port = free_port()
+    config = write_config(
+        tenant,
+        tmp_path / "c.toml",
+        health={"listen": f"127.0.0.1:{port}"},
+        report={"enabled": True},
+    )
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+    agent.wait_for(run_finished)
+
+    status, page = get(f"http://127.0.0.1:{port}/report")
+    agent.stop()
+
+    assert 200 == status
+    assert page == (tmp_path / "state" / "report.html").read_text()
+    assert "mlw-broken" in page
+    assert "Workspace v1_legacy_mode is off" in page
 
 
 def test_kill_9_and_restart_keep_the_state(
