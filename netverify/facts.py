@@ -146,7 +146,6 @@ class Discovery:
 
     method: DiscoveryMethod
     notes: tuple[str, ...] = ()
-    subscriptions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
