@@ -187,3 +187,15 @@ def test_a_slow_subscription_does_not_hold_the_others(start_tenant: TenantFactor
     fast = [r.at for r in tenant.arm.requests if r.path.startswith(f"/subscriptions/{SUB_A}/")]
     slow = [r.at for r in tenant.arm.requests if r.path.startswith(f"/subscriptions/{SUB_C}/")]
     assert max(fast) < min(slow)
+
+
+def test_discovery_without_a_token_cannot_run(start_tenant: TenantFactory) -> None:
+    """No managed identity: Resource Graph and every fallback listing are unauthenticated,
+    so the run exits 2 instead of reporting an empty, passing tenant."""
+    tenant = start_tenant(scenario())
+    tenant.identity.identity_assigned = False
+
+    result = run_once(tenant.config(scope={"workspaces": [], "management_group": "mg-root"}))
+
+    assert 2 == result.exit_code
+    assert result.facts.discovery.method is DiscoveryMethod.ARM_LIST
