@@ -153,7 +153,6 @@ class Discovery:
 
     method: DiscoveryMethod
     notes: tuple[str, ...] = ()
-    subscriptions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

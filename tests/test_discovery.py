@@ -161,3 +161,41 @@ def test_the_run_summary_says_resource_graph_was_refused(
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("note: Resource Graph refused the query")
     assert "per-subscription ARM calls" in last
+
+
+def test_reads_are_interleaved_across_subscriptions() -> None:
+    """Round-robin order, so the first wave of reads spreads over every subscription."""
+    from netverify.probes.discovery import interleave_by_subscription
+
+    placed = [("a", 1), ("a", 2), ("a", 3), ("a", 4), ("b", 1), ("b", 2)]
+    ids = [f"/subscriptions/{s}/resourceGroups/g/providers/P/t/{n}" for s, n in placed]
+
+    ordered = interleave_by_subscription(ids)
+
+    assert ["a", "b", "a", "b", "a", "a"] == [i.split("/")[2] for i in ordered]
+    assert sorted(ids) == sorted(ordered)
+
+
+def test_a_slow_subscription_does_not_hold_the_others(start_tenant: TenantFactory) -> None:
+    """Every read of SUB_C takes a second; SUB_A's workspaces are read completely meanwhile."""
+    tenant = start_tenant(scenario())
+    tenant.arm.inject(FaultSpec(path=f"^/subscriptions/{SUB_C}/", status=200, delay_seconds=1.0))
+
+    result = run_once(tenant.config(scope={"workspaces": [], "subscriptions": [SUB_A, SUB_C]}))
+
+    assert {"mlw-a1", "mlw-a2", "mlw-c1"} == found(result)
+    fast = [r.at for r in tenant.arm.requests if r.path.startswith(f"/subscriptions/{SUB_A}/")]
+    slow = [r.at for r in tenant.arm.requests if r.path.startswith(f"/subscriptions/{SUB_C}/")]
+    assert max(fast) < min(slow)
+
+
+def test_discovery_without_a_token_cannot_run(start_tenant: TenantFactory) -> None:
+    """No managed identity: Resource Graph and every fallback listing are unauthenticated,
+    so the run exits 2 instead of reporting an empty, passing tenant."""
+    tenant = start_tenant(scenario())
+    tenant.identity.identity_assigned = False
+
+    result = run_once(tenant.config(scope={"workspaces": [], "management_group": "mg-root"}))
+
+    assert 2 == result.exit_code
+    assert result.facts.discovery.method is DiscoveryMethod.ARM_LIST

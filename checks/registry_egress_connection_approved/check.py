@@ -1,14 +1,15 @@
 """Registry connections described as online-endpoint egress must be Approved."""
 
 from collections.abc import Iterator
+from typing import TypeVar
 
 from netverify.catalog import load_meta
-from netverify.facts import Facts, Registry, Workspace
+from netverify.facts import Facts, Read, Registry, Workspace
 from netverify.judging import failed_read, skipped, workspaces_by_link
 from netverify.model import Evidence, Finding, Status
-from netverify.online import EndpointView, endpoints
 
 META = load_meta(__file__)
+T = TypeVar("T")
 EGRESS = "egress for microsoft.machinelearningservices/workspaces/onlineendpoints"
 
 
@@ -43,13 +44,16 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
         return
     names = [w.name for w in workspaces]
     # The deployments a missing approval breaks: secure egress while the registry is private.
-    broken = sorted(
-        d.id
-        for view in endpoints(META, facts, need_deployments=True)
-        if isinstance(view, EndpointView) and view.workspace.name in names
-        for d in view.deployments or ()
-        if (d.egress_public_network_access or "").lower() == "disabled"
-        and (registry.public_network_access or "").lower() == "disabled"
+    broken = (
+        sorted(
+            d.id
+            for ws in workspaces
+            for endpoint in _listed(facts.endpoints_of(ws.id))
+            for d in _listed(facts.deployments_of(endpoint.id))
+            if (d.egress_public_network_access or "").lower() == "disabled"
+        )
+        if (registry.public_network_access or "").lower() == "disabled"
+        else []
     )
     for connection in egress:
         observed = {
@@ -86,6 +90,11 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             META.remediation(registry_name=registry.name, connection_id=connection.id),
             subject=connection.id,
         )
+
+
+def _listed(read: Read[tuple[T, ...]] | None) -> tuple[T, ...]:
+    """A list's items; one that was not read lists nothing (other checks report it)."""
+    return read.value or () if read is not None else ()
 
 
 def _name(arm_id: str) -> str:

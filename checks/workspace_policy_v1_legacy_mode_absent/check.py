@@ -95,7 +95,12 @@ def _judge(ws: Workspace, facts: Facts) -> Iterator[Finding]:
 
 def _covers(assignment: PolicyAssignment, resource_id: str) -> bool:
     """An assignment listed for the subscription covers what lies at or under its scope,
-    except its notScopes; management-group assignments listed there cover the subscription."""
+    except its notScopes; management-group assignments listed there cover the subscription.
+
+    The management-group hierarchy is not read, so a management group among the notScopes is
+    taken to contain the workspace: such an exclusion hides the assignment rather than raising
+    a conflict that may not exist.
+    """
 
     def under(scope: str) -> bool:
         scope = scope.rstrip("/").lower()

@@ -128,7 +128,7 @@ class ArmReader:
         return self._memoised(
             f"{workspace_id}/onlineEndpoints",
             lambda rid: self._read_endpoints(workspace_id, rid),
-            bound_by=workspace_id,
+            parent=workspace_id,
         )
 
     def online_deployments(self, endpoint_id: str) -> Read[tuple[OnlineDeployment, ...]]:
@@ -136,7 +136,7 @@ class ArmReader:
         return self._memoised(
             f"{endpoint_id}/deployments",
             lambda rid: self._read_deployments(endpoint_id, rid),
-            bound_by=endpoint_id,
+            parent=endpoint_id,
         )
 
     def policy_assignments(self, subscription: str) -> Read[tuple[PolicyAssignment, ...]]:
@@ -226,13 +226,14 @@ class ArmReader:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _memoised(
-        self, resource_id: str, read: Callable[[ResourceId], T], bound_by: str | None = None
+        self, resource_id: str, read: Callable[[ResourceId], T], parent: str | None = None
     ) -> Read[T]:
-        """Read once per run; ``bound_by`` is the id whose parse gives the ``ResourceId``."""
+        """Read once per run. For a list, ``parent`` is the resource it lists under: its id
+        gives the ``ResourceId`` handed to ``read``, and its subscription the bound."""
 
         def attempt() -> Read[T]:
             try:
-                rid = ResourceId.parse(bound_by or resource_id)
+                rid = ResourceId.parse(parent or resource_id)
             except ResourceIdError as exc:
                 return Read(resource_id, failure=ReadFailure(ReadProblem.MALFORMED, str(exc)))
             with self.bound(rid.subscription):

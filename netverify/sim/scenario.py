@@ -136,7 +136,10 @@ class WorkspaceSpec(Placed):
 
 
 class FaultSpec(_Spec):
-    """Answer requests whose path matches ``path`` (a regex, case-insensitive) differently."""
+    """Answer requests whose path matches ``path`` (a regex, case-insensitive) differently.
+
+    ``status = 200`` without a ``body`` only delays the normal answer by ``delay_seconds``.
+    """
 
     path: str
     method: str = "GET"

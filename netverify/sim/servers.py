@@ -220,6 +220,7 @@ class SimulatedArm(_Recording):
         fault = self._take_fault(method, path)
         if fault is not None:
             time.sleep(fault.delay_seconds)
+        if fault is not None and not (fault.status == 200 and fault.body is None):
             headers = (
                 {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             )
