@@ -10,13 +10,16 @@ import traceback
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from netverify.catalog import CatalogError, load_checks
+from netverify.clouds import cloud
 from netverify.config import Config, ConfigError, config_path, load_config
+from netverify.credentials import make_credential
 from netverify.events import to_event
 from netverify.output import render
 from netverify.runner import RunResult, run_once
-from netverify.sinks import make_sink
+from netverify.sinks import Delivery, SinkEnvironment
 
 EXIT_CANNOT_RUN = 2
 
@@ -105,9 +108,27 @@ def _deliver(config: Config, result: RunResult, fmt: str) -> int:
     events = [to_event(f, result.context) for f in result.findings]
     sys.stdout.write(render(events, fmt))  # type: ignore[arg-type]
     sys.stdout.flush()
-    for sink in config.sinks:
-        make_sink(sink).emit(events)
+    if config.sinks:
+        _send_to_sinks(config, result, events)
     return result.exit_code
+
+
+def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any]]) -> None:
+    """Spool every event for every sink, then deliver for at most delivery.flush_timeout_seconds."""
+    names = cloud(config.cloud)
+    delivery = Delivery(
+        config,
+        SinkEnvironment(
+            hostname=result.context.agent.name,
+            cloud=names,
+            credential=lambda: make_credential(config.credential, names),
+        ),
+    )
+    try:
+        delivery.enqueue(events)
+        delivery.flush()
+    finally:
+        delivery.close()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from netverify.facts import Facts, KeyVault, Read, ReadFailure, ReadProblem, Workspace
@@ -80,3 +82,24 @@ def facts(
         workspaces=tuple(w if isinstance(w, Read) else Read(w.id, value=w) for w in workspaces),
         key_vaults={r.resource_id.lower(): r for r in vault_reads},
     )
+
+
+def finding_events(
+    workspace_count: int = 1, *, broken: bool = True, agent: str = "agent-test"
+) -> list[dict[str, Any]]:
+    """The events of one run of the real checks over ``workspace_count`` workspaces and vaults.
+
+    Broken workspaces have v1_legacy_mode on and a vault without the AzureServices bypass.
+    """
+    from netverify.catalog import load_checks  # the checks and the event model, only when used
+    from netverify.events import to_event
+    from netverify.runner import Agent, RunContext, evaluate
+
+    names = [f"mlw-{i:06d}" for i in range(workspace_count)]
+    observed = facts(
+        [workspace(n, v1_legacy_mode=broken, key_vault=f"kv-{n}") for n in names],
+        [key_vault(f"kv-{n}", bypass=None if broken else "AzureServices") for n in names],
+    )
+    now = datetime.now(UTC)
+    context = RunContext(str(uuid.uuid4()), now, now, Agent(agent, None), "AzureCloud")
+    return [to_event(f, context) for f in evaluate(load_checks(), observed)]
