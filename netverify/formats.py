@@ -115,7 +115,8 @@ def to_ocsf(event: Mapping[str, Any]) -> dict[str, Any]:
             ],
             "remediation": (
                 {
-                    "desc": " ".join(filter(None, (remediation["text"], remediation["command"]))),
+                    "desc": remediation["text"]
+                    + (f" Run: {remediation['command']}" if remediation["command"] else ""),
                     "references": event["references"],
                 }
                 if remediation
@@ -123,7 +124,7 @@ def to_ocsf(event: Mapping[str, Any]) -> dict[str, Any]:
             ),
             "cloud": {
                 "provider": "Azure",
-                "account": {"uid": event["subscription_id"], "type": "Azure AD Account"},
+                "account": {"uid": event["subscription_id"]},
             },
             "unmapped": {"agent": event["agent"], "status": event["status"]},
         }
