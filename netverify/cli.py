@@ -20,6 +20,7 @@ from netverify.events import to_event
 from netverify.output import render
 from netverify.runner import RunResult, run_once
 from netverify.sinks import Delivery, SinkEnvironment
+from netverify.spool import SpoolError
 
 EXIT_CANNOT_RUN = 2
 
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
-    except (ConfigError, CatalogError) as exc:
+    except (ConfigError, CatalogError, SpoolError) as exc:
         print(f"netverify: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:

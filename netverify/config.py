@@ -159,6 +159,12 @@ class SyslogSink(_Section):
     timeout_seconds: float = Field(10.0, gt=0)
     name: SinkName | None = Field(None, description=NAME_HELP)
 
+    @model_validator(mode="after")
+    def _client_certificate(self) -> SyslogSink:
+        if self.client_key_file is not None and self.client_cert_file is None:
+            raise ValueError("client_key_file needs client_cert_file")
+        return self
+
     @property
     def effective_port(self) -> int:
         return self.port or (6514 if self.protocol == "tls" else 514)

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 
+class SpoolError(Exception):
+    """A spool that cannot be opened; the message names the sink and the file."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpoolStats:
     delivered: int  # events a sink has taken
@@ -58,14 +62,20 @@ class Spool:
         self.path = path
         self.name = name
         self.max_events = max_events
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
-        # WAL + FULL: a committed event survives a crash of netverify and of the machine.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # WAL + FULL: a committed event survives a crash of netverify and of the machine.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise SpoolError(
+                f"cannot open the spool of sink {name} at {path}: {exc} "
+                "(set delivery.state_directory, or $STATE_DIRECTORY, to a writable directory)"
+            ) from exc
 
     @classmethod
     def in_directory(cls, state_directory: Path, name: str, max_events: int) -> Spool:

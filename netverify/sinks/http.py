@@ -26,6 +26,8 @@ from netverify.spool import Refused, RetryLater
 
 # Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
 _REFUSED = frozenset({400, 413, 415, 422})
+# HEC codes 10 (data channel missing), 11 (invalid channel), 14 (ack disabled).
+_HEC_CONFIGURATION_CODES = frozenset({10, 11, 14})
 HEC_CHANNEL_NAMESPACE = uuid.UUID("5e0a3c3b-8a1f-5b7c-9d2e-4f6a8b0c2d14")
 
 
@@ -136,6 +138,9 @@ class SplunkHec:
         reply = answer.json() or {}
         if answer.status == 503 or reply.get("code") == 9:  # "Server is busy"
             raise RetryLater(f"Splunk HEC is busy: {reply.get('text')}")
+        if reply.get("code") in _HEC_CONFIGURATION_CODES:
+            # A 400 that blames the channel or ack set-up, not the data: keep the events.
+            raise RetryLater(f"Splunk HEC channel or acknowledgement set-up: {reply.get('text')}")
         judge(answer, "Splunk HEC")
         if self.config.acknowledgement:
             if "ackId" not in reply:

@@ -19,7 +19,7 @@ from typing import Any
 
 from netverify.config import SyslogSink
 from netverify.formats import RENDERERS
-from netverify.spool import RetryLater
+from netverify.spool import Refused, RetryLater
 
 # RFC 5424 severities: a passing finding is informational, a failing one as grave as its check.
 _SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}
@@ -83,10 +83,13 @@ class Syslog:
         return
 
     def _send_datagrams(self, messages: Sequence[bytes]) -> None:
+        # Checked before anything is sent, so the spool can set the one oversized event aside.
+        if any(len(m) > MAX_UDP_PAYLOAD for m in messages):
+            raise Refused(f"a message is larger than one UDP datagram ({MAX_UDP_PAYLOAD} bytes)")
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         with socket.socket(family, socket.SOCK_DGRAM) as udp:
             for message in messages:
-                udp.sendto(message[:MAX_UDP_PAYLOAD], self.address)
+                udp.sendto(message, self.address)
 
     def _send_stream(self, messages: Sequence[bytes]) -> None:
         framed = b"".join(b"%d %s" % (len(m), m) for m in messages)
@@ -107,7 +110,7 @@ class Syslog:
 
 
 def _wait_for_close(sock: socket.socket) -> None:
-    """Returns when the peer closes; a syslog receiver never sends data, so any is an error."""
+    """Returns when the peer closes (a syslog receiver sends nothing; anything read is skipped)."""
     while True:
         data = sock.recv(4096)
         if not data:

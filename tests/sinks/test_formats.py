@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
+from netverify.config import SyslogSink
 from netverify.events import event_id
 from netverify.formats import epoch_ms, to_cef, to_ecs, to_ocsf
+from netverify.sinks.syslog import Syslog
 from netverify.testing import finding_events
 
 
@@ -138,3 +142,30 @@ def test_event_id_is_stable_per_finding_and_run() -> None:
     assert event_id(first) == event_id(dict(first))
     assert first["uid"] == again["uid"]
     assert event_id(first) != event_id(again)
+
+
+def readme_block(after: str) -> str:
+    """The first fenced block after the line starting with ``after`` in README.md."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index("\n" + after) :]
+    start = rest.index("```")
+    body = rest[rest.index("\n", start) + 1 :]
+    return body[: body.index("```")].rstrip("\n")
+
+
+def test_readme_examples_are_what_netverify_renders() -> None:
+    """The README's OCSF and CEF examples are the renderings of the same finding, verbatim."""
+    [event, _] = finding_events(1, agent="agent-hub-eastus")
+    event = {
+        **event,
+        "observed_at": "2026-11-25T18:00:00.123456Z",
+        "run_id": "3f2a6c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+    }
+    event["event_id"] = event_id(event)
+    syslog = Syslog(
+        SyslogSink(type="syslog", host="siem", format="cef", facility=20), "agent-hub-eastus"
+    )
+
+    assert json.dumps(to_ocsf(event), indent=2) == readme_block("`ocsf`:")
+    assert syslog.message(event).decode() == readme_block("`cef` over syslog")
+    assert to_ecs(event)["event"] == json.loads(readme_block("`ecs`, abridged"))["event"]

@@ -141,14 +141,32 @@ def test_hec_413_splits_the_batch_and_sets_aside_what_is_too_large(
     assert 1 == sender.spool.stats().rejected
 
 
-def test_hec_wrong_token_keeps_the_events(hec: SplunkHecStandIn, tmp_path: Path) -> None:
-    """A 401 is a configuration to fix: nothing is dropped, the events wait in the spool."""
+def test_hec_wrong_token_keeps_the_events_and_never_logs_the_token(
+    hec: SplunkHecStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 401 is a configuration to fix: nothing is dropped, the events wait; no token in logs."""
     hec.token = "another-token"
     sender = courier(hec_sink(hec, tmp_path), tmp_path, stamped(1))
 
-    assert not sender.flush(0.3)
+    with caplog.at_level(logging.DEBUG):
+        assert not sender.flush(0.3)
+
     assert 2 == sender.spool.stats().backlog
     assert {401} == set(hec.statuses("/event$"))
+    assert "401" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_hec_channel_or_ack_set_up_errors_keep_the_events(
+    hec: SplunkHecStandIn, tmp_path: Path
+) -> None:
+    """400 with code 14 ("ACK is disabled") blames the set-up, not the data: retried, not rejected."""
+    hec.fail_next(Fault(400, {"text": "ACK is disabled", "code": 14}))
+    sender = courier(hec_sink(hec, tmp_path), tmp_path, stamped(1))
+
+    assert sender.flush(10)
+    assert [400, 200] == hec.statuses("/event$")
+    assert 0 == sender.spool.stats().rejected
 
 
 def test_hec_receiver_down_then_back_loses_nothing(hec: SplunkHecStandIn, tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from netverify.config import SyslogSink
 from netverify.events import event_id
@@ -132,3 +135,64 @@ def test_tcp_outage_loses_no_event(rsyslog: RunningRsyslog, tmp_path: Path) -> N
     received = {json.loads(header_and_message(line)[1])["event_id"] for line in rsyslog.lines()}
     assert {e["event_id"] for e in events} == received
     assert 0 == spool.stats().backlog
+
+
+def test_udp_message_too_large_for_a_datagram_is_set_aside(
+    rsyslog: RunningRsyslog, tmp_path: Path
+) -> None:
+    """An event that cannot fit one datagram is rejected (counted, kept), never cut silently."""
+    [big, small] = stamped()
+    big = {**big, "message": "x" * 70_000}
+
+    spool = deliver(syslog_sink(rsyslog, "udp"), [big, small], tmp_path)
+
+    [line] = rsyslog.wait_for(1)
+    assert small["event_id"] == json.loads(header_and_message(line)[1])["event_id"]
+    assert [big["event_id"]] == [e["event_id"] for e, _ in spool.rejected()]
+
+
+def test_tls_client_certificate(tmp_path: Path) -> None:
+    """client_cert_file/client_key_file authenticate netverify to a receiver that demands it."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    authority.configure_trust(server_context)
+    server_context.verify_mode = ssl.CERT_REQUIRED
+    client = authority.issue_cert("netverify-agent")
+    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    authority.cert_pem.write_to_path(str(paths["ca"]))
+    client.cert_chain_pems[0].write_to_path(str(paths["cert"]))
+    client.private_key_pem.write_to_path(str(paths["key"]))
+    received: list[bytes] = []
+    peers: list[str] = []
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def serve() -> None:
+            raw, _ = listener.accept()
+            with server_context.wrap_socket(raw, server_side=True) as tls:
+                peer = tls.getpeercert() or {}
+                peers.extend(str(value) for _, value in peer.get("subjectAltName", ()))
+                while chunk := tls.recv(65536):
+                    received.append(chunk)
+
+        worker = threading.Thread(target=serve)
+        worker.start()
+        sink = SyslogSink.model_validate(
+            {
+                "type": "syslog",
+                "host": "127.0.0.1",
+                "port": listener.getsockname()[1],
+                "ca_file": str(paths["ca"]),
+                "client_cert_file": str(paths["cert"]),
+                "client_key_file": str(paths["key"]),
+            }
+        )
+        spool = deliver(sink, stamped(), tmp_path)
+        worker.join(10)
+
+    assert ["netverify-agent"] == peers
+    assert 2 == spool.stats().delivered
+    frames = b"".join(received)
+    length, _, rest = frames.partition(b" ")
+    assert rest[: int(length)].startswith(b"<131>1 ")

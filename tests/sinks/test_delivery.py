@@ -1,0 +1,114 @@
+"""Delivery: every sink behind its own spool; file and stdout sinks; one broken sink stays alone."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netverify.cli import main
+from netverify.clouds import cloud
+from netverify.config import Config, parse_config
+from netverify.sinks import Delivery, SinkEnvironment
+from netverify.spool import SpoolStats
+from netverify.testing import finding_events
+from tests.conftest import TenantFactory
+
+
+def no_credential() -> Any:
+    raise AssertionError("no sink here needs an Azure credential")
+
+
+def delivery(config_text: str) -> Delivery:
+    config: Config = parse_config(config_text, "test.toml")
+    return Delivery(config, SinkEnvironment("agent-test", cloud(config.cloud), no_credential))
+
+
+def test_every_sink_gets_every_event_and_counts_it(tmp_path: Path) -> None:
+    """Two file sinks in two formats: each has its own spool and its own counters."""
+    sinks = delivery(
+        f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n'
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "elastic"\npath = "{tmp_path}/b.jsonl"\n'
+        'format = "ecs"\n'
+    )
+    events = finding_events(3)
+
+    sinks.enqueue(events)
+    assert {"jsonl_file-0": True, "elastic": True} == sinks.flush(5)
+
+    native = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    ecs = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert [e["uid"] for e in events] == [e["uid"] for e in native]
+    assert [e["event_id"] for e in native] == [e["event"]["id"] for e in ecs]
+    done = SpoolStats(delivered=6, retried=0, dropped=0, rejected=0, backlog=0)
+    assert {"jsonl_file-0": done, "elastic": done} == sinks.stats()
+
+
+def test_the_file_is_reopened_per_batch_so_rotation_loses_nothing(tmp_path: Path) -> None:
+    """After logrotate renames the file, the next batch creates a new one; no line is lost."""
+    path = tmp_path / "findings.jsonl"
+    sinks = delivery(f'[[sinks]]\ntype = "jsonl_file"\npath = "{path}"\n')
+
+    sinks.enqueue(finding_events(1))
+    sinks.flush(5)
+    path.rename(tmp_path / "findings.jsonl.1")
+    sinks.enqueue(finding_events(1))
+    sinks.flush(5)
+
+    assert 2 == len((tmp_path / "findings.jsonl.1").read_text().splitlines())
+    assert 2 == len(path.read_text().splitlines())
+
+
+def test_stdout_sink_writes_cef_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """type = stdout, format = cef: one CEF record per line, for a container's log collector."""
+    sinks = delivery('[[sinks]]\ntype = "stdout"\nformat = "cef"\n')
+
+    sinks.enqueue(finding_events(1))
+    sinks.flush(5)
+
+    lines = capsys.readouterr().out.splitlines()
+    assert 2 == len(lines)
+    assert all(line.startswith("CEF:0|netverify|netverify|") for line in lines)
+
+
+def test_a_sink_that_cannot_start_keeps_its_events_and_spares_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A HEC token variable that is not set: logged, its events spooled; the file sink delivers."""
+    monkeypatch.delenv("NETVERIFY_TEST_HEC_TOKEN", raising=False)
+    sinks = delivery(
+        '[[sinks]]\ntype = "splunk_hec"\nurl = "https://127.0.0.1:9"\n'
+        'token_env = "NETVERIFY_TEST_HEC_TOKEN"\n'
+        f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n'
+    )
+    sinks.enqueue(finding_events(1))
+
+    with caplog.at_level(logging.ERROR):
+        assert {"splunk_hec-0": False, "jsonl_file-1": True} == sinks.flush(5)
+
+    assert 2 == sinks.stats()["splunk_hec-0"].backlog
+    assert "environment variable NETVERIFY_TEST_HEC_TOKEN is not set" in caplog.text
+
+
+def test_unusable_state_directory_is_a_clear_error(
+    start_tenant: TenantFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state directory that cannot hold a spool: exit 2 naming the sink, the file and the fix."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    config = start_tenant().write_config(tmp_path / "c.toml")
+    config.write_text(
+        config.read_text()
+        + f'\n[delivery]\nstate_directory = "{blocker}"\n'
+        + f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/f.jsonl"\n'
+    )
+
+    assert 2 == main(["run", "-c", str(config), "-o", "jsonl"])
+
+    captured = capsys.readouterr()
+    assert 4 == len(captured.out.splitlines())  # the findings were printed all the same
+    assert f"cannot open the spool of sink jsonl_file-0 at {blocker}/spool/" in captured.err
+    assert "set delivery.state_directory" in captured.err
