@@ -91,16 +91,18 @@ class Spool:
         with self._lock, self._transaction():
             self._db.executemany("INSERT INTO events (body) VALUES (?)", rows)
             dropped = self._trim("events")
-            self._trim("rejected")
-        if dropped:
-            log.warning(
-                "spool %s is full (max_events=%d): dropped the %d oldest undelivered events "
-                "(%d dropped in total)",
-                self.name,
-                self.max_events,
-                dropped,
-                self.stats().dropped,
-            )
+            dropped_rejected = self._trim("rejected")
+        for count, what in ((dropped, "undelivered"), (dropped_rejected, "rejected")):
+            if count:
+                log.warning(
+                    "spool %s is full (max_events=%d): dropped the %d oldest %s events "
+                    "(%d dropped in total)",
+                    self.name,
+                    self.max_events,
+                    count,
+                    what,
+                    self.stats().dropped,
+                )
         return dropped
 
     def head(self, limit: int) -> list[SpooledEvent]:

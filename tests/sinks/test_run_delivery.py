@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -191,3 +192,40 @@ def test_killed_mid_delivery_the_spool_replays(
     assert 2 == len(runs)
     assert runs == {e["run_id"] for e in webhook.received}
     assert 2 * DEMO_FINDINGS == len({e["event_id"] for e in webhook.received})
+
+
+def test_spool_at_its_bound_drops_the_oldest_run_and_says_so(
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    webhook: WebhookStandIn,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """max_events = 6, receiver down for two runs of 4: the 2 oldest are dropped, counted, logged."""
+    config = write_config(
+        start_tenant,
+        tmp_path / "c.toml",
+        [webhook_sink(webhook)],
+        max_events=6,
+        flush_timeout_seconds=0.2,
+    )
+    webhook.stop()
+    with caplog.at_level(logging.WARNING, logger="netverify.spool"):
+        main(["run", "-c", str(config), "-o", "jsonl"])
+        first = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        main(["run", "-c", str(config), "-o", "jsonl"])
+        second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    spool = Spool.in_directory(default_state_directory(), "hook", 6)
+    assert (2, 6) == (spool.stats().dropped, spool.stats().backlog)
+    assert "spool hook is full (max_events=6): dropped the 2 oldest undelivered events" in (
+        caplog.text
+    )
+
+    # Back up: the third run's 4 events push out the 4 oldest again, then the newest 6 arrive.
+    webhook.start()
+    main(["run", "-c", str(config), "-o", "jsonl"])
+    third = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    received = [(e["run_id"], e["uid"]) for e in webhook.received]
+    assert [(e["run_id"], e["uid"]) for e in (first + second + third)[-6:]] == received
+    assert (6, 0) == (spool.stats().dropped, spool.stats().backlog)
