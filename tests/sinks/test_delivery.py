@@ -112,3 +112,15 @@ def test_unusable_state_directory_is_a_clear_error(
     assert 4 == len(captured.out.splitlines())  # the findings were printed all the same
     assert f"cannot open the spool of sink jsonl_file-0 at {blocker}/spool/" in captured.err
     assert "set delivery.state_directory" in captured.err
+
+
+def test_every_sink_example_in_the_readme_is_a_valid_config() -> None:
+    """The README's TOML snippets parse as they are, so a copied example works."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    snippets = [block.split("```")[0] for block in readme.split("```toml\n")[1:]]
+
+    configs = [parse_config(snippet, "README.md") for snippet in snippets]
+
+    assert {"azure_monitor", "splunk_hec", "jsonl_file", "syslog"} <= {
+        sink.type for config in configs for sink in config.sinks
+    }

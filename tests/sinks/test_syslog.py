@@ -110,13 +110,14 @@ def test_tls_verifies_the_receiver_by_default(
     assert [] == rsyslog.lines()
 
 
-def test_tcp_outage_loses_no_event(rsyslog: RunningRsyslog, tmp_path: Path) -> None:
+@pytest.mark.parametrize("protocol", ["tcp", "tls"])
+def test_outage_loses_no_event(rsyslog: RunningRsyslog, tmp_path: Path, protocol: str) -> None:
     """rsyslog goes down mid-delivery and comes back: every one of 2,000 events arrives."""
     events = stamped(1000)
-    spool = Spool(tmp_path / "s.sqlite", name="tcp", max_events=100_000)
+    spool = Spool(tmp_path / "s.sqlite", name=protocol, max_events=100_000)
     spool.put(events)
     courier = Courier(
-        spool, Syslog(syslog_sink(rsyslog, "tcp"), "agent"), batch_size=50, backoff=FAST
+        spool, Syslog(syslog_sink(rsyslog, protocol), "agent"), batch_size=50, backoff=FAST
     )
     result: list[bool] = []
     worker = threading.Thread(target=lambda: result.append(courier.flush(60)))
