@@ -14,7 +14,13 @@ from typing import Any
 
 from netverify.catalog import CatalogError, load_checks
 from netverify.clouds import cloud
-from netverify.config import Config, ConfigError, config_path, load_config
+from netverify.config import (
+    Config,
+    ConfigError,
+    config_path,
+    default_state_directory,
+    load_config,
+)
 from netverify.credentials import make_credential
 from netverify.events import to_event
 from netverify.output import render
@@ -124,6 +130,7 @@ def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any
             cloud=names,
             credential=lambda: make_credential(config.credential, names),
         ),
+        config.delivery.state_directory or default_state_directory(),
     )
     try:
         delivery.enqueue(events)

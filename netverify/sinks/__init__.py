@@ -28,7 +28,6 @@ from netverify.config import (
     StdoutSink,
     SyslogSink,
     WebhookSink,
-    default_state_directory,
     sink_names,
 )
 from netverify.events import event_id
@@ -110,9 +109,8 @@ class Delivery:
     ``enqueue`` commits to every spool; ``flush`` delivers; ``stats`` gives the counters per sink.
     """
 
-    def __init__(self, config: Config, env: SinkEnvironment) -> None:
+    def __init__(self, config: Config, env: SinkEnvironment, state_directory: Path) -> None:
         delivery = config.delivery
-        directory = delivery.state_directory or default_state_directory()
         backoff = Backoff(delivery.retry_initial_seconds, delivery.retry_max_seconds)
         self.flush_timeout = delivery.flush_timeout_seconds
         self.couriers: dict[str, Courier] = {}
@@ -121,14 +119,15 @@ class Delivery:
         self._backoff = backoff
         self._batch_size = delivery.batch_size
         for name, sink in zip(sink_names(config.sinks), config.sinks, strict=True):
-            spool = Spool.in_directory(directory, name, delivery.max_events)
+            spool = Spool.in_directory(state_directory, name, delivery.max_events)
             self._sinks[name] = (sink, spool)
 
     def spools(self) -> dict[str, Spool]:
         return {name: spool for name, (_, spool) in self._sinks.items()}
 
     def enqueue(self, events: Sequence[Mapping[str, Any]]) -> None:
-        stamped = [{**e, "event_id": event_id(e)} for e in events]
+        """Commit to every spool; an event without an ``event_id`` gets one (``events.event_id``)."""
+        stamped = [{**e, "event_id": e.get("event_id") or event_id(e)} for e in events]
         for spool in self.spools().values():
             spool.put(stamped)
 

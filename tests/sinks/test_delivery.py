@@ -11,7 +11,7 @@ import pytest
 
 from netverify.cli import main
 from netverify.clouds import cloud
-from netverify.config import Config, parse_config
+from netverify.config import Config, default_state_directory, parse_config
 from netverify.sinks import Delivery, SinkEnvironment
 from netverify.spool import SpoolStats
 from netverify.testing import finding_events
@@ -24,7 +24,8 @@ def no_credential() -> Any:
 
 def delivery(config_text: str) -> Delivery:
     config: Config = parse_config(config_text, "test.toml")
-    return Delivery(config, SinkEnvironment("agent-test", cloud(config.cloud), no_credential))
+    env = SinkEnvironment("agent-test", cloud(config.cloud), no_credential)
+    return Delivery(config, env, default_state_directory())
 
 
 def test_every_sink_gets_every_event_and_counts_it(tmp_path: Path) -> None:
@@ -45,6 +46,17 @@ def test_every_sink_gets_every_event_and_counts_it(tmp_path: Path) -> None:
     assert [e["event_id"] for e in native] == [e["event"]["id"] for e in ecs]
     done = SpoolStats(delivered=6, retried=0, dropped=0, rejected=0, backlog=0)
     assert {"jsonl_file-0": done, "elastic": done} == sinks.stats()
+
+
+def test_an_event_that_has_an_event_id_keeps_it(tmp_path: Path) -> None:
+    """Events that already carry an event_id (e.g. change events) are not given another."""
+    sinks = delivery(f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n')
+    [event, *_] = finding_events(1)
+
+    sinks.enqueue([{**event, "event_id": "given-upstream"}])
+    sinks.flush(5)
+
+    assert "given-upstream" == json.loads((tmp_path / "a.jsonl").read_text())["event_id"]
 
 
 def test_the_file_is_reopened_per_batch_so_rotation_loses_nothing(tmp_path: Path) -> None:
