@@ -156,7 +156,8 @@ class SplunkHec:
         query = json.dumps({"acks": [ack_id]}).encode()
         while True:
             answer = self.client.post("/services/collector/ack", query, self.headers)
-            judge(answer, "Splunk HEC ack")
+            if not 200 <= answer.status < 300:  # never the data's fault: keep the events
+                raise RetryLater(f"Splunk HEC ack answered {answer.status}: {answer.body[:300]!r}")
             if ((answer.json() or {}).get("acks") or {}).get(str(ack_id)) is True:
                 return
             if time.monotonic() + delay > deadline:

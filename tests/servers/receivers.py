@@ -154,6 +154,7 @@ class SplunkHecStandIn(HttpsReceiver):
         self.token = token
         self.ack_delay_seconds = ack_delay_seconds
         self.lose_acks = False
+        self.ack_disabled = False  # /ack answers 400 code 14, as for a token without useACK
         self.indexed: list[dict[str, Any]] = []
         self._pending: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
         self._next_ack: dict[str, int] = {}
@@ -171,6 +172,8 @@ class SplunkHecStandIn(HttpsReceiver):
         if path == "/services/collector/event":
             return self._events(channel, body)
         if path == "/services/collector/ack":
+            if self.ack_disabled:
+                return 400, {"text": "ACK is disabled", "code": 14}, {}
             return self._acks(channel, json.loads(body)["acks"])
         return 404, {"text": "The requested URL was not found on this server.", "code": 404}, {}
 

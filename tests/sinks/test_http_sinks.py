@@ -169,6 +169,18 @@ def test_hec_channel_or_ack_set_up_errors_keep_the_events(
     assert 0 == sender.spool.stats().rejected
 
 
+def test_hec_ack_endpoint_errors_keep_the_events(hec: SplunkHecStandIn, tmp_path: Path) -> None:
+    """A 400 from /ack ("ACK is disabled") is retried; the batch is never set aside for it."""
+    hec.ack_disabled = True
+    sender = courier(hec_sink(hec, tmp_path), tmp_path, stamped(1))
+
+    assert not sender.flush(0.3)
+    assert (0, 2) == (sender.spool.stats().rejected, sender.spool.stats().backlog)
+    hec.ack_disabled = False
+    assert sender.flush(10)
+    assert 0 == sender.spool.stats().rejected
+
+
 def test_hec_receiver_down_then_back_loses_nothing(hec: SplunkHecStandIn, tmp_path: Path) -> None:
     """Connection refused while HEC is down; once it is back every event is indexed."""
     events = stamped(5)
