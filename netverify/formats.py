@@ -8,6 +8,7 @@ check's severity, so that no SIEM raises an alert for it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -226,6 +227,15 @@ def to_cef(event: Mapping[str, Any]) -> str:
         str(_event_severity(event, _CEF_SEVERITY)),
     ]
     return "|".join(header) + "|" + " ".join(f"{k}={_cef_value(v)}" for k, v in extension if v)
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def as_text(rendered: Any) -> str:
+    """A rendering as one line of text: CEF as it is, the JSON formats as compact JSON."""
+    return rendered if isinstance(rendered, str) else compact_json(rendered)
 
 
 RENDERERS: dict[Format, Callable[[Mapping[str, Any]], Any]] = {

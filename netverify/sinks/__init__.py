@@ -7,7 +7,6 @@ What is not delivered by then stays on disk for the next run (or ``netverify ser
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,7 @@ from netverify.config import (
     sink_names,
 )
 from netverify.events import event_id
-from netverify.formats import RENDERERS, Format
+from netverify.formats import RENDERERS, Format, as_text
 from netverify.spool import Backoff, Courier, Spool, SpoolStats, Transport
 
 log = logging.getLogger("netverify.sinks")
@@ -50,9 +49,7 @@ class JsonLinesFile:
         self.render = RENDERERS[fmt]
 
     def line(self, event: Mapping[str, Any]) -> str:
-        body = self.render(event)
-        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-        return text + "\n"
+        return as_text(self.render(event)) + "\n"
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         text = "".join(self.line(e) for e in events)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
-from netverify.formats import RENDERERS, epoch_ms
+from netverify.formats import RENDERERS, compact_json, epoch_ms
 from netverify.spool import Refused, RetryLater
 
 # Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
@@ -133,7 +133,7 @@ class SplunkHec:
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         # HEC batches are concatenated objects: no array, no commas.
-        body = "".join(json.dumps(self._envelope(e), ensure_ascii=False) for e in events)
+        body = "".join(compact_json(self._envelope(e)) for e in events)
         answer = self.client.post("/services/collector/event", body.encode(), self.headers)
         reply = answer.json() or {}
         if answer.status == 503 or reply.get("code") == 9:  # "Server is busy"
@@ -187,7 +187,7 @@ class Webhook:
             self.headers["Authorization"] = authorization
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        body = json.dumps([self.render(e) for e in events], ensure_ascii=False).encode()
+        body = compact_json([self.render(e) for e in events]).encode()
         judge(self.client.post("", body, self.headers), "webhook")
 
     def close(self) -> None:

@@ -12,7 +12,6 @@ confirmation at all: a datagram that was sent counts as delivered.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from netverify.config import SyslogSink
-from netverify.formats import RENDERERS
+from netverify.formats import RENDERERS, as_text
 from netverify.spool import Refused, RetryLater
 
 # RFC 5424 severities: a passing finding is informational, a failing one as grave as its check.
@@ -65,8 +64,7 @@ class Syslog:
         """``<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG`` (MSG without a BOM)."""
         pri = self.config.facility * 8 + syslog_severity(event)
         timestamp = datetime.fromisoformat(event["observed_at"].replace("Z", "+00:00"))
-        body = self.render(event)
-        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+        text = as_text(self.render(event))
         stamp = timestamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
         # No BOM: CEF parsers (Sentinel's AMA, QRadar) expect "CEF:" first in MSG.
         return f"<{pri}>1 {stamp} {self.hostname} {self.app_name} - {MSGID} - {text}".encode()
