@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from netverify.catalog import CatalogError, load_checks
-from netverify.clouds import CloudName
+from netverify.clouds import CloudName, cloud
 from netverify.config import Config, ConfigError, config_path, load_config, parse_config
+from netverify.credentials import make_credential
 from netverify.events import to_event
 from netverify.model import EXIT_CANNOT_RUN
 from netverify.output import render
@@ -29,7 +30,8 @@ from netverify.report import (
     write_report,
 )
 from netverify.runner import RunResult, run_once
-from netverify.sinks import make_sink
+from netverify.sinks import Delivery, SinkEnvironment
+from netverify.spool import SpoolError
 from netverify.state import StateError, StateStore, state_directory
 
 
@@ -38,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
-    except (ConfigError, CatalogError) as exc:
+    except (ConfigError, CatalogError, SpoolError) as exc:
         print(f"netverify: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
@@ -184,9 +186,28 @@ def _deliver(config: Config, result: RunResult, fmt: str) -> int:
     for note in result.facts.discovery.notes:
         print(f"note: {note}", file=summary)
     sys.stdout.flush()
-    for sink in config.sinks:
-        make_sink(sink).emit(events)
+    if config.sinks:
+        _send_to_sinks(config, result, events)
     return result.exit_code
+
+
+def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any]]) -> None:
+    """Spool every event for every sink, then deliver for at most delivery.flush_timeout_seconds."""
+    names = cloud(config.cloud)
+    delivery = Delivery(
+        config,
+        SinkEnvironment(
+            hostname=result.context.agent.name,
+            cloud=names,
+            credential=lambda: make_credential(config.credential, names),
+        ),
+        state_directory(None, config.state.directory),
+    )
+    try:
+        delivery.enqueue(events)
+        delivery.flush()
+    finally:
+        delivery.close()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -184,12 +184,137 @@ class ReportConfig(_Section):
     )
 
 
+JsonFormat = Literal["json", "ocsf", "ecs"]
+SyslogFormat = Literal["json", "cef"]
+SinkName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+NAME_HELP = (
+    "Names the sink's spool; default <type>-<position>. Set it so reordering keeps the spool."
+)
+
+
+def _https_url(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError(f"{value!r} is not an https:// URL (TLS is required)")
+    return value
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+
+
+def _secret_source(file: Path | None, env: str | None, what: str, *, required: bool) -> None:
+    """Secrets come from a file or the environment, never from the config or a command line."""
+    if file is not None and env is not None:
+        raise ValueError(f"set {what}_file or {what}_env, not both")
+    if required and file is None and env is None:
+        raise ValueError(f"set {what}_file or {what}_env")
+
+
 class JsonLinesFileSink(_Section):
     type: Literal["jsonl_file"]
     path: Path
+    format: JsonFormat = "json"
+    name: SinkName | None = Field(None, description=NAME_HELP)
 
 
-Sink = Annotated[JsonLinesFileSink, Field(discriminator="type")]
+class StdoutSink(_Section):
+    type: Literal["stdout"]
+    format: JsonFormat | Literal["cef"] = "json"
+    name: SinkName | None = Field(None, description=NAME_HELP)
+
+
+class SyslogSink(_Section):
+    type: Literal["syslog"]
+    host: str
+    port: int | None = Field(None, gt=0, lt=65536, description="default 514, or 6514 for tls")
+    protocol: Literal["udp", "tcp", "tls"] = "tls"
+    format: SyslogFormat = "json"
+    facility: int = Field(16, ge=0, le=23, description="16 = local0; give CEF its own facility")
+    app_name: str = Field("netverify", max_length=48)
+    hostname: str | None = Field(None, max_length=255, description="default: the agent name")
+    ca_file: Path | None = Field(None, description="PEM CA for tls; default: the system store")
+    server_name: str | None = Field(None, description="TLS name to verify; default: host")
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
+    timeout_seconds: float = Field(10.0, gt=0)
+    name: SinkName | None = Field(None, description=NAME_HELP)
+
+    @model_validator(mode="after")
+    def _client_certificate(self) -> SyslogSink:
+        if self.client_key_file is not None and self.client_cert_file is None:
+            raise ValueError("client_key_file needs client_cert_file")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (6514 if self.protocol == "tls" else 514)
+
+
+class AzureMonitorSink(_Section):
+    type: Literal["azure_monitor"]
+    endpoint: HttpsUrl = Field(description="The DCR's logs ingestion endpoint, or its DCE.")
+    rule_id: str = Field(pattern=r"^dcr-[0-9a-fA-F]{32}$", description="DCR immutable id.")
+    stream: str = Field(pattern=r"^Custom-[A-Za-z0-9_]+$", description="e.g. Custom-Netverify_CL")
+    format: JsonFormat = "json"
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(30.0, gt=0)
+    name: SinkName | None = Field(None, description=NAME_HELP)
+
+
+class SplunkHecSink(_Section):
+    type: Literal["splunk_hec"]
+    url: HttpsUrl = Field(description="e.g. https://splunk.example:8088")
+    token_file: Path | None = None
+    token_env: str | None = None
+    index: str | None = None
+    source: str = "netverify"
+    sourcetype: str = "netverify:finding"
+    acknowledgement: bool = Field(True, description="indexer acknowledgement (useACK)")
+    ack_timeout_seconds: float = Field(60.0, gt=0)
+    format: JsonFormat = "json"
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(30.0, gt=0)
+    name: SinkName | None = Field(None, description=NAME_HELP)
+
+    @model_validator(mode="after")
+    def _token(self) -> SplunkHecSink:
+        _secret_source(self.token_file, self.token_env, "token", required=True)
+        return self
+
+
+class WebhookSink(_Section):
+    type: Literal["webhook"]
+    url: HttpsUrl
+    format: JsonFormat = "json"
+    authorization_file: Path | None = Field(None, description="file with the Authorization value")
+    authorization_env: str | None = None
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(30.0, gt=0)
+    name: SinkName | None = Field(None, description=NAME_HELP)
+
+    @model_validator(mode="after")
+    def _authorization(self) -> WebhookSink:
+        _secret_source(
+            self.authorization_file, self.authorization_env, "authorization", required=False
+        )
+        return self
+
+
+Sink = Annotated[
+    JsonLinesFileSink | StdoutSink | SyslogSink | AzureMonitorSink | SplunkHecSink | WebhookSink,
+    Field(discriminator="type"),
+]
+
+
+class DeliveryConfig(_Section):
+    max_events: int = Field(
+        100_000, ge=1, description="Per sink; beyond it the oldest are dropped."
+    )
+    batch_size: int = Field(500, ge=1, le=10_000)
+    retry_initial_seconds: float = Field(1.0, gt=0)
+    retry_max_seconds: float = Field(300.0, gt=0)
+    flush_timeout_seconds: float = Field(
+        30.0, ge=0, description="How long `netverify run` waits for delivery before it exits."
+    )
 
 
 class AgentConfig(_Section):
@@ -209,6 +334,19 @@ class Config(_Section):
     health: HealthConfig = HealthConfig()
     report: ReportConfig = ReportConfig()
     sinks: tuple[Sink, ...] = ()
+    delivery: DeliveryConfig = DeliveryConfig()
+
+    @model_validator(mode="after")
+    def _unique_sink_names(self) -> Config:
+        names = sink_names(self.sinks)
+        if len(set(names)) != len(names):
+            raise ValueError(f"sink names must be unique (got {', '.join(names)})")
+        return self
+
+
+def sink_names(sinks: tuple[Sink, ...]) -> list[str]:
+    """Each sink's name: its ``name``, else ``<type>-<position>``; it names the sink's spool."""
+    return [s.name or f"{s.type}-{i}" for i, s in enumerate(sinks)]
 
 
 def config_path(explicit: str | Path | None) -> Path:

@@ -7,6 +7,7 @@ doctor proves is what ``netverify run`` will meet. Its exit code means what ``ru
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,17 @@ from azure.core.credentials import TokenCredential
 
 from netverify.arm_ids import ResourceId
 from netverify.clouds import Cloud, cloud
-from netverify.config import Config, JsonLinesFileSink, Sink, split_host_port
+from netverify.config import (
+    AzureMonitorSink,
+    Config,
+    JsonLinesFileSink,
+    Sink,
+    SplunkHecSink,
+    StdoutSink,
+    SyslogSink,
+    WebhookSink,
+    split_host_port,
+)
 from netverify.credentials import make_credential, token_claims
 from netverify.facts import ReadFailure, ReadProblem
 from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of
@@ -300,3 +311,46 @@ def sink_reachability(sink: Sink) -> Diagnosis:
     match sink:
         case JsonLinesFileSink():
             return writable_directory(f"sink jsonl_file {sink.path}", sink.path.parent)
+        case StdoutSink():
+            return Diagnosis(
+                "sink stdout", Status.PASS, "standard output (the journal under systemd)"
+            )
+        case SyslogSink(protocol="udp"):
+            return Diagnosis(
+                f"sink syslog udp {sink.host}:{sink.effective_port}",
+                Status.SKIPPED,
+                "UDP syslog has no answer to wait for, so reachability cannot be checked",
+                'prefer protocol = "tls" (or "tcp"): UDP loses events without a trace.',
+            )
+        case SyslogSink():
+            return tcp_reachable(
+                f"sink syslog {sink.protocol} {sink.host}:{sink.effective_port}",
+                sink.host,
+                sink.effective_port,
+                sink.timeout_seconds,
+            )
+        case AzureMonitorSink():
+            return _https_reachable("sink azure_monitor", sink.endpoint, sink.timeout_seconds)
+        case SplunkHecSink() | WebhookSink():
+            return _https_reachable(f"sink {sink.type}", sink.url, sink.timeout_seconds)
+
+
+def _https_reachable(topic: str, url: str, timeout: float) -> Diagnosis:
+    parts = urlsplit(url)
+    return tcp_reachable(f"{topic} {url}", parts.hostname or "", parts.port or 443, timeout)
+
+
+def tcp_reachable(topic: str, host: str, port: int, timeout: float) -> Diagnosis:
+    """A TCP connection to the receiver opens from this host (TLS and the protocol come later)."""
+    try:
+        with socket.create_connection((host, port), timeout=min(timeout, 5.0)):
+            pass
+    except OSError as exc:
+        return Diagnosis(
+            topic,
+            Status.FAIL,
+            f"cannot connect to {host}:{port}: {exc.strerror or exc}",
+            f"let this host reach {host} on TCP port {port} (NSG, firewall, or the receiver's "
+            "own listener); findings stay spooled until it can.",
+        )
+    return Diagnosis(topic, Status.PASS, f"{host}:{port} accepts connections")

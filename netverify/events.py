@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -12,6 +14,9 @@ from netverify.model import Finding
 from netverify.runner import RunContext
 
 SCHEMA_VERSION = "1.0"
+# uuid5 namespace for event ids: one finding (uid) in one run has one event id, however many
+# times a sink redelivers it, so a SIEM can drop the duplicates at-least-once delivery makes.
+EVENT_NAMESPACE = uuid.UUID("0c7f4a2e-93b1-5c6d-8e2f-6a1b3c5d7e90")
 
 
 def finding_schema() -> dict[str, Any]:
@@ -64,3 +69,7 @@ def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
         "cloud": run.cloud,
         "producer": {"name": "netverify", "version": __version__},
     }
+
+
+def event_id(event: Mapping[str, Any]) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{event['uid']}|{event['run_id']}"))

@@ -42,7 +42,8 @@ from netverify.output import render
 from netverify.report import history_from_change_events, write_report
 from netverify.runner import RunContext, RunResult, agent_of, run_once
 from netverify.schedule import cron_trigger
-from netverify.sinks import make_sink
+from netverify.sinks import Delivery, SinkEnvironment
+from netverify.spool import SpoolError
 from netverify.state import FAILING, StateError, StateStore, state_directory
 
 # SIGTERM waits this long for the run in flight to finish, then cancels it: the agent is gone
@@ -55,6 +56,10 @@ _HANDLED = {signal.SIGHUP, *_STOP}
 _RESULTS = {0: "pass", 1: "fail", 2: "could_not_run", 3: "error"}
 
 REPORT_FILE = "report.html"
+DELIVERY_JOB_ID = "deliver"
+DELIVERY_INTERVAL_SECONDS = 5  # how often spooled events are retried between runs
+DELIVERY_SLICE_SECONDS = 2.0  # keeps a stop within systemd's TimeoutStopSec
+STOP_BUDGET_SECONDS = 9.5  # SIGTERM to exit, as the brief and TimeoutStopSec=15 allow
 log = logging.getLogger("netverify.serve")
 
 
@@ -109,8 +114,10 @@ class Daemon:
         self._last: _Completed | None = None
         self._last_attempt: str | None = None
         self.abandoned_runs = 0  # cancelled or timed out, their threads left to finish alone
+        self.delivery = self._make_delivery(config)
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(1)},
+            # One worker for the runs, one for delivery, so neither waits for the other.
+            executors={"default": ThreadPoolExecutor(2)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
@@ -152,6 +159,13 @@ class Daemon:
                 pid=os.getpid(),
             ),
         )
+        self.scheduler.add_job(
+            self._flush,
+            "interval",
+            seconds=DELIVERY_INTERVAL_SECONDS,
+            id=DELIVERY_JOB_ID,
+            next_run_time=datetime.now(UTC),
+        )
         self.scheduler.start()
         notify("READY=1", "STATUS=started, first run under way")
         self._wait_for_signals()
@@ -173,14 +187,19 @@ class Daemon:
 
     def _stop(self) -> int:
         notify("STOPPING=1", "STATUS=stopping")
+        stopping = time.monotonic()
         self.scheduler.pause()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._running.is_set() and time.monotonic() < deadline:
             time.sleep(0.05)
         if self._running.is_set():
             self._cancel.set()
-        # Waits for the job: a cancelled run returns at once, a finishing one flushes the sinks.
+        # Waits for the jobs: a cancelled run returns at once, a finishing one spools its events,
+        # and a delivery in flight has at most DELIVERY_SLICE_SECONDS; what is left stays spooled.
         self.scheduler.shutdown(wait=True)
+        # A last delivery within the stop budget; anything still undelivered stays spooled.
+        self.delivery.flush(max(0.5, STOP_BUDGET_SECONDS - (time.monotonic() - stopping)))
+        self.delivery.close()
         if self.health:
             self.health.stop()
         log.info("stopped")
@@ -209,7 +228,7 @@ class Daemon:
         notify("READY=1", f"STATUS={self._status()}")
 
     def _apply(self, config: Config) -> None:
-        for needs_restart in ("state", "health"):
+        for needs_restart in ("state", "health", "sinks", "delivery"):
             if getattr(config, needs_restart) != getattr(self.config, needs_restart):
                 log.warning(
                     "a changed section takes effect at the next restart",
@@ -345,22 +364,28 @@ class Daemon:
             pending = self.store.undelivered()
             if pending and self._emit(config, pending):
                 self.store.mark_delivered(pending)
-            self.metrics.sink_backlog.set(len(self.store.undelivered()))
         except StateError as exc:
             log.error("change events not sent", extra=fields(problem=str(exc)))
 
+    def _make_delivery(self, config: Config) -> Delivery:
+        environment = SinkEnvironment(
+            hostname=_name(config), cloud=cloud(config.cloud), credential=lambda: self._credential
+        )
+        return Delivery(config, environment, self.store.path.parent)
+
     def _emit(self, config: Config, events: Sequence[Mapping[str, Any]]) -> bool:
-        delivered = True
-        for sink in config.sinks:
-            try:
-                make_sink(sink).emit(events)
-            except Exception as exc:
-                delivered = False
-                log.error(
-                    "sink failed",
-                    extra=fields(sink=sink.type, problem=f"{type(exc).__name__}: {exc}"),
-                )
-        return delivered
+        """Commit the events to every sink's spool; from there they are delivered at least once."""
+        try:
+            self.delivery.enqueue(events)
+        except SpoolError as exc:
+            log.error("sink failed", extra=fields(problem=str(exc)))
+            return False
+        return True  # the delivery job sends them within DELIVERY_INTERVAL_SECONDS
+
+    def _flush(self) -> None:
+        """The delivery job: every spool towards its sink, a bounded slice at a time."""
+        self.delivery.flush(DELIVERY_SLICE_SECONDS)
+        self.metrics.sink_backlog.set(sum(s.backlog for s in self.delivery.stats().values()))
 
     @property
     def report_path(self) -> Path:

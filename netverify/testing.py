@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +23,14 @@ from netverify.facts import (
     Workspace,
 )
 from netverify.model import CheckMeta, Evidence, Finding, Severity, Status
-from netverify.runner import Agent, RunContext
+from netverify.runner import Agent, RunContext, evaluate
 
 EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
 V1_POLICY_ID = "/providers/Microsoft.Authorization/policyDefinitions/v1-legacy-mode"
 
+FOUNDATION_CHECKS = ("keyvault_network_bypass_azure_services", "workspace_v1_legacy_mode_disabled")
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 GROUP = "rg-test"
 
@@ -328,3 +330,26 @@ def resolution(
         "cname_chain": list(cname_chain),
         "detail": detail,
     }
+
+
+def finding_events(
+    workspace_count: int = 1, *, broken: bool = True, agent: str = "agent-test"
+) -> list[dict[str, Any]]:
+    """The events of one run of the two foundation checks (v1_legacy_mode, Key Vault bypass)
+    over ``workspace_count`` workspaces and vaults: two events per workspace, whatever other
+    checks exist, so sink tests can count.
+
+    Broken workspaces have v1_legacy_mode on and a vault without the AzureServices bypass.
+    """
+    from netverify.catalog import load_checks  # the checks load only when used
+
+    checks = [c for c in load_checks() if c.meta.id in FOUNDATION_CHECKS]
+
+    names = [f"mlw-{i:06d}" for i in range(workspace_count)]
+    observed = facts(
+        [workspace(n, v1_legacy_mode=broken, key_vault=f"kv-{n}") for n in names],
+        [key_vault(f"kv-{n}", bypass=None if broken else "AzureServices") for n in names],
+    )
+    now = datetime.now(UTC)
+    context = RunContext(str(uuid.uuid4()), now, now, Agent(agent, None), "AzureCloud")
+    return [to_event(f, context) for f in evaluate(checks, observed)]

@@ -66,6 +66,14 @@ def _clean_identity_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _state_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Spools and other state go to the test's own directory, never /var/lib/netverify."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("STATE_DIRECTORY", str(state))
+    return state
+
+
 @pytest.fixture
 def demo_scenario() -> Scenario:
     return builtin_scenario()

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from netverify.cli import main
-from netverify.events import finding_schema
+from netverify.events import event_id, finding_schema
 from netverify.sim.scenario import FaultSpec
 from tests.conftest import TenantFactory
 
@@ -128,14 +128,16 @@ def test_table_output_leads_with_failures_and_their_fix(capsys: pytest.CaptureFi
 def test_jsonl_file_sink_receives_every_finding(
     start_tenant: TenantFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A jsonl_file sink appends the same events the command prints."""
+    """A jsonl_file sink appends the events the command prints, each with its event id."""
     out = tmp_path / "findings.jsonl"
     config = start_tenant().write_config(tmp_path / "c.toml")
     config.write_text(config.read_text() + f'\n[[sinks]]\ntype = "jsonl_file"\npath = "{out}"\n')
 
     main(["run", "-c", str(config), "-o", "jsonl"])
 
-    assert jsonl(capsys.readouterr().out) == jsonl(out.read_text())
+    written = jsonl(out.read_text())
+    validate(written)
+    assert [{**e, "event_id": event_id(e)} for e in jsonl(capsys.readouterr().out)] == written
 
 
 def test_checks_list_names_every_check(capsys: pytest.CaptureFixture[str]) -> None:

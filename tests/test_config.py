@@ -38,7 +38,37 @@ BAD_FILES = [
     ('[[sinks]]\ntype = "jsonl_file"\n', "sinks[0].path: required key is missing"),
     (
         '[[sinks]]\ntype = "jsonl_file"\npath = "/x"\nrotate = 3\n',
-        "sinks[0].rotate: unknown key (expected one of: type, path)",
+        "sinks[0].rotate: unknown key (expected one of: type, path, format, name)",
+    ),
+    (
+        '[[sinks]]\ntype = "splunk_hec"\nurl = "http://splunk:8088"\ntoken_env = "T"\n',
+        "sinks[0].url: 'http://splunk:8088' is not an https:// URL (TLS is required)",
+    ),
+    (
+        '[[sinks]]\ntype = "splunk_hec"\nurl = "https://splunk:8088"\n',
+        "sinks[0]: set token_file or token_env",
+    ),
+    (
+        '[[sinks]]\ntype = "webhook"\nurl = "https://h"\nauthorization_file = "/a"\n'
+        'authorization_env = "A"\n',
+        "sinks[0]: set authorization_file or authorization_env, not both",
+    ),
+    (
+        '[[sinks]]\ntype = "syslog"\nhost = "10.0.0.9"\nprotocol = "relp"\n',
+        "sinks[0].protocol: Input should be 'udp', 'tcp' or 'tls'",
+    ),
+    (
+        '[[sinks]]\ntype = "azure_monitor"\nendpoint = "https://dce.ingest.monitor.azure.com"\n'
+        'rule_id = "my-rule"\nstream = "Custom-Netverify_CL"\n',
+        "sinks[0].rule_id: String should match pattern",
+    ),
+    (
+        '[[sinks]]\ntype = "stdout"\n[[sinks]]\ntype = "jsonl_file"\npath = "/x"\nname = "stdout-0"\n',
+        "(top level): sink names must be unique (got stdout-0, stdout-0)",
+    ),
+    (
+        "[delivery]\nmax_events = 0\n",
+        "delivery.max_events: Input should be greater than or equal to 1",
     ),
     (
         '[schedule]\ninterval_minutes = 5\ncron = "* * * * *"\n',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -291,3 +292,49 @@ def test_the_report_puts_problems_first_with_their_fix(
 
     assert lines[0].startswith("FAIL    token")
     assert "fix: give this host" in lines[1]
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
+
+
+def test_network_sinks_are_reachable_or_named_with_the_port_to_open(listening_port: int) -> None:
+    """A listening TCP receiver passes; a closed port fails naming host and port; UDP is skipped."""
+    config = parse_config(
+        "\n".join(
+            [
+                "[[sinks]]",
+                'type = "syslog"',
+                'host = "127.0.0.1"',
+                f"port = {listening_port}",
+                'protocol = "tcp"',
+                "[[sinks]]",
+                'type = "syslog"',
+                'host = "127.0.0.1"',
+                f"port = {closed_port()}",
+                'protocol = "tls"',
+                "[[sinks]]",
+                'type = "syslog"',
+                'host = "127.0.0.1"',
+                'protocol = "udp"',
+            ]
+        ),
+        "sinks.toml",
+    )
+
+    listening, closed, udp = (doctor.sink_reachability(s) for s in config.sinks)
+
+    assert Status.PASS == listening.status
+    assert Status.FAIL == closed.status
+    assert f"127.0.0.1 on TCP port {config.sinks[1].effective_port}" in (closed.fix or "")
+    assert Status.SKIPPED == udp.status
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

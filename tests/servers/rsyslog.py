@@ -69,6 +69,26 @@ class RunningRsyslog:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
+    def restart(self) -> None:
+        """Start rsyslogd again with the same config and ports, e.g. to end an outage."""
+        self.stop()
+        self.process = _launch(self.workdir)
+        if not self.wait_ready():
+            raise RuntimeError(f"rsyslogd did not come back; stderr:\n{self.stderr()}")
+
+    def wait_ready(self) -> bool:
+        """True once this rsyslogd owns its three ports; False if it exits or cannot bind."""
+        wanted = {("udp", self.udp_port), ("tcp", self.tcp_port), ("tcp", self.tls_port)}
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if wanted <= _owned_ports(self.process.pid):
+                return True
+            # rsyslogd does not exit when a listener cannot bind; it logs and carries on.
+            if "Could not create" in self.stderr():
+                return False
+            time.sleep(0.02)
+        return False
+
     def lines(self) -> list[str]:
         try:
             data = self.output.read_bytes()
@@ -139,6 +159,24 @@ def _make_certs(workdir: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
+def _launch(workdir: Path) -> subprocess.Popen[bytes]:
+    with open(workdir / "rsyslogd.stderr", "wb") as err:  # a file: a pipe could fill up
+        return subprocess.Popen(
+            # -n: stay in the foreground; -i: own pid file, so no clash with a system one.
+            [
+                RSYSLOGD,
+                "-n",
+                "-f",
+                str(workdir / "rsyslog.conf"),
+                "-i",
+                str(workdir / "rsyslogd.pid"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
 def start_rsyslog(workdir: Path) -> RunningRsyslog:
     workdir = workdir.resolve()  # rsyslogd wants absolute paths
     spool = workdir / "spool"
@@ -165,24 +203,9 @@ def start_rsyslog(workdir: Path) -> RunningRsyslog:
                 tls=tls,
             )
         )
-        with open(workdir / "rsyslogd.stderr", "wb") as err:  # a file: a pipe could fill up
-            proc = subprocess.Popen(
-                # -n: stay in the foreground; -i: own pid file, so no clash with a system one.
-                [RSYSLOGD, "-n", "-f", str(conf), "-i", str(workdir / "rsyslogd.pid")],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
-        server = RunningRsyslog(udp, tcp, tls, HOST, output, ca, proc, workdir)
-        wanted = {("udp", udp), ("tcp", tcp), ("tcp", tls)}
-        deadline = time.monotonic() + START_TIMEOUT
-        while proc.poll() is None and time.monotonic() < deadline:
-            if wanted <= _owned_ports(proc.pid):
-                return server
-            # rsyslogd does not exit when a listener cannot bind; it logs and carries on.
-            if "Could not create" in server.stderr():
-                break
-            time.sleep(0.02)
+        server = RunningRsyslog(udp, tcp, tls, HOST, output, ca, _launch(workdir), workdir)
+        if server.wait_ready():
+            return server
         server.stop()
         if "Could not create" not in server.stderr():
             break  # not a lost port race: retrying will not help

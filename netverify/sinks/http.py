@@ -1,0 +1,194 @@
+"""HTTPS sinks: Splunk HTTP Event Collector (with indexer acknowledgement) and a generic webhook.
+
+TLS is always verified (``ca_file`` adds a private CA); secrets come from a file or the
+environment. Answers map to the spool's policy: 2xx delivered; 413 and other 4xx that blame
+the data refused (the spool isolates and sets aside the offending event); 429, 5xx, 401/403
+(a configuration to fix, the events wait for it) and network errors retried.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import ssl
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from netverify.config import SplunkHecSink, WebhookSink
+from netverify.formats import RENDERERS, compact_json, epoch_ms
+from netverify.spool import Refused, RetryLater
+
+# Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
+_REFUSED = frozenset({400, 413, 415, 422})
+# HEC codes 10 (data channel missing), 11 (invalid channel), 14 (ack disabled).
+_HEC_CONFIGURATION_CODES = frozenset({10, 11, 14})
+HEC_CHANNEL_NAMESPACE = uuid.UUID("5e0a3c3b-8a1f-5b7c-9d2e-4f6a8b0c2d14")
+
+
+class SecretError(Exception):
+    """A secret named in the config cannot be read."""
+
+
+def read_secret(file: Path | None, env: str | None, what: str) -> str | None:
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretError(f"cannot read {what} from {file}: {exc.strerror}") from exc
+    if env is not None:
+        value = os.environ.get(env)
+        if not value:
+            raise SecretError(f"{what}: environment variable {env} is not set")
+        return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class HttpsClient:
+    """One verified HTTPS origin; a new connection per request keeps failures independent."""
+
+    def __init__(self, url: str, ca_file: Path | None, timeout: float) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or ""
+        self.port = parts.port or 443
+        self.base_path = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        connection = http.client.HTTPSConnection(
+            self.host, self.port, timeout=self.timeout, context=self.context
+        )
+        try:
+            connection.request("POST", (self.base_path + path) or "/", body, dict(headers))
+            response = connection.getresponse()
+            return Answer(response.status, dict(response.getheaders()), response.read())
+        except (OSError, http.client.HTTPException) as exc:
+            raise RetryLater(f"{self.host}:{self.port}: {exc}") from exc
+        finally:
+            connection.close()
+
+
+def judge(answer: Answer, what: str) -> None:
+    """Raise unless the answer is 2xx."""
+    detail = f"{what} answered {answer.status}: {answer.body[:300].decode(errors='replace')}"
+    raise_for_status(answer.status, answer.headers, detail)
+
+
+def raise_for_status(status: int | None, headers: Mapping[str, str], detail: str) -> None:
+    """Nothing for 2xx; Refused when the data is to blame; else RetryLater (with Retry-After)."""
+    if status is not None and 200 <= status < 300:
+        return
+    if status in _REFUSED:
+        raise Refused(detail)
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    raise RetryLater(detail, float(retry_after) if retry_after and retry_after.isdigit() else None)
+
+
+class SplunkHec:
+    """``/services/collector/event``; with acknowledgement, delivered only once indexed."""
+
+    def __init__(self, config: SplunkHecSink, sink_name: str, hostname: str) -> None:
+        self.config = config
+        self.render = RENDERERS[config.format]
+        token = read_secret(config.token_file, config.token_env, "Splunk HEC token")
+        self.client = HttpsClient(config.url, config.ca_file, config.timeout_seconds)
+        self.hostname = hostname
+        # A stable channel per sink: Splunk keeps ack state per channel.
+        self.headers = {
+            "Authorization": f"Splunk {token}",
+            "Content-Type": "application/json",
+            "X-Splunk-Request-Channel": str(uuid.uuid5(HEC_CHANNEL_NAMESPACE, sink_name)),
+        }
+
+    def _envelope(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        envelope = {
+            "time": epoch_ms(event["observed_at"]) / 1000,
+            "host": self.hostname,
+            "source": self.config.source,
+            "sourcetype": self.config.sourcetype,
+            "event": self.render(event),
+        }
+        if self.config.index:
+            envelope["index"] = self.config.index
+        return envelope
+
+    def send(self, events: Sequence[Mapping[str, Any]]) -> None:
+        # HEC batches are concatenated objects: no array, no commas.
+        body = "".join(compact_json(self._envelope(e)) for e in events)
+        answer = self.client.post("/services/collector/event", body.encode(), self.headers)
+        reply = answer.json() or {}
+        if answer.status == 503 or reply.get("code") == 9:  # "Server is busy"
+            raise RetryLater(f"Splunk HEC is busy: {reply.get('text')}")
+        if reply.get("code") in _HEC_CONFIGURATION_CODES:
+            # A 400 that blames the channel or ack set-up, not the data: keep the events.
+            raise RetryLater(f"Splunk HEC channel or acknowledgement set-up: {reply.get('text')}")
+        judge(answer, "Splunk HEC")
+        if self.config.acknowledgement:
+            if "ackId" not in reply:
+                raise RetryLater(
+                    "Splunk HEC gave no ackId: turn on indexer acknowledgement for the token, "
+                    "or set acknowledgement = false"
+                )
+            self._wait_for_ack(int(reply["ackId"]))
+
+    def _wait_for_ack(self, ack_id: int) -> None:
+        deadline = time.monotonic() + self.config.ack_timeout_seconds
+        delay = 0.05
+        query = json.dumps({"acks": [ack_id]}).encode()
+        while True:
+            answer = self.client.post("/services/collector/ack", query, self.headers)
+            if not 200 <= answer.status < 300:  # never the data's fault: keep the events
+                raise RetryLater(f"Splunk HEC ack answered {answer.status}: {answer.body[:300]!r}")
+            if ((answer.json() or {}).get("acks") or {}).get(str(ack_id)) is True:
+                return
+            if time.monotonic() + delay > deadline:
+                # Not indexed in time: send again; the event id lets the SIEM drop a duplicate.
+                raise RetryLater(
+                    f"Splunk did not acknowledge ackId {ack_id} within "
+                    f"{self.config.ack_timeout_seconds:g}s"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def close(self) -> None:
+        return
+
+
+class Webhook:
+    """POSTs a JSON array of events; any 2xx takes the batch."""
+
+    def __init__(self, config: WebhookSink) -> None:
+        self.render = RENDERERS[config.format]
+        self.client = HttpsClient(config.url, config.ca_file, config.timeout_seconds)
+        self.headers = {"Content-Type": "application/json"}
+        authorization = read_secret(
+            config.authorization_file, config.authorization_env, "webhook authorization"
+        )
+        if authorization:
+            self.headers["Authorization"] = authorization
+
+    def send(self, events: Sequence[Mapping[str, Any]]) -> None:
+        body = compact_json([self.render(e) for e in events]).encode()
+        judge(self.client.post("", body, self.headers), "webhook")
+
+    def close(self) -> None:
+        return

@@ -1,0 +1,140 @@
+"""Delivery: every sink behind its own spool; file and stdout sinks; one broken sink stays alone."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netverify.cli import main
+from netverify.clouds import cloud
+from netverify.config import Config, parse_config
+from netverify.runner import run_once
+from netverify.sinks import Delivery, SinkEnvironment
+from netverify.spool import SpoolStats
+from netverify.state import state_directory
+from netverify.testing import finding_events
+from tests.conftest import TenantFactory
+
+
+def no_credential() -> Any:
+    raise AssertionError("no sink here needs an Azure credential")
+
+
+def delivery(config_text: str) -> Delivery:
+    config: Config = parse_config(config_text, "test.toml")
+    env = SinkEnvironment("agent-test", cloud(config.cloud), no_credential)
+    return Delivery(config, env, state_directory(None, None))
+
+
+def test_every_sink_gets_every_event_and_counts_it(tmp_path: Path) -> None:
+    """Two file sinks in two formats: each has its own spool and its own counters."""
+    sinks = delivery(
+        f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n'
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "elastic"\npath = "{tmp_path}/b.jsonl"\n'
+        'format = "ecs"\n'
+    )
+    events = finding_events(3)
+
+    sinks.enqueue(events)
+    assert {"jsonl_file-0": True, "elastic": True} == sinks.flush(5)
+
+    native = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    ecs = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert [e["uid"] for e in events] == [e["uid"] for e in native]
+    assert [e["event_id"] for e in native] == [e["event"]["id"] for e in ecs]
+    done = SpoolStats(delivered=6, retried=0, dropped=0, rejected=0, backlog=0)
+    assert {"jsonl_file-0": done, "elastic": done} == sinks.stats()
+
+
+def test_an_event_that_has_an_event_id_keeps_it(tmp_path: Path) -> None:
+    """Events that already carry an event_id (e.g. change events) are not given another."""
+    sinks = delivery(f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n')
+    [event, *_] = finding_events(1)
+
+    sinks.enqueue([{**event, "event_id": "given-upstream"}])
+    sinks.flush(5)
+
+    assert "given-upstream" == json.loads((tmp_path / "a.jsonl").read_text())["event_id"]
+
+
+def test_the_file_is_reopened_per_batch_so_rotation_loses_nothing(tmp_path: Path) -> None:
+    """After logrotate renames the file, the next batch creates a new one; no line is lost."""
+    path = tmp_path / "findings.jsonl"
+    sinks = delivery(f'[[sinks]]\ntype = "jsonl_file"\npath = "{path}"\n')
+
+    sinks.enqueue(finding_events(1))
+    sinks.flush(5)
+    path.rename(tmp_path / "findings.jsonl.1")
+    sinks.enqueue(finding_events(1))
+    sinks.flush(5)
+
+    assert 2 == len((tmp_path / "findings.jsonl.1").read_text().splitlines())
+    assert 2 == len(path.read_text().splitlines())
+
+
+def test_stdout_sink_writes_cef_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """type = stdout, format = cef: one CEF record per line, for a container's log collector."""
+    sinks = delivery('[[sinks]]\ntype = "stdout"\nformat = "cef"\n')
+
+    sinks.enqueue(finding_events(1))
+    sinks.flush(5)
+
+    lines = capsys.readouterr().out.splitlines()
+    assert 2 == len(lines)
+    assert all(line.startswith("CEF:0|netverify|netverify|") for line in lines)
+
+
+def test_a_sink_that_cannot_start_keeps_its_events_and_spares_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A HEC token variable that is not set: logged, its events spooled; the file sink delivers."""
+    monkeypatch.delenv("NETVERIFY_TEST_HEC_TOKEN", raising=False)
+    sinks = delivery(
+        '[[sinks]]\ntype = "splunk_hec"\nurl = "https://127.0.0.1:9"\n'
+        'token_env = "NETVERIFY_TEST_HEC_TOKEN"\n'
+        f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n'
+    )
+    sinks.enqueue(finding_events(1))
+
+    with caplog.at_level(logging.ERROR):
+        assert {"splunk_hec-0": False, "jsonl_file-1": True} == sinks.flush(5)
+
+    assert 2 == sinks.stats()["splunk_hec-0"].backlog
+    assert "environment variable NETVERIFY_TEST_HEC_TOKEN is not set" in caplog.text
+
+
+def test_unusable_state_directory_is_a_clear_error(
+    start_tenant: TenantFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state directory that cannot hold a spool: exit 2 naming the sink, the file and the fix."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    tenant = start_tenant()
+    config = tenant.write_config(tmp_path / "c.toml", state={"directory": str(blocker)})
+    config.write_text(
+        config.read_text() + "\n" + f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/f.jsonl"\n'
+    )
+
+    assert 2 == main(["run", "-c", str(config), "-o", "jsonl"])
+
+    captured = capsys.readouterr()
+    # The findings were printed all the same.
+    assert len(run_once(tenant.config()).findings) == len(captured.out.splitlines())
+    assert f"cannot open the spool of sink jsonl_file-0 at {blocker}/spool/" in captured.err
+    assert "set state.directory" in captured.err
+
+
+def test_every_sink_example_in_the_readme_is_a_valid_config() -> None:
+    """The README's TOML snippets parse as they are, so a copied example works."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    snippets = [block.split("```")[0] for block in readme.split("```toml\n")[1:]]
+
+    configs = [parse_config(snippet, "README.md") for snippet in snippets]
+
+    assert {"azure_monitor", "splunk_hec", "jsonl_file", "syslog"} <= {
+        sink.type for config in configs for sink in config.sinks
+    }

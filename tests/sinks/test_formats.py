@@ -1,0 +1,171 @@
+"""Each SIEM format carries the one mapping: ids, severity, outcome, resource, remediation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
+
+from netverify.config import SyslogSink
+from netverify.events import event_id
+from netverify.formats import epoch_ms, to_cef, to_ecs, to_ocsf
+from netverify.sinks.syslog import Syslog
+from netverify.testing import finding_events
+
+
+def stamped(**changes: Any) -> dict[str, Any]:
+    [vault_event, _workspace_event] = finding_events(1)
+    event = {**vault_event, **changes}
+    return {**event, "event_id": event_id(event)}
+
+
+def cef_extension(line: str) -> str:
+    """The extension of a CEF line: everything after the seventh unescaped '|'."""
+    fields, current, escaped = [], "", False
+    for char in line:
+        if escaped:
+            current, escaped = current + char, False
+        elif char == "\\":
+            current, escaped = current + char, True
+        elif char == "|" and len(fields) < 7:
+            fields.append(current)
+            current = ""
+        else:
+            current += char
+    return current
+
+
+def test_ocsf_is_a_valid_compliance_finding() -> None:
+    """The OCSF rendering validates as class 2003 with its required attributes filled."""
+    event = stamped()
+    ocsf = to_ocsf(event)
+
+    parsed = ComplianceFinding.model_validate(ocsf)
+    assert (2003, 2, 200301, 1) == (
+        ocsf["class_uid"],
+        ocsf["category_uid"],
+        ocsf["type_uid"],
+        ocsf["activity_id"],
+    )
+    assert event["uid"] == parsed.finding_info.uid
+    assert event["event_id"] == parsed.metadata.uid
+    assert "keyvault_network_bypass_azure_services" == parsed.compliance.control
+    assert 3 == ocsf["compliance"]["status_id"]  # Fail
+    assert 4 == ocsf["severity_id"]  # High
+    assert epoch_ms(event["observed_at"]) == ocsf["time"]
+    assert [event["resource_id"]] == [r["uid"] for r in ocsf["resources"]]
+    assert ocsf["remediation"]["desc"].endswith("--bypass AzureServices")
+
+
+def test_ocsf_leaves_out_what_it_does_not_know() -> None:
+    """No empty strings, lists or nulls: an unknown field is absent, never blank."""
+
+    def blanks(value: Any, path: str = "") -> list[str]:
+        if isinstance(value, dict):
+            return [p for k, v in value.items() for p in blanks(v, f"{path}.{k}")]
+        if isinstance(value, list):
+            return [path] if not value else [p for v in value for p in blanks(v, path)]
+        return [path] if value in (None, "") else []
+
+    passing = stamped(status="pass", remediation=None, evidence=None, subject=None)
+    assert [] == blanks(to_ocsf(passing))
+    assert [] == blanks(to_ecs(passing))
+    assert "remediation" not in to_ocsf(passing)
+
+
+@pytest.mark.parametrize(
+    ("status", "severity_id", "compliance_status", "outcome"),
+    [
+        ("fail", 4, 3, "failure"),
+        ("pass", 1, 1, "success"),
+        ("error", 4, 0, "unknown"),
+        ("skipped", 1, 99, "unknown"),
+    ],
+)
+def test_a_pass_is_informational_whatever_the_check_severity(
+    status: str, severity_id: int, compliance_status: int, outcome: str
+) -> None:
+    """Severity follows the check only when the finding needs action (fail or error)."""
+    event = stamped(status=status)
+
+    assert severity_id == to_ocsf(event)["severity_id"]
+    assert compliance_status == to_ocsf(event)["compliance"]["status_id"]
+    assert outcome == to_ecs(event)["event"]["outcome"]
+    assert {4: "8", 1: "1"}[severity_id] == to_cef(event).split("|")[6]
+
+
+def test_cef_header_escapes_pipe_and_backslash() -> None:
+    """A '|' or '\\' in the name is escaped; the seven delimiters are not."""
+    line = to_cef(stamped(title="a|b\\c"))
+
+    assert "|a\\|b\\\\c|8|" in line
+    assert line.startswith("CEF:0|netverify|netverify|")
+
+
+def test_cef_extension_escapes_equals_backslash_and_newlines() -> None:
+    """'=' and '\\' are escaped, newlines become \\n, and '|' stays as it is in a value."""
+    line = to_cef(stamped(message="x=1 \\ y|z\nnext\r\nend"))
+
+    assert "msg=x\\=1 \\\\ y|z\\nnext\\nend dvchost=" in cef_extension(line)
+
+
+def test_cef_carries_the_event_and_finding_ids_with_labels() -> None:
+    """externalId is the event id (de-duplication); cs6 with its label is the finding uid."""
+    event = stamped()
+    extension = cef_extension(to_cef(event))
+
+    assert f"externalId={event['event_id']}" in extension
+    assert f"cs6Label=findingUid cs6={event['uid']}" in extension
+    assert f"rt={epoch_ms(event['observed_at'])}" in extension
+
+
+def test_ecs_names_rule_outcome_and_event_id() -> None:
+    """ECS: event.id for de-duplication, rule.id = check id, a state event."""
+    event = stamped()
+    ecs = to_ecs(event)
+
+    assert event["event_id"] == ecs["event"]["id"]
+    assert ("state", ["configuration"]) == (ecs["event"]["kind"], ecs["event"]["category"])
+    assert "keyvault_network_bypass_azure_services" == ecs["rule"]["id"]
+    assert event["observed_at"] == ecs["@timestamp"]
+    assert event["uid"] == ecs["netverify"]["finding_uid"]
+
+
+def test_event_id_is_stable_per_finding_and_run() -> None:
+    """Redelivering the same event gives the same id; another run gives another."""
+    [first, *_] = finding_events(1)
+    [again, *_] = finding_events(1)
+
+    assert event_id(first) == event_id(dict(first))
+    assert first["uid"] == again["uid"]
+    assert event_id(first) != event_id(again)
+
+
+def readme_block(after: str) -> str:
+    """The first fenced block after the line starting with ``after`` in README.md."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index("\n" + after) :]
+    start = rest.index("```")
+    body = rest[rest.index("\n", start) + 1 :]
+    return body[: body.index("```")].rstrip("\n")
+
+
+def test_readme_examples_are_what_netverify_renders() -> None:
+    """The README's OCSF and CEF examples are the renderings of the same finding, verbatim."""
+    [event, _] = finding_events(1, agent="agent-hub-eastus")
+    event = {
+        **event,
+        "observed_at": "2026-11-25T18:00:00.123456Z",
+        "run_id": "3f2a6c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+    }
+    event["event_id"] = event_id(event)
+    syslog = Syslog(
+        SyslogSink(type="syslog", host="siem", format="cef", facility=20), "agent-hub-eastus"
+    )
+
+    assert json.dumps(to_ocsf(event), indent=2) == readme_block("`ocsf`:")
+    assert syslog.message(event).decode() == readme_block("`cef` over syslog")
+    assert to_ecs(event)["event"] == json.loads(readme_block("`ecs`, abridged"))["event"]
