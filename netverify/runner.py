@@ -19,6 +19,7 @@ from netverify.credentials import make_credential
 from netverify.facts import Facts, ReadProblem
 from netverify.model import Evidence, Finding, Status, exit_code
 from netverify.probes.arm import ArmReader
+from netverify.probes.dns_scope import collect_dns_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         vaults = dict(
             zip((v.lower() for v in vault_ids), pool.map(reader.key_vault, vault_ids), strict=True)
         )
-    return Facts(workspaces=workspaces, key_vaults=vaults)
+        dns = collect_dns_facts(config, reader, workspaces, pool)
+    return Facts(workspaces=workspaces, key_vaults=vaults, dns=dns)
 
 
 def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]:

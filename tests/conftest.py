@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from netverify.sim.scenario import Scenario, builtin_scenario, parse_scenario
+from netverify.sim.scenario import (
+    CustomDnsServerSpec,
+    DnsWorldSpec,
+    Scenario,
+    builtin_scenario,
+    parse_scenario,
+)
 from netverify.sim.tenant import SimulatedTenant
 
 TenantFactory = Callable[..., SimulatedTenant]
@@ -64,6 +70,20 @@ def _clean_identity_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may pick up a real identity (or IMDS at 169.254.169.254) from the machine."""
     for name in IDENTITY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+def healthy_only(scenario: Scenario) -> Scenario:
+    """The demo with only its healthy workspace, in a VNet whose one DNS server forwards right."""
+    hub = scenario.vnets[0].model_copy(update={"dns_servers": ("10.0.0.4",)})
+    return scenario.model_copy(
+        update={
+            "workspaces": [w for w in scenario.workspaces if w.name == "mlw-healthy"],
+            "vnets": (hub, *scenario.vnets[1:]),
+            "dns": DnsWorldSpec(
+                agent_vnet=hub.name, custom_servers=(CustomDnsServerSpec(address="10.0.0.4"),)
+            ),
+        }
+    )
 
 
 @pytest.fixture

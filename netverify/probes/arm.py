@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -21,18 +21,26 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.rest import HttpRequest
 from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.privatedns import PrivateDnsManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from netverify.arm_ids import ResourceId, ResourceIdError
 from netverify.clouds import Cloud
 from netverify.config import ArmConfig
 from netverify.facts import (
+    CustomDnsConfig,
+    DnsRecordSet,
     KeyVault,
+    PrivateDnsZone,
+    PrivateEndpoint,
     PrivateEndpointConnection,
     Read,
     ReadFailure,
     ReadProblem,
+    VirtualNetwork,
     Workspace,
 )
 
@@ -65,6 +73,45 @@ class ArmReader:
     def key_vault(self, resource_id: str) -> Read[KeyVault]:
         return self._memoised(resource_id, lambda rid: self._read_key_vault(resource_id, rid))
 
+    def virtual_network(self, resource_id: str) -> Read[VirtualNetwork]:
+        return self._memoised(resource_id, self._read_virtual_network)
+
+    def private_endpoint(self, resource_id: str) -> Read[PrivateEndpoint]:
+        return self._memoised(resource_id, self._read_private_endpoint)
+
+    def private_dns_zone(self, resource_id: str) -> Read[PrivateDnsZone]:
+        return self._memoised(resource_id, self._read_private_dns_zone)
+
+    def private_dns_zone_ids(self, subscription: str) -> Read[tuple[str, ...]]:
+        """Ids of every private DNS zone in a subscription (to find zones by name)."""
+        where = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateDnsZones"
+
+        def read() -> tuple[str, ...]:
+            client = self._client(PrivateDnsManagementClient, subscription)
+            return tuple(str(z.id) for z in client.private_zones.list() if z.id)
+
+        return self._once(where, lambda: self._attempt_listing(where, read))
+
+    def online_endpoint_names(self, workspace_id: str) -> Read[tuple[str, ...]]:
+        """Names of a workspace's online endpoints (their scoring FQDNs must resolve privately)."""
+        where = f"{workspace_id}/onlineEndpoints"
+
+        def read() -> tuple[str, ...]:
+            client = self._client(
+                ResourceManagementClient, ResourceId.parse(workspace_id).subscription
+            )
+            names: list[str] = []
+            url: str | None = f"{where}?api-version={ML_API_VERSION}"
+            while url:
+                response = client.send_request(HttpRequest("GET", url))
+                response.raise_for_status()
+                page = response.json()
+                names += [str(e["name"]) for e in page.get("value") or [] if e.get("name")]
+                url = page.get("nextLink")
+            return tuple(names)
+
+        return self._once(where, lambda: self._attempt_listing(where, read))
+
     # -- reads -------------------------------------------------------------------------------
 
     def _read_workspace(self, raw_id: str, rid: ResourceId) -> Workspace:
@@ -77,18 +124,52 @@ class ArmReader:
         body = client.vaults.get(rid.resource_group, rid.name).as_dict()
         return parse_key_vault(body, rid)
 
+    def _read_virtual_network(self, rid: ResourceId) -> VirtualNetwork:
+        client = self._client(NetworkManagementClient, rid.subscription)
+        body = client.virtual_networks.get(rid.resource_group, rid.name).as_dict()
+        return parse_virtual_network(body, rid)
+
+    def _read_private_endpoint(self, rid: ResourceId) -> PrivateEndpoint:
+        client = self._client(NetworkManagementClient, rid.subscription)
+        body = client.private_endpoints.get(rid.resource_group, rid.name).as_dict()
+        groups = [
+            g.as_dict() for g in client.private_dns_zone_groups.list(rid.name, rid.resource_group)
+        ]
+        return parse_private_endpoint(body, groups, rid)
+
+    def _read_private_dns_zone(self, rid: ResourceId) -> PrivateDnsZone:
+        client = self._client(PrivateDnsManagementClient, rid.subscription)
+        client.private_zones.get(rid.resource_group, rid.name)  # 404 here: the zone is missing
+        records = [r.as_dict() for r in client.record_sets.list(rid.resource_group, rid.name)]
+        links = [
+            link.as_dict()
+            for link in client.virtual_network_links.list(rid.resource_group, rid.name)
+        ]
+        return parse_private_dns_zone(records, links, rid)
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _memoised(self, resource_id: str, read: Callable[[ResourceId], T]) -> Read[T]:
-        key = resource_id.lower()
+        return self._once(resource_id, lambda: self._attempt(resource_id, read))
+
+    def _once(self, key: str, produce: Callable[[], Read[T]]) -> Read[T]:
+        """``produce()`` once per key (case-insensitive) per run; concurrent callers share it."""
+        key = key.lower()
         with self._lock:
             pending = self._reads.get(key)
             owner = pending is None
             if pending is None:
                 pending = self._reads[key] = Future()
         if owner:
-            pending.set_result(self._attempt(resource_id, read))
+            pending.set_result(produce())
         return pending.result()
+
+    def _attempt_listing(self, where: str, read: Callable[[], T]) -> Read[T]:
+        """A list call under ``where``; failures become facts as for single resources."""
+        try:
+            return Read(where, value=read())
+        except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
+            return Read(where, failure=describe_failure(exc, _listing_owner(where)))
 
     def _attempt(self, resource_id: str, read: Callable[[ResourceId], T]) -> Read[T]:
         try:
@@ -154,6 +235,17 @@ def describe_failure(exc: Exception, rid: ResourceId) -> ReadFailure:
     if isinstance(exc, ClientAuthenticationError):
         return ReadFailure(ReadProblem.UNAUTHENTICATED, f"no access token: {_first_line(exc)}")
     return ReadFailure(ReadProblem.UNAVAILABLE, f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _listing_owner(where: str) -> ResourceId:
+    """The resource a list call hangs off, to name the permission a 403 lacks."""
+    try:
+        return ResourceId.parse(where.rsplit("/", 1)[0])
+    except ResourceIdError:
+        # A subscription-wide list: the permission is the listed type's read action.
+        provider = where.split("/providers/", 1)[-1]
+        namespace, _, kind = provider.partition("/")
+        return ResourceId(where.split("/")[2], "-", namespace, (kind,), ("*",))
 
 
 def _arm_message(exc: Exception) -> str:
@@ -260,3 +352,94 @@ def _connection(raw: Any, rid: ResourceId) -> PrivateEndpointConnection:
         status=state.get("status"),
         description=state.get("description"),
     )
+
+
+def parse_virtual_network(body: Mapping[str, Any], rid: ResourceId) -> VirtualNetwork:
+    props = _properties(body, rid)
+    space = _typed(props, "addressSpace", dict, {}, rid)
+    dhcp = _typed(props, "dhcpOptions", dict, {}, rid)
+    return VirtualNetwork(
+        id=str(rid),
+        name=rid.name,
+        address_prefixes=_strings(space, "addressPrefixes", rid, "properties.addressSpace"),
+        dns_servers=_strings(dhcp, "dnsServers", rid, "properties.dhcpOptions"),
+    )
+
+
+def parse_private_endpoint(
+    body: Mapping[str, Any], zone_groups: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> PrivateEndpoint:
+    props = _properties(body, rid)
+    connections = [
+        *_typed(props, "privateLinkServiceConnections", list, [], rid),
+        *_typed(props, "manualPrivateLinkServiceConnections", list, [], rid),
+    ]
+    targets: list[str] = []
+    groups: list[str] = []
+    for connection in connections:
+        cprops = connection.get("properties") if isinstance(connection, dict) else None
+        if not isinstance(cprops, dict):
+            raise MalformedResource(f"{rid.type} {rid.name}: a connection has no properties")
+        target = _typed(cprops, "privateLinkServiceId", str, None, rid, "connection.properties")
+        targets += [target] if target else []
+        groups += _strings(cprops, "groupIds", rid, "connection.properties")
+    configs = []
+    for entry in _typed(props, "customDnsConfigs", list, [], rid):
+        if not isinstance(entry, dict) or not isinstance(entry.get("fqdn"), str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.customDnsConfigs holds {entry!r}"
+            )
+        ips = _strings(entry, "ipAddresses", rid, "properties.customDnsConfigs[]")
+        configs.append(CustomDnsConfig(entry["fqdn"].lower(), ips))
+    zone_ids = [
+        str(zc.get("properties", {}).get("privateDnsZoneId") or "")
+        for group in zone_groups
+        for zc in group.get("properties", {}).get("privateDnsZoneConfigs") or []
+        if isinstance(zc, dict)
+    ]
+    subnet = _typed(props, "subnet", dict, {}, rid).get("id")
+    return PrivateEndpoint(
+        id=str(rid),
+        name=rid.name,
+        subnet_id=str(subnet) if subnet else None,
+        target_ids=tuple(targets),
+        group_ids=tuple(groups),
+        custom_dns_configs=tuple(configs),
+        zone_ids=tuple(z for z in zone_ids if z),
+    )
+
+
+def parse_private_dns_zone(
+    records: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> PrivateDnsZone:
+    sets = []
+    for record in records:
+        props = _properties(record, rid)
+        rtype = str(record.get("type", "")).rsplit("/", 1)[-1].upper()
+        values: tuple[str, ...]
+        if rtype == "A":
+            values = tuple(str(a.get("ipv4Address")) for a in props.get("aRecords") or [])
+        elif rtype == "CNAME":
+            values = (str((props.get("cnameRecord") or {}).get("cname")),)
+        else:
+            continue  # SOA, TXT, ...: nothing a check needs
+        sets.append(DnsRecordSet(str(record.get("name", "")), rtype, values))
+    linked = []
+    for link in links:
+        vnet = (_properties(link, rid).get("virtualNetwork") or {}).get("id")
+        if not isinstance(vnet, str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: virtual network link {link.get('name')!r} names no "
+                "properties.virtualNetwork.id"
+            )
+        linked.append(vnet)
+    return PrivateDnsZone(str(rid), rid.name, tuple(sets), tuple(linked))
+
+
+def _strings(where: Mapping[str, Any], key: str, rid: ResourceId, path: str) -> tuple[str, ...]:
+    values = _typed(where, key, list, [], rid, path)
+    if not all(isinstance(v, str) for v in values):
+        raise MalformedResource(
+            f"{rid.type} {rid.name}: {path}.{key} is {values!r}, expected strings"
+        )
+    return tuple(values)

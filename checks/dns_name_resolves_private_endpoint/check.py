@@ -1,0 +1,55 @@
+"""Each workspace name resolves, through the resolver the workload uses, to its private IP."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.dns_judging import describe, name_evidence, resolves_to, vnet_resolver_names
+from netverify.facts import Facts, ResolverKind
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    dns = facts.dns
+    if dns is None:
+        return
+    hosts = [r.name for r in dns.resolvers_of(ResolverKind.HOST)]
+    judged_by = hosts or vnet_resolver_names(dns)
+    for name in dns.expected:
+        answers = [a for r in judged_by if (a := dns.answer(name.fqdn, r)) is not None]
+        observed = name_evidence(dns, name)
+        expected = {"addresses": list(name.expected_ips), "resolver": judged_by}
+        if answers and all(not a.answered for a in answers):
+            yield Finding(
+                META,
+                Status.ERROR,
+                name.fqdn,
+                f"No answer for {name.fqdn} from {', '.join(judged_by)}: {answers[0].summary()}.",
+                Evidence(observed, expected),
+                subject=name.workspace_id,
+            )
+            continue
+        bad = [a for a in answers if a.answered and not resolves_to(a, name)]
+        if not bad:
+            yield Finding(
+                META,
+                Status.PASS,
+                name.fqdn,
+                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to its private "
+                f"endpoint {', '.join(name.expected_ips)}.",
+                Evidence(observed, expected),
+                subject=name.workspace_id,
+            )
+            continue
+        yield Finding(
+            META,
+            Status.FAIL,
+            name.fqdn,
+            f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
+            f"{describe(bad[0])} through {bad[0].resolver}, not to its private endpoint "
+            f"{', '.join(name.expected_ips)}.",
+            Evidence(observed, expected),
+            META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
+            subject=name.workspace_id,
+        )
