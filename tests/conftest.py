@@ -16,7 +16,7 @@ from netverify.sim.scenario import (
     builtin_scenario,
     parse_scenario,
 )
-from netverify.sim.tenant import SimulatedTenant
+from netverify.sim.tenant import CustomDnsKind, SimulatedTenant
 
 TenantFactory = Callable[..., SimulatedTenant]
 
@@ -96,10 +96,17 @@ def start_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Te
     """Start a simulated tenant from a Scenario or a dict; its token endpoint is in the env."""
     started: list[SimulatedTenant] = []
 
-    def start(scenario: Scenario | dict[str, object] | None = None) -> SimulatedTenant:
+    def start(
+        scenario: Scenario | dict[str, object] | None = None,
+        custom_dns: CustomDnsKind | None = None,
+    ) -> SimulatedTenant:
         if isinstance(scenario, dict):
             scenario = parse_scenario(scenario, "test scenario")
-        tenant = SimulatedTenant(scenario or builtin_scenario(), tmp_path / f"tenant{len(started)}")
+        tenant = SimulatedTenant(
+            scenario or builtin_scenario(),
+            tmp_path / f"tenant{len(started)}",
+            custom_dns=custom_dns,
+        )
         tenant.__enter__()
         started.append(tenant)
         for key, value in tenant.credential_environment.items():

@@ -79,9 +79,14 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
 
 def _why(answer: DnsAnswer, name: ExpectedName) -> str:
     said = describe(answer)
-    if answer.rcode == "NOERROR" and not answer.addresses and answer.cname_chain:
-        # dnsmasq hands back the public CNAME into privatelink without chasing it.
-        return f"{said} (the server does not follow the CNAME into {name.zone_name})"
+    if any(c == name.zone_name or c.endswith("." + name.zone_name) for c in answer.cname_chain):
+        # The public CNAME points into the privatelink zone, yet the server did not ask Azure
+        # DNS for the target: it forwards (at most) the privatelink zone and does not chase
+        # CNAMEs into it, as dnsmasq does not.
+        return (
+            f"{said} (the server does not follow the CNAME into {name.zone_name}; forward the "
+            "public zone, not only the privatelink one)"
+        )
     return said
 
 

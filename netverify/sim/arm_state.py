@@ -131,6 +131,7 @@ def build_arm_state(scenario: Scenario) -> ArmState:
 
     for pe in scenario.private_endpoints:
         pe_id = rid("private_endpoint", pe.name)
+        state.collections[f"{pe_id}/privateDnsZoneGroups".lower()] = []  # listed even if empty
         zone_ids = [resource_id(scenario, "zone", z, z.name) for z in zone_group(scenario, pe)] + [
             resource_id(scenario, "zone", pe, getattr(names, f"{service}_zone"))
             for service in pe.deleted_zones
@@ -177,6 +178,7 @@ def build_arm_state(scenario: Scenario) -> ArmState:
 
     for ws in scenario.workspaces:
         ws_id = rid("workspace", ws.name)
+        state.collections[f"{ws_id}/onlineEndpoints".lower()] = []  # listed even if empty
         state.add(
             envelope(
                 "workspace",
@@ -291,6 +293,8 @@ def build_arm_state(scenario: Scenario) -> ArmState:
     for zone in scenario.private_dns_zones:
         zone_id = resource_id(scenario, "zone", zone, zone.name)
         records = zone_records(scenario, zone)
+        for child in ("ALL", "virtualNetworkLinks"):  # listed even if empty
+            state.collections[f"{zone_id}/{child}".lower()] = []
         state.add(
             envelope(
                 "zone",

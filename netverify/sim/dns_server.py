@@ -368,7 +368,8 @@ class ForwardingDnsServer(StaticDnsServer):
     It stands in for a customer's custom DNS server where no BIND, dnsmasq or Unbound is
     installed, and for a host's local cache. Like dnsmasq it relays the upstream answer as is
     and does not chase a CNAME into another forwarded zone. An upstream that does not answer
-    gives SERVFAIL, as real forwarders do.
+    gives SERVFAIL, as BIND does; the short upstream timeout keeps that inside a client's
+    timeout, since queries are answered one at a time.
     """
 
     def __init__(
@@ -378,7 +379,7 @@ class ForwardingDnsServer(StaticDnsServer):
         default: str | None,
         host: str = "127.0.0.1",
         *,
-        upstream_timeout: float = 1.0,
+        upstream_timeout: float = 0.3,
     ) -> None:
         super().__init__(records, host)
         self.forwarders = {
