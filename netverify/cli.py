@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--scenario", type=Path, help="a scenario TOML file instead of the built-in demo"
     )
+    demo.add_argument(
+        "--custom-dns",
+        choices=("bind", "unbound", "dnsmasq", "standin"),
+        help="what plays the VNet's custom DNS servers (default: the first of BIND, Unbound, "
+        "dnsmasq installed, else a Python stand-in)",
+    )
     output_option(demo)
     demo.set_defaults(handler=_demo)
 
@@ -120,7 +126,8 @@ def _demo(args: argparse.Namespace) -> int:
     from netverify.sim.tenant import SimulatedTenant
 
     scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
-    with SimulatedTenant(scenario) as tenant:
+    with SimulatedTenant(scenario, custom_dns=args.custom_dns) as tenant:
+        print(f"netverify demo: {tenant.describe_dns()}", file=sys.stderr)
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
         result = run_once(config)

@@ -45,6 +45,15 @@ BAD_FILES = [
         "schedule: set either interval_minutes or cron, not both",
     ),
     ("cloud = \n", "not valid TOML"),
+    (
+        '[dns.server_map]\n"10.0.0.4" = "127.0.0.1:99999"\n',
+        "dns.server_map.10.0.0.4: '127.0.0.1:99999' is not host",
+    ),
+    ("[dns]\nconcurrency = 0\n", "dns.concurrency: Input should be greater than or equal to 1"),
+    (
+        "[reachability]\nenabeld = false\n",
+        "reachability.enabeld: unknown key (expected one of: enabled,",
+    ),
 ]
 
 

@@ -6,6 +6,7 @@ facts (the resource's facts, or why there are none) and never judges them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -358,10 +359,19 @@ def parse_virtual_network(body: Mapping[str, Any], rid: ResourceId) -> VirtualNe
     props = _properties(body, rid)
     space = _typed(props, "addressSpace", dict, {}, rid)
     dhcp = _typed(props, "dhcpOptions", dict, {}, rid)
+    prefixes = _strings(space, "addressPrefixes", rid, "properties.addressSpace")
+    for prefix in prefixes:
+        try:
+            ipaddress.ip_network(prefix, strict=False)
+        except ValueError as exc:
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.addressSpace.addressPrefixes holds {prefix!r}, "
+                "not a CIDR prefix"
+            ) from exc
     return VirtualNetwork(
         id=str(rid),
         name=rid.name,
-        address_prefixes=_strings(space, "addressPrefixes", rid, "properties.addressSpace"),
+        address_prefixes=prefixes,
         dns_servers=_strings(dhcp, "dnsServers", rid, "properties.dhcpOptions"),
     )
 

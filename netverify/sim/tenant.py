@@ -117,6 +117,23 @@ class SimulatedTenant:
             raise
         return self
 
+    def describe_dns(self) -> str:
+        """Says honestly what plays which DNS server (shown by `netverify demo`)."""
+        servers = ", ".join(s.address for s in self.scenario.dns.custom_servers) or "none"
+        if self.custom_dns_kind == "standin":
+            who = (
+                "a Python stand-in that forwards like dnsmasq (no BIND, Unbound or dnsmasq is "
+                "installed; `scripts/bootstrap --test` installs them)"
+            )
+        else:
+            binary = REAL_SERVERS[self.custom_dns_kind][0]
+            who = f"a real {self.custom_dns_kind} ({binary}) configured with the scenario's forwarders"
+        return (
+            f"the VNet's custom DNS servers ({servers}) are {who}; Azure DNS "
+            f"({self.scenario.dns.azure_dns}) and public DNS are stand-ins serving the scenario; "
+            "every address is mapped to 127.0.0.1."
+        )
+
     def _start_custom(self, spec: CustomDnsServerSpec) -> RunningDns | ForwardingDnsServer:
         destinations = {"azure": self.azure_dns.address, "public": self.public_dns.address}
         zones = spec.forwarders

@@ -1,0 +1,204 @@
+"""The DNS probe keeps whole answers and turns every failure into a fact; the reachability
+probe tells "does not connect" from "no TLS". Loopback stand-ins only."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from netverify.config import DnsConfig, ReachabilityConfig
+from netverify.facts import Resolver, ResolverKind
+from netverify.probes.dns import build_resolvers, resolv_conf_nameservers, resolve, resolve_all
+from netverify.probes.reach import probe
+from netverify.sim.custom_dns import DEAD_FORWARDER
+from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
+from netverify.sim.endpoints import TlsListener
+
+NAME = "ws.workspace.eastus.api.azureml.ms"
+PRIVATE = "ws.workspace.eastus.privatelink.api.azureml.ms"
+RECORDS = [
+    Record(NAME, "CNAME", PRIVATE),
+    Record(PRIVATE, "A", "10.0.1.5"),
+    *[Record("big.example", "A", f"10.9.{i // 250}.{i % 250}") for i in range(60)],
+]
+
+
+def resolver(*targets: str, kind: ResolverKind = ResolverKind.CUSTOM) -> Resolver:
+    return Resolver("custom 10.0.0.4", kind, "10.0.0.4", targets)
+
+
+@pytest.fixture
+def server() -> Iterator[StaticDnsServer]:
+    with StaticDnsServer(RECORDS, drop_names=["slow.example"]) as running:
+        yield running
+
+
+def ask(name: str, target: Resolver, timeout: float = 1.0):  # type: ignore[no-untyped-def]
+    return asyncio.run(resolve(name, target, timeout))
+
+
+def test_answer_keeps_the_cname_chain(server: StaticDnsServer) -> None:
+    """CNAME chain, the A records at its end, rcode, server and transport are all kept."""
+    answer = ask(NAME, resolver(server.address))
+
+    assert ("NOERROR", (PRIVATE,), ("10.0.1.5",)) == (
+        answer.rcode,
+        answer.cname_chain,
+        answer.addresses,
+    )
+    assert (server.address, "udp") == (answer.server, answer.transport)
+    assert answer.latency_ms > 0
+    assert f"{PRIVATE} -> 10.0.1.5" == answer.summary()
+
+
+def test_nxdomain_is_an_answer(server: StaticDnsServer) -> None:
+    """NXDOMAIN is a verdict on the name, not a resolver failure."""
+    answer = ask("missing.example", resolver(server.address))
+
+    assert ("NXDOMAIN", True, "NXDOMAIN") == (answer.rcode, answer.answered, answer.summary())
+
+
+def test_truncated_answer_is_retried_over_tcp(server: StaticDnsServer) -> None:
+    """A 60-address answer does not fit 512 bytes: the probe asks again over TCP."""
+    answer = ask("big.example", resolver(server.address))
+
+    assert ("tcp", 60) == (answer.transport, len(answer.addresses))
+    assert [("big.example", "A", "udp"), ("big.example", "A", "tcp")] == server.queries
+
+
+def test_timeout_is_a_fact(server: StaticDnsServer) -> None:
+    """A server that stays silent gives TIMEOUT after the configured timeout."""
+    answer = ask("slow.example", resolver(server.address), timeout=0.2)
+
+    assert ("TIMEOUT", False) == (answer.rcode, answer.answered)
+    assert "0.2s" in answer.detail
+
+
+def test_servfail_and_refused_are_kept() -> None:
+    """A forwarder whose upstream is dead answers SERVFAIL; one with no route answers REFUSED."""
+    with ForwardingDnsServer([], {"dead.example": DEAD_FORWARDER}, None) as forwarder:
+        dead = ask("x.dead.example", resolver(forwarder.address))
+        refused = ask("other.example", resolver(forwarder.address))
+
+    assert ("SERVFAIL", False) == (dead.rcode, dead.answered)
+    assert ("REFUSED", False) == (refused.rcode, refused.answered)
+
+
+def test_stub_moves_to_the_next_nameserver(server: StaticDnsServer) -> None:
+    """As a stub resolver, the host resolver asks its next nameserver when one fails."""
+    with ForwardingDnsServer([], {}, None) as refusing:
+        answer = ask(NAME, resolver(refusing.address, server.address, kind=ResolverKind.HOST))
+
+    assert (server.address, ("10.0.1.5",)) == (answer.server, answer.addresses)
+
+
+def test_no_nameserver_is_unreachable() -> None:
+    """A resolv.conf without nameservers leaves the host resolver nothing to ask."""
+    answer = ask(NAME, Resolver("host", ResolverKind.HOST, "/etc/resolv.conf", ()))
+
+    assert "UNREACHABLE" == answer.rcode
+    assert "no nameserver in /etc/resolv.conf" == answer.detail
+
+
+def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
+    """Host (resolv.conf), the VNet's servers then configured ones, Azure DNS; mapped targets."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("search example\nnameserver 10.0.0.4\nnameserver 10.0.0.9\n")
+    config = DnsConfig(
+        resolv_conf=conf,
+        custom_servers=("10.0.0.4", "10.0.0.6:5353"),
+        server_map={"10.0.0.4": "127.0.0.1:5301", "168.63.129.16": "127.0.0.1:5302"},
+    )
+
+    resolvers = build_resolvers(config, ["10.0.0.4", "10.0.0.5"])
+
+    assert [
+        ("host", ("127.0.0.1:5301", "10.0.0.9:53")),
+        ("custom 10.0.0.4", ("127.0.0.1:5301",)),
+        ("custom 10.0.0.5", ("10.0.0.5:53",)),
+        ("custom 10.0.0.6:5353", ("10.0.0.6:5353",)),
+        ("azure 168.63.129.16", ("127.0.0.1:5302",)),
+    ] == [(r.name, r.targets) for r in resolvers]
+    assert () == resolv_conf_nameservers(tmp_path / "absent.conf")
+
+
+def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolve_all never has more than `concurrency` queries in flight, and answers them all."""
+    in_flight = peak = 0
+    original = resolve
+
+    async def counting(fqdn: str, target: Resolver, timeout: float):  # type: ignore[no-untyped-def]
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await original(fqdn, target, timeout)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr("netverify.probes.dns.resolve", counting)
+    names = [f"n{i}.example" for i in range(40)]
+    answers = asyncio.run(
+        resolve_all(names, [resolver(server.address)], timeout=1.0, concurrency=5)
+    )
+
+    assert 40 == len(answers)
+    assert {"NXDOMAIN"} == {a.rcode for a in answers}
+    assert 1 < peak <= 5
+
+
+# -- reachability ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_listener() -> Iterator[TlsListener]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("*.azure.invalid").configure_cert(context)
+    listener = TlsListener(context)
+    listener.start()
+    yield listener
+    listener.stop()
+
+
+def reach(address_map: dict[str, str]) -> ReachabilityConfig:
+    return ReachabilityConfig(timeout_seconds=1.0, address_map=address_map)
+
+
+def test_tls_handshake_with_sni(tls_listener: TlsListener) -> None:
+    """Connected, TLS done, and the listener saw the FQDN as SNI."""
+    result = asyncio.run(probe(NAME, "10.0.1.5", reach({"10.0.1.5": tls_listener.address})))
+
+    assert (True, True, tls_listener.address) == (result.connected, result.tls_ok, result.target)
+    assert [NAME] == tls_listener.server_names
+
+
+def test_closed_port_does_not_connect() -> None:
+    """Nothing listens: no TCP, no TLS, and the detail says why."""
+    result = asyncio.run(probe(NAME, "10.0.1.99", reach({"10.0.1.99": DEAD_FORWARDER})))
+
+    assert (False, False) == (result.connected, result.tls_ok)
+    assert result.detail.startswith("TCP connect failed")
+
+
+def test_plain_tcp_is_not_tls() -> None:
+    """A port that accepts TCP but closes without TLS: connected, no TLS."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def close_one() -> None:
+        conn, _ = listener.accept()
+        conn.close()
+
+    threading.Thread(target=close_one, daemon=True).start()
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
+    result = asyncio.run(probe(NAME, "10.0.1.5", reach({"10.0.1.5": address})))
+    listener.close()
+
+    assert (True, False) == (result.connected, result.tls_ok)
+    assert result.detail.startswith("TLS handshake failed")
