@@ -242,8 +242,8 @@ class DnsFacts:
     forwarder_zones: tuple[str, ...] = ()
     # The VNets of the private endpoints (an answer in a peered spoke is not "outside").
     endpoint_vnets: Mapping[str, Read[VirtualNetwork]] = field(default_factory=dict)
-    # Names that could not be listed (a failed read of a workspace's endpoints), with why.
-    gaps: tuple[str, ...] = ()
+    # Failed list reads (a workspace's online endpoints): names that could not be known.
+    gaps: tuple[Read[tuple[str, ...]], ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

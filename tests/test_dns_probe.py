@@ -10,12 +10,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import dns.message
+import dns.rrset
 import pytest
 import trustme
 
 from netverify.config import DnsConfig, ReachabilityConfig
-from netverify.facts import Resolver, ResolverKind
-from netverify.probes.dns import build_resolvers, resolv_conf_nameservers, resolve, resolve_all
+from netverify.facts import DnsAnswer, Resolver, ResolverKind
+from netverify.probes.dns import DnsClient, build_resolvers, resolv_conf_nameservers, resolve_all
 from netverify.probes.reach import probe
 from netverify.sim.custom_dns import DEAD_FORWARDER
 from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
@@ -40,8 +42,15 @@ def server() -> Iterator[StaticDnsServer]:
         yield running
 
 
-def ask(name: str, target: Resolver, timeout: float = 1.0):  # type: ignore[no-untyped-def]
-    return asyncio.run(resolve(name, target, timeout))
+def ask(name: str, target: Resolver, timeout: float = 1.0) -> DnsAnswer:
+    async def asked() -> DnsAnswer:
+        client = DnsClient(timeout)
+        try:
+            return await client.resolve(name, target)
+        finally:
+            client.close()
+
+    return asyncio.run(asked())
 
 
 def test_answer_keeps_the_cname_chain(server: StaticDnsServer) -> None:
@@ -71,6 +80,14 @@ def test_truncated_answer_is_retried_over_tcp(server: StaticDnsServer) -> None:
 
     assert ("tcp", 60) == (answer.transport, len(answer.addresses))
     assert [("big.example", "A", "udp"), ("big.example", "A", "tcp")] == server.queries
+
+
+def test_closed_port_is_unreachable_at_once() -> None:
+    """Nothing listens: the ICMP port-unreachable makes it UNREACHABLE, not a timeout."""
+    answer = ask(NAME, resolver(DEAD_FORWARDER), timeout=5.0)
+
+    assert "UNREACHABLE" == answer.rcode
+    assert answer.latency_ms < 1000
 
 
 def test_timeout_is_a_fact(server: StaticDnsServer) -> None:
@@ -132,18 +149,18 @@ def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
 def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """resolve_all never has more than `concurrency` queries in flight, and answers them all."""
     in_flight = peak = 0
-    original = resolve
+    original = DnsClient.resolve
 
-    async def counting(fqdn: str, target: Resolver, timeout: float):  # type: ignore[no-untyped-def]
+    async def counting(client: DnsClient, fqdn: str, target: Resolver) -> DnsAnswer:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         try:
-            return await original(fqdn, target, timeout)
+            return await original(client, fqdn, target)
         finally:
             in_flight -= 1
 
-    monkeypatch.setattr("netverify.probes.dns.resolve", counting)
+    monkeypatch.setattr(DnsClient, "resolve", counting)
     names = [f"n{i}.example" for i in range(40)]
     answers = asyncio.run(
         resolve_all(names, [resolver(server.address)], timeout=1.0, concurrency=5)
@@ -202,3 +219,26 @@ def test_plain_tcp_is_not_tls() -> None:
 
     assert (True, False) == (result.connected, result.tls_ok)
     assert result.detail.startswith("TLS handshake failed")
+
+
+def test_lost_datagram_is_sent_again() -> None:
+    """The first query is lost: the probe sends it again halfway through the timeout."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+
+    def answer_the_second() -> None:
+        sock.recvfrom(512)  # lost
+        wire, peer = sock.recvfrom(512)
+        response = dns.message.make_response(dns.message.from_wire(wire))
+        response.answer.append(dns.rrset.from_text(NAME + ".", 60, "IN", "A", "10.0.1.5"))
+        sock.sendto(response.to_wire(), peer)
+
+    thread = threading.Thread(target=answer_the_second, daemon=True)
+    thread.start()
+    answer = ask(NAME, resolver(f"127.0.0.1:{sock.getsockname()[1]}"), timeout=1.0)
+    thread.join(5)
+    sock.close()
+
+    assert ("NOERROR", ("10.0.1.5",)) == (answer.rcode, answer.addresses)
+    assert 500 <= answer.latency_ms < 1000

@@ -17,6 +17,7 @@ import pytest
 from netverify.model import Finding, Status
 from netverify.runner import run_once
 from netverify.sim.custom_dns import DNSMASQ, NAMED, UNBOUND
+from netverify.sim.scenario import FaultSpec
 from tests.conftest import TenantFactory
 
 GUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -295,3 +296,26 @@ def test_resolver_down_is_an_error_and_the_rest_is_checked(
     )
     records = [f for f in findings if f.check.id == "privatedns_record_present"]
     assert {Status.PASS} == {f.status for f in records}
+
+
+def test_unreadable_inputs_are_errors_and_the_rest_is_judged(start_tenant: TenantFactory) -> None:
+    """A 403 on the private endpoint and a 500 on the online endpoint list are error findings
+    naming what could not be read; nothing is silently judged on fewer names."""
+    data = scenario()
+    data["workspaces"].append(
+        {"name": "mlw2", "guid": GUID.replace("0a1b", "ffff"), "private_endpoints": ["pe-mlw"]}
+    )
+    tenant = start_tenant(data, "standin")
+    tenant.arm.inject(FaultSpec(path="/workspaces/mlw2/onlineEndpoints$", status=500))
+    tenant.arm.inject(FaultSpec(path="/privateEndpoints/pe-mlw$", status=403))
+
+    findings = run_once(tenant.config()).findings
+
+    errors = {
+        f.resource_id.rsplit("/", 2)[-2:][-1]: f
+        for f in findings
+        if f.check.id == "dns_name_resolves_private_endpoint" and f.status is Status.ERROR
+    }
+    assert {"pe-mlw", "onlineEndpoints"} == set(errors)
+    assert "Microsoft.Network/privateEndpoints/read" in errors["pe-mlw"].message
+    assert "ARM answered 500" in errors["onlineEndpoints"].message

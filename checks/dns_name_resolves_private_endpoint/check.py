@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from netverify.catalog import load_meta
 from netverify.dns_judging import describe, name_evidence, resolves_to, vnet_resolver_names
 from netverify.facts import Facts, ResolverKind
+from netverify.judging import failed_read
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
@@ -14,6 +15,12 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     if dns is None:
         return
+    # What could not be read leaves names unknown: say so rather than judge fewer names.
+    unread = [r for r in dns.private_endpoints.values() if r.failure is not None]
+    yield from (failed_read(META, r, "private endpoint", linked=True) for r in unread)
+    yield from (failed_read(META, r, "online endpoint list", linked=False) for r in dns.gaps)
+    if dns.agent_vnet is not None and dns.agent_vnet.failure is not None:
+        yield failed_read(META, dns.agent_vnet, "agent VNet", linked=False)
     hosts = [r.name for r in dns.resolvers_of(ResolverKind.HOST)]
     judged_by = hosts or vnet_resolver_names(dns)
     for name in dns.expected:

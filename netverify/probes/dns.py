@@ -10,8 +10,10 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import dns.asyncquery
+import dns.entropy
 import dns.exception
 import dns.flags
 import dns.message
@@ -79,15 +81,26 @@ def build_resolvers(
 async def resolve_all(
     fqdns: Iterable[str], resolvers: Sequence[Resolver], *, timeout: float, concurrency: int
 ) -> tuple[DnsAnswer, ...]:
-    """Every FQDN through every resolver, at most ``concurrency`` queries in flight."""
-    bound = asyncio.Semaphore(concurrency)
+    """Every FQDN through every resolver, at most ``concurrency`` queries in flight.
 
-    async def one(fqdn: str, resolver: Resolver) -> DnsAnswer:
-        async with bound:
-            return await resolve(fqdn, resolver, timeout)
-
+    ``concurrency`` workers take the next (name, resolver) pair when one is done: no task or
+    semaphore per query, which matters at thousands of names.
+    """
+    client = DnsClient(timeout)
     names = list(dict.fromkeys(f.lower() for f in fqdns))
-    return tuple(await asyncio.gather(*(one(f, r) for f in names for r in resolvers)))
+    pairs = [(f, r) for f in names for r in resolvers]
+    answers: list[DnsAnswer | None] = [None] * len(pairs)
+    todo = iter(enumerate(pairs))
+
+    async def worker() -> None:
+        for index, (fqdn, resolver) in todo:  # one event loop: next() is never interleaved
+            answers[index] = await client.resolve(fqdn, resolver)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pairs)))))
+    finally:
+        client.close()
+    return tuple(a for a in answers if a is not None)
 
 
 def resolve_all_sync(
@@ -100,53 +113,172 @@ def resolve_all_sync(
     )
 
 
-async def resolve(fqdn: str, resolver: Resolver, timeout: float) -> DnsAnswer:
-    """Ask the resolver's servers in order, as a stub resolver does, until one answers."""
-    if not resolver.targets:
-        return DnsAnswer(
-            fqdn, resolver.name, "", UNREACHABLE, detail=f"no nameserver in {resolver.address}"
-        )
-    last: DnsAnswer | None = None
-    for server in resolver.targets:
-        last = await query(fqdn, resolver.name, server, timeout)
-        if last.answered:
-            return last
-    assert last is not None
-    return last
+class _UdpChannel(asyncio.DatagramProtocol):
+    """One connected UDP socket to one server; many queries in flight, matched by query id.
+
+    A socket per query (what ``dns.asyncquery.udp`` does) costs more than the query itself at
+    thousands of names. Connected, the socket also hears ICMP "port unreachable", so a server
+    that is down is reported at once instead of after the timeout.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        waiter = self.pending.pop(int.from_bytes(data[:2], "big"), None) if len(data) > 2 else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        for waiter in self.pending.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
+        self.pending.clear()
+
+    async def exchange(self, wire: bytes, timeout: float) -> bytes:
+        """Send a query (its id replaced by one not in flight here) and await its answer."""
+        assert self.transport is not None
+        query_id = dns.entropy.random_16()
+        while query_id in self.pending:
+            query_id = dns.entropy.random_16()
+        wire = query_id.to_bytes(2, "big") + wire[2:]
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bytes] = loop.create_future()
+        self.pending[query_id] = waiter
+        self.transport.sendto(wire)
+        # UDP may lose a datagram: send once more halfway, as stub resolvers retry, then give
+        # up. A timer rather than asyncio.wait_for, which costs a task per query.
+        timers: list[asyncio.TimerHandle] = []
+        timers.append(loop.call_later(timeout / 2, self._retry, waiter, wire, timeout / 2, timers))
+        try:
+            return await waiter
+        finally:
+            for timer in timers:
+                timer.cancel()
+            self.pending.pop(query_id, None)
+
+    def _retry(
+        self,
+        waiter: asyncio.Future[bytes],
+        wire: bytes,
+        remaining: float,
+        timers: list[asyncio.TimerHandle],
+    ) -> None:
+        if waiter.done() or self.transport is None:
+            return
+        self.transport.sendto(wire)
+        timers.append(asyncio.get_running_loop().call_later(remaining, _expire, waiter))
 
 
-async def query(fqdn: str, resolver: str, server: str, timeout: float) -> DnsAnswer:
-    """One A query to one server: UDP, then TCP if the answer was truncated."""
-    host, port = split_host_port(server)
-    request = dns.message.make_query(fqdn, dns.rdatatype.A)
-    started = time.perf_counter()
+def _expire(waiter: asyncio.Future[bytes]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
-    def failed(rcode: str, detail: str) -> DnsAnswer:
+
+class DnsClient:
+    """Queries for one run: a shared UDP channel per server, TCP after truncation."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._channels: dict[tuple[str, int], asyncio.Future[_UdpChannel]] = {}
+        self._queries: dict[str, tuple[dns.message.Message, bytes]] = {}
+        self._servers: dict[str, tuple[str, int]] = {}
+
+    async def resolve(self, fqdn: str, resolver: Resolver) -> DnsAnswer:
+        """Ask the resolver's servers in order, as a stub resolver does, until one answers."""
+        if not resolver.targets:
+            return DnsAnswer(
+                fqdn, resolver.name, "", UNREACHABLE, detail=f"no nameserver in {resolver.address}"
+            )
+        last: DnsAnswer | None = None
+        for server in resolver.targets:
+            last = await self.query(fqdn, resolver.name, server)
+            if last.answered:
+                return last
+        assert last is not None
+        return last
+
+    async def query(self, fqdn: str, resolver: str, server: str) -> DnsAnswer:
+        """One A query to one server: UDP, then TCP if the answer was truncated."""
+        host, port = self._where(server)
+        request, wire = self._query_for(fqdn)
+        qname = request.question[0].name
+        started = time.perf_counter()
+
+        def failed(rcode: str, detail: str) -> DnsAnswer:
+            latency = (time.perf_counter() - started) * 1000
+            return DnsAnswer(fqdn, resolver, server, rcode, latency_ms=latency, detail=detail)
+
+        transport = "udp"
+        try:
+            channel = await self._channel(host, port)
+            response = dns.message.from_wire(await channel.exchange(wire, self.timeout))
+            asked = response.question[0] if len(response.question) == 1 else None
+            if asked is None or asked.name != qname or asked.rdtype != dns.rdatatype.A:
+                return failed(MALFORMED_ANSWER, "the reply does not answer the question asked")
+            if response.flags & dns.flags.TC:
+                transport = "tcp"
+                response = await dns.asyncquery.tcp(request, host, timeout=self.timeout, port=port)
+        except TimeoutError:
+            return failed(TIMEOUT, f"no answer within {self.timeout:g}s")
+        except dns.exception.Timeout:
+            return failed(TIMEOUT, f"no answer within {self.timeout:g}s (TCP)")
+        except OSError as exc:  # ICMP port/host unreachable, connection refused (TCP)
+            return failed(UNREACHABLE, exc.strerror or type(exc).__name__)
+        except dns.exception.DNSException as exc:  # a reply that is not a DNS message
+            return failed(MALFORMED_ANSWER, f"{type(exc).__name__}: {exc}")
         latency = (time.perf_counter() - started) * 1000
-        return DnsAnswer(fqdn, resolver, server, rcode, latency_ms=latency, detail=detail)
-
-    try:
-        response, used_tcp = await dns.asyncquery.udp_with_fallback(
-            request, host, timeout=timeout, port=port
+        chain, addresses = walk_answer(response, qname)
+        return DnsAnswer(
+            fqdn=fqdn,
+            resolver=resolver,
+            server=server,
+            rcode=dns.rcode.to_text(response.rcode()),
+            cname_chain=chain,
+            addresses=addresses,
+            latency_ms=latency,
+            transport=transport,
         )
-    except dns.exception.Timeout:
-        return failed(TIMEOUT, f"no answer within {timeout:g}s")
-    except OSError as exc:  # ICMP port/host unreachable, connection refused (TCP)
-        return failed(UNREACHABLE, exc.strerror or type(exc).__name__)
-    except dns.exception.DNSException as exc:  # a reply that is not a DNS answer to our query
-        return failed(MALFORMED_ANSWER, f"{type(exc).__name__}: {exc}")
-    latency = (time.perf_counter() - started) * 1000
-    chain, addresses = walk_answer(response, request.question[0].name)
-    return DnsAnswer(
-        fqdn=fqdn,
-        resolver=resolver,
-        server=server,
-        rcode=dns.rcode.to_text(response.rcode()),
-        cname_chain=chain,
-        addresses=addresses,
-        latency_ms=latency,
-        transport="tcp" if used_tcp else "udp",
-    )
+
+    def _where(self, server: str) -> tuple[str, int]:
+        if server not in self._servers:
+            self._servers[server] = split_host_port(server)
+        return self._servers[server]
+
+    def _query_for(self, fqdn: str) -> tuple[dns.message.Message, bytes]:
+        """The A query for a name, built once for all resolvers (its id is set per send)."""
+        if fqdn not in self._queries:
+            request = dns.message.make_query(fqdn, dns.rdatatype.A)
+            self._queries[fqdn] = (request, request.to_wire())
+        return self._queries[fqdn]
+
+    async def _channel(self, host: str, port: int) -> _UdpChannel:
+        key = (host, port)
+        if key not in self._channels:  # one opener per server; others await the same future
+            self._channels[key] = asyncio.ensure_future(self._open(host, port))
+        channel = await self._channels[key]
+        if channel.transport is None or channel.transport.is_closing():
+            del self._channels[key]  # an ICMP error closed it; the next query reopens
+            return await self._channel(host, port)
+        return channel
+
+    async def _open(self, host: str, port: int) -> _UdpChannel:
+        _, channel = await asyncio.get_running_loop().create_datagram_endpoint(
+            _UdpChannel, remote_addr=(host, port)
+        )
+        return channel
+
+    def close(self) -> None:
+        for opening in self._channels.values():
+            if opening.done() and not opening.exception():
+                transport = opening.result().transport
+                if transport is not None:
+                    transport.close()
+        self._channels.clear()
 
 
 def walk_answer(

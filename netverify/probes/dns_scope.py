@@ -47,7 +47,7 @@ def collect_dns_facts(
     endpoints = dict(zip(_keys(pe_ids), pool.map(reader.private_endpoint, pe_ids), strict=True))
     online = list(pool.map(reader.online_endpoint_names, [ws.id for ws in readable]))
 
-    gaps: list[str] = []
+    gaps = tuple(listing for listing in online if listing.failure is not None)
     expected: list[ExpectedName] = []
     for ws, listing in zip(readable, online, strict=True):
         own = [
@@ -56,8 +56,6 @@ def collect_dns_facts(
             if c.private_endpoint_id
             and (read := endpoints[c.private_endpoint_id.lower()]).value is not None
         ]
-        if listing.failure is not None:
-            gaps.append(f"online endpoints of {ws.name}: {listing.failure.message}")
         expected += expected_names(names, ws, own, listing.value or ())
     expected = _with_zones(expected, endpoints, reader, agent_vnet)
 
@@ -92,7 +90,7 @@ def collect_dns_facts(
         reachability=reachability,
         forwarder_zones=names.conditional_forwarder_zones,
         endpoint_vnets=endpoint_vnets,
-        gaps=tuple(gaps),
+        gaps=gaps,
     )
 
 
