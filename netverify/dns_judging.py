@@ -122,3 +122,14 @@ def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
 def resource_group(resource_id: str) -> str:
     parts = resource_id.split("/")
     return parts[4] if len(parts) > 4 else ""
+
+
+def record_names(name: ExpectedName, zone: PrivateDnsZone) -> dict[str, str]:
+    """The names a record remediation command is filled with."""
+    return {
+        "workspace_name": name.workspace_name,
+        "resource_group": resource_group(zone.id),
+        "zone_name": zone.name,
+        "record_name": name.record_name,
+        "ip": ",".join(name.expected_ips),
+    }

@@ -3,6 +3,8 @@ errors naming the field. And the names each cloud's workspace must resolve."""
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -17,6 +19,9 @@ from netverify.probes.arm import (
     parse_private_endpoint,
     parse_virtual_network,
 )
+from netverify.sim.arm_state import build_arm_state
+from netverify.sim.dns_world import build_dns_world
+from netverify.sim.scenario import parse_scenario
 from netverify.testing import arm_id, workspace
 
 VNET = ResourceId.parse(arm_id("Microsoft.Network/virtualNetworks", "vnet-hub"))
@@ -193,3 +198,36 @@ def test_notebooks_host_fits_one_label() -> None:
 
     assert 63 == len(host)
     assert host.endswith("-eastus-3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8")
+
+
+def test_one_scenario_gives_each_cloud_its_names() -> None:
+    """The demo scenario moved to Azure China: ARM's customDnsConfigs, the zones and the DNS
+    stand-ins all use the China names, with no public-cloud name left."""
+    data = tomllib.loads(
+        (resources.files("netverify.sim") / "scenarios" / "demo.toml").read_text("utf-8")
+    )
+    data["cloud"] = "AzureChinaCloud"
+    china = parse_scenario(data, "demo in China")
+
+    state = build_arm_state(china)
+    world = build_dns_world(china)
+
+    configs = [
+        c["fqdn"]
+        for body in state.resources.values()
+        if body.get("type") == "Microsoft.Network/privateEndpoints"
+        for c in body["properties"]["customDnsConfigs"]
+    ]
+    zones = {
+        b["name"]
+        for b in state.resources.values()
+        if b.get("type") == "Microsoft.Network/privateDnsZones"
+    }
+    assert configs and all(
+        c.endswith((".api.ml.azure.cn", ".notebooks.chinacloudapi.cn", ".inference.ml.azure.cn"))
+        for c in configs
+    )
+    assert {"privatelink.api.ml.azure.cn", "privatelink.notebooks.chinacloudapi.cn"} == zones
+    names = {r.name for r in [*world.azure, *world.public]}
+    assert not [n for n in names if n.endswith((".azureml.ms", ".azure.com", ".azure.net"))]
+    assert "ep-fraud.eastus.inference.ml.azure.cn" in names

@@ -18,6 +18,7 @@ from netverify.model import Finding, Status
 from netverify.runner import run_once
 from netverify.sim.custom_dns import DNSMASQ, NAMED, UNBOUND
 from netverify.sim.scenario import FaultSpec
+from tests.checks.test_dns_checks import DNS_CHECKS
 from tests.conftest import TenantFactory
 
 GUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -31,7 +32,7 @@ CLOUD_ZONES = [
     "aznbcontent.net",
     "inference.ml.azure.com",
 ]
-DNS_CHECKS = (
+DNS_PREFIXES = (
     "privatedns_",
     "dns_",
     "privateendpoint_tls_reachable",
@@ -92,7 +93,7 @@ def forwarders(*zones: str | tuple[str, str]) -> Callable[[dict[str, Any]], None
 def run(start_tenant: TenantFactory, data: dict[str, Any], kind: str) -> list[Finding]:
     tenant = start_tenant(data, kind)
     result = run_once(tenant.config())
-    return [f for f in result.findings if f.check.id.startswith(DNS_CHECKS)]
+    return [f for f in result.findings if f.check.id.startswith(DNS_PREFIXES)]
 
 
 def failing(findings: list[Finding]) -> dict[tuple[str, str], Finding]:
@@ -109,18 +110,7 @@ def test_healthy_topology_is_quiet(start_tenant: TenantFactory, kind: str) -> No
 
     assert {} == failing(findings)
     passed = {f.check.id for f in findings if f.status is Status.PASS}
-    assert {
-        "privatedns_zone_exists",
-        "privatedns_zone_linked_agent_vnet",
-        "privatedns_record_present",
-        "privatedns_record_matches_endpoint",
-        "dns_custom_server_forwards_zones",
-        "dns_answer_inside_vnet",
-        "dns_host_resolver_matches_vnet",
-        "dns_resolver_answers",
-        "dns_name_resolves_private_endpoint",
-        "privateendpoint_tls_reachable",
-    } == passed
+    assert {*DNS_CHECKS, "privateendpoint_tls_reachable"} == passed
     [headline] = [
         f
         for f in findings

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.catalog import load_meta
-from netverify.dns_judging import name_evidence, resource_group, serving_zones
+from netverify.dns_judging import name_evidence, record_names, serving_zones
 from netverify.facts import Facts
 from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Status
@@ -46,12 +46,6 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             f"Zone {name.zone_name} has no A record {name.record_name}: {name.fqdn} "
             f"({name.purpose} of {name.workspace_name}) cannot resolve to its private endpoint.",
             Evidence(observed, expected),
-            META.remediation(
-                workspace_name=name.workspace_name,
-                resource_group=resource_group(zone.id),
-                zone_name=zone.name,
-                record_name=name.record_name,
-                ip=",".join(name.expected_ips),
-            ),
+            META.remediation(**record_names(name, zone)),
             subject=name.workspace_id,
         )
