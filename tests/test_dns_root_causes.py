@@ -309,3 +309,15 @@ def test_unreadable_inputs_are_errors_and_the_rest_is_judged(start_tenant: Tenan
     assert {"pe-mlw", "onlineEndpoints"} == set(errors)
     assert "Microsoft.Network/privateEndpoints/read" in errors["pe-mlw"].message
     assert "ARM answered 500" in errors["onlineEndpoints"].message
+
+
+def test_reachability_can_be_turned_off(start_tenant: TenantFactory) -> None:
+    """With reachability.enabled = false no connection is tried and no TLS finding is made."""
+    tenant = start_tenant(scenario(), "standin")
+
+    result = run_once(tenant.config(reachability={"enabled": False}))
+
+    assert result.facts.dns is not None
+    assert () == result.facts.dns.reachability
+    assert [] == [f for f in result.findings if f.check.id == "privateendpoint_tls_reachable"]
+    assert [] == tenant.endpoints.server_names

@@ -4,8 +4,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 from netverify.catalog import load_meta
+from netverify.config import split_host_port
 from netverify.dns_judging import answer_detail, resolution_matrix
-from netverify.facts import Facts
+from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
@@ -39,7 +40,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         observed["first_failure"] = {"fqdn": first.fqdn, **answer_detail(first)}
         observed["resolution"] = resolution_matrix(dns, [a.fqdn for a in failed[:20]])
         kinds = ", ".join(f"{n} {rcode}" for rcode, n in Counter(a.rcode for a in failed).items())
-        host = resolver.address if resolver.targets else "127.0.0.53"
+        # The host resolver is named by its resolv.conf; dig asks its first nameserver.
+        declared = resolver.targets[0] if resolver.kind is ResolverKind.HOST else resolver.address
+        host, port = split_host_port(declared) if declared else ("127.0.0.53", 53)
         yield Finding(
             META,
             Status.ERROR,
@@ -47,6 +50,6 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             f"Resolver {resolver.name} gave no answer for {len(failed)} of {len(answers)} names "
             f"({kinds}), e.g. {first.fqdn}: {first.summary()}.",
             Evidence(observed),
-            META.remediation(server=resolver.address, host=host, fqdn=first.fqdn),
+            META.remediation(server=resolver.address, host=host, port=str(port), fqdn=first.fqdn),
             subject=resolver.name,
         )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 
 from netverify.clouds import cloud
 from netverify.config import Config
+from netverify.dns_judging import is_private
 from netverify.dns_names import expected_names
 from netverify.facts import (
     DnsAnswer,
@@ -134,7 +134,7 @@ def _private_answers(
         for a in answers
         if a.fqdn.lower() in wanted
         for ip in a.addresses
-        if ipaddress.ip_address(ip).is_private
+        if is_private(ip)
     ]
 
 

@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from netverify.clouds import cloud
+from netverify.dns_judging import is_private
 from netverify.dns_names import (
     API,
     CERT,
@@ -152,11 +152,4 @@ def private_ips(scenario: Scenario) -> set[str]:
         v for z in scenario.private_dns_zones for r in zone_records(scenario, z) for v in r.values
     ]
     values += [ip for e in scenario.dns.host_stale for ip in e.ips]
-    return {v for v in values if _is_private_ip(v)}
-
-
-def _is_private_ip(value: str) -> bool:
-    try:
-        return ipaddress.ip_address(value).is_private
-    except ValueError:
-        return False
+    return {v for v in values if is_private(v)}

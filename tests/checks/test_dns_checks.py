@@ -258,6 +258,8 @@ def test_failed_resolver_is_an_error_and_others_still_pass() -> None:
     ]
     assert findings[1].evidence is not None
     assert {"TIMEOUT": 1} == findings[1].evidence.observed["failed"]
+    assert findings[1].remediation is not None
+    assert f"dig @10.0.0.4 -p 53 {API_NAME} A" == findings[1].remediation.command
 
 
 @pytest.mark.parametrize("rcode", ["SERVFAIL", "REFUSED", "UNREACHABLE", "MALFORMED"])
