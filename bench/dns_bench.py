@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import multiprocessing
 import resource
+import socket
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -25,7 +26,7 @@ import dns.query
 import dns.rdatatype
 
 from netverify.facts import Resolver, ResolverKind
-from netverify.probes.dns import resolve_all
+from netverify.probes.dns import RECEIVE_BUFFER, resolve_all
 
 KINDS = (ResolverKind.HOST, ResolverKind.CUSTOM, ResolverKind.AZURE)
 # name: pointer to offset 12 (the question), type A, class IN, TTL 60, 4 bytes: 10.0.1.5
@@ -61,6 +62,9 @@ async def _serve(delay: float, ports: Connection) -> None:
         transport, _ = await loop.create_datagram_endpoint(
             lambda: DelayedResponder(delay), local_addr=("127.0.0.1", 0)
         )
+        transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER
+        )
         found.append(transport.get_extra_info("sockname")[1])
     ports.send(found)
     await asyncio.Event().wait()  # until terminated
@@ -74,7 +78,7 @@ def measure(
     names: list[str], resolvers: list[Resolver], concurrency: int, report: Connection
 ) -> None:
     started = time.perf_counter()
-    answers = asyncio.run(resolve_all(names, resolvers, timeout=5.0, concurrency=concurrency))
+    answers = asyncio.run(resolve_all(names, resolvers, timeout=2.0, concurrency=concurrency))
     wall = time.perf_counter() - started
     answered = sum(1 for a in answers if a.addresses == ("10.0.1.5",))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -88,7 +92,7 @@ def measure_plain(names: list[str], resolvers: list[Resolver], _: int, report: C
     for name in names:
         for resolver in resolvers:
             host, port = resolver.targets[0].split(":")
-            reply = dns.query.udp(dns.message.make_query(name, "A"), host, 5.0, int(port))
+            reply = dns.query.udp(dns.message.make_query(name, "A"), host, 2.0, int(port))
             asked += 1
             answered += any(rrset.rdtype == dns.rdatatype.A for rrset in reply.answer)
     wall = time.perf_counter() - started

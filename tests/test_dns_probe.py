@@ -7,7 +7,7 @@ import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dns.message
@@ -221,24 +221,75 @@ def test_plain_tcp_is_not_tls() -> None:
     assert result.detail.startswith("TLS handshake failed")
 
 
-def test_lost_datagram_is_sent_again() -> None:
-    """The first query is lost: the probe sends it again halfway through the timeout."""
+def raw_server(
+    reply: Callable[[bytes], bytes | None], queries: int = 1
+) -> tuple[str, threading.Thread]:
+    """A one-socket UDP server: ``reply(query)`` for each of ``queries`` (None: stay silent)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
+    sock.settimeout(3)
 
-    def answer_the_second() -> None:
-        sock.recvfrom(512)  # lost
-        wire, peer = sock.recvfrom(512)
-        response = dns.message.make_response(dns.message.from_wire(wire))
-        response.answer.append(dns.rrset.from_text(NAME + ".", 60, "IN", "A", "10.0.1.5"))
-        sock.sendto(response.to_wire(), peer)
+    def serve() -> None:
+        with sock:
+            for _ in range(queries):
+                try:
+                    wire, peer = sock.recvfrom(512)
+                except TimeoutError:
+                    return
+                answer = reply(wire)
+                if answer is not None:
+                    sock.sendto(answer, peer)
 
-    thread = threading.Thread(target=answer_the_second, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    answer = ask(NAME, resolver(f"127.0.0.1:{sock.getsockname()[1]}"), timeout=1.0)
+    return f"127.0.0.1:{sock.getsockname()[1]}", thread
+
+
+def a_record(wire: bytes, name: str = NAME) -> bytes:
+    response = dns.message.make_response(dns.message.from_wire(wire))
+    response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "A", "10.0.1.5"))
+    return response.to_wire()
+
+
+def test_lost_datagram_is_sent_again() -> None:
+    """The first query is lost: the probe sends it again halfway through the timeout."""
+    seen: list[bytes] = []
+
+    def second_only(wire: bytes) -> bytes | None:
+        seen.append(wire)
+        return a_record(wire) if len(seen) == 2 else None
+
+    address, thread = raw_server(second_only, queries=2)
+    answer = ask(NAME, resolver(address), timeout=1.0)
     thread.join(5)
-    sock.close()
 
     assert ("NOERROR", ("10.0.1.5",)) == (answer.rcode, answer.addresses)
     assert 500 <= answer.latency_ms < 1000
+
+
+def test_garbage_reply_is_malformed() -> None:
+    """A reply with our id that is not a DNS message: MALFORMED, with what dnspython said."""
+    address, thread = raw_server(lambda wire: wire[:2] + b"\x81\x80\xff")
+    answer = ask(NAME, resolver(address), timeout=1.0)
+    thread.join(5)
+
+    assert ("MALFORMED", False) == (answer.rcode, answer.answered)
+    assert answer.detail
+
+
+def test_reply_to_another_question_is_malformed() -> None:
+    """A well-formed reply for a different name is not an answer to ours."""
+    address, thread = raw_server(a_record_for_other)
+    answer = ask(NAME, resolver(address), timeout=1.0)
+    thread.join(5)
+
+    assert ("MALFORMED", "the reply does not answer the question asked") == (
+        answer.rcode,
+        answer.detail,
+    )
+
+
+def a_record_for_other(wire: bytes) -> bytes:
+    other = dns.message.make_query("other.example", "A")
+    other.id = dns.message.from_wire(wire).id
+    return a_record(other.to_wire(), "other.example")

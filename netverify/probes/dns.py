@@ -7,6 +7,7 @@ answer like any other (``DnsAnswer.rcode``), so the checks can say which link br
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from netverify.facts import (
 
 # Real resolvers give up following CNAMEs at about this depth; so does the chain walk.
 MAX_CHAIN = 16
+RECEIVE_BUFFER = 1 << 20
 
 
 def resolv_conf_nameservers(path: Path) -> tuple[str, ...]:
@@ -267,8 +269,13 @@ class DnsClient:
         return channel
 
     async def _open(self, host: str, port: int) -> _UdpChannel:
-        _, channel = await asyncio.get_running_loop().create_datagram_endpoint(
+        transport, channel = await asyncio.get_running_loop().create_datagram_endpoint(
             _UdpChannel, remote_addr=(host, port)
+        )
+        # Hundreds of answers may land at once on this one socket; the default buffer drops
+        # some under load (the kernel caps the size at net.core.rmem_max).
+        transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER
         )
         return channel
 
