@@ -108,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=[c.value for c in CloudName],
         help="run the simulated tenant in this cloud's naming (default: the scenario's)",
     )
+    demo.add_argument(
+        "--custom-dns",
+        choices=("bind", "unbound", "dnsmasq", "standin"),
+        help="what plays the VNet's custom DNS servers (default: the first of BIND, Unbound, "
+        "dnsmasq installed, else a Python stand-in)",
+    )
     output_option(demo)
     demo.add_argument("--html", type=Path, metavar="PATH", help="also write the HTML report here")
     demo.set_defaults(handler=_demo)
@@ -257,7 +263,8 @@ def _demo(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
     if args.cloud:
         scenario = in_cloud(scenario, args.cloud)
-    with SimulatedTenant(scenario) as tenant:
+    with SimulatedTenant(scenario, custom_dns=args.custom_dns) as tenant:
+        print(f"netverify demo: {tenant.describe_dns()}", file=sys.stderr)
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
         result = run_once(config)

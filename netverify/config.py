@@ -135,6 +135,26 @@ class DnsConfig(_Section):
     )
     azure_dns: DnsAddress = AZURE_DNS_ADDRESS
     timeout_seconds: float = Field(2.0, gt=0)
+    use_vnet_dns_servers: bool = Field(
+        True, description="Ask the agent VNet's dhcpOptions.dnsServers (read from ARM)."
+    )
+    concurrency: int = Field(64, ge=1, le=1024, description="DNS queries in flight at once.")
+    server_map: dict[str, DnsAddress] = Field(
+        default_factory=dict,
+        description="Send queries for a declared DNS server address to another host:port "
+        "(a DNS proxy, or loopback stand-ins in the demo).",
+    )
+
+
+class ReachabilityConfig(_Section):
+    enabled: bool = Field(True, description="TCP + TLS (SNI = FQDN) to each resolved private IP.")
+    port: int = Field(443, gt=0, lt=65536)
+    timeout_seconds: float = Field(3.0, gt=0)
+    concurrency: int = Field(32, ge=1, le=1024)
+    address_map: dict[str, DnsAddress] = Field(
+        default_factory=dict,
+        description="Connect to another host:port instead of a resolved IP (demo: loopback).",
+    )
 
 
 class ScheduleConfig(_Section):
@@ -333,6 +353,7 @@ class Config(_Section):
     state: StateConfig = StateConfig()
     health: HealthConfig = HealthConfig()
     report: ReportConfig = ReportConfig()
+    reachability: ReachabilityConfig = ReachabilityConfig()
     sinks: tuple[Sink, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()
 

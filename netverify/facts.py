@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -172,6 +172,7 @@ class Facts:
     )
     policy_definitions: Mapping[str, Read[PolicyDefinition]] = field(default_factory=dict)
     discovery: Discovery = Discovery(DiscoveryMethod.CONFIG)
+    dns: DnsFacts | None = None  # None when DNS was not probed (no workspace could be read)
 
     def key_vault(self, resource_id: str) -> Read[KeyVault] | None:
         return self.key_vaults.get(resource_id.lower())
@@ -184,3 +185,180 @@ class Facts:
 
     def deployments_of(self, endpoint_id: str) -> Read[tuple[OnlineDeployment, ...]] | None:
         return self.online_deployments.get(endpoint_id.lower())
+
+
+# -- DNS: what must resolve, what each resolver answered, whether the answer is reachable ------
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualNetwork:
+    id: str
+    name: str
+    address_prefixes: tuple[str, ...]
+    # dhcpOptions.dnsServers: empty means the VNet uses Azure DNS (168.63.129.16).
+    dns_servers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomDnsConfig:
+    """One entry of a private endpoint's ``customDnsConfigs``: an FQDN and the IPs it must get."""
+
+    fqdn: str
+    ip_addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateEndpoint:
+    id: str
+    name: str
+    subnet_id: str | None
+    target_ids: tuple[str, ...]  # privateLinkServiceId of each connection
+    group_ids: tuple[str, ...]
+    custom_dns_configs: tuple[CustomDnsConfig, ...]
+    # privateDnsZoneGroups: the zones Azure writes this endpoint's A records into.
+    zone_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRecordSet:
+    name: str  # relative to the zone, e.g. "<guid>.workspace.eastus" or "*.<guid>.inference.eastus"
+    type: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateDnsZone:
+    id: str
+    name: str
+    records: tuple[DnsRecordSet, ...]
+    linked_vnet_ids: tuple[str, ...]
+
+    def record(self, name: str, rtype: str = "A") -> DnsRecordSet | None:
+        return next(
+            (
+                r
+                for r in self.records
+                if r.name.lower() == name.lower() and r.type.upper() == rtype.upper()
+            ),
+            None,
+        )
+
+    def linked_to(self, vnet_id: str) -> bool:
+        return vnet_id.lower() in {v.lower() for v in self.linked_vnet_ids}
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedName:
+    """An FQDN that must resolve, inside the VNet, to a private endpoint's IPs."""
+
+    fqdn: str
+    purpose: str  # "workspace API", "workspace certificate", "notebooks", "scoring"
+    workspace_id: str
+    workspace_name: str
+    private_endpoint_id: str
+    expected_ips: tuple[str, ...]
+    zone_name: (
+        str  # the private DNS zone that must hold the record, e.g. privatelink.api.azureml.ms
+    )
+    record_name: str  # the record in that zone, e.g. "*.<guid>.inference.eastus"
+    # Zones of that name the agent may be served from: the endpoint's zone group, else by name.
+    zone_ids: tuple[str, ...] = ()
+    # The zone a custom DNS server must forward to Azure DNS for this name, e.g. api.azureml.ms.
+    forwarder_zone: str | None = None
+
+
+class ResolverKind(StrEnum):
+    HOST = "host"  # the machine's own resolvers (/etc/resolv.conf), as the workload uses them
+    CUSTOM = "custom"  # a custom DNS server of the VNet (dhcpOptions.dnsServers) or configured
+    AZURE = "azure"  # Azure DNS, 168.63.129.16
+
+
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    name: str  # "host", "custom 10.0.0.4", "azure 168.63.129.16"
+    kind: ResolverKind
+    address: str  # as declared (VNet, config or resolv.conf)
+    targets: tuple[str, ...]  # host:port actually asked, in order (after address mapping)
+
+
+# rcodes from the server, and what the probe says when there was no usable answer.
+ANSWERED_RCODES = frozenset({"NOERROR", "NXDOMAIN"})
+TIMEOUT = "TIMEOUT"
+UNREACHABLE = "UNREACHABLE"
+MALFORMED_ANSWER = "MALFORMED"
+
+
+@dataclass(frozen=True, slots=True)
+class DnsAnswer:
+    """One resolver's whole answer for one FQDN (type A)."""
+
+    fqdn: str
+    resolver: str  # Resolver.name
+    server: str  # host:port that gave this answer (or the last one tried)
+    rcode: str  # NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... or TIMEOUT / UNREACHABLE / MALFORMED
+    cname_chain: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    latency_ms: float = 0.0
+    transport: str = "udp"  # "tcp" after a truncated UDP answer
+    detail: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """The resolver gave a usable verdict on the name (an address, NODATA or NXDOMAIN)."""
+        return self.rcode in ANSWERED_RCODES
+
+    def summary(self) -> str:
+        """The answer as one short string for the resolution matrix."""
+        if not self.answered:
+            return f"{self.rcode}{': ' + self.detail if self.detail else ''}"
+        if self.rcode == "NXDOMAIN":
+            return "NXDOMAIN"
+        chain = " -> ".join((*self.cname_chain, ",".join(self.addresses) or "(no address)"))
+        return chain
+
+
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    """TCP connect and TLS handshake (SNI = fqdn) to one resolved private IP."""
+
+    fqdn: str
+    address: str
+    port: int
+    target: str  # host:port actually connected to (after address mapping)
+    connected: bool
+    tls_ok: bool
+    latency_ms: float = 0.0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DnsFacts:
+    agent_vnet_id: str | None
+    agent_vnet: Read[VirtualNetwork] | None
+    private_endpoints: Mapping[str, Read[PrivateEndpoint]]  # by lower-case id
+    zones: Mapping[str, Read[PrivateDnsZone]]  # by lower-case id
+    expected: tuple[ExpectedName, ...]
+    resolvers: tuple[Resolver, ...]
+    answers: tuple[DnsAnswer, ...]
+    reachability: tuple[Reachability, ...] = ()
+    # The cloud's zones a custom DNS server must forward to Azure DNS (clouds.py).
+    forwarder_zones: tuple[str, ...] = ()
+    # The VNets of the private endpoints (an answer in a peered spoke is not "outside").
+    endpoint_vnets: Mapping[str, Read[VirtualNetwork]] = field(default_factory=dict)
+    # Failed list reads (a workspace's online endpoints): names that could not be known.
+    gaps: tuple[Read[Any], ...] = ()
+    _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Checks look answers up per (FQDN, resolver); an index keeps that O(1) at 5,000 names.
+        index = {(a.fqdn.lower(), a.resolver): a for a in self.answers}
+        object.__setattr__(self, "_index", index)
+
+    def answer(self, fqdn: str, resolver: str) -> DnsAnswer | None:
+        return self._index.get((fqdn.lower(), resolver))
+
+    def resolvers_of(self, kind: ResolverKind) -> tuple[Resolver, ...]:
+        return tuple(r for r in self.resolvers if r.kind is kind)
+
+    def zone(self, zone_id: str) -> Read[PrivateDnsZone] | None:
+        return self.zones.get(zone_id.lower())

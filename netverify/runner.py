@@ -21,6 +21,7 @@ from netverify.facts import Facts, Read, ReadProblem, Workspace
 from netverify.model import Evidence, Finding, Status, exit_code
 from netverify.probes.arm import ArmReader
 from netverify.probes.discovery import discover, interleave_by_subscription
+from netverify.probes.dns_scope import collect_dns_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         workspaces = [task.result() for task in workspace_tasks]
         for task in policy_tasks:
             task.result()
+        dns = collect_dns_facts(config, reader, workspaces, pool)
     reads = reader.reads()
     return Facts(
         workspaces=(*unlisted, *workspaces),
@@ -91,6 +93,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         },
         policy_definitions=_of_kind(reads, "/providers/microsoft.authorization/policydefinitions/"),
         discovery=discovery,
+        dns=dns,
     )
 
 

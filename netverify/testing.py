@@ -9,17 +9,26 @@ from typing import Any
 
 from netverify.events import to_event
 from netverify.facts import (
+    DnsAnswer,
+    DnsFacts,
+    DnsRecordSet,
+    ExpectedName,
     Facts,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
     PolicyAssignment,
     PolicyDefinition,
+    PrivateDnsZone,
     PrivateEndpointConnection,
+    Reachability,
     Read,
     ReadFailure,
     ReadProblem,
     Registry,
+    Resolver,
+    ResolverKind,
+    VirtualNetwork,
     Workspace,
 )
 from netverify.model import CheckMeta, Evidence, Finding, Severity, Status
@@ -353,3 +362,99 @@ def finding_events(
     now = datetime.now(UTC)
     context = RunContext(str(uuid.uuid4()), now, now, Agent(agent, None), "AzureCloud")
     return [to_event(f, context) for f in evaluate(checks, observed)]
+
+
+# -- DNS -------------------------------------------------------------------------------------
+
+VNET_ID = arm_id("Microsoft.Network/virtualNetworks", "vnet-hub")
+ZONE_ID = arm_id("Microsoft.Network/privateDnsZones", "privatelink.api.azureml.ms")
+ENDPOINT_ID = arm_id("Microsoft.Network/privateEndpoints", "pe-mlw-test")
+API_NAME = "ws.workspace.eastus.api.azureml.ms"
+HOST, CUSTOM, AZURE = "host", "custom 10.0.0.4", "azure 168.63.129.16"
+RESOLVERS = (
+    Resolver(HOST, ResolverKind.HOST, "/etc/resolv.conf", ("10.0.0.4:53",)),
+    Resolver(CUSTOM, ResolverKind.CUSTOM, "10.0.0.4", ("10.0.0.4:53",)),
+    Resolver(AZURE, ResolverKind.AZURE, "168.63.129.16", ("168.63.129.16:53",)),
+)
+
+
+def expected_name(
+    fqdn: str = API_NAME,
+    *,
+    ips: tuple[str, ...] = ("10.0.1.5",),
+    record: str = "ws.workspace.eastus",
+    zone_ids: tuple[str, ...] = (ZONE_ID,),
+    forwarder_zone: str | None = "api.azureml.ms",
+) -> ExpectedName:
+    return ExpectedName(
+        fqdn=fqdn,
+        purpose="workspace API",
+        workspace_id=arm_id("Microsoft.MachineLearningServices/workspaces", "mlw-test"),
+        workspace_name="mlw-test",
+        private_endpoint_id=ENDPOINT_ID,
+        expected_ips=ips,
+        zone_name="privatelink.api.azureml.ms",
+        record_name=record,
+        zone_ids=zone_ids,
+        forwarder_zone=forwarder_zone,
+    )
+
+
+def private_zone(
+    records: dict[str, tuple[str, ...]] | None = None,
+    *,
+    linked: tuple[str, ...] = (VNET_ID,),
+    zone_id: str = ZONE_ID,
+) -> PrivateDnsZone:
+    chosen = {"ws.workspace.eastus": ("10.0.1.5",)} if records is None else records
+    return PrivateDnsZone(
+        zone_id,
+        zone_id.rsplit("/", 1)[-1],
+        tuple(DnsRecordSet(name, "A", values) for name, values in chosen.items()),
+        linked,
+    )
+
+
+def dns_answer(
+    resolver: str,
+    addresses: tuple[str, ...] = ("10.0.1.5",),
+    *,
+    fqdn: str = API_NAME,
+    rcode: str = "NOERROR",
+    chain: tuple[str, ...] = ("ws.workspace.eastus.privatelink.api.azureml.ms",),
+) -> DnsAnswer:
+    return DnsAnswer(fqdn, resolver, "10.0.0.4:53", rcode, chain, addresses, 1.0)
+
+
+def dns_facts(
+    answers: Sequence[DnsAnswer] = (),
+    *,
+    names: Sequence[ExpectedName] | None = None,
+    zones: Sequence[PrivateDnsZone | Read[PrivateDnsZone]] | None = None,
+    vnet: VirtualNetwork | None = None,
+    resolvers: Sequence[Resolver] = RESOLVERS,
+    reachability: Sequence[Reachability] = (),
+) -> Facts:
+    """Facts with DNS: by default one workspace API name, a linked zone holding its record and
+    a hub VNet (10.0.0.0/16, DNS server 10.0.0.4); ``answers`` as given."""
+    zone_reads = [
+        z if isinstance(z, Read) else Read(z.id, value=z)
+        for z in ([private_zone()] if zones is None else zones)
+    ]
+    agent_vnet = vnet or VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4",))
+    return Facts(
+        dns=DnsFacts(
+            agent_vnet_id=agent_vnet.id,
+            agent_vnet=Read(agent_vnet.id, value=agent_vnet),
+            private_endpoints={},
+            zones={r.resource_id.lower(): r for r in zone_reads},
+            expected=tuple([expected_name()] if names is None else names),
+            resolvers=tuple(resolvers),
+            answers=tuple(answers),
+            reachability=tuple(reachability),
+        )
+    )
+
+
+def healthy_answers(fqdn: str = API_NAME, ip: str = "10.0.1.5") -> list[DnsAnswer]:
+    return [dns_answer(r, (ip,), fqdn=fqdn) for r in (HOST, CUSTOM, AZURE)]

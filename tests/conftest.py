@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from netverify.sim.scenario import Scenario, builtin_scenario, parse_scenario
-from netverify.sim.tenant import SimulatedTenant
+from netverify.sim.scenario import (
+    CustomDnsServerSpec,
+    DnsWorldSpec,
+    Scenario,
+    builtin_scenario,
+    parse_scenario,
+)
+from netverify.sim.tenant import CustomDnsKind, SimulatedTenant
 
 TenantFactory = Callable[..., SimulatedTenant]
 
@@ -74,6 +80,20 @@ def _state_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return state
 
 
+def healthy_only(scenario: Scenario) -> Scenario:
+    """The demo with only its healthy workspace, in a VNet whose one DNS server forwards right."""
+    hub = scenario.vnets[0].model_copy(update={"dns_servers": ("10.0.0.4",)})
+    return scenario.model_copy(
+        update={
+            "workspaces": [w for w in scenario.workspaces if w.name == "mlw-healthy"],
+            "vnets": (hub, *scenario.vnets[1:]),
+            "dns": DnsWorldSpec(
+                agent_vnet=hub.name, custom_servers=(CustomDnsServerSpec(address="10.0.0.4"),)
+            ),
+        }
+    )
+
+
 @pytest.fixture
 def demo_scenario() -> Scenario:
     return builtin_scenario()
@@ -84,10 +104,17 @@ def start_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Te
     """Start a simulated tenant from a Scenario or a dict; its token endpoint is in the env."""
     started: list[SimulatedTenant] = []
 
-    def start(scenario: Scenario | dict[str, object] | None = None) -> SimulatedTenant:
+    def start(
+        scenario: Scenario | dict[str, object] | None = None,
+        custom_dns: CustomDnsKind | None = None,
+    ) -> SimulatedTenant:
         if isinstance(scenario, dict):
             scenario = parse_scenario(scenario, "test scenario")
-        tenant = SimulatedTenant(scenario or builtin_scenario(), tmp_path / f"tenant{len(started)}")
+        tenant = SimulatedTenant(
+            scenario or builtin_scenario(),
+            tmp_path / f"tenant{len(started)}",
+            custom_dns=custom_dns,
+        )
         tenant.__enter__()
         started.append(tenant)
         for key, value in tenant.credential_environment.items():

@@ -18,6 +18,7 @@ from netverify.clouds import AZURE_DNS_ADDRESS, CLOUDS, CloudName, cloud
 from netverify.config import parse_config
 from netverify.runner import run_once
 from netverify.sim.cloud_naming import HOME_REGIONS, in_cloud
+from netverify.sim.dns_world import custom_dns_configs
 from netverify.sim.scenario import Scenario
 from tests.conftest import TenantFactory
 
@@ -127,12 +128,13 @@ def test_a_scenario_moves_into_each_cloud_naming(demo_scenario: Scenario, name: 
 
     assert name is moved.cloud
     assert region == moved.default_location
-    fqdns = [c.fqdn for pe in moved.private_endpoints for c in pe.dns_configs]
+    # The endpoints' names come from the cloud table (netverify.sim.dns_world), as Azure makes them.
+    fqdns = [c.fqdn for pe in moved.private_endpoints for c in custom_dns_configs(moved, pe)]
     assert (
         f"3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.{region}.{names.aml_api_suffix}" in fqdns
     )
     assert f"*.{region}.{names.inference_suffix}" in fqdns
-    assert [names.aml_api_zone] == [z.name for z in moved.private_dns_zones]
+    assert names.aml_api_zone in [z.name for z in moved.private_dns_zones]
     if name is not CloudName.PUBLIC:
         leaked = [s for s in strings(moved.model_dump()) if s.endswith(PUBLIC_ONLY)]
         assert [] == leaked
@@ -164,7 +166,7 @@ def test_the_simulated_arm_speaks_each_cloud(
     scoring = {p["scoringUri"] for p in properties if "scoringUri" in p}
     assert vault_uris and all(u.endswith(f".{names.keyvault_suffix}/") for u in vault_uris)
     assert login_servers and all(s.endswith(f".{names.acr_suffix}") for s in login_servers)
-    assert scoring and all(f".{HOME_REGIONS[name]}.{names.inference_suffix}/" in u for u in scoring)
+    assert scoring and all(f".{names.inference_suffix}/" in u for u in scoring)
 
 
 def test_a_config_for_the_wrong_cloud_cannot_get_a_token(
@@ -183,10 +185,17 @@ def test_a_config_for_the_wrong_cloud_cannot_get_a_token(
 
 @pytest.mark.parametrize("name", ALL_CLOUDS)
 def test_demo_runs_in_each_cloud(name: CloudName, capsys: pytest.CaptureFixture[str]) -> None:
-    """`netverify demo --cloud X`: the demo's verdicts, each finding tagged with cloud X and VNet."""
+    """`netverify demo --cloud X`: the public demo's verdicts, each tagged with cloud X and VNet."""
+    assert 0 == main(["demo", "--output", "jsonl"])
+    public = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert 0 == main(["demo", "--cloud", name.value, "--output", "jsonl"])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
+    def verdicts(found: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return sorted((e["check_id"], e["status"]) for e in found)
+
+    # Names differ per cloud; what was judged, and how, does not.
+    assert verdicts(public) == verdicts(events)
     assert {name.value} == {e["cloud"] for e in events}
     assert {"vnet-hub"} == {e["agent"]["vnet_id"].rsplit("/", 1)[1] for e in events}
     assert {
@@ -194,7 +203,7 @@ def test_demo_runs_in_each_cloud(name: CloudName, capsys: pytest.CaptureFixture[
         ("mlw-broken", "fail"),
         ("kv-healthy", "pass"),
         ("kv-broken", "fail"),
-    } == {
+    } <= {
         (e["resource_name"], e["status"])
         for e in events
         if e["check_id"]

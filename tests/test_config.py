@@ -97,6 +97,15 @@ BAD_FILES = [
         "scope.management_groups: unknown key (expected one of: workspaces, resource_groups, "
         "subscriptions, management_group)",
     ),
+    (
+        '[dns.server_map]\n"10.0.0.4" = "127.0.0.1:99999"\n',
+        "dns.server_map.10.0.0.4: '127.0.0.1:99999' is not host",
+    ),
+    ("[dns]\nconcurrency = 0\n", "dns.concurrency: Input should be greater than or equal to 1"),
+    (
+        "[reachability]\nenabeld = false\n",
+        "reachability.enabeld: unknown key (expected one of: enabled,",
+    ),
 ]
 
 

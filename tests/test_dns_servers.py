@@ -21,8 +21,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from netverify.sim.dns_server import Record, StaticDnsServer
-from tests.servers.dns import (
+from netverify.sim.custom_dns import (
     DNSMASQ,
     NAMED,
     UNBOUND,
@@ -31,6 +30,7 @@ from tests.servers.dns import (
     start_dnsmasq,
     start_unbound,
 )
+from netverify.sim.dns_server import Record, StaticDnsServer
 
 HOST = "127.0.0.1"
 ZONE_AML = "privatelink.api.azureml.ms"

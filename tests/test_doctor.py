@@ -73,7 +73,7 @@ def healthy(
 def test_a_healthy_host_passes_everything(
     healthy: tuple[SimulatedTenant, Config], tmp_path: Path
 ) -> None:
-    """Token, subscriptions, both workspaces, resolvers, Azure DNS, state dir and sink: exit 0."""
+    """Token, subscriptions, every workspace, resolvers, Azure DNS, state dir and sink: exit 0."""
     _, config = healthy
 
     diagnoses = doctor.diagnose(config, tmp_path)
@@ -83,6 +83,7 @@ def test_a_healthy_host_passes_everything(
         "subscriptions": Status.PASS,
         "workspace mlw-healthy": Status.PASS,
         "workspace mlw-broken": Status.PASS,
+        "workspace mlw-spoke": Status.PASS,
         "host resolvers": Status.PASS,
         "Azure DNS": Status.PASS,
         "state directory": Status.PASS,
@@ -117,7 +118,7 @@ def test_the_command_prints_and_exits_like_run(
 
     assert 0 == main(["doctor", "-c", str(path), "--state-dir", str(tmp_path)])
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "8 diagnoses: 0 to fix, 0 could not be checked, 0 skipped, 8 fine"
+    assert out[-1] == "9 diagnoses: 0 to fix, 0 could not be checked, 0 skipped, 9 fine"
 
 
 def test_no_managed_identity_is_exit_2_with_the_fix(

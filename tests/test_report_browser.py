@@ -2,8 +2,8 @@
 
 The report is made the way a user makes it: `netverify demo -o jsonl` gives the findings, they
 are written as a JSON-lines file after an earlier run (so the timeline has a problem that was
-resolved), and `netverify report --from` renders it. Until the DNS checks make DNS findings
-themselves, the demo's DNS findings come from ``tests/report_samples.py``.
+resolved), and `netverify report --from` renders it. The matrices come from the demo's own DNS
+findings (real BIND as its custom DNS server when installed).
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from typing import Any
 import pytest
 
 from tests.browser import Browser, Page
-from tests.report_samples import CERT_BROKEN, SCORING_BROKEN, demo_dns_events
+
+BROKEN_GUID = "9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+NOTEBOOKS_BROKEN = f"ml-mlw-broken-westus-{BROKEN_GUID}.westus.notebooks.azure.net"
+SPOKE_API = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9.workspace.eastus.api.azureml.ms"
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 EARLIER = timedelta(hours=3)
@@ -44,7 +47,6 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[di
     workdir = tmp_path_factory.mktemp("report")
     latest = [json.loads(line) for line in netverify("demo", "-o", "jsonl").splitlines()]
     observed_at = datetime.fromisoformat(latest[0]["observed_at"].replace("Z", "+00:00"))
-    latest += demo_dns_events(latest[0]["run_id"], observed_at)
     # Three hours earlier the healthy workspace had v1_legacy_mode on too; it was fixed since.
     earlier = [
         {
@@ -87,44 +89,63 @@ def test_the_report_loads_nothing_and_logs_no_error(
 
 
 def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
-    """The broken workspace's matrix: public, NXDOMAIN and timeout cells, each labelled in text."""
+    """The demo's matrices: private, public, NXDOMAIN, no-address and error cells, each in words."""
     matrices = page.evaluate(
         """[...document.querySelectorAll('table.matrix')].map(t => ({
             caption: t.caption.innerText,
             resolvers: [...t.tHead.querySelectorAll('th')].slice(1).map(th => th.innerText.split('\\n')[0]),
             rows: Object.fromEntries([...t.tBodies[0].rows].map(r => [r.cells[0].innerText,
-                [...r.cells].slice(1).map(c => [c.dataset.outcome, c.querySelector('.outcome-label').innerText,
+                [...r.cells].slice(1).map(c => [c.dataset.outcome, c.querySelector('.outcome-label')?.innerText,
                                                 getComputedStyle(c).backgroundColor])]))}))"""
     )
     by_caption = {m["caption"]: m for m in matrices}
-    assert ["Workspace mlw-broken", "Workspace mlw-healthy"] == list(by_caption)
+    assert [
+        "Workspace mlw-broken",
+        "Workspace mlw-healthy",
+        "Workspace mlw-spoke",
+    ] == list(by_caption)
     broken = by_caption["Workspace mlw-broken"]
-    assert ["host", "custom 10.0.0.4", "azure 168.63.129.16"] == broken["resolvers"]
-    outcomes = {
-        fqdn: [(o, label) for o, label, _ in cells] for fqdn, cells in broken["rows"].items()
+    resolvers = ["host", "custom 10.0.0.4", "custom 10.0.0.5", "azure 168.63.129.16"]
+    assert resolvers == broken["resolvers"]
+
+    def outcomes(matrix: dict[str, Any], fqdn: str) -> list[tuple[str, str]]:
+        return [(o, label) for o, label, _ in matrix["rows"][fqdn]]
+
+    # The notebooks name: public through the host and the custom server (no forwarder for the
+    # notebooks zone), the second custom server is down, Azure DNS has no record for it.
+    assert [
+        ("public", "PUBLIC"),
+        ("public", "PUBLIC"),
+        ("error", "ERROR"),
+        ("nodata", "NO ADDRESS"),
+    ] == outcomes(broken, NOTEBOOKS_BROKEN)
+    # The spoke's API: a stale host cache, NXDOMAIN from the custom server, no zone linked.
+    spoke = by_caption["Workspace mlw-spoke"]
+    assert [
+        ("private", "PRIVATE"),
+        ("nxdomain", "NXDOMAIN"),
+        ("error", "ERROR"),
+        ("nodata", "NO ADDRESS"),
+    ] == outcomes(spoke, SPOKE_API)
+    colours = {
+        o: colour for m in matrices for cells in m["rows"].values() for o, _, colour in cells
     }
-    assert [("public", "PUBLIC"), ("public", "PUBLIC"), ("nxdomain", "NXDOMAIN")] == outcomes[
-        SCORING_BROKEN
-    ]
-    assert [("timeout", "TIMEOUT"), ("private", "PRIVATE"), ("private", "PRIVATE")] == outcomes[
-        CERT_BROKEN
-    ]
-    colours = {o: colour for cells in broken["rows"].values() for o, _, colour in cells}
-    assert 4 == len(set(colours.values())), colours  # each outcome also has its own colour
+    assert 5 == len(set(colours.values())), colours  # each outcome also has its own colour
 
 
 def test_a_failing_cell_links_the_finding_it_explains(page: Page) -> None:
     """Following the link from the public cell lands on the DNS finding's article."""
     target = page.evaluate(
         f"""(() => {{ const row = [...document.querySelectorAll('table.matrix tbody tr')]
-              .find(r => r.cells[0].innerText === {json.dumps(SCORING_BROKEN)});
+              .find(r => r.cells[0].innerText === {json.dumps(NOTEBOOKS_BROKEN)});
             const link = row.cells[1].querySelector('.explains a');
             const article = document.querySelector(link.getAttribute('href'));
             return [link.innerText, article.querySelector('h3').innerText]; }})()"""
     )
     assert [
         "dns_name_resolves_private_endpoint",
-        f"FAIL Dns name resolves private endpoint: {SCORING_BROKEN}",
+        "FAIL Workspace and scoring names resolve to the private endpoint inside the VNet: "
+        + NOTEBOOKS_BROKEN,
     ] == target
 
 

@@ -28,7 +28,7 @@ def test_lists_are_paged_with_next_link(start_tenant: TenantFactory, demo_scenar
 
     names = [r.name for r in client.record_sets.list("rg-ml-prod", "privatelink.api.azureml.ms")]
 
-    assert 5 == len(names)
+    assert 6 == len(names)
     assert "*.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus" in names
     skip_tokens = [r.query.get("$skipToken") for r in tenant.arm.requests]
     assert [None, "2", "4"] == skip_tokens

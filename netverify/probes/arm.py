@@ -6,9 +6,10 @@ facts (the resource's facts, or why there are none) and never judges them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -26,6 +27,8 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.privatedns import PrivateDnsManagementClient
 from azure.mgmt.resource.policy import PolicyClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
@@ -37,17 +40,22 @@ from netverify.arm_ids import ResourceId, ResourceIdError
 from netverify.clouds import Cloud
 from netverify.config import ArmConfig
 from netverify.facts import (
+    CustomDnsConfig,
+    DnsRecordSet,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
     PolicyAssignment,
     PolicyDefinition,
+    PrivateDnsZone,
+    PrivateEndpoint,
     PrivateEndpointConnection,
     Read,
     ReadFailure,
     ReadProblem,
     Registry,
     Subscription,
+    VirtualNetwork,
     Workspace,
 )
 from netverify.permissions import required_action
@@ -177,6 +185,25 @@ class ArmReader:
             url = body.get("nextLink") or None
         return items
 
+    def virtual_network(self, resource_id: str) -> Read[VirtualNetwork]:
+        return self._memoised(resource_id, self._read_virtual_network)
+
+    def private_endpoint(self, resource_id: str) -> Read[PrivateEndpoint]:
+        return self._memoised(resource_id, self._read_private_endpoint)
+
+    def private_dns_zone(self, resource_id: str) -> Read[PrivateDnsZone]:
+        return self._memoised(resource_id, self._read_private_dns_zone)
+
+    def private_dns_zone_ids(self, subscription: str) -> Read[tuple[str, ...]]:
+        """Ids of every private DNS zone in a subscription (to find zones by name)."""
+        where = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateDnsZones"
+
+        def read() -> tuple[str, ...]:
+            client = self.client(PrivateDnsManagementClient, subscription)
+            return tuple(str(z.id) for z in client.private_zones.list() if z.id)
+
+        return self._memoised_unparsed(where, subscription, read)
+
     # -- reads -------------------------------------------------------------------------------
 
     def _read_workspace(self, raw_id: str, rid: ResourceId) -> Workspace:
@@ -222,6 +249,29 @@ class ArmReader:
         else:
             body = client.policy_definitions.get_built_in(name)
         return parse_policy_definition(body.as_dict(), definition_id)
+
+    def _read_virtual_network(self, rid: ResourceId) -> VirtualNetwork:
+        client = self.client(NetworkManagementClient, rid.subscription)
+        body = client.virtual_networks.get(rid.resource_group, rid.name).as_dict()
+        return parse_virtual_network(body, rid)
+
+    def _read_private_endpoint(self, rid: ResourceId) -> PrivateEndpoint:
+        client = self.client(NetworkManagementClient, rid.subscription)
+        body = client.private_endpoints.get(rid.resource_group, rid.name).as_dict()
+        groups = [
+            g.as_dict() for g in client.private_dns_zone_groups.list(rid.name, rid.resource_group)
+        ]
+        return parse_private_endpoint(body, groups, rid)
+
+    def _read_private_dns_zone(self, rid: ResourceId) -> PrivateDnsZone:
+        client = self.client(PrivateDnsManagementClient, rid.subscription)
+        client.private_zones.get(rid.resource_group, rid.name)  # 404 here: the zone is missing
+        records = [r.as_dict() for r in client.record_sets.list(rid.resource_group, rid.name)]
+        links = [
+            link.as_dict()
+            for link in client.virtual_network_links.list(rid.resource_group, rid.name)
+        ]
+        return parse_private_dns_zone(records, links, rid)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -599,3 +649,103 @@ def _connection(raw: Any, rid: ResourceId) -> PrivateEndpointConnection:
         status=state.get("status"),
         description=state.get("description"),
     )
+
+
+def parse_virtual_network(body: Mapping[str, Any], rid: ResourceId) -> VirtualNetwork:
+    props = _properties(body, rid)
+    space = _typed(props, "addressSpace", dict, {}, rid)
+    dhcp = _typed(props, "dhcpOptions", dict, {}, rid)
+    prefixes = _strings(space, "addressPrefixes", rid, "properties.addressSpace")
+    for prefix in prefixes:
+        try:
+            ipaddress.ip_network(prefix, strict=False)
+        except ValueError as exc:
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.addressSpace.addressPrefixes holds {prefix!r}, "
+                "not a CIDR prefix"
+            ) from exc
+    return VirtualNetwork(
+        id=str(rid),
+        name=rid.name,
+        address_prefixes=prefixes,
+        dns_servers=_strings(dhcp, "dnsServers", rid, "properties.dhcpOptions"),
+    )
+
+
+def parse_private_endpoint(
+    body: Mapping[str, Any], zone_groups: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> PrivateEndpoint:
+    props = _properties(body, rid)
+    connections = [
+        *_typed(props, "privateLinkServiceConnections", list, [], rid),
+        *_typed(props, "manualPrivateLinkServiceConnections", list, [], rid),
+    ]
+    targets: list[str] = []
+    groups: list[str] = []
+    for connection in connections:
+        cprops = connection.get("properties") if isinstance(connection, dict) else None
+        if not isinstance(cprops, dict):
+            raise MalformedResource(f"{rid.type} {rid.name}: a connection has no properties")
+        target = _typed(cprops, "privateLinkServiceId", str, None, rid, "connection.properties")
+        targets += [target] if target else []
+        groups += _strings(cprops, "groupIds", rid, "connection.properties")
+    configs = []
+    for entry in _typed(props, "customDnsConfigs", list, [], rid):
+        if not isinstance(entry, dict) or not isinstance(entry.get("fqdn"), str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.customDnsConfigs holds {entry!r}"
+            )
+        ips = _strings(entry, "ipAddresses", rid, "properties.customDnsConfigs[]")
+        configs.append(CustomDnsConfig(entry["fqdn"].lower(), ips))
+    zone_ids = [
+        str(zc.get("properties", {}).get("privateDnsZoneId") or "")
+        for group in zone_groups
+        for zc in group.get("properties", {}).get("privateDnsZoneConfigs") or []
+        if isinstance(zc, dict)
+    ]
+    subnet = _typed(props, "subnet", dict, {}, rid).get("id")
+    return PrivateEndpoint(
+        id=str(rid),
+        name=rid.name,
+        subnet_id=str(subnet) if subnet else None,
+        target_ids=tuple(targets),
+        group_ids=tuple(groups),
+        custom_dns_configs=tuple(configs),
+        zone_ids=tuple(z for z in zone_ids if z),
+    )
+
+
+def parse_private_dns_zone(
+    records: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> PrivateDnsZone:
+    sets = []
+    for record in records:
+        props = _properties(record, rid)
+        rtype = str(record.get("type", "")).rsplit("/", 1)[-1].upper()
+        values: tuple[str, ...]
+        if rtype == "A":
+            values = tuple(str(a.get("ipv4Address")) for a in props.get("aRecords") or [])
+        elif rtype == "CNAME":
+            values = (str((props.get("cnameRecord") or {}).get("cname")),)
+        else:
+            continue  # SOA, TXT, ...: nothing a check needs
+        sets.append(DnsRecordSet(str(record.get("name", "")), rtype, values))
+    linked = []
+    for link in links:
+        vnet = (_properties(link, rid).get("virtualNetwork") or {}).get("id")
+        if not isinstance(vnet, str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: virtual network link {link.get('name')!r} names no "
+                "properties.virtualNetwork.id"
+            )
+        linked.append(vnet)
+    return PrivateDnsZone(str(rid), rid.name, tuple(sets), tuple(linked))
+
+
+def _strings(where: Mapping[str, Any], key: str, rid: ResourceId, path: str) -> tuple[str, ...]:
+    values = _typed(where, key, list, [], rid, path)
+    if not all(isinstance(v, str) for v in values):
+        raise MalformedResource(
+            f"{rid.type} {rid.name}: {path}.{key} is {values!r}, expected strings"
+        )
+    return tuple(values)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netverify.clouds import cloud
+from netverify.sim.dns_world import custom_dns_configs, zone_group, zone_records
 from netverify.sim.scenario import V1_LEGACY_MODE_POLICY, Placed, Scenario
 
 ML = "Microsoft.MachineLearningServices/workspaces"
@@ -88,7 +89,8 @@ def build_arm_state(scenario: Scenario) -> ArmState:
 
     def envelope(kind: str, spec: Placed, properties: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": rid(kind, spec.name),
+            # From the spec itself: two zones may share a name in different groups.
+            "id": resource_id(scenario, kind, spec, spec.name),
             "name": spec.name,
             "type": TYPES[kind],
             "location": scenario.place(spec)[2],
@@ -129,7 +131,8 @@ def build_arm_state(scenario: Scenario) -> ArmState:
                     ],
                     "manualPrivateLinkServiceConnections": [],
                     "customDnsConfigs": [
-                        {"fqdn": c.fqdn, "ipAddresses": list(c.ips)} for c in pe.dns_configs
+                        {"fqdn": c.fqdn, "ipAddresses": list(c.ips)}
+                        for c in custom_dns_configs(scenario, pe)
                     ],
                     "networkInterfaces": [
                         {
@@ -139,6 +142,31 @@ def build_arm_state(scenario: Scenario) -> ArmState:
                 },
             )
         )
+
+    for pe in scenario.private_endpoints:
+        pe_id = rid("private_endpoint", pe.name)
+        state.collections[f"{pe_id}/privateDnsZoneGroups".lower()] = []  # listed even if empty
+        zone_ids = [resource_id(scenario, "zone", z, z.name) for z in zone_group(scenario, pe)] + [
+            resource_id(scenario, "zone", pe, getattr(names, f"{service}_zone"))
+            for service in pe.deleted_zones
+        ]
+        if zone_ids:
+            state.add(
+                {
+                    "id": f"{pe_id}/privateDnsZoneGroups/default",
+                    "name": "default",
+                    "properties": {
+                        "provisioningState": "Succeeded",
+                        "privateDnsZoneConfigs": [
+                            {
+                                "name": zone_id.rsplit("/", 1)[-1].replace(".", "-"),
+                                "properties": {"privateDnsZoneId": zone_id, "recordSets": []},
+                            }
+                            for zone_id in zone_ids
+                        ],
+                    },
+                }
+            )
 
     def connections(owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
@@ -164,6 +192,7 @@ def build_arm_state(scenario: Scenario) -> ArmState:
 
     for ws in scenario.workspaces:
         ws_id = rid("workspace", ws.name)
+        state.collections[f"{ws_id}/onlineEndpoints".lower()] = []  # listed even if empty
         state.add(
             envelope(
                 "workspace",
@@ -280,20 +309,23 @@ def build_arm_state(scenario: Scenario) -> ArmState:
         )
 
     for zone in scenario.private_dns_zones:
-        zone_id = rid("zone", zone.name)
+        zone_id = resource_id(scenario, "zone", zone, zone.name)
+        records = zone_records(scenario, zone)
+        for child in ("ALL", "virtualNetworkLinks"):  # listed even if empty
+            state.collections[f"{zone_id}/{child}".lower()] = []
         state.add(
             envelope(
                 "zone",
                 zone,
                 {
                     "provisioningState": "Succeeded",
-                    "numberOfRecordSets": len(zone.records) + 1,
+                    "numberOfRecordSets": len(records) + 1,
                     "numberOfVirtualNetworkLinks": len(zone.links),
                 },
             )
             | {"location": "global"}
         )
-        for rec in zone.records:
+        for rec in records:
             rtype = rec.type.upper()
             payload: dict[str, Any]
             if rtype == "A":

@@ -16,16 +16,17 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import cast
+from typing import Self, cast
 
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
+import dns.query
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -125,7 +126,7 @@ class StaticDnsServer:
         """``host:port`` (IPv6 in brackets) as used for forwarder settings."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    def start(self) -> StaticDnsServer:
+    def start(self) -> Self:
         if self._sockets:
             raise RuntimeError("server already started")
         self._stopping.clear()
@@ -359,3 +360,51 @@ def _synthesize(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset
     if rrset.name == owner:
         return rrset
     return dns.rrset.from_rdata_list(owner, rrset.ttl, list(rrset))
+
+
+class ForwardingDnsServer(StaticDnsServer):
+    """A forwarding DNS server in Python: its own records first, then per-zone forwarders.
+
+    It stands in for a customer's custom DNS server where no BIND, dnsmasq or Unbound is
+    installed, and for a host's local cache. Like dnsmasq it relays the upstream answer as is
+    and does not chase a CNAME into another forwarded zone. An upstream that does not answer
+    gives SERVFAIL, as BIND does; the short upstream timeout keeps that inside a client's
+    timeout, since queries are answered one at a time.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[Record],
+        forwarders: Mapping[str, str],
+        default: str | None,
+        host: str = "127.0.0.1",
+        *,
+        upstream_timeout: float = 0.3,
+    ) -> None:
+        super().__init__(records, host)
+        self.forwarders = {
+            dns.name.from_text(zone): address for zone, address in forwarders.items()
+        }
+        self.default = default
+        self.upstream_timeout = upstream_timeout
+
+    def _resolve(
+        self, qname: dns.name.Name, rdtype: int
+    ) -> tuple[dns.rcode.Rcode, list[dns.rrset.RRset]]:
+        if self._lookup(qname) is not None:
+            return super()._resolve(qname, rdtype)
+        zones = [z for z in self.forwarders if qname.is_subdomain(z)]
+        upstream = self.forwarders[max(zones, key=len)] if zones else self.default
+        if upstream is None:
+            return dns.rcode.REFUSED, []
+        host, _, port = upstream.rpartition(":")
+        try:
+            reply, _ = dns.query.udp_with_fallback(
+                dns.message.make_query(qname, dns.rdatatype.RdataType.make(rdtype)),
+                host.strip("[]"),
+                timeout=self.upstream_timeout,
+                port=int(port),
+            )
+        except (dns.exception.DNSException, OSError):
+            return dns.rcode.SERVFAIL, []
+        return reply.rcode(), list(reply.answer)

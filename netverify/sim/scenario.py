@@ -10,11 +10,11 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from netverify.clouds import CloudName
+from netverify.clouds import AZURE_DNS_ADDRESS, CloudName, cloud
 from netverify.config import describe_errors
 
 EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
@@ -76,13 +76,31 @@ class DnsConfigSpec(_Spec):
     ips: tuple[str, ...]
 
 
+# The names an Azure ML workspace endpoint serves (netverify.dns_names), as scenario keys.
+NameKey = Literal["api", "cert", "notebooks", "scoring"]
+
+
 class PrivateEndpointSpec(Placed):
     vnet: str
     subnet: str = "default"
     target: str = Field(description="Name of the workspace, vault, registry or storage account.")
     group_id: str
     status: str = "Approved"
-    dns_configs: tuple[DnsConfigSpec, ...] = ()
+    dns_configs: tuple[DnsConfigSpec, ...] = Field(
+        (), description="customDnsConfigs as written; unset: derived for the cloud from `ip`."
+    )
+    ip: str | None = Field(None, description="NIC IP of the workspace API (and cert) names.")
+    notebooks_ip: str | None = None  # default: ip
+    scoring_ip: str | None = None  # default: ip
+    zone_group: bool = Field(True, description="Azure manages the records (privateDnsZoneGroups).")
+    deleted_zones: tuple[Literal["aml_api", "aml_notebooks"], ...] = Field(
+        (), description="Zones the zone group still names (in its resource group) that are gone."
+    )
+    # Planted problems in the zone that holds this endpoint's records.
+    missing_records: tuple[NameKey, ...] = ()
+    stale_records: dict[NameKey, str] = Field(
+        default_factory=dict, description="The zone holds this old IP instead of the NIC's."
+    )
 
 
 class RecordSpec(_Spec):
@@ -99,8 +117,53 @@ class LinkSpec(_Spec):
 
 
 class ZoneSpec(Placed):
+    name: str = Field("", description="Zone name; unset: the cloud's zone for `service`.")
+    service: Literal["aml_api", "aml_notebooks"] | None = None
     records: tuple[RecordSpec, ...] = ()
     links: tuple[LinkSpec, ...] = ()
+    endpoints: tuple[str, ...] | None = Field(
+        None,
+        description="Private endpoints whose A records the zone holds (its zone group); "
+        "unset: every endpoint in the zone's resource group.",
+    )
+
+
+class ForwarderSpec(_Spec):
+    zone: str
+    to: str = Field("azure", description='"azure", "public", or an address that does not answer.')
+
+
+class CustomDnsServerSpec(_Spec):
+    """A customer's DNS server in the VNet (BIND, dnsmasq or Unbound in tests and the demo)."""
+
+    address: str
+    forwarders: tuple[ForwarderSpec, ...] | None = Field(
+        None, description="Conditional forwarders; unset: the cloud's zones to Azure DNS."
+    )
+    default_forwarder: str = Field("public", description='"public", or "none" (refuse the rest).')
+    down: bool = Field(False, description="The server does not answer at all.")
+
+
+class HostEntrySpec(_Spec):
+    fqdn: str
+    ips: tuple[str, ...]
+
+
+class DnsWorldSpec(_Spec):
+    """What the agent's resolvers see: the VNet's custom DNS servers, the host's resolver."""
+
+    agent_vnet: str | None = Field(None, description="Where the agent runs; default: first VNet.")
+    azure_dns: str = AZURE_DNS_ADDRESS
+    custom_servers: tuple[CustomDnsServerSpec, ...] = ()
+    host_nameservers: tuple[str, ...] | None = Field(
+        None, description="The agent's /etc/resolv.conf; unset: the VNet's DNS servers."
+    )
+    host_stale: tuple[HostEntrySpec, ...] = Field(
+        (), description="Answers the host's local cache still gives (a stale cache)."
+    )
+    silent_ips: tuple[str, ...] = Field(
+        (), description="Private endpoint IPs whose front end accepts no connection."
+    )
 
 
 class DeploymentSpec(_Spec):
@@ -191,6 +254,25 @@ class Scenario(_Spec):
     # no throttling, and no x-ms-ratelimit-remaining-subscription-reads header.
     read_bucket: int | None = Field(None, ge=1)
     read_refill_per_second: float = Field(25.0, gt=0)
+    dns: DnsWorldSpec = DnsWorldSpec()
+
+    @model_validator(mode="after")
+    def _zone_names(self) -> Scenario:
+        """Zones given by service get their name from the cloud table, so one scenario works
+        in every cloud."""
+        names = cloud(self.cloud)
+        zones = tuple(
+            z
+            if z.name
+            else z.model_copy(
+                update={"name": getattr(names, f"{z.service}_zone") if z.service else ""}
+            )
+            for z in self.private_dns_zones
+        )
+        if any(not z.name for z in zones):
+            raise ValueError("private_dns_zones: each zone needs a name or a service")
+        object.__setattr__(self, "private_dns_zones", zones)  # still being constructed
+        return self
 
     def place(self, spec: Placed) -> tuple[str, str, str]:
         """(subscription, resource group, location) of a resource."""

@@ -1,12 +1,15 @@
-"""A whole simulated tenant on loopback: a test CA, ARM over HTTPS, and a token endpoint."""
+"""A whole simulated tenant on loopback: a test CA, ARM over HTTPS, a token endpoint, and the
+DNS the agent sees (Azure DNS and public DNS stand-ins, the VNet's custom DNS servers, the
+host's resolver) plus TLS front ends for the private endpoints."""
 
 from __future__ import annotations
 
+import os
 import ssl
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import tomli_w
 import trustme
@@ -14,14 +17,55 @@ import trustme
 from netverify.clouds import cloud
 from netverify.config import Config, parse_config
 from netverify.sim.arm_state import build_arm_state, resource_id
-from netverify.sim.scenario import Scenario
+from netverify.sim.custom_dns import (
+    DEAD_FORWARDER,
+    DNSMASQ,
+    NAMED,
+    UNBOUND,
+    RunningDns,
+    start_bind,
+    start_dnsmasq,
+    start_unbound,
+)
+from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
+from netverify.sim.dns_world import agent_vnet, build_dns_world, private_ips
+from netverify.sim.endpoints import TlsListener
+from netverify.sim.scenario import CustomDnsServerSpec, Scenario
 from netverify.sim.servers import SimulatedArm, TokenBook, TokenEndpoint
+
+CustomDnsKind = Literal["bind", "unbound", "dnsmasq", "standin"]
+REAL_SERVERS = {
+    "bind": (NAMED, start_bind),
+    "unbound": (UNBOUND, start_unbound),
+    "dnsmasq": (DNSMASQ, start_dnsmasq),
+}
+# The host's local cache, as systemd-resolved's stub address in /etc/resolv.conf.
+HOST_CACHE_ADDRESS = "127.0.0.53"
+
+
+def installed_custom_dns() -> CustomDnsKind:
+    """The first real DNS server installed (BIND, Unbound, dnsmasq), else the Python stand-in."""
+    for kind, (binary, _) in REAL_SERVERS.items():
+        if os.access(binary, os.X_OK):
+            return kind  # type: ignore[return-value]
+    return "standin"
 
 
 class SimulatedTenant:
-    """Start with ``with SimulatedTenant(scenario) as tenant:``; everything stops on exit."""
+    """Start with ``with SimulatedTenant(scenario) as tenant:``; everything stops on exit.
 
-    def __init__(self, scenario: Scenario, workdir: Path | None = None) -> None:
+    ``custom_dns`` picks what plays the VNet's custom DNS servers: a real BIND, Unbound or
+    dnsmasq configured with the scenario's forwarders (default: the first one installed), or
+    ``standin`` (a Python forwarder that behaves like dnsmasq).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        workdir: Path | None = None,
+        *,
+        custom_dns: CustomDnsKind | None = None,
+    ) -> None:
         self.scenario = scenario
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="netverify-sim-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
@@ -51,11 +95,100 @@ class SimulatedTenant:
             tenant_id=scenario.tenant_id,
             issuer_host=names.authority_host,
         )
+        world = build_dns_world(scenario)
+        self.azure_dns = StaticDnsServer(world.azure)
+        self.public_dns = StaticDnsServer(world.public)
+        self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
+        self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
+        self.host_cache: ForwardingDnsServer | None = None
+        endpoint_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert("*.azure.invalid").configure_cert(endpoint_context)
+        self.endpoints = TlsListener(endpoint_context)
 
     def __enter__(self) -> SimulatedTenant:
         self.identity.start()
         self.arm.start()
+        self.azure_dns.start()
+        self.public_dns.start()
+        self.endpoints.start()
+        try:
+            for spec in self.scenario.dns.custom_servers:
+                if not spec.down:
+                    self.custom_servers[spec.address] = self._start_custom(spec)
+            if self.scenario.dns.host_stale:
+                upstream = self._dns_targets().get(self._host_nameservers()[0], DEAD_FORWARDER)
+                stale = [
+                    Record(e.fqdn, "A", ip) for e in self.scenario.dns.host_stale for ip in e.ips
+                ]
+                self.host_cache = ForwardingDnsServer(stale, {}, upstream).start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
+
+    def describe_dns(self) -> str:
+        """Says honestly what plays which DNS server (shown by `netverify demo`)."""
+        servers = ", ".join(s.address for s in self.scenario.dns.custom_servers) or "none"
+        if self.custom_dns_kind == "standin":
+            who = (
+                "a Python stand-in that forwards like dnsmasq (no BIND, Unbound or dnsmasq is "
+                "installed; `scripts/bootstrap --test` installs them)"
+            )
+        else:
+            binary = REAL_SERVERS[self.custom_dns_kind][0]
+            who = f"a real {self.custom_dns_kind} ({binary}) configured with the scenario's forwarders"
+        return (
+            f"the VNet's custom DNS servers ({servers}) are {who}; Azure DNS "
+            f"({self.scenario.dns.azure_dns}) and public DNS are stand-ins serving the scenario; "
+            "every address is mapped to 127.0.0.1."
+        )
+
+    def _start_custom(self, spec: CustomDnsServerSpec) -> RunningDns | ForwardingDnsServer:
+        destinations = {"azure": self.azure_dns.address, "public": self.public_dns.address}
+        zones = spec.forwarders
+        forwarders = (
+            {f.zone: destinations.get(f.to, DEAD_FORWARDER) for f in zones}
+            if zones is not None
+            else {
+                z: self.azure_dns.address
+                for z in cloud(self.scenario.cloud).conditional_forwarder_zones
+            }
+        )
+        default = destinations.get(spec.default_forwarder)
+        if self.custom_dns_kind == "standin":
+            return ForwardingDnsServer([], forwarders, default).start()
+        start = REAL_SERVERS[self.custom_dns_kind][1]
+        return start(self.workdir / "dns" / spec.address, forwarders, default)
+
+    def _dns_targets(self) -> dict[str, str]:
+        """Where queries for each declared DNS address really go (all loopback)."""
+        # A VNet DNS server the scenario does not describe answers nothing; mapping it to a
+        # closed loopback port keeps every query on this machine.
+        targets = {
+            server: DEAD_FORWARDER for vnet in self.scenario.vnets for server in vnet.dns_servers
+        }
+        targets[self.scenario.dns.azure_dns] = self.azure_dns.address
+        for spec in self.scenario.dns.custom_servers:
+            running = self.custom_servers.get(spec.address)
+            targets[spec.address] = running.address if running else DEAD_FORWARDER
+        if self.host_cache is not None:
+            targets[HOST_CACHE_ADDRESS] = self.host_cache.address
+        return targets
+
+    def _host_nameservers(self) -> list[str]:
+        declared = self.scenario.dns.host_nameservers
+        if declared is not None:
+            return list(declared)
+        vnet = next((v for v in self.scenario.vnets if v.name == agent_vnet(self.scenario)), None)
+        return list(
+            vnet.dns_servers if vnet and vnet.dns_servers else [self.scenario.dns.azure_dns]
+        )
+
+    def write_resolv_conf(self) -> Path:
+        path = self.workdir / "resolv.conf"
+        servers = [HOST_CACHE_ADDRESS] if self.host_cache else self._host_nameservers()
+        path.write_text("".join(f"nameserver {s}\n" for s in servers), encoding="utf-8")
+        return path
 
     def __exit__(
         self,
@@ -63,6 +196,13 @@ class SimulatedTenant:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for server in [*self.custom_servers.values(), self.host_cache]:
+            if server is not None:
+                server.stop()
+        self.custom_servers.clear()
+        self.endpoints.stop()
+        self.public_dns.stop()
+        self.azure_dns.stop()
         self.arm.stop()
         self.identity.stop()
         if self._tmp is not None:
@@ -90,13 +230,37 @@ class SimulatedTenant:
             },
             "scope": {"workspaces": self.workspace_ids()},
             "agent": {"name": "netverify-sim-agent"},
+            "dns": {
+                "resolv_conf": str(self.write_resolv_conf()),
+                "azure_dns": self.scenario.dns.azure_dns,
+                "server_map": self._dns_targets(),
+                "timeout_seconds": 1.0,
+            },
+            "reachability": {
+                "timeout_seconds": 1.0,
+                "address_map": {
+                    ip: self.endpoints.address if ip in self._live_ips() else DEAD_FORWARDER
+                    for ip in sorted(private_ips(self.scenario))
+                },
+            },
         }
-        if self.scenario.vnets:  # the agent runs in the first VNet, as a deployed one runs in one
-            home = self.scenario.vnets[0]
-            document["agent"]["vnet_id"] = resource_id(self.scenario, "vnet", home, home.name)
+        vnet = agent_vnet(self.scenario)
+        if vnet is not None:
+            spec = next((v for v in self.scenario.vnets if v.name == vnet), None)
+            document["agent"]["vnet_id"] = resource_id(self.scenario, "vnet", spec, vnet)
         for name, values in sections.items():
             document[name] = {**document.get(name, {}), **values}
         return document
+
+    def _live_ips(self) -> set[str]:
+        """NIC IPs of the private endpoints: their front ends answer TLS (unless silenced)."""
+        nics = {
+            ip
+            for pe in self.scenario.private_endpoints
+            for ip in (pe.ip, pe.notebooks_ip, pe.scoring_ip)
+            if ip
+        }
+        return nics - set(self.scenario.dns.silent_ips)
 
     def config(self, **sections: Any) -> Config:
         return parse_config(tomli_w.dumps(self.config_document(**sections)), "simulated tenant")

@@ -65,14 +65,17 @@ def webhook_sink(server: WebhookStandIn) -> dict[str, Any]:
     return {"type": "webhook", "url": server.url, "ca_file": str(server.ca_pem), "name": "hook"}
 
 
-def netverify_run(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "netverify.cli", "run", "--config", str(config), "-o", "jsonl"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
+def netverify_run(config: Path, output: Path) -> subprocess.Popen[str]:
+    """`netverify run` in its own process, printing into ``output`` (a pipe nobody reads while
+    the test waits would fill up and stall the run before it delivers)."""
+    with output.open("w") as printed:
+        return subprocess.Popen(
+            [sys.executable, "-m", "netverify.cli", "run", "--config", str(config), "-o", "jsonl"],
+            stdout=printed,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
 
 
 @pytest.mark.servers
@@ -184,18 +187,22 @@ def test_killed_mid_delivery_the_spool_replays(
     config = write_config(start_tenant, tmp_path / "c.toml", [webhook_sink(webhook)])
     webhook.fail_next(Fault(202, delay_seconds=60))  # takes the batch but never answers in time
 
-    killed = netverify_run(config)
-    assert webhook.arrived.wait(30), killed.stderr.read() if killed.stderr else ""
+    killed = netverify_run(config, tmp_path / "killed.jsonl")
+    if not webhook.arrived.wait(30):
+        killed.kill()
+        raise AssertionError(f"no delivery reached the webhook: {killed.communicate()[1]}")
     killed.send_signal(signal.SIGKILL)
-    killed_output, _ = killed.communicate(timeout=30)
-    lost_run = {json.loads(line)["run_id"] for line in killed_output.splitlines()}
+    killed.communicate(timeout=30)
+    lost_lines = (tmp_path / "killed.jsonl").read_text().splitlines()
+    lost_run = {json.loads(line)["run_id"] for line in lost_lines}
     assert [] == webhook.received
     assert -signal.SIGKILL == killed.returncode
 
-    again = netverify_run(config)
-    output, errors = again.communicate(timeout=60)
+    again = netverify_run(config, tmp_path / "again.jsonl")
+    _, errors = again.communicate(timeout=60)
     assert 1 == again.returncode, errors
 
+    output = (tmp_path / "again.jsonl").read_text()
     runs = lost_run | {json.loads(line)["run_id"] for line in output.splitlines()}
     assert 2 == len(runs)
     assert runs == {e["run_id"] for e in webhook.received}

@@ -1,4 +1,4 @@
-"""Real custom DNS servers (BIND, dnsmasq, unbound) as child processes on 127.0.0.1, for tests.
+"""Real custom DNS servers (BIND, dnsmasq, unbound) as child processes on 127.0.0.1, for tests and the demo.
 
 Each is set up the way customers run "custom DNS" in a VNet: conditional forwarders for the Azure
 private-link zones (here pointing at StaticDnsServer stand-ins for 168.63.129.16) and a default

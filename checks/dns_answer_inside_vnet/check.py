@@ -1,0 +1,82 @@
+"""Private IPs answered for a workspace name lie inside the VNet's (or the endpoint's) space."""
+
+import ipaddress
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.dns_judging import is_private, name_evidence, resource_group, serving_zones
+from netverify.facts import DnsFacts, Facts
+from netverify.judging import skipped
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    dns = facts.dns
+    if dns is None:
+        return
+    vnet = dns.agent_vnet.value if dns.agent_vnet is not None else None
+    for name in dns.expected:
+        if vnet is None:
+            yield skipped(META, name.fqdn, "The agent's VNet is not configured or not readable.")
+            continue
+        spaces = _spaces(dns, name.private_endpoint_id, vnet.address_prefixes)
+        answered = {
+            ip: resolver.name
+            for resolver in dns.resolvers
+            if (answer := dns.answer(name.fqdn, resolver.name)) is not None
+            for ip in answer.addresses
+            if is_private(ip)
+        }
+        if not answered:
+            yield skipped(META, name.fqdn, "No resolver answered a private address.")
+            continue
+        outside = {
+            ip: by
+            for ip, by in answered.items()
+            if not any(ipaddress.ip_address(ip) in net for net in spaces)
+        }
+        observed = {**name_evidence(dns, name), "outside": outside}
+        expected = {"address_space": [str(n) for n in spaces]}
+        if not outside:
+            yield Finding(
+                META,
+                Status.PASS,
+                name.fqdn,
+                f"{name.fqdn} resolves inside the VNet's address space.",
+                Evidence(observed, expected),
+                subject=name.workspace_id,
+            )
+            continue
+        zones = serving_zones(dns, name)
+        zone_id = zones[0].id if zones else name.workspace_id
+        yield Finding(
+            META,
+            Status.FAIL,
+            name.fqdn,
+            f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
+            f"{', '.join(outside)}, outside the address space {', '.join(map(str, spaces))} of "
+            "the agent's VNet and the private endpoint's VNet.",
+            Evidence(observed, expected),
+            META.remediation(
+                fqdn=name.fqdn,
+                addresses=", ".join(outside),
+                record_name=name.record_name,
+                zone_name=name.zone_name,
+                resource_group=resource_group(zone_id),
+            ),
+            subject=name.workspace_id,
+        )
+
+
+def _spaces(
+    dns: DnsFacts, endpoint_id: str, agent_prefixes: tuple[str, ...]
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    prefixes = list(agent_prefixes)
+    endpoint = dns.private_endpoints.get(endpoint_id.lower())
+    subnet = endpoint.value.subnet_id if endpoint and endpoint.value else None
+    if subnet:
+        own = dns.endpoint_vnets.get(subnet.split("/subnets/")[0].lower())
+        prefixes += list(own.value.address_prefixes) if own and own.value else []
+    return [ipaddress.ip_network(p, strict=False) for p in dict.fromkeys(prefixes)]

@@ -1,0 +1,62 @@
+"""Each workspace name resolves, through the resolver the workload uses, to its private IP."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.dns_judging import describe, name_evidence, resolves_to, vnet_resolver_names
+from netverify.facts import Facts, ResolverKind
+from netverify.judging import failed_read
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    dns = facts.dns
+    if dns is None:
+        return
+    # What could not be read leaves names unknown: say so rather than judge fewer names.
+    unread = [r for r in dns.private_endpoints.values() if r.failure is not None]
+    yield from (failed_read(META, r, "private endpoint", linked=True) for r in unread)
+    yield from (failed_read(META, r, "online endpoint list", linked=False) for r in dns.gaps)
+    if dns.agent_vnet is not None and dns.agent_vnet.failure is not None:
+        yield failed_read(META, dns.agent_vnet, "agent VNet", linked=False)
+    hosts = [r.name for r in dns.resolvers_of(ResolverKind.HOST)]
+    judged_by = hosts or vnet_resolver_names(dns)
+    for name in dns.expected:
+        answers = [a for r in judged_by if (a := dns.answer(name.fqdn, r)) is not None]
+        observed = name_evidence(dns, name)
+        expected = {"addresses": list(name.expected_ips), "resolver": judged_by}
+        if answers and all(not a.answered for a in answers):
+            yield Finding(
+                META,
+                Status.ERROR,
+                name.fqdn,
+                f"No answer for {name.fqdn} from {', '.join(judged_by)}: {answers[0].summary()}.",
+                Evidence(observed, expected),
+                subject=name.workspace_id,
+            )
+            continue
+        bad = [a for a in answers if a.answered and not resolves_to(a, name)]
+        if not bad:
+            yield Finding(
+                META,
+                Status.PASS,
+                name.fqdn,
+                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to its private "
+                f"endpoint {', '.join(name.expected_ips)}.",
+                Evidence(observed, expected),
+                subject=name.workspace_id,
+            )
+            continue
+        yield Finding(
+            META,
+            Status.FAIL,
+            name.fqdn,
+            f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
+            f"{describe(bad[0])} through {bad[0].resolver}, not to its private endpoint "
+            f"{', '.join(name.expected_ips)}.",
+            Evidence(observed, expected),
+            META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
+            subject=name.workspace_id,
+        )

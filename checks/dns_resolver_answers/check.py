@@ -1,0 +1,55 @@
+"""Every resolver answered (timeouts, unreachable servers, SERVFAIL and REFUSED are errors)."""
+
+from collections import Counter
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.config import split_host_port
+from netverify.dns_judging import answer_detail, resolution_matrix
+from netverify.facts import Facts, ResolverKind
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    dns = facts.dns
+    if dns is None or not dns.expected:
+        return
+    for resolver in dns.resolvers:
+        answers = [a for e in dns.expected if (a := dns.answer(e.fqdn, resolver.name)) is not None]
+        failed = [a for a in answers if not a.answered]
+        observed: dict[str, object] = {
+            "resolver": resolver.name,
+            "address": resolver.address,
+            "servers": list(resolver.targets),
+            "asked": len(answers),
+            "failed": dict(Counter(a.rcode for a in failed)),
+        }
+        if not failed:
+            yield Finding(
+                META,
+                Status.PASS,
+                resolver.address,
+                f"Resolver {resolver.name} answered all {len(answers)} queries.",
+                Evidence(observed),
+                subject=resolver.name,
+            )
+            continue
+        first = failed[0]
+        observed["first_failure"] = {"fqdn": first.fqdn, **answer_detail(first)}
+        observed["resolution"] = resolution_matrix(dns, [a.fqdn for a in failed[:20]])
+        kinds = ", ".join(f"{n} {rcode}" for rcode, n in Counter(a.rcode for a in failed).items())
+        # The host resolver is named by its resolv.conf; dig asks its first nameserver.
+        declared = resolver.targets[0] if resolver.kind is ResolverKind.HOST else resolver.address
+        host, port = split_host_port(declared) if declared else ("127.0.0.53", 53)
+        yield Finding(
+            META,
+            Status.ERROR,
+            resolver.address,
+            f"Resolver {resolver.name} gave no answer for {len(failed)} of {len(answers)} names "
+            f"({kinds}), e.g. {first.fqdn}: {first.summary()}.",
+            Evidence(observed),
+            META.remediation(server=resolver.address, host=host, port=str(port), fqdn=first.fqdn),
+            subject=resolver.name,
+        )

@@ -1,0 +1,51 @@
+"""Every name a workspace's private endpoint serves has its A record in the private zone."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.dns_judging import name_evidence, record_names, serving_zones
+from netverify.facts import Facts
+from netverify.judging import skipped
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    dns = facts.dns
+    if dns is None:
+        return
+    for name in dns.expected:
+        zones = serving_zones(dns, name)
+        if not zones:
+            yield skipped(META, name.fqdn, f"No readable zone {name.zone_name} to look in.")
+            continue
+        found = [(z, r) for z in zones if (r := z.record(name.record_name)) is not None]
+        observed = {
+            **name_evidence(dns, name),
+            "zones": [z.id for z in zones],
+            "record": {z.id: list(r.values) for z, r in found},
+        }
+        expected = {"record": f"{name.record_name}.{name.zone_name}", "type": "A"}
+        if found:
+            yield Finding(
+                META,
+                Status.PASS,
+                name.fqdn,
+                f"Zone {name.zone_name} holds {name.record_name} for {name.purpose} of "
+                f"{name.workspace_name}.",
+                Evidence(observed, expected),
+                subject=name.workspace_id,
+            )
+            continue
+        zone = zones[0]
+        yield Finding(
+            META,
+            Status.FAIL,
+            name.fqdn,
+            f"Zone {name.zone_name} has no A record {name.record_name}: {name.fqdn} "
+            f"({name.purpose} of {name.workspace_name}) cannot resolve to its private endpoint.",
+            Evidence(observed, expected),
+            META.remediation(**record_names(name, zone)),
+            subject=name.workspace_id,
+        )

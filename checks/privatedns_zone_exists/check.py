@@ -1,0 +1,62 @@
+"""The private DNS zone that must hold a workspace's records exists."""
+
+from collections.abc import Iterator
+
+from netverify.catalog import load_meta
+from netverify.dns_judging import name_evidence, resource_group, zone_reads
+from netverify.facts import ExpectedName, Facts, ReadProblem
+from netverify.judging import failed_read
+from netverify.model import Evidence, Finding, Status
+
+META = load_meta(__file__)
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    dns = facts.dns
+    if dns is None:
+        return
+    by_zone: dict[tuple[str, str], list[ExpectedName]] = {}
+    for name in dns.expected:
+        by_zone.setdefault((name.workspace_id, name.zone_name), []).append(name)
+    for (workspace_id, zone_name), names in by_zone.items():
+        reads = zone_reads(dns, names[0])
+        found = [r for r in reads if r.value is not None]
+        observed = {
+            "zone_ids": [r.resource_id for r in reads],
+            "names": [name_evidence(dns, n) for n in names],
+        }
+        expected = {"zone": zone_name}
+        if found:
+            yield Finding(
+                META,
+                Status.PASS,
+                found[0].resource_id,
+                f"Private DNS zone {zone_name} of workspace {names[0].workspace_name} exists.",
+                Evidence(observed, expected),
+                subject=workspace_id,
+            )
+            continue
+        unread = [r for r in reads if r.failure and r.failure.problem is not ReadProblem.NOT_FOUND]
+        if unread:
+            yield failed_read(META, unread[0], "private DNS zone", linked=False)
+            continue
+        where = (
+            f"its zone group names {reads[0].resource_id}, which does not exist"
+            if reads
+            else "no zone of that name is in the zone group of its private endpoint, nor in the "
+            "workspace's or the agent's subscription"
+        )
+        yield Finding(
+            META,
+            Status.FAIL,
+            reads[0].resource_id if reads else workspace_id,
+            f"Private DNS zone {zone_name} of workspace {names[0].workspace_name} is missing: "
+            f"{where}; {len(names)} name(s) cannot resolve privately.",
+            Evidence(observed, expected),
+            META.remediation(
+                zone_name=zone_name,
+                workspace_name=names[0].workspace_name,
+                resource_group=resource_group(reads[0].resource_id if reads else workspace_id),
+            ),
+            subject=workspace_id,
+        )

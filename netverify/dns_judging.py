@@ -1,0 +1,135 @@
+"""What the DNS checks share: the resolution matrix as evidence, and how an answer compares."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+
+from netverify.facts import (
+    DnsAnswer,
+    DnsFacts,
+    ExpectedName,
+    PrivateDnsZone,
+    Read,
+    ResolverKind,
+)
+
+
+def resolution_matrix(dns: DnsFacts, fqdns: Iterable[str]) -> dict[str, dict[str, str]]:
+    """FQDN x resolver -> the answer in one line (CNAME chain -> addresses, or what failed)."""
+    matrix: dict[str, dict[str, str]] = {}
+    for fqdn in dict.fromkeys(f.lower() for f in fqdns):
+        row = {}
+        for resolver in dns.resolvers:
+            answer = dns.answer(fqdn, resolver.name)
+            row[resolver.name] = answer.summary() if answer else "not asked"
+        matrix[fqdn] = row
+    return matrix
+
+
+def answer_detail(answer: DnsAnswer) -> dict[str, object]:
+    """One answer in full, for evidence."""
+    return {
+        "server": answer.server,
+        "rcode": answer.rcode,
+        "cname_chain": list(answer.cname_chain),
+        "addresses": list(answer.addresses),
+        "transport": answer.transport,
+        "latency_ms": round(answer.latency_ms, 1),
+        **({"detail": answer.detail} if answer.detail else {}),
+    }
+
+
+def resolves_to(answer: DnsAnswer | None, expected: ExpectedName) -> bool:
+    """The answer gives addresses, and every one is an IP of the private endpoint."""
+    return (
+        answer is not None
+        and answer.rcode == "NOERROR"
+        and bool(answer.addresses)
+        and set(answer.addresses) <= set(expected.expected_ips)
+    )
+
+
+def same_answer(a: DnsAnswer, b: DnsAnswer) -> bool:
+    return (a.rcode, set(a.addresses)) == (b.rcode, set(b.addresses))
+
+
+def is_private(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_private
+    except ValueError:
+        return False
+
+
+def describe(answer: DnsAnswer) -> str:
+    """An answer as a reader would say it: a public/private address, NXDOMAIN, a bare CNAME."""
+    if not answer.answered:
+        return answer.summary()
+    if answer.rcode == "NXDOMAIN":
+        return "NXDOMAIN"
+    if not answer.addresses:
+        tail = (
+            f"a CNAME to {answer.cname_chain[-1]} and no address"
+            if answer.cname_chain
+            else "no address"
+        )
+        return tail
+    kind = "private" if all(is_private(a) for a in answer.addresses) else "public"
+    return f"{kind} {', '.join(answer.addresses)}"
+
+
+def vnet_resolver_names(dns: DnsFacts) -> list[str]:
+    """The resolvers a VM in the agent's VNet is given by DHCP: its custom DNS servers (those
+    of the VNet, not extra configured ones), or Azure DNS when it has none."""
+    vnet = dns.agent_vnet.value if dns.agent_vnet is not None else None
+    declared = set(vnet.dns_servers) if vnet is not None else set()
+    customs = [r.name for r in dns.resolvers_of(ResolverKind.CUSTOM) if r.address in declared]
+    return customs or [r.name for r in dns.resolvers_of(ResolverKind.AZURE)]
+
+
+def serving_zones(dns: DnsFacts, name: ExpectedName) -> list[PrivateDnsZone]:
+    """The readable zones that may serve ``name``; those linked to the agent's VNet when any is,
+    because those are the ones Azure DNS answers from."""
+    zones = [z.value for z in _reads(dns, name.zone_ids) if z.value is not None]
+    if dns.agent_vnet_id:
+        linked = [z for z in zones if z.linked_to(dns.agent_vnet_id)]
+        return linked or zones
+    return zones
+
+
+def _reads(dns: DnsFacts, zone_ids: Iterable[str]) -> Iterator[Read[PrivateDnsZone]]:
+    for zone_id in zone_ids:
+        read = dns.zone(zone_id)
+        if read is not None:
+            yield read
+
+
+def zone_reads(dns: DnsFacts, name: ExpectedName) -> list[Read[PrivateDnsZone]]:
+    return list(_reads(dns, name.zone_ids))
+
+
+def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
+    """Who needs the name, and its row of the resolution matrix."""
+    return {
+        "fqdn": name.fqdn,
+        "purpose": name.purpose,
+        "workspace": name.workspace_name,
+        "private_endpoint": name.private_endpoint_id,
+        "resolution": resolution_matrix(dns, [name.fqdn])[name.fqdn],
+    }
+
+
+def resource_group(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def record_names(name: ExpectedName, zone: PrivateDnsZone) -> dict[str, str]:
+    """The names a record remediation command is filled with."""
+    return {
+        "workspace_name": name.workspace_name,
+        "resource_group": resource_group(zone.id),
+        "zone_name": zone.name,
+        "record_name": name.record_name,
+        "ip": ",".join(name.expected_ips),
+    }

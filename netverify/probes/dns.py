@@ -1,0 +1,309 @@
+"""Ask every resolver in the chain for every FQDN, concurrently, and keep the whole answer.
+
+A probe records; it never judges. A timeout, a refused query or an unreachable server is an
+answer like any other (``DnsAnswer.rcode``), so the checks can say which link broke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import dns.asyncquery
+import dns.entropy
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+from netverify.config import DnsConfig, split_host_port
+from netverify.facts import (
+    MALFORMED_ANSWER,
+    TIMEOUT,
+    UNREACHABLE,
+    DnsAnswer,
+    Resolver,
+    ResolverKind,
+)
+
+# Real resolvers give up following CNAMEs at about this depth; so does the chain walk.
+MAX_CHAIN = 16
+RECEIVE_BUFFER = 1 << 20
+
+
+def resolv_conf_nameservers(path: Path) -> tuple[str, ...]:
+    """The ``nameserver`` lines of a resolv.conf, as the host's stub resolver uses them."""
+    try:
+        return tuple(str(n) for n in dns.resolver.Resolver(str(path)).nameservers)
+    except dns.resolver.NoResolverConfiguration:
+        return ()
+
+
+def build_resolvers(
+    config: DnsConfig, vnet_dns_servers: Sequence[str], azure_dns: str | None = None
+) -> tuple[Resolver, ...]:
+    """Host resolver, each custom DNS server (the VNet's, then configured), Azure DNS.
+
+    ``config.server_map`` redirects a declared address to where queries really go (a DNS proxy,
+    or a loopback stand-in); the resolver keeps its declared address as its name.
+    """
+
+    def target(address: str) -> str:
+        mapped = config.server_map.get(address) or config.server_map.get(
+            split_host_port(address)[0]
+        )
+        host, port = split_host_port(mapped or address)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    resolvers: list[Resolver] = []
+    if config.use_host_resolver:
+        servers = resolv_conf_nameservers(config.resolv_conf)
+        resolvers.append(
+            Resolver(
+                "host", ResolverKind.HOST, str(config.resolv_conf), tuple(map(target, servers))
+            )
+        )
+    customs = dict.fromkeys([*vnet_dns_servers, *config.custom_servers])
+    for address in customs:
+        resolvers.append(
+            Resolver(f"custom {address}", ResolverKind.CUSTOM, address, (target(address),))
+        )
+    azure = azure_dns or config.azure_dns
+    resolvers.append(Resolver(f"azure {azure}", ResolverKind.AZURE, azure, (target(azure),)))
+    return tuple(resolvers)
+
+
+async def resolve_all(
+    fqdns: Iterable[str], resolvers: Sequence[Resolver], *, timeout: float, concurrency: int
+) -> tuple[DnsAnswer, ...]:
+    """Every FQDN through every resolver, at most ``concurrency`` queries in flight.
+
+    ``concurrency`` workers take the next (name, resolver) pair when one is done: no task or
+    semaphore per query, which matters at thousands of names.
+    """
+    client = DnsClient(timeout)
+    names = list(dict.fromkeys(f.lower() for f in fqdns))
+    pairs = [(f, r) for f in names for r in resolvers]
+    answers: list[DnsAnswer | None] = [None] * len(pairs)
+    todo = iter(enumerate(pairs))
+
+    async def worker() -> None:
+        for index, (fqdn, resolver) in todo:  # one event loop: next() is never interleaved
+            answers[index] = await client.resolve(fqdn, resolver)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pairs)))))
+    finally:
+        client.close()
+    return tuple(a for a in answers if a is not None)
+
+
+def resolve_all_sync(
+    fqdns: Iterable[str], resolvers: Sequence[Resolver], config: DnsConfig
+) -> tuple[DnsAnswer, ...]:
+    return asyncio.run(
+        resolve_all(
+            fqdns, resolvers, timeout=config.timeout_seconds, concurrency=config.concurrency
+        )
+    )
+
+
+class _UdpChannel(asyncio.DatagramProtocol):
+    """One connected UDP socket to one server; many queries in flight, matched by query id.
+
+    A socket per query (what ``dns.asyncquery.udp`` does) costs more than the query itself at
+    thousands of names. Connected, the socket also hears ICMP "port unreachable", so a server
+    that is down is reported at once instead of after the timeout.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        waiter = self.pending.pop(int.from_bytes(data[:2], "big"), None) if len(data) > 2 else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        for waiter in self.pending.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
+        self.pending.clear()
+
+    async def exchange(self, wire: bytes, timeout: float) -> bytes:
+        """Send a query (its id replaced by one not in flight here) and await its answer."""
+        assert self.transport is not None
+        query_id = dns.entropy.random_16()
+        while query_id in self.pending:
+            query_id = dns.entropy.random_16()
+        wire = query_id.to_bytes(2, "big") + wire[2:]
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bytes] = loop.create_future()
+        self.pending[query_id] = waiter
+        self.transport.sendto(wire)
+        # UDP may lose a datagram: send once more halfway, as stub resolvers retry, then give
+        # up. A timer rather than asyncio.wait_for, which costs a task per query.
+        timers: list[asyncio.TimerHandle] = []
+        timers.append(loop.call_later(timeout / 2, self._retry, waiter, wire, timeout / 2, timers))
+        try:
+            return await waiter
+        finally:
+            for timer in timers:
+                timer.cancel()
+            self.pending.pop(query_id, None)
+
+    def _retry(
+        self,
+        waiter: asyncio.Future[bytes],
+        wire: bytes,
+        remaining: float,
+        timers: list[asyncio.TimerHandle],
+    ) -> None:
+        if waiter.done() or self.transport is None:
+            return
+        self.transport.sendto(wire)
+        timers.append(asyncio.get_running_loop().call_later(remaining, _expire, waiter))
+
+
+def _expire(waiter: asyncio.Future[bytes]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class DnsClient:
+    """Queries for one run: a shared UDP channel per server, TCP after truncation."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._channels: dict[tuple[str, int], asyncio.Future[_UdpChannel]] = {}
+        self._queries: dict[str, tuple[dns.message.Message, bytes]] = {}
+        self._servers: dict[str, tuple[str, int]] = {}
+
+    async def resolve(self, fqdn: str, resolver: Resolver) -> DnsAnswer:
+        """Ask the resolver's servers in order, as a stub resolver does, until one answers."""
+        if not resolver.targets:
+            return DnsAnswer(
+                fqdn, resolver.name, "", UNREACHABLE, detail=f"no nameserver in {resolver.address}"
+            )
+        last: DnsAnswer | None = None
+        for server in resolver.targets:
+            last = await self.query(fqdn, resolver.name, server)
+            if last.answered:
+                return last
+        assert last is not None
+        return last
+
+    async def query(self, fqdn: str, resolver: str, server: str) -> DnsAnswer:
+        """One A query to one server: UDP, then TCP if the answer was truncated."""
+        host, port = self._where(server)
+        request, wire = self._query_for(fqdn)
+        qname = request.question[0].name
+        started = time.perf_counter()
+
+        def failed(rcode: str, detail: str) -> DnsAnswer:
+            latency = (time.perf_counter() - started) * 1000
+            return DnsAnswer(fqdn, resolver, server, rcode, latency_ms=latency, detail=detail)
+
+        transport = "udp"
+        try:
+            channel = await self._channel(host, port)
+            response = dns.message.from_wire(await channel.exchange(wire, self.timeout))
+            asked = response.question[0] if len(response.question) == 1 else None
+            if asked is None or asked.name != qname or asked.rdtype != dns.rdatatype.A:
+                return failed(MALFORMED_ANSWER, "the reply does not answer the question asked")
+            if response.flags & dns.flags.TC:
+                transport = "tcp"
+                response = await dns.asyncquery.tcp(request, host, timeout=self.timeout, port=port)
+        except TimeoutError:
+            return failed(TIMEOUT, f"no answer within {self.timeout:g}s")
+        except dns.exception.Timeout:
+            return failed(TIMEOUT, f"no answer within {self.timeout:g}s (TCP)")
+        except OSError as exc:  # ICMP port/host unreachable, connection refused (TCP)
+            return failed(UNREACHABLE, exc.strerror or type(exc).__name__)
+        except dns.exception.DNSException as exc:  # a reply that is not a DNS message
+            return failed(MALFORMED_ANSWER, f"{type(exc).__name__}: {exc}")
+        latency = (time.perf_counter() - started) * 1000
+        chain, addresses = walk_answer(response, qname)
+        return DnsAnswer(
+            fqdn=fqdn,
+            resolver=resolver,
+            server=server,
+            rcode=dns.rcode.to_text(response.rcode()),
+            cname_chain=chain,
+            addresses=addresses,
+            latency_ms=latency,
+            transport=transport,
+        )
+
+    def _where(self, server: str) -> tuple[str, int]:
+        if server not in self._servers:
+            self._servers[server] = split_host_port(server)
+        return self._servers[server]
+
+    def _query_for(self, fqdn: str) -> tuple[dns.message.Message, bytes]:
+        """The A query for a name, built once for all resolvers (its id is set per send)."""
+        if fqdn not in self._queries:
+            request = dns.message.make_query(fqdn, dns.rdatatype.A)
+            self._queries[fqdn] = (request, request.to_wire())
+        return self._queries[fqdn]
+
+    async def _channel(self, host: str, port: int) -> _UdpChannel:
+        key = (host, port)
+        if key not in self._channels:  # one opener per server; others await the same future
+            self._channels[key] = asyncio.ensure_future(self._open(host, port))
+        channel = await self._channels[key]
+        if channel.transport is None or channel.transport.is_closing():
+            del self._channels[key]  # an ICMP error closed it; the next query reopens
+            return await self._channel(host, port)
+        return channel
+
+    async def _open(self, host: str, port: int) -> _UdpChannel:
+        transport, channel = await asyncio.get_running_loop().create_datagram_endpoint(
+            _UdpChannel, remote_addr=(host, port)
+        )
+        # Hundreds of answers may land at once on this one socket; the default buffer drops
+        # some under load (the kernel caps the size at net.core.rmem_max).
+        transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER
+        )
+        return channel
+
+    def close(self) -> None:
+        for opening in self._channels.values():
+            if opening.done() and not opening.exception():
+                transport = opening.result().transport
+                if transport is not None:
+                    transport.close()
+        self._channels.clear()
+
+
+def walk_answer(
+    response: dns.message.Message, qname: dns.name.Name
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Follow the CNAMEs from ``qname`` through the answer section; the A records at the end.
+
+    Records that do not hang off the chain are ignored, as a stub resolver ignores them.
+    """
+    owners: Mapping[tuple[dns.name.Name, int], list[str]] = {
+        (rrset.name, rrset.rdtype): [rd.to_text() for rd in rrset] for rrset in response.answer
+    }
+    chain: list[str] = []
+    name = qname
+    for _ in range(MAX_CHAIN):
+        targets = owners.get((name, dns.rdatatype.CNAME))
+        if not targets:
+            break
+        name = dns.name.from_text(targets[0])
+        chain.append(name.to_text(omit_final_dot=True).lower())
+    return tuple(chain), tuple(sorted(owners.get((name, dns.rdatatype.A), [])))

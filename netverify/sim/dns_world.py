@@ -1,0 +1,155 @@
+"""Scenario -> the DNS the agent sees, consistent with the ARM bodies built from the same scenario.
+
+- Each workspace private endpoint's ``customDnsConfigs`` and the A records its zones hold are
+  derived here (for the scenario's cloud, via ``netverify.dns_names``), with the planted
+  ``missing_records`` / ``stale_records``.
+- Public DNS: each workspace name CNAMEs into its ``privatelink`` name, which has a public IP.
+- Azure DNS (168.63.129.16): public DNS, except that every zone linked to the agent's VNet is
+  answered from the zone's records (a name the linked zone lacks is NXDOMAIN, as in Azure).
+- The custom DNS servers' forwarder lists, and the host's resolver (with a stale cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netverify.clouds import cloud
+from netverify.dns_judging import is_private
+from netverify.dns_names import (
+    API,
+    CERT,
+    NOTEBOOKS,
+    SCORING,
+    WorkspaceName,
+    privatelink_name,
+    scoring_fqdn,
+    workspace_names,
+)
+from netverify.sim.dns_server import Record
+from netverify.sim.scenario import (
+    DnsConfigSpec,
+    PrivateEndpointSpec,
+    RecordSpec,
+    Scenario,
+    WorkspaceSpec,
+    ZoneSpec,
+)
+
+PURPOSE_KEYS = {API: "api", CERT: "cert", NOTEBOOKS: "notebooks", SCORING: "scoring"}
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointName:
+    key: str  # api | cert | notebooks | scoring
+    name: WorkspaceName
+    ip: str
+
+
+def endpoint_workspace(scenario: Scenario, pe: PrivateEndpointSpec) -> WorkspaceSpec | None:
+    if pe.group_id != "amlworkspace":
+        return None
+    return next((w for w in scenario.workspaces if w.name.lower() == pe.target.lower()), None)
+
+
+def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[EndpointName]:
+    """The workspace names this private endpoint serves, each with its NIC IP."""
+    ws = endpoint_workspace(scenario, pe)
+    if ws is None or pe.ip is None:
+        return []
+    region = scenario.place(ws)[2]
+    ips = {"notebooks": pe.notebooks_ip or pe.ip, "scoring": pe.scoring_ip or pe.ip}
+    out = []
+    for name in workspace_names(cloud(scenario.cloud), ws.name, region, ws.guid):
+        key = PURPOSE_KEYS[name.purpose]
+        out.append(EndpointName(key, name, ips.get(key, pe.ip)))
+    return out
+
+
+def custom_dns_configs(scenario: Scenario, pe: PrivateEndpointSpec) -> list[DnsConfigSpec]:
+    if pe.dns_configs:
+        return list(pe.dns_configs)
+    return [DnsConfigSpec(fqdn=n.name.fqdn, ips=(n.ip,)) for n in endpoint_names(scenario, pe)]
+
+
+def zone_holds(scenario: Scenario, zone: ZoneSpec, pe: PrivateEndpointSpec) -> bool:
+    """Whether the zone holds the endpoint's records (it is in the endpoint's zone group)."""
+    if not pe.zone_group:
+        return False
+    if zone.endpoints is not None:
+        return pe.name in zone.endpoints
+    return scenario.place(zone)[:2] == scenario.place(pe)[:2]
+
+
+def zone_records(scenario: Scenario, zone: ZoneSpec) -> list[RecordSpec]:
+    """The zone's explicit records plus the A records of the endpoints it holds."""
+    records = {r.name.lower(): r for r in zone.records}
+    for pe in scenario.private_endpoints:
+        if not zone_holds(scenario, zone, pe):
+            continue
+        for n in endpoint_names(scenario, pe):
+            if n.name.zone != zone.name or n.key in pe.missing_records:
+                continue
+            ip = pe.stale_records.get(n.key, n.ip)  # type: ignore[call-overload]
+            records.setdefault(n.name.record.lower(), RecordSpec(name=n.name.record, values=(ip,)))
+    return list(records.values())
+
+
+def zone_group(scenario: Scenario, pe: PrivateEndpointSpec) -> list[ZoneSpec]:
+    return [z for z in scenario.private_dns_zones if zone_holds(scenario, z, pe)]
+
+
+def agent_vnet(scenario: Scenario) -> str | None:
+    if scenario.dns.agent_vnet:
+        return scenario.dns.agent_vnet
+    return scenario.vnets[0].name if scenario.vnets else None
+
+
+@dataclass(frozen=True, slots=True)
+class DnsWorld:
+    azure: list[Record]
+    public: list[Record]
+
+
+def build_dns_world(scenario: Scenario) -> DnsWorld:
+    names = cloud(scenario.cloud)
+    public: list[Record] = []
+    for index, pe in enumerate(scenario.private_endpoints):
+        ws = endpoint_workspace(scenario, pe)
+        if ws is None:
+            continue
+        region = scenario.place(ws)[2]
+        endpoints = [e.name for e in scenario.online_endpoints if e.workspace == ws.name]
+        fqdns = [n.name.fqdn for n in endpoint_names(scenario, pe) if n.key != "scoring"]
+        fqdns += [scoring_fqdn(names, e, region) for e in endpoints]
+        for number, fqdn in enumerate(fqdns, start=1):
+            target = privatelink_name(names, fqdn, ws.guid)
+            public.append(Record(fqdn, "CNAME", target))
+            # A public front end per name (documentation-style data, never contacted).
+            public.append(Record(target, "A", f"52.160.{index}.{number}"))
+    vnet = agent_vnet(scenario)
+    linked = [z for z in scenario.private_dns_zones if any(link.vnet == vnet for link in z.links)]
+    private = [
+        Record(f"{r.name}.{z.name}", r.type, value, r.ttl)
+        for z in linked
+        for r in zone_records(scenario, z)
+        for value in r.values
+    ]
+    shadowed = tuple("." + z.name.lower() for z in linked)
+    azure = [r for r in public if not r.name.lower().endswith(shadowed)] + private
+    return DnsWorld(azure=azure, public=public)
+
+
+def private_ips(scenario: Scenario) -> set[str]:
+    """Every private IP the scenario can make a resolver answer (for the reachability map)."""
+    values = [
+        ip
+        for pe in scenario.private_endpoints
+        for c in custom_dns_configs(scenario, pe)
+        for ip in c.ips
+    ]
+    values += [ip for pe in scenario.private_endpoints for ip in pe.stale_records.values()]
+    values += [
+        v for z in scenario.private_dns_zones for r in zone_records(scenario, z) for v in r.values
+    ]
+    values += [ip for e in scenario.dns.host_stale for ip in e.ips]
+    return {v for v in values if is_private(v)}

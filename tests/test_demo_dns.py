@@ -1,0 +1,60 @@
+"""`netverify demo` shows every DNS failure class, and says what plays the custom DNS server."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from netverify.cli import main
+from netverify.sim.custom_dns import NAMED
+
+# (check, status) the demo tenant must show: one per DNS root cause.
+DNS_FAILURE_CLASSES = {
+    ("privatedns_zone_exists", "fail"),
+    ("privatedns_zone_linked_agent_vnet", "fail"),
+    ("privatedns_record_present", "fail"),
+    ("privatedns_record_matches_endpoint", "fail"),
+    ("dns_custom_server_forwards_zones", "fail"),
+    ("dns_answer_inside_vnet", "fail"),
+    ("dns_host_resolver_matches_vnet", "fail"),
+    ("dns_resolver_answers", "error"),
+    ("privateendpoint_tls_reachable", "fail"),
+    ("dns_name_resolves_private_endpoint", "fail"),
+}
+
+
+@pytest.mark.parametrize(
+    "custom_dns",
+    [
+        pytest.param(
+            "bind",
+            marks=[
+                pytest.mark.servers,
+                pytest.mark.skipif(not os.path.exists(NAMED), reason="BIND missing"),
+            ],
+        ),
+        "standin",
+    ],
+)
+def test_demo_shows_each_dns_failure_class(
+    custom_dns: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each root cause appears in the demo, and the healthy workspace's names all resolve."""
+    assert 0 == main(["demo", "--custom-dns", custom_dns, "--output", "jsonl"])
+    captured = capsys.readouterr()
+    events = [json.loads(line) for line in captured.out.splitlines()]
+
+    assert DNS_FAILURE_CLASSES <= {(e["check_id"], e["status"]) for e in events}
+    healthy = [
+        e
+        for e in events
+        if e["check_id"] == "dns_name_resolves_private_endpoint"
+        and e["evidence"]["observed"]["workspace"] == "mlw-healthy"
+        and e["evidence"]["observed"]["purpose"] != "notebooks"
+    ]
+    assert 3 == len(healthy)
+    assert {"pass"} == {e["status"] for e in healthy}
+    said = "a real bind (/usr/sbin/named)" if custom_dns == "bind" else "a Python stand-in"
+    assert said in captured.err

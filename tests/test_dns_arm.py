@@ -1,0 +1,233 @@
+"""ARM bodies -> DNS facts: VNets, private endpoints (with zone groups), zones; bad bodies are
+errors naming the field. And the names each cloud's workspace must resolve."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from netverify.arm_ids import ResourceId
+from netverify.clouds import CLOUDS, CloudName
+from netverify.dns_names import expected_names, forwarder_zone, notebooks_host, privatelink_name
+from netverify.facts import CustomDnsConfig, PrivateEndpoint
+from netverify.probes.arm import (
+    MalformedResource,
+    parse_private_dns_zone,
+    parse_private_endpoint,
+    parse_virtual_network,
+)
+from netverify.sim.arm_state import build_arm_state
+from netverify.sim.dns_world import build_dns_world
+from netverify.sim.scenario import parse_scenario
+from netverify.testing import arm_id, workspace
+
+VNET = ResourceId.parse(arm_id("Microsoft.Network/virtualNetworks", "vnet-hub"))
+PE = ResourceId.parse(arm_id("Microsoft.Network/privateEndpoints", "pe-1"))
+ZONE = ResourceId.parse(arm_id("Microsoft.Network/privateDnsZones", "privatelink.api.azureml.ms"))
+
+
+def test_virtual_network() -> None:
+    """Address space and DHCP DNS servers; a VNet without dhcpOptions uses Azure DNS."""
+    body = {
+        "properties": {
+            "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "dhcpOptions": {"dnsServers": ["10.0.0.4"]},
+        }
+    }
+
+    vnet = parse_virtual_network(body, VNET)
+    bare = parse_virtual_network({"properties": {"addressSpace": {"addressPrefixes": []}}}, VNET)
+
+    assert (("10.0.0.0/16",), ("10.0.0.4",)) == (vnet.address_prefixes, vnet.dns_servers)
+    assert () == bare.dns_servers
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            {"properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/33"]}}},
+            r"addressPrefixes holds '10.0.0.0/33', not a CIDR",
+        ),
+        (
+            {"properties": {"dhcpOptions": {"dnsServers": "10.0.0.4"}}},
+            r"dhcpOptions.dnsServers is '10.0.0.4', expected a list",
+        ),
+        (
+            {"properties": {"dhcpOptions": {"dnsServers": [4]}}},
+            r"dnsServers is \[4\], expected strings",
+        ),
+        ({}, "no 'properties' object"),
+    ],
+)
+def test_malformed_virtual_network(body: dict[str, Any], problem: str) -> None:
+    """A VNet body that cannot be read names the field."""
+    with pytest.raises(MalformedResource, match=problem):
+        parse_virtual_network(body, VNET)
+
+
+def test_private_endpoint_with_zone_group() -> None:
+    """Targets, group ids, customDnsConfigs (lower-cased) and the zone group's zones."""
+    body = {
+        "properties": {
+            "subnet": {"id": f"{VNET}/subnets/pe"},
+            "privateLinkServiceConnections": [
+                {"properties": {"privateLinkServiceId": "/x/ws", "groupIds": ["amlworkspace"]}}
+            ],
+            "customDnsConfigs": [
+                {"fqdn": "A.workspace.eastus.api.azureml.ms", "ipAddresses": ["10.0.1.5"]}
+            ],
+        }
+    }
+    groups = [
+        {"properties": {"privateDnsZoneConfigs": [{"properties": {"privateDnsZoneId": str(ZONE)}}]}}
+    ]
+
+    pe = parse_private_endpoint(body, groups, PE)
+
+    assert ("/x/ws",) == pe.target_ids and ("amlworkspace",) == pe.group_ids
+    assert (
+        CustomDnsConfig("a.workspace.eastus.api.azureml.ms", ("10.0.1.5",)),
+    ) == pe.custom_dns_configs
+    assert (str(ZONE),) == pe.zone_ids
+    assert f"{VNET}/subnets/pe" == pe.subnet_id
+
+
+def test_malformed_private_endpoint() -> None:
+    """A customDnsConfigs entry without an fqdn names the field."""
+    body = {"properties": {"customDnsConfigs": [{"ipAddresses": ["10.0.1.5"]}]}}
+
+    with pytest.raises(MalformedResource, match=r"properties\.customDnsConfigs holds"):
+        parse_private_endpoint(body, [], PE)
+
+
+def test_private_zone_records_and_links() -> None:
+    """A and CNAME record sets are kept (SOA is not), and each link's VNet."""
+    records = [
+        {"name": "@", "type": "Microsoft.Network/privateDnsZones/SOA", "properties": {}},
+        {
+            "name": "ws",
+            "type": "Microsoft.Network/privateDnsZones/A",
+            "properties": {"aRecords": [{"ipv4Address": "10.0.1.5"}]},
+        },
+        {
+            "name": "c",
+            "type": "Microsoft.Network/privateDnsZones/CNAME",
+            "properties": {"cnameRecord": {"cname": "ws"}},
+        },
+    ]
+    links = [{"name": "hub", "properties": {"virtualNetwork": {"id": str(VNET)}}}]
+
+    zone = parse_private_dns_zone(records, links, ZONE)
+
+    assert [("ws", "A", ("10.0.1.5",)), ("c", "CNAME", ("ws",))] == [
+        (r.name, r.type, r.values) for r in zone.records
+    ]
+    assert zone.linked_to(str(VNET).upper())
+    with pytest.raises(
+        MalformedResource, match=r"link 'hub' names no properties\.virtualNetwork\.id"
+    ):
+        parse_private_dns_zone([], [{"name": "hub", "properties": {}}], ZONE)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "api", "scoring", "zone"),
+    [
+        (
+            CloudName.PUBLIC,
+            "g.workspace.eastus.api.azureml.ms",
+            "ep.eastus.inference.ml.azure.com",
+            "privatelink.api.azureml.ms",
+        ),
+        (
+            CloudName.CHINA,
+            "g.workspace.eastus.api.ml.azure.cn",
+            "ep.eastus.inference.ml.azure.cn",
+            "privatelink.api.ml.azure.cn",
+        ),
+        (
+            CloudName.US_GOVERNMENT,
+            "g.workspace.eastus.api.ml.azure.us",
+            "ep.eastus.inference.ml.azure.us",
+            "privatelink.api.ml.azure.us",
+        ),
+    ],
+)
+def test_expected_names_per_cloud(cloud: CloudName, api: str, scoring: str, zone: str) -> None:
+    """customDnsConfigs names of the cloud become expected names; the scoring wildcard becomes
+    one name per online endpoint, served by *.<guid>.inference.<region> in the API zone."""
+    names = CLOUDS[cloud]
+    pe = PrivateEndpoint(
+        "pe",
+        "pe",
+        None,
+        (),
+        ("amlworkspace",),
+        (
+            CustomDnsConfig(api, ("10.0.1.5",)),
+            CustomDnsConfig(f"*.eastus.{names.inference_suffix}", ("10.0.1.7",)),
+            CustomDnsConfig("other.vault.azure.net", ("10.0.1.9",)),
+        ),
+    )
+
+    found = expected_names(names, workspace(guid="g"), [pe], ["EP"])
+
+    assert [
+        (api, zone, "g.workspace.eastus", ("10.0.1.5",)),
+        (scoring, zone, "*.g.inference.eastus", ("10.0.1.7",)),
+    ] == [(e.fqdn, e.zone_name, e.record_name, e.expected_ips) for e in found]
+    assert f"ep.g.inference.eastus.{zone}" == privatelink_name(names, scoring, "g")
+
+
+def test_forwarder_zone_accepts_either_compute_instance_spelling() -> None:
+    """Microsoft's pages disagree on the compute-instance zone; both are known forwarder zones."""
+    public = CLOUDS[CloudName.PUBLIC]
+
+    assert "instances.ml.azure.ms" == forwarder_zone(public, "ci.eastus.instances.ml.azure.ms")
+    assert "instances.azureml.ms" == forwarder_zone(public, "ci.eastus.instances.azureml.ms")
+    assert "inference.ml.azure.com" == forwarder_zone(public, "ep.eastus.inference.ml.azure.com")
+    assert forwarder_zone(public, "kv.vault.azure.net") is None
+
+
+def test_notebooks_host_fits_one_label() -> None:
+    """ml-<workspace, truncated>-<region>-<guid> stays within 63 characters."""
+    host = notebooks_host("w" * 80, "eastus", "3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8")
+
+    assert 63 == len(host)
+    assert host.endswith("-eastus-3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8")
+
+
+def test_one_scenario_gives_each_cloud_its_names() -> None:
+    """The demo scenario moved to Azure China: ARM's customDnsConfigs, the zones and the DNS
+    stand-ins all use the China names, with no public-cloud name left."""
+    data = tomllib.loads(
+        (resources.files("netverify.sim") / "scenarios" / "demo.toml").read_text("utf-8")
+    )
+    data["cloud"] = "AzureChinaCloud"
+    china = parse_scenario(data, "demo in China")
+
+    state = build_arm_state(china)
+    world = build_dns_world(china)
+
+    configs = [
+        c["fqdn"]
+        for body in state.resources.values()
+        if body.get("type") == "Microsoft.Network/privateEndpoints"
+        for c in body["properties"]["customDnsConfigs"]
+    ]
+    zones = {
+        b["name"]
+        for b in state.resources.values()
+        if b.get("type") == "Microsoft.Network/privateDnsZones"
+    }
+    assert configs and all(
+        c.endswith((".api.ml.azure.cn", ".notebooks.chinacloudapi.cn", ".inference.ml.azure.cn"))
+        for c in configs
+    )
+    assert {"privatelink.api.ml.azure.cn", "privatelink.notebooks.chinacloudapi.cn"} == zones
+    names = {r.name for r in [*world.azure, *world.public]}
+    assert not [n for n in names if n.endswith((".azureml.ms", ".azure.com", ".azure.net"))]
+    assert "ep-fraud.eastus.inference.ml.azure.cn" in names

@@ -1,0 +1,295 @@
+"""The DNS probe keeps whole answers and turns every failure into a fact; the reachability
+probe tells "does not connect" from "no TLS". Loopback stand-ins only."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dns.message
+import dns.rrset
+import pytest
+import trustme
+
+from netverify.config import DnsConfig, ReachabilityConfig
+from netverify.facts import DnsAnswer, Resolver, ResolverKind
+from netverify.probes.dns import DnsClient, build_resolvers, resolv_conf_nameservers, resolve_all
+from netverify.probes.reach import probe
+from netverify.sim.custom_dns import DEAD_FORWARDER
+from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
+from netverify.sim.endpoints import TlsListener
+
+NAME = "ws.workspace.eastus.api.azureml.ms"
+PRIVATE = "ws.workspace.eastus.privatelink.api.azureml.ms"
+RECORDS = [
+    Record(NAME, "CNAME", PRIVATE),
+    Record(PRIVATE, "A", "10.0.1.5"),
+    *[Record("big.example", "A", f"10.9.{i // 250}.{i % 250}") for i in range(60)],
+]
+
+
+def resolver(*targets: str, kind: ResolverKind = ResolverKind.CUSTOM) -> Resolver:
+    return Resolver("custom 10.0.0.4", kind, "10.0.0.4", targets)
+
+
+@pytest.fixture
+def server() -> Iterator[StaticDnsServer]:
+    with StaticDnsServer(RECORDS, drop_names=["slow.example"]) as running:
+        yield running
+
+
+def ask(name: str, target: Resolver, timeout: float = 1.0) -> DnsAnswer:
+    async def asked() -> DnsAnswer:
+        client = DnsClient(timeout)
+        try:
+            return await client.resolve(name, target)
+        finally:
+            client.close()
+
+    return asyncio.run(asked())
+
+
+def test_answer_keeps_the_cname_chain(server: StaticDnsServer) -> None:
+    """CNAME chain, the A records at its end, rcode, server and transport are all kept."""
+    answer = ask(NAME, resolver(server.address))
+
+    assert ("NOERROR", (PRIVATE,), ("10.0.1.5",)) == (
+        answer.rcode,
+        answer.cname_chain,
+        answer.addresses,
+    )
+    assert (server.address, "udp") == (answer.server, answer.transport)
+    assert answer.latency_ms > 0
+    assert f"{PRIVATE} -> 10.0.1.5" == answer.summary()
+
+
+def test_nxdomain_is_an_answer(server: StaticDnsServer) -> None:
+    """NXDOMAIN is a verdict on the name, not a resolver failure."""
+    answer = ask("missing.example", resolver(server.address))
+
+    assert ("NXDOMAIN", True, "NXDOMAIN") == (answer.rcode, answer.answered, answer.summary())
+
+
+def test_truncated_answer_is_retried_over_tcp(server: StaticDnsServer) -> None:
+    """A 60-address answer does not fit 512 bytes: the probe asks again over TCP."""
+    answer = ask("big.example", resolver(server.address))
+
+    assert ("tcp", 60) == (answer.transport, len(answer.addresses))
+    assert [("big.example", "A", "udp"), ("big.example", "A", "tcp")] == server.queries
+
+
+def test_closed_port_is_unreachable_at_once() -> None:
+    """Nothing listens: the ICMP port-unreachable makes it UNREACHABLE, not a timeout."""
+    answer = ask(NAME, resolver(DEAD_FORWARDER), timeout=5.0)
+
+    assert "UNREACHABLE" == answer.rcode
+    assert answer.latency_ms < 1000
+
+
+def test_timeout_is_a_fact(server: StaticDnsServer) -> None:
+    """A server that stays silent gives TIMEOUT after the configured timeout."""
+    answer = ask("slow.example", resolver(server.address), timeout=0.2)
+
+    assert ("TIMEOUT", False) == (answer.rcode, answer.answered)
+    assert "0.2s" in answer.detail
+
+
+def test_servfail_and_refused_are_kept() -> None:
+    """A forwarder whose upstream is dead answers SERVFAIL; one with no route answers REFUSED."""
+    with ForwardingDnsServer([], {"dead.example": DEAD_FORWARDER}, None) as forwarder:
+        dead = ask("x.dead.example", resolver(forwarder.address))
+        refused = ask("other.example", resolver(forwarder.address))
+
+    assert ("SERVFAIL", False) == (dead.rcode, dead.answered)
+    assert ("REFUSED", False) == (refused.rcode, refused.answered)
+
+
+def test_stub_moves_to_the_next_nameserver(server: StaticDnsServer) -> None:
+    """As a stub resolver, the host resolver asks its next nameserver when one fails."""
+    with ForwardingDnsServer([], {}, None) as refusing:
+        answer = ask(NAME, resolver(refusing.address, server.address, kind=ResolverKind.HOST))
+
+    assert (server.address, ("10.0.1.5",)) == (answer.server, answer.addresses)
+
+
+def test_no_nameserver_is_unreachable() -> None:
+    """A resolv.conf without nameservers leaves the host resolver nothing to ask."""
+    answer = ask(NAME, Resolver("host", ResolverKind.HOST, "/etc/resolv.conf", ()))
+
+    assert "UNREACHABLE" == answer.rcode
+    assert "no nameserver in /etc/resolv.conf" == answer.detail
+
+
+def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
+    """Host (resolv.conf), the VNet's servers then configured ones, Azure DNS; mapped targets."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("search example\nnameserver 10.0.0.4\nnameserver 10.0.0.9\n")
+    config = DnsConfig(
+        resolv_conf=conf,
+        custom_servers=("10.0.0.4", "10.0.0.6:5353"),
+        server_map={"10.0.0.4": "127.0.0.1:5301", "168.63.129.16": "127.0.0.1:5302"},
+    )
+
+    resolvers = build_resolvers(config, ["10.0.0.4", "10.0.0.5"])
+
+    assert [
+        ("host", ("127.0.0.1:5301", "10.0.0.9:53")),
+        ("custom 10.0.0.4", ("127.0.0.1:5301",)),
+        ("custom 10.0.0.5", ("10.0.0.5:53",)),
+        ("custom 10.0.0.6:5353", ("10.0.0.6:5353",)),
+        ("azure 168.63.129.16", ("127.0.0.1:5302",)),
+    ] == [(r.name, r.targets) for r in resolvers]
+    assert () == resolv_conf_nameservers(tmp_path / "absent.conf")
+
+
+def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolve_all never has more than `concurrency` queries in flight, and answers them all."""
+    in_flight = peak = 0
+    original = DnsClient.resolve
+
+    async def counting(client: DnsClient, fqdn: str, target: Resolver) -> DnsAnswer:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await original(client, fqdn, target)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(DnsClient, "resolve", counting)
+    names = [f"n{i}.example" for i in range(40)]
+    answers = asyncio.run(
+        resolve_all(names, [resolver(server.address)], timeout=1.0, concurrency=5)
+    )
+
+    assert 40 == len(answers)
+    assert {"NXDOMAIN"} == {a.rcode for a in answers}
+    assert 1 < peak <= 5
+
+
+# -- reachability ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_listener() -> Iterator[TlsListener]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("*.azure.invalid").configure_cert(context)
+    listener = TlsListener(context)
+    listener.start()
+    yield listener
+    listener.stop()
+
+
+def reach(address_map: dict[str, str]) -> ReachabilityConfig:
+    return ReachabilityConfig(timeout_seconds=1.0, address_map=address_map)
+
+
+def test_tls_handshake_with_sni(tls_listener: TlsListener) -> None:
+    """Connected, TLS done, and the listener saw the FQDN as SNI."""
+    result = asyncio.run(probe(NAME, "10.0.1.5", reach({"10.0.1.5": tls_listener.address})))
+
+    assert (True, True, tls_listener.address) == (result.connected, result.tls_ok, result.target)
+    assert [NAME] == tls_listener.server_names
+
+
+def test_closed_port_does_not_connect() -> None:
+    """Nothing listens: no TCP, no TLS, and the detail says why."""
+    result = asyncio.run(probe(NAME, "10.0.1.99", reach({"10.0.1.99": DEAD_FORWARDER})))
+
+    assert (False, False) == (result.connected, result.tls_ok)
+    assert result.detail.startswith("TCP connect failed")
+
+
+def test_plain_tcp_is_not_tls() -> None:
+    """A port that accepts TCP but closes without TLS: connected, no TLS."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def close_one() -> None:
+        conn, _ = listener.accept()
+        conn.close()
+
+    threading.Thread(target=close_one, daemon=True).start()
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
+    result = asyncio.run(probe(NAME, "10.0.1.5", reach({"10.0.1.5": address})))
+    listener.close()
+
+    assert (True, False) == (result.connected, result.tls_ok)
+    assert result.detail.startswith("TLS handshake failed")
+
+
+def raw_server(
+    reply: Callable[[bytes], bytes | None], queries: int = 1
+) -> tuple[str, threading.Thread]:
+    """A one-socket UDP server: ``reply(query)`` for each of ``queries`` (None: stay silent)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3)
+
+    def serve() -> None:
+        with sock:
+            for _ in range(queries):
+                try:
+                    wire, peer = sock.recvfrom(512)
+                except TimeoutError:
+                    return
+                answer = reply(wire)
+                if answer is not None:
+                    sock.sendto(answer, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"127.0.0.1:{sock.getsockname()[1]}", thread
+
+
+def a_record(wire: bytes, name: str = NAME) -> bytes:
+    response = dns.message.make_response(dns.message.from_wire(wire))
+    response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "A", "10.0.1.5"))
+    return response.to_wire()
+
+
+def test_lost_datagram_is_sent_again() -> None:
+    """The first query is lost: the probe sends it again halfway through the timeout."""
+    seen: list[bytes] = []
+
+    def second_only(wire: bytes) -> bytes | None:
+        seen.append(wire)
+        return a_record(wire) if len(seen) == 2 else None
+
+    address, thread = raw_server(second_only, queries=2)
+    answer = ask(NAME, resolver(address), timeout=1.0)
+    thread.join(5)
+
+    assert ("NOERROR", ("10.0.1.5",)) == (answer.rcode, answer.addresses)
+    assert 500 <= answer.latency_ms < 1000
+
+
+def test_garbage_reply_is_malformed() -> None:
+    """A reply with our id that is not a DNS message: MALFORMED, with what dnspython said."""
+    address, thread = raw_server(lambda wire: wire[:2] + b"\x81\x80\xff")
+    answer = ask(NAME, resolver(address), timeout=1.0)
+    thread.join(5)
+
+    assert ("MALFORMED", False) == (answer.rcode, answer.answered)
+    assert answer.detail
+
+
+def test_reply_to_another_question_is_malformed() -> None:
+    """A well-formed reply for a different name is not an answer to ours."""
+    address, thread = raw_server(a_record_for_other)
+    answer = ask(NAME, resolver(address), timeout=1.0)
+    thread.join(5)
+
+    assert ("MALFORMED", "the reply does not answer the question asked") == (
+        answer.rcode,
+        answer.detail,
+    )
+
+
+def a_record_for_other(wire: bytes) -> bytes:
+    other = dns.message.make_query("other.example", "A")
+    other.id = dns.message.from_wire(wire).id
+    return a_record(other.to_wire(), "other.example")
