@@ -321,3 +321,48 @@ def test_reachability_can_be_turned_off(start_tenant: TenantFactory) -> None:
     assert () == result.facts.dns.reachability
     assert [] == [f for f in result.findings if f.check.id == "privateendpoint_tls_reachable"]
     assert [] == tenant.endpoints.server_names
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zone_missing(start_tenant: TenantFactory, kind: str) -> None:
+    """The zone group names a notebooks zone that was deleted: zone missing, public answer."""
+
+    def delete(data: dict[str, Any]) -> None:
+        data["private_dns_zones"] = data["private_dns_zones"][:1]
+        data["private_endpoints"][0]["deleted_zones"] = ["aml_notebooks"]
+
+    bad = failing(run(start_tenant, scenario(delete=delete), kind))
+
+    zone = next(f for (check_id, _), f in bad.items() if check_id == "privatedns_zone_exists")
+    assert zone.resource_id.endswith("/privateDnsZones/privatelink.notebooks.azure.net")
+    assert "public" in bad[("dns_name_resolves_private_endpoint", NOTEBOOKS)].message
+    assert ("dns_name_resolves_private_endpoint", API) not in bad
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_answer_outside_the_vnet(start_tenant: TenantFactory, kind: str) -> None:
+    """The certificate record points into another network: outside the address space."""
+    cert = API.replace(".api.", ".cert.api.")
+
+    def elsewhere(data: dict[str, Any]) -> None:
+        data["private_endpoints"][0]["stale_records"] = {"cert": "192.168.50.8"}
+
+    bad = failing(run(start_tenant, scenario(elsewhere=elsewhere), kind))
+
+    finding = bad[("dns_answer_inside_vnet", cert)]
+    assert finding.evidence is not None
+    assert {"192.168.50.8"} == set(finding.evidence.observed["outside"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_host_resolver_with_a_stale_cache(start_tenant: TenantFactory, kind: str) -> None:
+    """The host's cache still answers an old IP: it differs from the VNet's DNS server."""
+
+    def cache(data: dict[str, Any]) -> None:
+        data["dns"]["host_stale"] = [{"fqdn": API, "ips": ["10.0.1.55"]}]
+
+    bad = failing(run(start_tenant, scenario(cache=cache), kind))
+
+    assert "with private 10.0.1.55" in bad[("dns_host_resolver_matches_vnet", API)].message
+    assert ("dns_custom_server_forwards_zones", "10.0.0.4") not in bad
+    assert not [k for k in bad if k[0].startswith("privatedns_")]

@@ -119,17 +119,22 @@ class SimulatedTenant:
 
     def describe_dns(self) -> str:
         """Says honestly what plays which DNS server (shown by `netverify demo`)."""
-        servers = ", ".join(s.address for s in self.scenario.dns.custom_servers) or "none"
+        specs = self.scenario.dns.custom_servers
+        servers = ", ".join(s.address for s in specs if not s.down) or "none"
+        down = [s.address for s in specs if s.down]
         if self.custom_dns_kind == "standin":
-            who = (
-                "a Python stand-in that forwards like dnsmasq (no BIND, Unbound or dnsmasq is "
-                "installed; `scripts/bootstrap --test` installs them)"
+            why = (
+                "no BIND, Unbound or dnsmasq is installed; `scripts/bootstrap --test` installs them"
+                if installed_custom_dns() == "standin"
+                else "chosen although a real server is installed"
             )
+            who = f"a Python stand-in that forwards like dnsmasq ({why})"
         else:
             binary = REAL_SERVERS[self.custom_dns_kind][0]
             who = f"a real {self.custom_dns_kind} ({binary}) configured with the scenario's forwarders"
+        silent = f" ({', '.join(down)}: down, nothing answers)" if down else ""
         return (
-            f"the VNet's custom DNS servers ({servers}) are {who}; Azure DNS "
+            f"the VNet's custom DNS servers ({servers}) are {who}{silent}; Azure DNS "
             f"({self.scenario.dns.azure_dns}) and public DNS are stand-ins serving the scenario; "
             "every address is mapped to 127.0.0.1."
         )
