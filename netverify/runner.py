@@ -68,7 +68,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         vaults = dict(
             zip((v.lower() for v in vault_ids), pool.map(reader.key_vault, vault_ids), strict=True)
         )
-        dns = collect_dns_facts(config, reader, workspaces, pool)
+        dns = collect_dns_facts(config, reader, workspaces, vaults, pool)
     return Facts(workspaces=workspaces, key_vaults=vaults, dns=dns)
 
 

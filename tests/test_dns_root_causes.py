@@ -366,3 +366,77 @@ def test_host_resolver_with_a_stale_cache(start_tenant: TenantFactory, kind: str
     assert "with private 10.0.1.55" in bad[("dns_host_resolver_matches_vnet", API)].message
     assert ("dns_custom_server_forwards_zones", "10.0.0.4") not in bad
     assert not [k for k in bad if k[0].startswith("privatedns_")]
+
+
+VAULT = "kv-mlw.vault.azure.net"
+
+
+def with_vault(data: dict[str, Any]) -> None:
+    """The workspace's Key Vault behind its own private endpoint, in the Key Vault zone."""
+    data["workspaces"][0]["key_vault"] = "kv-mlw"
+    data["key_vaults"] = [{"name": "kv-mlw", "private_endpoints": ["pe-kv"]}]
+    data["private_endpoints"].append(
+        {
+            "name": "pe-kv",
+            "vnet": "vnet-hub",
+            "subnet": "pe",
+            "target": "kv-mlw",
+            "group_id": "vault",
+            "ip": "10.0.1.10",
+        }
+    )
+    data["private_dns_zones"].append(
+        {"service": "keyvault", "links": [{"name": "hub", "vnet": "vnet-hub"}]}
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_linked_key_vault_resolves_privately(start_tenant: TenantFactory, kind: str) -> None:
+    """The vault's name is checked too: private through every resolver when all is well."""
+    findings = run(start_tenant, scenario(vault=with_vault), kind)
+
+    assert {} == failing(findings)
+    [vault] = [
+        f
+        for f in findings
+        if f.check.id == "dns_name_resolves_private_endpoint" and f.resource_id == VAULT
+    ]
+    assert "resolves to its private endpoint 10.0.1.10" in vault.message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_key_vault_record_and_forwarder_missing(start_tenant: TenantFactory, kind: str) -> None:
+    """Only Azure ML's zones forwarded: the vault gets the public answer, and the finding names
+    both Key Vault zones (BIND and Unbound resolve the privatelink.vaultcore.azure.net target
+    again, so vault.azure.net alone is not enough); a missing record is a finding of its own."""
+
+    def no_record(data: dict[str, Any]) -> None:
+        data["private_endpoints"][1]["missing_records"] = ["vault"]
+
+    bad = failing(run(start_tenant, scenario(vault=with_vault, fwd=forwarders(*CLOUD_ZONES)), kind))
+    evidence = bad[("dns_custom_server_forwards_zones", "10.0.0.4")].evidence
+    assert evidence is not None
+    assert ["vault.azure.net", "vaultcore.azure.net"] == evidence.observed["zones_not_forwarded"]
+
+    bad = failing(run(start_tenant, scenario(vault=with_vault, gone=no_record), kind))
+    assert (
+        "Zone privatelink.vaultcore.azure.net has no A record kv-mlw"
+        in bad[("privatedns_record_present", VAULT)].message
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vault_zone_alone_is_not_enough_for_bind_and_unbound(
+    start_tenant: TenantFactory, kind: str
+) -> None:
+    """vault.azure.net forwarded, vaultcore.azure.net not: BIND and Unbound resolve the
+    privatelink.vaultcore.azure.net target through public DNS and get the public IP; dnsmasq
+    keeps Azure DNS's whole answer and gets the private one."""
+    data = scenario(vault=with_vault, fwd=forwarders(*CLOUD_ZONES, "vault.azure.net"))
+
+    bad = failing(run(start_tenant, data, kind))
+
+    if kind in CHASES_CNAMES:
+        assert "public" in bad[("dns_custom_server_forwards_zones", "10.0.0.4")].message
+    else:
+        assert {} == bad

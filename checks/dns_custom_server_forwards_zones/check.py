@@ -32,8 +32,8 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
             continue
         compared.append(name)
         if not resolves_to(mine, name):
-            zone = name.forwarder_zone or name.zone_name
-            wrong.setdefault(zone, []).append((name, mine))
+            for zone in name.forwarder_zones or (name.zone_name,):
+                wrong.setdefault(zone, []).append((name, mine))
     if not compared:
         return skipped(
             META,
@@ -46,7 +46,9 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
         "zones_not_forwarded": sorted(wrong),
     }
     expected = {
-        "forwarded_to_azure_dns": sorted({n.forwarder_zone or n.zone_name for n in compared})
+        "forwarded_to_azure_dns": sorted(
+            {z for n in compared for z in n.forwarder_zones or (n.zone_name,)}
+        )
     }
     if not wrong:
         return Finding(

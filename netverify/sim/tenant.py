@@ -16,6 +16,7 @@ import trustme
 
 from netverify.clouds import cloud
 from netverify.config import Config, parse_config
+from netverify.dns_names import forwarder_zones
 from netverify.sim.arm_state import build_arm_state, resource_id
 from netverify.sim.custom_dns import (
     DEAD_FORWARDER,
@@ -41,6 +42,13 @@ REAL_SERVERS = {
 }
 # The host's local cache, as systemd-resolved's stub address in /etc/resolv.conf.
 HOST_CACHE_ADDRESS = "127.0.0.53"
+
+
+def _healthy_forwarders(scenario: Scenario) -> tuple[str, ...]:
+    """What a well-configured custom DNS server forwards: Azure ML's zones and Key Vault's."""
+    names = cloud(scenario.cloud)
+    vault = forwarder_zones(names, f"vault.{names.keyvault_suffix}")
+    return (*names.conditional_forwarder_zones, *vault)
 
 
 def installed_custom_dns() -> CustomDnsKind:
@@ -145,10 +153,7 @@ class SimulatedTenant:
         forwarders = (
             {f.zone: destinations.get(f.to, DEAD_FORWARDER) for f in zones}
             if zones is not None
-            else {
-                z: self.azure_dns.address
-                for z in cloud(self.scenario.cloud).conditional_forwarder_zones
-            }
+            else {z: self.azure_dns.address for z in _healthy_forwarders(self.scenario)}
         )
         default = destinations.get(spec.default_forwarder)
         if self.custom_dns_kind == "standin":
