@@ -119,7 +119,7 @@ def test_table_output_leads_with_failures_and_their_fix(capsys: pytest.CaptureFi
 
     assert lines[1].startswith("FAIL")
     assert any(line.strip().startswith("$ az keyvault update --name kv-broken") for line in lines)
-    assert lines[-1].startswith("87 findings: 20 fail, 1 error, 7 skipped, 59 pass")
+    assert lines[-1].startswith("95 findings: 20 fail, 1 error, 7 skipped, 67 pass")
 
 
 def test_jsonl_file_sink_receives_every_finding(

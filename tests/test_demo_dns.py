@@ -55,7 +55,7 @@ def test_demo_shows_each_dns_failure_class(
         and e["evidence"]["observed"]["workspace"] == "mlw-healthy"
         and e["evidence"]["observed"]["purpose"] != "notebooks"
     ]
-    assert 3 == len(healthy)
+    assert 4 == len(healthy)  # API, certificate, scoring, Key Vault
     assert {"pass"} == {e["status"] for e in healthy}
     said = "a real bind (/usr/sbin/named)" if custom_dns == "bind" else "a Python stand-in"
     assert said in captured.err
