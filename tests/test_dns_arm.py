@@ -229,10 +229,21 @@ def test_one_scenario_gives_each_cloud_its_names() -> None:
         if b.get("type") == "Microsoft.Network/privateDnsZones"
     }
     assert configs and all(
-        c.endswith((".api.ml.azure.cn", ".notebooks.chinacloudapi.cn", ".inference.ml.azure.cn"))
+        c.endswith(
+            (
+                ".api.ml.azure.cn",
+                ".notebooks.chinacloudapi.cn",
+                ".inference.ml.azure.cn",
+                ".vault.azure.cn",
+            )
+        )
         for c in configs
     )
-    assert {"privatelink.api.ml.azure.cn", "privatelink.notebooks.chinacloudapi.cn"} == zones
+    assert {
+        "privatelink.api.ml.azure.cn",
+        "privatelink.notebooks.chinacloudapi.cn",
+        "privatelink.vaultcore.azure.cn",
+    } == zones
     names = {r.name for r in [*world.azure, *world.public]}
     assert not [n for n in names if n.endswith((".azureml.ms", ".azure.com", ".azure.net"))]
     assert "ep-fraud.eastus.inference.ml.azure.cn" in names
