@@ -208,7 +208,7 @@ class DnsAnswer:
         return self.rcode in ANSWERED_RCODES
 
     def summary(self) -> str:
-        """The answer as one short string for the resolution matrix."""
+        """The answer as one short string, for messages."""
         if not self.answered:
             return f"{self.rcode}{': ' + self.detail if self.detail else ''}"
         if self.rcode == "NXDOMAIN":

@@ -117,9 +117,9 @@ def test_healthy_topology_is_quiet(start_tenant: TenantFactory, kind: str) -> No
         if f.check.id == "dns_name_resolves_private_endpoint" and f.resource_id == SCORING
     ]
     assert headline.evidence is not None
-    row = headline.evidence.observed["resolution"]
-    assert {"host", "custom 10.0.0.4", "azure 168.63.129.16"} == set(row)
-    assert all(cell.endswith("-> 10.0.1.7") for cell in row.values())
+    row = headline.evidence.observed["resolutions"]
+    assert ["host", "custom 10.0.0.4", "azure 168.63.129.16"] == [c["resolver"] for c in row]
+    assert all(c["addresses"] == ["10.0.1.7"] and c["rcode"] == "NOERROR" for c in row)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -200,7 +200,8 @@ def test_forwarder_to_the_wrong_address(start_tenant: TenantFactory, kind: str) 
     assert error.evidence is not None
     # BIND answers SERVFAIL at once; dnsmasq and Unbound stay silent past the query timeout.
     assert set(error.evidence.observed["failed"]) <= {"SERVFAIL", "TIMEOUT"}
-    assert {API, API.replace(".api.", ".cert.api.")} <= set(error.evidence.observed["resolution"])
+    asked = {c["fqdn"] for c in error.evidence.observed["resolutions"]}
+    assert {API, API.replace(".api.", ".cert.api.")} <= asked
     azure = [
         f
         for f in findings

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.catalog import load_meta
-from netverify.dns_judging import describe, resolution_matrix, resolves_to
+from netverify.dns_judging import describe, resolutions, resolves_to
 from netverify.facts import DnsAnswer, DnsFacts, ExpectedName, Facts, Resolver, ResolverKind
 from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Remediation, Status
@@ -42,7 +42,7 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
         )
     observed = {
         "server": server.address,
-        "resolution": resolution_matrix(dns, [n.fqdn for n in compared]),
+        "resolutions": resolutions(dns, [n.fqdn for n in compared]),
         "zones_not_forwarded": sorted(wrong),
     }
     expected = {
