@@ -15,16 +15,29 @@ from netverify.facts import (
 )
 
 
-def resolution_matrix(dns: DnsFacts, fqdns: Iterable[str]) -> dict[str, dict[str, str]]:
-    """FQDN x resolver -> the answer in one line (CNAME chain -> addresses, or what failed)."""
-    matrix: dict[str, dict[str, str]] = {}
+def resolutions(dns: DnsFacts, fqdns: Iterable[str]) -> list[dict[str, object]]:
+    """The resolution matrix as evidence: one object per FQDN x resolver with the raw answer
+    (the shape the HTML report reads; a resolver not asked has rcode "NOT_ASKED")."""
+    rows: list[dict[str, object]] = []
     for fqdn in dict.fromkeys(f.lower() for f in fqdns):
-        row = {}
         for resolver in dns.resolvers:
             answer = dns.answer(fqdn, resolver.name)
-            row[resolver.name] = answer.summary() if answer else "not asked"
-        matrix[fqdn] = row
-    return matrix
+            cell: dict[str, object] = {
+                "fqdn": fqdn,
+                "resolver": resolver.name,
+                "resolver_kind": resolver.kind.value,
+                "rcode": answer.rcode if answer else "NOT_ASKED",
+            }
+            if answer is not None:
+                cell |= {
+                    "addresses": list(answer.addresses),
+                    "cname_chain": list(answer.cname_chain),
+                    "server": answer.server,
+                    "latency_ms": round(answer.latency_ms, 1),
+                    **({"detail": answer.detail} if answer.detail else {}),
+                }
+            rows.append(cell)
+    return rows
 
 
 def answer_detail(answer: DnsAnswer) -> dict[str, object]:
@@ -115,7 +128,7 @@ def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
         "purpose": name.purpose,
         "workspace": name.workspace_name,
         "private_endpoint": name.private_endpoint_id,
-        "resolution": resolution_matrix(dns, [name.fqdn])[name.fqdn],
+        "resolutions": resolutions(dns, [name.fqdn]),
     }
 
 

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from netverify.clouds import Cloud
-from netverify.facts import CustomDnsConfig, ExpectedName, PrivateEndpoint, Workspace
+from netverify.facts import CustomDnsConfig, ExpectedName, KeyVault, PrivateEndpoint, Workspace
 
 API = "workspace API"
 CERT = "workspace certificate"
 NOTEBOOKS = "notebooks"
 SCORING = "scoring"
+KEY_VAULT = "Key Vault"
 # The notebooks host is "ml-<workspace, truncated>-<region>-<guid>", at most one DNS label.
 MAX_LABEL = 63
 # Microsoft's two pages disagree on the compute-instance zone (azure-clouds.md 2.4): a custom
@@ -91,22 +92,29 @@ def privatelink_name(cloud: Cloud, fqdn: str, guid: str) -> str:
     if fqdn.endswith(suffix):
         endpoint, region = fqdn.removesuffix(suffix).split(".", 1)
         return f"{endpoint}.{guid.lower()}.inference.{region}.{cloud.aml_api_zone}"
-    for zone in (cloud.aml_api_zone, cloud.aml_notebooks_zone):
-        tail = f".{public_suffix(zone)}"
-        if fqdn.endswith(tail):
-            return f"{fqdn.removesuffix(tail)}.{zone}"
-    raise ValueError(f"{fqdn} is not an Azure ML name of cloud {cloud.name}")
+    for suffix, zone in (
+        (public_suffix(cloud.aml_api_zone), cloud.aml_api_zone),
+        (public_suffix(cloud.aml_notebooks_zone), cloud.aml_notebooks_zone),
+        (cloud.keyvault_suffix, cloud.keyvault_zone),
+    ):
+        if fqdn.endswith(f".{suffix}"):
+            return f"{fqdn.removesuffix(f'.{suffix}')}.{zone}"
+    raise ValueError(f"{fqdn} is not an Azure ML or Key Vault name of cloud {cloud.name}")
 
 
-def forwarder_zone(cloud: Cloud, fqdn: str) -> str | None:
-    """The conditional-forwarder zone (of the cloud's list) that covers ``fqdn``, if any."""
+def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
+    """The conditional-forwarder zones ``fqdn`` needs: the one of Azure ML's list covering it,
+    or for a Key Vault both its public zone and that of its privatelink CNAME target (servers
+    such as BIND resolve the target again, outside the first zone)."""
     fqdn = fqdn.lower()
+    if fqdn.endswith("." + cloud.keyvault_suffix):
+        return (cloud.keyvault_suffix, public_suffix(cloud.keyvault_zone))
     covering = [
         z
         for z in (*cloud.conditional_forwarder_zones, *COMPUTE_INSTANCE_ZONES)
         if fqdn == z or fqdn.endswith("." + z)
     ]
-    return max(covering, key=len, default=None)
+    return (max(covering, key=len),) if covering else ()
 
 
 def expected_names(
@@ -157,5 +165,29 @@ def _expected(
         expected_ips=config.ip_addresses,
         zone_name=shape.zone,
         record_name=shape.record,
-        forwarder_zone=forwarder_zone(cloud, fqdn),
+        forwarder_zones=forwarder_zones(cloud, fqdn),
     )
+
+
+def vault_names(
+    cloud: Cloud, vault: KeyVault, endpoints: Sequence[PrivateEndpoint], workspace: Workspace
+) -> list[ExpectedName]:
+    """The vault's name (``<vault>.vault.azure.net``) as its private endpoints' customDnsConfigs
+    give it; its record ``<vault>`` lives in the cloud's Key Vault zone."""
+    fqdn = f"{vault.name}.{cloud.keyvault_suffix}".lower()
+    return [
+        ExpectedName(
+            fqdn=fqdn,
+            purpose=KEY_VAULT,
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            private_endpoint_id=pe.id,
+            expected_ips=config.ip_addresses,
+            zone_name=cloud.keyvault_zone,
+            record_name=vault.name.lower(),
+            forwarder_zones=forwarder_zones(cloud, fqdn),
+        )
+        for pe in endpoints
+        for config in pe.custom_dns_configs
+        if config.fqdn == fqdn
+    ]

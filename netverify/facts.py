@@ -77,6 +77,8 @@ class KeyVault:
     virtual_network_rules: tuple[str, ...]
     public_network_access: str | None
     has_network_acls: bool = True
+    # Ids of the private endpoints connected to the vault (its name must resolve to them).
+    private_endpoint_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,8 +265,9 @@ class ExpectedName:
     record_name: str  # the record in that zone, e.g. "*.<guid>.inference.eastus"
     # Zones of that name the agent may be served from: the endpoint's zone group, else by name.
     zone_ids: tuple[str, ...] = ()
-    # The zone a custom DNS server must forward to Azure DNS for this name, e.g. api.azureml.ms.
-    forwarder_zone: str | None = None
+    # The zones a custom DNS server must forward to Azure DNS for this name, e.g.
+    # api.azureml.ms; for a Key Vault vault.azure.net and vaultcore.azure.net (its CNAME target).
+    forwarder_zones: tuple[str, ...] = ()
 
 
 class ResolverKind(StrEnum):
@@ -308,7 +311,7 @@ class DnsAnswer:
         return self.rcode in ANSWERED_RCODES
 
     def summary(self) -> str:
-        """The answer as one short string for the resolution matrix."""
+        """The answer as one short string, for messages."""
         if not self.answered:
             return f"{self.rcode}{': ' + self.detail if self.detail else ''}"
         if self.rcode == "NXDOMAIN":

@@ -77,11 +77,12 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         workspaces = [task.result() for task in workspace_tasks]
         for task in policy_tasks:
             task.result()
-        dns = collect_dns_facts(config, reader, workspaces, pool)
+        vaults = _of_kind(reader.reads(), "/providers/microsoft.keyvault/vaults/")
+        dns = collect_dns_facts(config, reader, workspaces, vaults, pool)
     reads = reader.reads()
     return Facts(
         workspaces=(*unlisted, *workspaces),
-        key_vaults=_of_kind(reads, "/providers/microsoft.keyvault/vaults/"),
+        key_vaults=vaults,
         registries=_of_kind(reads, "/providers/microsoft.containerregistry/registries/"),
         online_endpoints=_lists(reads, "/onlineendpoints"),
         online_deployments=_lists(reads, "/deployments"),

@@ -384,7 +384,7 @@ def expected_name(
     ips: tuple[str, ...] = ("10.0.1.5",),
     record: str = "ws.workspace.eastus",
     zone_ids: tuple[str, ...] = (ZONE_ID,),
-    forwarder_zone: str | None = "api.azureml.ms",
+    forwarder_zones: tuple[str, ...] = ("api.azureml.ms",),
 ) -> ExpectedName:
     return ExpectedName(
         fqdn=fqdn,
@@ -396,7 +396,7 @@ def expected_name(
         zone_name="privatelink.api.azureml.ms",
         record_name=record,
         zone_ids=zone_ids,
-        forwarder_zone=forwarder_zone,
+        forwarder_zones=forwarder_zones,
     )
 
 

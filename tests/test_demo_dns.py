@@ -9,6 +9,7 @@ import pytest
 
 from netverify.cli import main
 from netverify.sim.custom_dns import NAMED
+from netverify.sim.tenant import REAL_SERVERS
 
 # (check, status) the demo tenant must show: one per DNS root cause.
 DNS_FAILURE_CLASSES = {
@@ -54,7 +55,26 @@ def test_demo_shows_each_dns_failure_class(
         and e["evidence"]["observed"]["workspace"] == "mlw-healthy"
         and e["evidence"]["observed"]["purpose"] != "notebooks"
     ]
-    assert 3 == len(healthy)
+    assert 4 == len(healthy)  # API, certificate, scoring, Key Vault
     assert {"pass"} == {e["status"] for e in healthy}
     said = "a real bind (/usr/sbin/named)" if custom_dns == "bind" else "a Python stand-in"
     assert said in captured.err
+
+
+def test_demo_without_any_dns_server_installed_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No BIND, Unbound or dnsmasq on the machine: the demo still runs, on the stand-in, and
+    says that it did."""
+    missing = {kind: ("/nonexistent/" + kind, start) for kind, (_, start) in REAL_SERVERS.items()}
+    monkeypatch.setattr("netverify.sim.tenant.REAL_SERVERS", missing)
+
+    assert 0 == main(["demo", "--output", "jsonl"])
+    captured = capsys.readouterr()
+
+    assert (
+        "a Python stand-in that forwards like dnsmasq (no BIND, Unbound or dnsmasq is installed"
+        in captured.err
+    )
+    checks = {json.loads(line)["check_id"] for line in captured.out.splitlines()}
+    assert "dns_custom_server_forwards_zones" in checks

@@ -11,7 +11,7 @@ import pytest
 
 from netverify.arm_ids import ResourceId
 from netverify.clouds import CLOUDS, CloudName
-from netverify.dns_names import expected_names, forwarder_zone, notebooks_host, privatelink_name
+from netverify.dns_names import expected_names, forwarder_zones, notebooks_host, privatelink_name
 from netverify.facts import CustomDnsConfig, PrivateEndpoint
 from netverify.probes.arm import (
     MalformedResource,
@@ -186,10 +186,15 @@ def test_forwarder_zone_accepts_either_compute_instance_spelling() -> None:
     """Microsoft's pages disagree on the compute-instance zone; both are known forwarder zones."""
     public = CLOUDS[CloudName.PUBLIC]
 
-    assert "instances.ml.azure.ms" == forwarder_zone(public, "ci.eastus.instances.ml.azure.ms")
-    assert "instances.azureml.ms" == forwarder_zone(public, "ci.eastus.instances.azureml.ms")
-    assert "inference.ml.azure.com" == forwarder_zone(public, "ep.eastus.inference.ml.azure.com")
-    assert forwarder_zone(public, "kv.vault.azure.net") is None
+    assert ("instances.ml.azure.ms",) == forwarder_zones(public, "ci.eastus.instances.ml.azure.ms")
+    assert ("instances.azureml.ms",) == forwarder_zones(public, "ci.eastus.instances.azureml.ms")
+    assert ("inference.ml.azure.com",) == forwarder_zones(
+        public, "ep.eastus.inference.ml.azure.com"
+    )
+    assert ("vault.azure.net", "vaultcore.azure.net") == forwarder_zones(
+        public, "kv.vault.azure.net"
+    )
+    assert () == forwarder_zones(public, "st.blob.core.windows.net")
 
 
 def test_notebooks_host_fits_one_label() -> None:
@@ -224,10 +229,21 @@ def test_one_scenario_gives_each_cloud_its_names() -> None:
         if b.get("type") == "Microsoft.Network/privateDnsZones"
     }
     assert configs and all(
-        c.endswith((".api.ml.azure.cn", ".notebooks.chinacloudapi.cn", ".inference.ml.azure.cn"))
+        c.endswith(
+            (
+                ".api.ml.azure.cn",
+                ".notebooks.chinacloudapi.cn",
+                ".inference.ml.azure.cn",
+                ".vault.azure.cn",
+            )
+        )
         for c in configs
     )
-    assert {"privatelink.api.ml.azure.cn", "privatelink.notebooks.chinacloudapi.cn"} == zones
+    assert {
+        "privatelink.api.ml.azure.cn",
+        "privatelink.notebooks.chinacloudapi.cn",
+        "privatelink.vaultcore.azure.cn",
+    } == zones
     names = {r.name for r in [*world.azure, *world.public]}
     assert not [n for n in names if n.endswith((".azureml.ms", ".azure.com", ".azure.net"))]
     assert "ep-fraud.eastus.inference.ml.azure.cn" in names

@@ -117,9 +117,9 @@ def test_healthy_topology_is_quiet(start_tenant: TenantFactory, kind: str) -> No
         if f.check.id == "dns_name_resolves_private_endpoint" and f.resource_id == SCORING
     ]
     assert headline.evidence is not None
-    row = headline.evidence.observed["resolution"]
-    assert {"host", "custom 10.0.0.4", "azure 168.63.129.16"} == set(row)
-    assert all(cell.endswith("-> 10.0.1.7") for cell in row.values())
+    row = headline.evidence.observed["resolutions"]
+    assert ["host", "custom 10.0.0.4", "azure 168.63.129.16"] == [c["resolver"] for c in row]
+    assert all(c["addresses"] == ["10.0.1.7"] and c["rcode"] == "NOERROR" for c in row)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -200,7 +200,8 @@ def test_forwarder_to_the_wrong_address(start_tenant: TenantFactory, kind: str) 
     assert error.evidence is not None
     # BIND answers SERVFAIL at once; dnsmasq and Unbound stay silent past the query timeout.
     assert set(error.evidence.observed["failed"]) <= {"SERVFAIL", "TIMEOUT"}
-    assert {API, API.replace(".api.", ".cert.api.")} <= set(error.evidence.observed["resolution"])
+    asked = {c["fqdn"] for c in error.evidence.observed["resolutions"]}
+    assert {API, API.replace(".api.", ".cert.api.")} <= asked
     azure = [
         f
         for f in findings
@@ -321,3 +322,122 @@ def test_reachability_can_be_turned_off(start_tenant: TenantFactory) -> None:
     assert () == result.facts.dns.reachability
     assert [] == [f for f in result.findings if f.check.id == "privateendpoint_tls_reachable"]
     assert [] == tenant.endpoints.server_names
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zone_missing(start_tenant: TenantFactory, kind: str) -> None:
+    """The zone group names a notebooks zone that was deleted: zone missing, public answer."""
+
+    def delete(data: dict[str, Any]) -> None:
+        data["private_dns_zones"] = data["private_dns_zones"][:1]
+        data["private_endpoints"][0]["deleted_zones"] = ["aml_notebooks"]
+
+    bad = failing(run(start_tenant, scenario(delete=delete), kind))
+
+    zone = next(f for (check_id, _), f in bad.items() if check_id == "privatedns_zone_exists")
+    assert zone.resource_id.endswith("/privateDnsZones/privatelink.notebooks.azure.net")
+    assert "public" in bad[("dns_name_resolves_private_endpoint", NOTEBOOKS)].message
+    assert ("dns_name_resolves_private_endpoint", API) not in bad
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_answer_outside_the_vnet(start_tenant: TenantFactory, kind: str) -> None:
+    """The certificate record points into another network: outside the address space."""
+    cert = API.replace(".api.", ".cert.api.")
+
+    def elsewhere(data: dict[str, Any]) -> None:
+        data["private_endpoints"][0]["stale_records"] = {"cert": "192.168.50.8"}
+
+    bad = failing(run(start_tenant, scenario(elsewhere=elsewhere), kind))
+
+    finding = bad[("dns_answer_inside_vnet", cert)]
+    assert finding.evidence is not None
+    assert {"192.168.50.8"} == set(finding.evidence.observed["outside"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_host_resolver_with_a_stale_cache(start_tenant: TenantFactory, kind: str) -> None:
+    """The host's cache still answers an old IP: it differs from the VNet's DNS server."""
+
+    def cache(data: dict[str, Any]) -> None:
+        data["dns"]["host_stale"] = [{"fqdn": API, "ips": ["10.0.1.55"]}]
+
+    bad = failing(run(start_tenant, scenario(cache=cache), kind))
+
+    assert "with private 10.0.1.55" in bad[("dns_host_resolver_matches_vnet", API)].message
+    assert ("dns_custom_server_forwards_zones", "10.0.0.4") not in bad
+    assert not [k for k in bad if k[0].startswith("privatedns_")]
+
+
+VAULT = "kv-mlw.vault.azure.net"
+
+
+def with_vault(data: dict[str, Any]) -> None:
+    """The workspace's Key Vault behind its own private endpoint, in the Key Vault zone."""
+    data["workspaces"][0]["key_vault"] = "kv-mlw"
+    data["key_vaults"] = [{"name": "kv-mlw", "private_endpoints": ["pe-kv"]}]
+    data["private_endpoints"].append(
+        {
+            "name": "pe-kv",
+            "vnet": "vnet-hub",
+            "subnet": "pe",
+            "target": "kv-mlw",
+            "group_id": "vault",
+            "ip": "10.0.1.10",
+        }
+    )
+    data["private_dns_zones"].append(
+        {"service": "keyvault", "links": [{"name": "hub", "vnet": "vnet-hub"}]}
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_linked_key_vault_resolves_privately(start_tenant: TenantFactory, kind: str) -> None:
+    """The vault's name is checked too: private through every resolver when all is well."""
+    findings = run(start_tenant, scenario(vault=with_vault), kind)
+
+    assert {} == failing(findings)
+    [vault] = [
+        f
+        for f in findings
+        if f.check.id == "dns_name_resolves_private_endpoint" and f.resource_id == VAULT
+    ]
+    assert "resolves to its private endpoint 10.0.1.10" in vault.message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_key_vault_record_and_forwarder_missing(start_tenant: TenantFactory, kind: str) -> None:
+    """Only Azure ML's zones forwarded: the vault gets the public answer, and the finding names
+    both Key Vault zones (BIND and Unbound resolve the privatelink.vaultcore.azure.net target
+    again, so vault.azure.net alone is not enough); a missing record is a finding of its own."""
+
+    def no_record(data: dict[str, Any]) -> None:
+        data["private_endpoints"][1]["missing_records"] = ["vault"]
+
+    bad = failing(run(start_tenant, scenario(vault=with_vault, fwd=forwarders(*CLOUD_ZONES)), kind))
+    evidence = bad[("dns_custom_server_forwards_zones", "10.0.0.4")].evidence
+    assert evidence is not None
+    assert ["vault.azure.net", "vaultcore.azure.net"] == evidence.observed["zones_not_forwarded"]
+
+    bad = failing(run(start_tenant, scenario(vault=with_vault, gone=no_record), kind))
+    assert (
+        "Zone privatelink.vaultcore.azure.net has no A record kv-mlw"
+        in bad[("privatedns_record_present", VAULT)].message
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vault_zone_alone_is_not_enough_for_bind_and_unbound(
+    start_tenant: TenantFactory, kind: str
+) -> None:
+    """vault.azure.net forwarded, vaultcore.azure.net not: BIND and Unbound resolve the
+    privatelink.vaultcore.azure.net target through public DNS and get the public IP; dnsmasq
+    keeps Azure DNS's whole answer and gets the private one."""
+    data = scenario(vault=with_vault, fwd=forwarders(*CLOUD_ZONES, "vault.azure.net"))
+
+    bad = failing(run(start_tenant, data, kind))
+
+    if kind in CHASES_CNAMES:
+        assert "public" in bad[("dns_custom_server_forwards_zones", "10.0.0.4")].message
+    else:
+        assert {} == bad

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.catalog import load_meta
-from netverify.dns_judging import describe, resolution_matrix, resolves_to
+from netverify.dns_judging import describe, resolutions, resolves_to
 from netverify.facts import DnsAnswer, DnsFacts, ExpectedName, Facts, Resolver, ResolverKind
 from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Remediation, Status
@@ -32,8 +32,8 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
             continue
         compared.append(name)
         if not resolves_to(mine, name):
-            zone = name.forwarder_zone or name.zone_name
-            wrong.setdefault(zone, []).append((name, mine))
+            for zone in name.forwarder_zones or (name.zone_name,):
+                wrong.setdefault(zone, []).append((name, mine))
     if not compared:
         return skipped(
             META,
@@ -42,11 +42,13 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
         )
     observed = {
         "server": server.address,
-        "resolution": resolution_matrix(dns, [n.fqdn for n in compared]),
+        "resolutions": resolutions(dns, [n.fqdn for n in compared]),
         "zones_not_forwarded": sorted(wrong),
     }
     expected = {
-        "forwarded_to_azure_dns": sorted({n.forwarder_zone or n.zone_name for n in compared})
+        "forwarded_to_azure_dns": sorted(
+            {z for n in compared for z in n.forwarder_zones or (n.zone_name,)}
+        )
     }
     if not wrong:
         return Finding(

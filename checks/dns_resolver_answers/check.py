@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from netverify.catalog import load_meta
 from netverify.config import split_host_port
-from netverify.dns_judging import answer_detail, resolution_matrix
+from netverify.dns_judging import answer_detail, resolutions
 from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
 
@@ -38,7 +38,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             continue
         first = failed[0]
         observed["first_failure"] = {"fqdn": first.fqdn, **answer_detail(first)}
-        observed["resolution"] = resolution_matrix(dns, [a.fqdn for a in failed[:20]])
+        observed["resolutions"] = resolutions(dns, [a.fqdn for a in failed[:20]])
         kinds = ", ".join(f"{n} {rcode}" for rcode, n in Counter(a.rcode for a in failed).items())
         # The host resolver is named by its resolv.conf; dig asks its first nameserver.
         declared = resolver.targets[0] if resolver.kind is ResolverKind.HOST else resolver.address

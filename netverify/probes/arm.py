@@ -600,6 +600,11 @@ def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:
         ),
         public_network_access=_typed(props, "publicNetworkAccess", str, None, rid),
         has_network_acls=has_acls,
+        private_endpoint_ids=tuple(
+            pe
+            for raw in _typed(props, "privateEndpointConnections", list, [], rid)
+            if (pe := _connection(raw, rid).private_endpoint_id)
+        ),
     )
 
 

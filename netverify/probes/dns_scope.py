@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 
 from netverify.clouds import cloud
 from netverify.config import Config
 from netverify.dns_judging import is_private
-from netverify.dns_names import expected_names
+from netverify.dns_names import expected_names, vault_names
 from netverify.facts import (
     DnsAnswer,
     DnsFacts,
     ExpectedName,
+    KeyVault,
     PrivateEndpoint,
     Read,
     VirtualNetwork,
@@ -31,7 +32,11 @@ from netverify.probes.reach import probe_all
 
 
 def collect_dns_facts(
-    config: Config, reader: ArmReader, workspaces: Sequence[Read[Workspace]], pool: Executor
+    config: Config,
+    reader: ArmReader,
+    workspaces: Sequence[Read[Workspace]],
+    vaults: Mapping[str, Read[KeyVault]],
+    pool: Executor,
 ) -> DnsFacts:
     names = cloud(config.cloud)
     vnet_id = config.agent.vnet_id
@@ -39,10 +44,15 @@ def collect_dns_facts(
     readable = [w.value for w in workspaces if w.value is not None]
 
     pe_ids = _unique(
-        c.private_endpoint_id
-        for ws in readable
-        for c in ws.private_endpoint_connections
-        if c.private_endpoint_id
+        [
+            *(
+                c.private_endpoint_id
+                for ws in readable
+                for c in ws.private_endpoint_connections
+                if c.private_endpoint_id
+            ),
+            *(pe for v in vaults.values() if v.value for pe in v.value.private_endpoint_ids),
+        ]
     )
     endpoints = dict(zip(_keys(pe_ids), pool.map(reader.private_endpoint, pe_ids), strict=True))
     # The same list the online-endpoint checks read (memoised): one call per workspace.
@@ -50,6 +60,7 @@ def collect_dns_facts(
 
     gaps = tuple(listing for listing in online if listing.failure is not None)
     expected: list[ExpectedName] = []
+    seen: set[str] = set()  # vaults shared by several workspaces are resolved once
     for ws, listing in zip(readable, online, strict=True):
         own = [
             read.value
@@ -59,6 +70,15 @@ def collect_dns_facts(
         ]
         endpoint_names = tuple(e.name for e in listing.value or ())
         expected += expected_names(names, ws, own, endpoint_names)
+        vault = vaults.get((ws.key_vault_id or "").lower())
+        if vault is not None and vault.value is not None and vault.value.id.lower() not in seen:
+            seen.add(vault.value.id.lower())
+            of_vault = [
+                read.value
+                for pe in vault.value.private_endpoint_ids
+                if (read := endpoints[pe.lower()]).value is not None
+            ]
+            expected += vault_names(names, vault.value, of_vault, ws)
     expected = _with_zones(expected, endpoints, reader, agent_vnet)
 
     zone_ids = _unique(z for e in expected for z in e.zone_ids)

@@ -229,6 +229,9 @@ def build_arm_state(scenario: Scenario) -> ArmState:
             "publicNetworkAccess": kv.public_network_access,
             "accessPolicies": [],
             "enableRbacAuthorization": True,
+            "privateEndpointConnections": connections(
+                rid("key_vault", kv.name), kv.private_endpoints
+            ),
         }
         if kv.network_acls:
             props["networkAcls"] = {

@@ -51,6 +51,16 @@ class _Renamer:
         pairs.update(
             zip(source.conditional_forwarder_zones, goal.conditional_forwarder_zones, strict=True)
         )
+        # The public zone each privatelink zone hangs under (vaultcore.azure.net, ...): custom
+        # DNS servers forward those too.
+        pairs.update(
+            (
+                getattr(source, f).removeprefix("privatelink."),
+                getattr(goal, f).removeprefix("privatelink."),
+            )
+            for f in _DNS_FIELDS
+            if f.endswith("_zone")
+        )
         # Longest first, so privatelink.api.azureml.ms is renamed as a zone, not as a suffix.
         self.suffixes = sorted(pairs.items(), key=lambda p: -len(p[0]))
         self.region = region

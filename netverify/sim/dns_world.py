@@ -18,6 +18,7 @@ from netverify.dns_judging import is_private
 from netverify.dns_names import (
     API,
     CERT,
+    KEY_VAULT,
     NOTEBOOKS,
     SCORING,
     WorkspaceName,
@@ -28,6 +29,7 @@ from netverify.dns_names import (
 from netverify.sim.dns_server import Record
 from netverify.sim.scenario import (
     DnsConfigSpec,
+    KeyVaultSpec,
     PrivateEndpointSpec,
     RecordSpec,
     Scenario,
@@ -52,17 +54,31 @@ def endpoint_workspace(scenario: Scenario, pe: PrivateEndpointSpec) -> Workspace
 
 
 def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[EndpointName]:
-    """The workspace names this private endpoint serves, each with its NIC IP."""
+    """The names this private endpoint serves (a workspace's, or a Key Vault's), with NIC IPs."""
+    if pe.ip is None:
+        return []
+    names = cloud(scenario.cloud)
+    vault = endpoint_vault(scenario, pe)
+    if vault is not None:
+        fqdn = f"{vault.name}.{names.keyvault_suffix}".lower()
+        shape = WorkspaceName(KEY_VAULT, fqdn, names.keyvault_zone, vault.name.lower())
+        return [EndpointName("vault", shape, pe.ip)]
     ws = endpoint_workspace(scenario, pe)
-    if ws is None or pe.ip is None:
+    if ws is None:
         return []
     region = scenario.place(ws)[2]
     ips = {"notebooks": pe.notebooks_ip or pe.ip, "scoring": pe.scoring_ip or pe.ip}
     out = []
-    for name in workspace_names(cloud(scenario.cloud), ws.name, region, ws.guid):
+    for name in workspace_names(names, ws.name, region, ws.guid):
         key = PURPOSE_KEYS[name.purpose]
         out.append(EndpointName(key, name, ips.get(key, pe.ip)))
     return out
+
+
+def endpoint_vault(scenario: Scenario, pe: PrivateEndpointSpec) -> KeyVaultSpec | None:
+    if pe.group_id != "vault":
+        return None
+    return next((v for v in scenario.key_vaults if v.name.lower() == pe.target.lower()), None)
 
 
 def custom_dns_configs(scenario: Scenario, pe: PrivateEndpointSpec) -> list[DnsConfigSpec]:
@@ -115,14 +131,13 @@ def build_dns_world(scenario: Scenario) -> DnsWorld:
     public: list[Record] = []
     for index, pe in enumerate(scenario.private_endpoints):
         ws = endpoint_workspace(scenario, pe)
-        if ws is None:
-            continue
-        region = scenario.place(ws)[2]
-        endpoints = [e.name for e in scenario.online_endpoints if e.workspace == ws.name]
         fqdns = [n.name.fqdn for n in endpoint_names(scenario, pe) if n.key != "scoring"]
-        fqdns += [scoring_fqdn(names, e, region) for e in endpoints]
+        if ws is not None:
+            region = scenario.place(ws)[2]
+            endpoints = [e.name for e in scenario.online_endpoints if e.workspace == ws.name]
+            fqdns += [scoring_fqdn(names, e, region) for e in endpoints]
         for number, fqdn in enumerate(fqdns, start=1):
-            target = privatelink_name(names, fqdn, ws.guid)
+            target = privatelink_name(names, fqdn, ws.guid if ws else "")
             public.append(Record(fqdn, "CNAME", target))
             # A public front end per name (documentation-style data, never contacted).
             public.append(Record(target, "A", f"52.160.{index}.{number}"))

@@ -41,6 +41,7 @@ class Placed(_Spec):
 
 
 class KeyVaultSpec(Placed):
+    private_endpoints: tuple[str, ...] = ()
     network_acls: bool = True
     bypass: str | None = "AzureServices"
     default_action: str | None = "Deny"
@@ -77,7 +78,8 @@ class DnsConfigSpec(_Spec):
 
 
 # The names an Azure ML workspace endpoint serves (netverify.dns_names), as scenario keys.
-NameKey = Literal["api", "cert", "notebooks", "scoring"]
+NameKey = Literal["api", "cert", "notebooks", "scoring", "vault"]
+ZoneService = Literal["aml_api", "aml_notebooks", "keyvault"]
 
 
 class PrivateEndpointSpec(Placed):
@@ -93,7 +95,7 @@ class PrivateEndpointSpec(Placed):
     notebooks_ip: str | None = None  # default: ip
     scoring_ip: str | None = None  # default: ip
     zone_group: bool = Field(True, description="Azure manages the records (privateDnsZoneGroups).")
-    deleted_zones: tuple[Literal["aml_api", "aml_notebooks"], ...] = Field(
+    deleted_zones: tuple[ZoneService, ...] = Field(
         (), description="Zones the zone group still names (in its resource group) that are gone."
     )
     # Planted problems in the zone that holds this endpoint's records.
@@ -118,7 +120,7 @@ class LinkSpec(_Spec):
 
 class ZoneSpec(Placed):
     name: str = Field("", description="Zone name; unset: the cloud's zone for `service`.")
-    service: Literal["aml_api", "aml_notebooks"] | None = None
+    service: ZoneService | None = None
     records: tuple[RecordSpec, ...] = ()
     links: tuple[LinkSpec, ...] = ()
     endpoints: tuple[str, ...] | None = Field(
@@ -138,7 +140,8 @@ class CustomDnsServerSpec(_Spec):
 
     address: str
     forwarders: tuple[ForwarderSpec, ...] | None = Field(
-        None, description="Conditional forwarders; unset: the cloud's zones to Azure DNS."
+        None,
+        description="Conditional forwarders; unset: Azure ML's and Key Vault's zones to Azure DNS.",
     )
     default_forwarder: str = Field("public", description='"public", or "none" (refuse the rest).')
     down: bool = Field(False, description="The server does not answer at all.")

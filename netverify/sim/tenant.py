@@ -16,6 +16,7 @@ import trustme
 
 from netverify.clouds import cloud
 from netverify.config import Config, parse_config
+from netverify.dns_names import forwarder_zones
 from netverify.sim.arm_state import build_arm_state, resource_id
 from netverify.sim.custom_dns import (
     DEAD_FORWARDER,
@@ -41,6 +42,13 @@ REAL_SERVERS = {
 }
 # The host's local cache, as systemd-resolved's stub address in /etc/resolv.conf.
 HOST_CACHE_ADDRESS = "127.0.0.53"
+
+
+def _healthy_forwarders(scenario: Scenario) -> tuple[str, ...]:
+    """What a well-configured custom DNS server forwards: Azure ML's zones and Key Vault's."""
+    names = cloud(scenario.cloud)
+    vault = forwarder_zones(names, f"vault.{names.keyvault_suffix}")
+    return (*names.conditional_forwarder_zones, *vault)
 
 
 def installed_custom_dns() -> CustomDnsKind:
@@ -128,17 +136,22 @@ class SimulatedTenant:
 
     def describe_dns(self) -> str:
         """Says honestly what plays which DNS server (shown by `netverify demo`)."""
-        servers = ", ".join(s.address for s in self.scenario.dns.custom_servers) or "none"
+        specs = self.scenario.dns.custom_servers
+        servers = ", ".join(s.address for s in specs if not s.down) or "none"
+        down = [s.address for s in specs if s.down]
         if self.custom_dns_kind == "standin":
-            who = (
-                "a Python stand-in that forwards like dnsmasq (no BIND, Unbound or dnsmasq is "
-                "installed; `scripts/bootstrap --test` installs them)"
+            why = (
+                "no BIND, Unbound or dnsmasq is installed; `scripts/bootstrap --test` installs them"
+                if installed_custom_dns() == "standin"
+                else "chosen although a real server is installed"
             )
+            who = f"a Python stand-in that forwards like dnsmasq ({why})"
         else:
             binary = REAL_SERVERS[self.custom_dns_kind][0]
             who = f"a real {self.custom_dns_kind} ({binary}) configured with the scenario's forwarders"
+        silent = f" ({', '.join(down)}: down, nothing answers)" if down else ""
         return (
-            f"the VNet's custom DNS servers ({servers}) are {who}; Azure DNS "
+            f"the VNet's custom DNS servers ({servers}) are {who}{silent}; Azure DNS "
             f"({self.scenario.dns.azure_dns}) and public DNS are stand-ins serving the scenario; "
             "every address is mapped to 127.0.0.1."
         )
@@ -149,10 +162,7 @@ class SimulatedTenant:
         forwarders = (
             {f.zone: destinations.get(f.to, DEAD_FORWARDER) for f in zones}
             if zones is not None
-            else {
-                z: self.azure_dns.address
-                for z in cloud(self.scenario.cloud).conditional_forwarder_zones
-            }
+            else {z: self.azure_dns.address for z in _healthy_forwarders(self.scenario)}
         )
         default = destinations.get(spec.default_forwarder)
         if self.custom_dns_kind == "standin":

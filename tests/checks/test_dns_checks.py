@@ -284,9 +284,10 @@ def test_headline_fails_on_public_answer_and_carries_the_matrix() -> None:
 
     assert Status.FAIL is finding.status
     assert finding.evidence is not None
-    resolution = finding.evidence.observed["resolution"]
-    assert resolution[HOST].endswith("-> 52.1.1.1")
-    assert resolution[AZURE].endswith("-> 10.0.1.5")
+    cells = {c["resolver"]: c for c in finding.evidence.observed["resolutions"]}
+    assert ["52.1.1.1"] == cells[HOST]["addresses"]
+    assert (["10.0.1.5"], "azure") == (cells[AZURE]["addresses"], cells[AZURE]["resolver_kind"])
+    assert ["ws.workspace.eastus.privatelink.api.azureml.ms"] == cells[AZURE]["cname_chain"]
 
 
 def test_headline_is_an_error_when_the_resolver_fails() -> None:
