@@ -19,7 +19,10 @@ from prometheus_client import (
     generate_latest,
 )
 
+from netverify.facts import DnsAnswer
+
 RUN_DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+RESOLVER_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
 class Metrics:
@@ -58,7 +61,21 @@ class Metrics:
         )
         self.sink_backlog = Gauge(
             "netverify_sink_backlog_events",
-            "Change events recorded in the state but not yet delivered to every sink.",
+            "Events spooled for the sinks and not yet delivered.",
+            registry=self.registry,
+        )
+        self.resolver_latency = Histogram(
+            "netverify_resolver_latency_seconds",
+            "DNS answer time per resolver (host, custom <address>, azure <address>); queries that "
+            "got no answer (timeout, unreachable) are counted in netverify_resolver_unanswered.",
+            ["resolver"],
+            buckets=RESOLVER_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.resolver_unanswered = Counter(
+            "netverify_resolver_unanswered",
+            "DNS queries a resolver gave no usable answer to, by rcode (TIMEOUT, SERVFAIL, ...).",
+            ["resolver", "rcode"],
             registry=self.registry,
         )
         self.reloads = Counter(
@@ -74,6 +91,16 @@ class Metrics:
         self.findings.clear()
         for (check_id, status), count in counts.items():
             self.findings.labels(check_id=check_id, status=status).set(count)
+
+    def observe_resolvers(self, answers: Iterable[DnsAnswer]) -> None:
+        """One run's DNS answers: latency of those answered, a count of those not."""
+        for answer in answers:
+            if answer.answered:
+                self.resolver_latency.labels(resolver=answer.resolver).observe(
+                    answer.latency_ms / 1000
+                )
+            else:
+                self.resolver_unanswered.labels(resolver=answer.resolver, rcode=answer.rcode).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -277,6 +277,8 @@ class Daemon:
         self.metrics.run_duration.observe(seconds)
         self.metrics.last_run.set_to_current_time()
         self.metrics.observe_findings(events)
+        if result.facts.dns is not None:
+            self.metrics.observe_resolvers(result.facts.dns.answers)
         self._last = _Completed(result.context.run_id, datetime.now(UTC), label, result.exit_code)
         self._last_attempt = label
         counts = Counter(e["status"] for e in events)

@@ -262,6 +262,12 @@ def test_scheduled_runs_notify_health_and_metrics(
     assert f'netverify_change_events_total{{change="failing"}} {float(truth.changes)}' in metrics
     assert "netverify_sink_backlog_events 0.0" in metrics
     assert "netverify_run_duration_seconds_count" in metrics
+    # The demo's Azure DNS stand-in answers; its second custom DNS server is down.
+    assert 'netverify_resolver_latency_seconds_count{resolver="azure 168.63.129.16"}' in metrics
+    assert (
+        'netverify_resolver_unanswered_total{rcode="UNREACHABLE",resolver="custom 10.0.0.5"}'
+        in (metrics)
+    )
     assert 404 == get(f"http://127.0.0.1:{port}/other")[0]
     assert 404 == get(f"http://127.0.0.1:{port}/report")[0]  # report.enabled is off by default
     assert not (tmp_path / "state" / "report.html").exists()
