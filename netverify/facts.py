@@ -10,6 +10,11 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
+# How Azure ML describes the private-endpoint connection an online deployment's egress makes to
+# the workspace's registry (the troubleshooting guide queries on it).
+EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
+
+
 class ReadProblem(StrEnum):
     NOT_FOUND = "not_found"  # ARM answered 404
     FORBIDDEN = "forbidden"  # 403: the agent's identity lacks a read permission

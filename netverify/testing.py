@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from netverify.catalog import load_checks
+from netverify.config import WORKSPACE_TYPE
 from netverify.events import to_event
 from netverify.facts import (
+    EGRESS_DESCRIPTION,
     DnsAnswer,
     DnsFacts,
     DnsRecordSet,
@@ -34,8 +37,6 @@ from netverify.facts import (
 from netverify.model import CheckMeta, Evidence, Finding, Severity, Status
 from netverify.runner import Agent, RunContext, evaluate
 
-EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
-WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
 V1_POLICY_ID = "/providers/Microsoft.Authorization/policyDefinitions/v1-legacy-mode"
 
@@ -61,7 +62,7 @@ def workspace(
     managed_network_status: str | None = None,
 ) -> Workspace:
     return Workspace(
-        id=arm_id("Microsoft.MachineLearningServices/workspaces", name),
+        id=arm_id(WORKSPACE_TYPE, name),
         name=name,
         resource_group=GROUP,
         subscription=SUBSCRIPTION,
@@ -292,11 +293,7 @@ def finding_event(
 
     ``resource`` with a dot is an FQDN (as DNS findings have); otherwise a workspace's name.
     """
-    resource_id = (
-        resource
-        if "." in resource
-        else arm_id("Microsoft.MachineLearningServices/workspaces", resource)
-    )
+    resource_id = resource if "." in resource else arm_id(WORKSPACE_TYPE, resource)
     meta = CheckMeta(
         check_id,
         check_id.replace("_", " ").capitalize(),
@@ -350,8 +347,6 @@ def finding_events(
 
     Broken workspaces have v1_legacy_mode on and a vault without the AzureServices bypass.
     """
-    from netverify.catalog import load_checks  # the checks load only when used
-
     checks = [c for c in load_checks() if c.meta.id in FOUNDATION_CHECKS]
 
     names = [f"mlw-{i:06d}" for i in range(workspace_count)]
@@ -389,7 +384,7 @@ def expected_name(
     return ExpectedName(
         fqdn=fqdn,
         purpose="workspace API",
-        workspace_id=arm_id("Microsoft.MachineLearningServices/workspaces", "mlw-test"),
+        workspace_id=arm_id(WORKSPACE_TYPE, "mlw-test"),
         workspace_name="mlw-test",
         private_endpoint_id=ENDPOINT_ID,
         expected_ips=ips,

@@ -517,7 +517,8 @@ def test_change_events_a_sink_missed_are_sent_later(
     agent.wait_for(run_finished)
     metrics = f"http://127.0.0.1:{port}/metrics"
     # Spooled, not lost: the backlog holds the run's findings, its changes and the left-over one.
-    backlog = truth_of(tenant).findings + truth_of(tenant).changes + 1
+    truth = truth_of(tenant)
+    backlog = truth.findings + truth.changes + 1
     eventually(lambda: f"netverify_sink_backlog_events {float(backlog)}" in get(metrics)[1])
     assert any("not delivered" in str(line.get("message")) for line in agent.lines)
     sink.rmdir()
@@ -525,7 +526,5 @@ def test_change_events_a_sink_missed_are_sent_later(
     agent.stop()
 
     sent = [json.loads(line) for line in sink.read_text().splitlines()]
-    assert truth_of(tenant).changes + 1 == len(
-        {c["event_id"] for c in sent if c.get("kind") == "change"}
-    )
+    assert truth.changes + 1 == len({c["event_id"] for c in sent if c.get("kind") == "change"})
     assert left_over["uid"] in {c["uid"] for c in sent if c.get("kind") == "change"}

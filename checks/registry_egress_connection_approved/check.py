@@ -4,13 +4,12 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from netverify.catalog import load_meta
-from netverify.facts import Facts, Read, Registry, Workspace
+from netverify.facts import EGRESS_DESCRIPTION, Facts, Read, Registry, Workspace
 from netverify.judging import failed_read, skipped, workspaces_by_link
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
 T = TypeVar("T")
-EGRESS = "egress for microsoft.machinelearningservices/workspaces/onlineendpoints"
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
@@ -32,7 +31,7 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
     egress = [
         c
         for c in registry.private_endpoint_connections
-        if (c.description or "").strip().lower() == EGRESS
+        if (c.description or "").strip().lower() == EGRESS_DESCRIPTION.lower()
     ]
     if not egress:
         yield skipped(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from netverify.sim.scenario import EGRESS_DESCRIPTION, Scenario, parse_scenario
+from netverify.facts import EGRESS_DESCRIPTION
+from netverify.sim.scenario import Scenario, parse_scenario
 
 MANAGEMENT_GROUP = "mg-ml"
 

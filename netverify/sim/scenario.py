@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from netverify.clouds import AZURE_DNS_ADDRESS, CloudName, cloud
 from netverify.config import describe_errors
+from netverify.facts import EGRESS_DESCRIPTION
 
-EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 # The built-in "Azure Machine Learning workspaces should enable V1LegacyMode ..." definition, as
 # the simulated tenant serves it (netverify finds it by its rule, not by this name).
 V1_LEGACY_MODE_POLICY = "e413671a-dd10-4cc1-a943-45b598596cb7"
