@@ -26,13 +26,13 @@ from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.policy import PolicyClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from netverify.arm_ids import ResourceId
-from netverify.catalog import load_checks
-from netverify.clouds import cloud
+from netverify.azure.arm_ids import ResourceId
+from netverify.azure.clouds import cloud
+from netverify.checklib.catalog import load_checks
 from netverify.config import Config, load_config
-from netverify.credentials import make_credential
 from netverify.facts import Facts, Read
 from netverify.probes import arm
+from netverify.probes.credentials import make_credential
 from netverify.runner import collect_facts, evaluate
 
 
@@ -148,7 +148,7 @@ def resources_read(facts: Facts) -> int:
 
 
 def _run_netverify(config: Config) -> Facts:
-    from netverify.catalog import load_checks
+    from netverify.checklib.catalog import load_checks
     from netverify.runner import evaluate
 
     facts = collect_facts(config, make_credential(config.credential, cloud(config.cloud)))

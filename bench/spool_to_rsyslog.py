@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.servers.rsyslog
 
 from netverify.config import SyslogSink
-from netverify.events import event_id
+from netverify.sinks.events import event_id
+from netverify.sinks.spool import Courier, Spool
 from netverify.sinks.syslog import Syslog
-from netverify.spool import Courier, Spool
 from netverify.testing import finding_events
 from tests.servers.rsyslog import start_rsyslog
 

@@ -13,13 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from netverify.catalog import CatalogError, load_checks
-from netverify.clouds import CloudName, cloud
+from netverify.agent.state import StateError, StateStore, state_directory
+from netverify.azure.clouds import CloudName, cloud
+from netverify.checklib.catalog import CatalogError, load_checks
 from netverify.config import Config, ConfigError, config_path, load_config, parse_config
-from netverify.credentials import make_credential
-from netverify.events import to_event
 from netverify.model import EXIT_CANNOT_RUN
 from netverify.output import render
+from netverify.probes.credentials import make_credential
 from netverify.report import (
     FindingsFileError,
     MalformedResolution,
@@ -30,9 +30,9 @@ from netverify.report import (
     write_report,
 )
 from netverify.runner import RunResult, run_once
-from netverify.sinks import Delivery, SinkEnvironment
-from netverify.spool import SpoolError
-from netverify.state import StateError, StateStore, state_directory
+from netverify.sinks.delivery import Delivery, SinkEnvironment
+from netverify.sinks.events import to_event
+from netverify.sinks.spool import SpoolError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,7 +222,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from netverify.serve import serve  # the scheduler and the metrics only load for the agent
+    from netverify.agent.daemon import (
+        serve,  # the scheduler and the metrics only load for the agent
+    )
 
     return serve(config_path(args.config), args.state_dir, args.log_level)
 

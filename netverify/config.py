@@ -16,14 +16,14 @@ from pydantic import (
     model_validator,
 )
 
-from netverify.arm_ids import (
+from netverify.agent.schedule import cron_trigger
+from netverify.azure.arm_ids import (
     ResourceId,
     parse_management_group,
     parse_resource_group,
     parse_subscription,
 )
-from netverify.clouds import AZURE_DNS_ADDRESS, CloudName
-from netverify.schedule import cron_trigger
+from netverify.azure.clouds import AZURE_DNS_ADDRESS, CloudName
 
 DEFAULT_CONFIG_PATH = Path("/etc/netverify/config.toml")
 CONFIG_ENV = "NETVERIFY_CONFIG"

@@ -21,8 +21,8 @@ import dns.rcode
 import dns.resolver
 from azure.core.credentials import TokenCredential
 
-from netverify.arm_ids import ResourceId
-from netverify.clouds import Cloud, cloud
+from netverify.azure.arm_ids import ResourceId
+from netverify.azure.clouds import Cloud, cloud
 from netverify.config import (
     AzureMonitorSink,
     Config,
@@ -34,10 +34,10 @@ from netverify.config import (
     WebhookSink,
     split_host_port,
 )
-from netverify.credentials import make_credential, token_claims
 from netverify.facts import ReadFailure, ReadProblem
 from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of
 from netverify.probes.arm import ArmReader
+from netverify.probes.credentials import make_credential, token_claims
 
 ROLE_NAME = "netverify reader"  # deploy/azure/netverify-reader.role.json
 

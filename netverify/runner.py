@@ -13,13 +13,13 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 
-from netverify.catalog import LoadedCheck, load_checks
-from netverify.clouds import cloud
+from netverify.azure.clouds import cloud
+from netverify.checklib.catalog import LoadedCheck, load_checks
 from netverify.config import Config
-from netverify.credentials import make_credential
 from netverify.facts import Facts, Read, ReadProblem, Workspace
 from netverify.model import Evidence, Finding, Status, exit_code
 from netverify.probes.arm import ArmReader
+from netverify.probes.credentials import make_credential
 from netverify.probes.discovery import discover, interleave_by_subscription
 from netverify.probes.dns_scope import collect_dns_facts
 

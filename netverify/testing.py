@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.config import WORKSPACE_TYPE
-from netverify.events import to_event
 from netverify.facts import (
     EGRESS_DESCRIPTION,
     DnsAnswer,
@@ -36,6 +35,7 @@ from netverify.facts import (
 )
 from netverify.model import CheckMeta, Evidence, Finding, Severity, Status
 from netverify.runner import Agent, RunContext, evaluate
+from netverify.sinks.events import to_event
 
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
 V1_POLICY_ID = "/providers/Microsoft.Authorization/policyDefinitions/v1-legacy-mode"
@@ -289,7 +289,7 @@ def finding_event(
     run_id: str = "00000000-0000-4000-8000-000000000001",
     observed_at: datetime = datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
 ) -> dict[str, Any]:
-    """A finding event made by ``netverify.events.to_event``, for report and sink tests.
+    """A finding event made by ``netverify.sinks.events.to_event``, for report and sink tests.
 
     ``resource`` with a dot is an FQDN (as DNS findings have); otherwise a workspace's name.
     """

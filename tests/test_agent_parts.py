@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from netverify.agent.daemon import freshness, stale_period
+from netverify.agent.logs import REDACTED, JsonLines, fields, redact
+from netverify.agent.notify import notify, watchdog_interval
+from netverify.agent.schedule import cron_trigger, crontab_weekdays
 from netverify.config import ConfigError, ScheduleConfig, parse_config
-from netverify.logs import REDACTED, JsonLines, fields, redact
-from netverify.notify import notify, watchdog_interval
-from netverify.schedule import cron_trigger, crontab_weekdays
-from netverify.serve import freshness, stale_period
 
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -113,13 +113,19 @@ def test_redact_removes_secret_environment_values(monkeypatch: pytest.MonkeyPatc
 def test_log_lines_are_json_with_fields_and_redacted() -> None:
     """A log record becomes one JSON object with its fields; a token in it is redacted."""
     record = logging.LogRecord(
-        "netverify.serve", logging.ERROR, __file__, 1, "sink failed: %s", ("Bearer abc.def",), None
+        "netverify.agent.daemon",
+        logging.ERROR,
+        __file__,
+        1,
+        "sink failed: %s",
+        ("Bearer abc.def",),
+        None,
     )
     record.__dict__.update(fields(sink="jsonl_file"))
     line = json.loads(JsonLines().format(record))
     assert {
         "level": "error",
-        "logger": "netverify.serve",
+        "logger": "netverify.agent.daemon",
         "message": f"sink failed: Bearer {REDACTED}",
         "sink": "jsonl_file",
     } == {k: v for k, v in line.items() if k != "ts"}

@@ -3,7 +3,7 @@ simulated tenant: throttling, outages, permissions, missing resources, bad bodie
 
 from __future__ import annotations
 
-from netverify.clouds import CloudName
+from netverify.azure.clouds import CloudName
 from netverify.facts import ReadProblem
 from netverify.model import Status
 from netverify.runner import run_once

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netverify.catalog import CatalogError, checks_dir, load_checks, load_meta
+from netverify.checklib.catalog import CatalogError, checks_dir, load_checks, load_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def test_checks_ship_inside_the_wheel(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from netverify.catalog import checks_dir, load_checks;"
+            "from netverify.checklib.catalog import checks_dir, load_checks;"
             "print(checks_dir()); print(len(load_checks()))",
         ],
         check=True,

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 from netverify.cli import main
-from netverify.events import event_id, finding_schema
 from netverify.sim.scenario import FaultSpec
+from netverify.sinks.events import event_id, finding_schema
 from tests.conftest import TenantFactory, healthy_only
 from tests.test_catalog import REMEDIATION_TOOLS
 

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import tomli_w
 
+from netverify.azure.clouds import AZURE_DNS_ADDRESS, CLOUDS, CloudName, cloud
 from netverify.cli import main
-from netverify.clouds import AZURE_DNS_ADDRESS, CLOUDS, CloudName, cloud
 from netverify.config import parse_config
 from netverify.runner import run_once
 from netverify.sim.cloud_naming import HOME_REGIONS, in_cloud

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from netverify.azure.clouds import CloudName
 from netverify.cli import _parser
-from netverify.clouds import CloudName
 from netverify.config import load_config, parse_config
 
 REPO = Path(__file__).parent.parent

@@ -9,9 +9,14 @@ from typing import Any
 
 import pytest
 
-from netverify.arm_ids import ResourceId
-from netverify.clouds import CLOUDS, CloudName
-from netverify.dns_names import expected_names, forwarder_zones, notebooks_host, privatelink_name
+from netverify.azure.arm_ids import ResourceId
+from netverify.azure.clouds import CLOUDS, CloudName
+from netverify.azure.dns_names import (
+    expected_names,
+    forwarder_zones,
+    notebooks_host,
+    privatelink_name,
+)
 from netverify.facts import CustomDnsConfig, PrivateEndpoint
 from netverify.probes.arm import (
     MalformedResource,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from netverify.agent.state import StateStore
 from netverify.cli import main
 from netverify.model import Status
 from netverify.report import (
@@ -29,7 +30,6 @@ from netverify.report.dns_evidence import parse_summary
 from netverify.report.history import episodes
 from netverify.report.markup import Html, element
 from netverify.report.matrix import Outcome, Resolver, classify, matrices_from_events
-from netverify.state import StateStore
 from netverify.testing import finding_event, resolution
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from netverify import doctor
-from netverify.permissions import is_read_only, required_action, role_permits
+from netverify.azure.permissions import is_read_only, required_action, role_permits
 from netverify.runner import run_once
 from netverify.sim.dns_server import StaticDnsServer
 from netverify.sim.scenario import FaultSpec, builtin_scenario

@@ -26,11 +26,11 @@ import jsonschema
 import pytest
 import tomli_w
 
-from netverify.events import load_schema
+from netverify.agent.state import STATE_FILE, StateStore
 from netverify.model import Status
 from netverify.runner import run_once
 from netverify.sim.tenant import SimulatedTenant
-from netverify.state import STATE_FILE, StateStore
+from netverify.sinks.events import load_schema
 from tests.conftest import TenantFactory
 
 INTERVAL_SECONDS = 2

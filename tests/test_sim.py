@@ -10,7 +10,7 @@ from azure.identity import ManagedIdentityCredential
 from azure.mgmt.privatedns import PrivateDnsManagementClient
 from pytest_socket import SocketConnectBlockedError
 
-from netverify.clouds import CLOUDS, CloudName
+from netverify.azure.clouds import CLOUDS, CloudName
 from netverify.sim.scenario import ScenarioError, parse_scenario
 from tests.conftest import NonLoopbackTraffic, TenantFactory
 

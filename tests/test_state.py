@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from netverify.events import load_schema
-from netverify.state import STATE_FILE, StateError, StateStore, state_directory
+from netverify.agent.state import STATE_FILE, StateError, StateStore, state_directory
+from netverify.sinks.events import load_schema
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)

@@ -3,10 +3,10 @@
 import ipaddress
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
-from netverify.dns_judging import is_private, name_evidence, resource_group, serving_zones
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.dns import is_private, name_evidence, resource_group, serving_zones
+from netverify.checklib.judging import skipped
 from netverify.facts import DnsFacts, Facts
-from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)

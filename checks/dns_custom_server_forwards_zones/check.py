@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
-from netverify.dns_judging import describe, resolutions, resolves_to
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.dns import describe, resolutions, resolves_to
+from netverify.checklib.judging import skipped
 from netverify.facts import DnsAnswer, DnsFacts, ExpectedName, Facts, Resolver, ResolverKind
-from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Remediation, Status
 
 META = load_meta(__file__)

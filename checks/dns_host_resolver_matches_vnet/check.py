@@ -2,8 +2,8 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
-from netverify.dns_judging import describe, name_evidence, same_answer, vnet_resolver_names
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.dns import describe, name_evidence, same_answer, vnet_resolver_names
 from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
 

@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
-from netverify.dns_judging import describe, name_evidence, resolves_to, vnet_resolver_names
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.dns import describe, name_evidence, resolves_to, vnet_resolver_names
+from netverify.checklib.judging import failed_read
 from netverify.facts import Facts, ResolverKind
-from netverify.judging import failed_read
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)

@@ -2,9 +2,9 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.judging import failed_read, skipped, workspaces_by_link
 from netverify.facts import Facts, KeyVault, Workspace
-from netverify.judging import failed_read, skipped, workspaces_by_link
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)

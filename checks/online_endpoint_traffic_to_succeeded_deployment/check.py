@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.online import EndpointView, endpoints, succeeded
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
-from netverify.online import EndpointView, endpoints, succeeded
 
 META = load_meta(__file__)
 

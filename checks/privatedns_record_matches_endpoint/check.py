@@ -2,8 +2,8 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
-from netverify.dns_judging import name_evidence, record_names, serving_zones
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.dns import name_evidence, record_names, serving_zones
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
 

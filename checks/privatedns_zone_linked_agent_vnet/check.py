@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
-from netverify.dns_judging import name_evidence, resource_group, zone_reads
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.dns import name_evidence, resource_group, zone_reads
+from netverify.checklib.judging import skipped
 from netverify.facts import ExpectedName, Facts, PrivateDnsZone
-from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
+from netverify.checklib.catalog import load_meta
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
 

@@ -2,11 +2,11 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.judging import skipped
+from netverify.checklib.online import EndpointView, endpoints
 from netverify.facts import Facts
-from netverify.judging import skipped
 from netverify.model import Evidence, Finding, Status
-from netverify.online import EndpointView, endpoints
 
 META = load_meta(__file__)
 

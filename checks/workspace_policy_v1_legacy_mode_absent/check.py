@@ -3,11 +3,11 @@
 import re
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.judging import failed_read, skipped
+from netverify.checklib.online import EndpointView, endpoints
 from netverify.facts import Facts, PolicyAssignment, PolicyDefinition, Workspace
-from netverify.judging import failed_read, skipped
 from netverify.model import Evidence, Finding, Status
-from netverify.online import EndpointView, endpoints
 
 META = load_meta(__file__)
 V1_LEGACY_MODE_FIELD = "microsoft.machinelearningservices/workspaces/v1legacymode"

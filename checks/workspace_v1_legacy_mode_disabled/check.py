@@ -2,9 +2,9 @@
 
 from collections.abc import Iterator
 
-from netverify.catalog import load_meta
+from netverify.checklib.catalog import load_meta
+from netverify.checklib.judging import failed_read
 from netverify.facts import Facts
-from netverify.judging import failed_read
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)

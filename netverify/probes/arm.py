@@ -36,8 +36,9 @@ from requests import Session
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-from netverify.arm_ids import ResourceId, ResourceIdError
-from netverify.clouds import Cloud
+from netverify.azure.arm_ids import ResourceId, ResourceIdError
+from netverify.azure.clouds import Cloud
+from netverify.azure.permissions import required_action
 from netverify.config import ArmConfig
 from netverify.facts import (
     CustomDnsConfig,
@@ -58,7 +59,6 @@ from netverify.facts import (
     VirtualNetwork,
     Workspace,
 )
-from netverify.permissions import required_action
 from netverify.probes.throttle import ReadBudgetPolicy
 
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;

@@ -17,7 +17,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-from netverify.arm_ids import parse_resource_group
+from netverify.azure.arm_ids import parse_resource_group
 from netverify.config import WORKSPACE_TYPE, ScopeConfig
 from netverify.facts import Discovery, DiscoveryMethod, Read, Workspace
 from netverify.probes.arm import MANAGEMENT_GROUPS_API_VERSION, ArmReader, describe_failure

@@ -12,10 +12,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 
-from netverify.clouds import cloud
+from netverify.azure.clouds import cloud
+from netverify.azure.dns_names import expected_names, vault_names
+from netverify.checklib.dns import is_private
 from netverify.config import Config
-from netverify.dns_judging import is_private
-from netverify.dns_names import expected_names, vault_names
 from netverify.facts import (
     DnsAnswer,
     DnsFacts,

@@ -1,6 +1,6 @@
 """The HTML report for people: ``render_html(ReportInput, generated_at)``.
 
-It renders finding events (``netverify.events.to_event`` dicts), never Azure objects, so it
+It renders finding events (``netverify.sinks.events.to_event`` dicts), never Azure objects, so it
 imports no SDK. Its input comes from ``history_from_runs`` (the events of one or more runs, e.g.
 a JSON-lines file) or ``history_from_change_events`` (the state database's change events).
 """

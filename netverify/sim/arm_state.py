@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from netverify.clouds import cloud
+from netverify.azure.clouds import cloud
 from netverify.sim.dns_world import custom_dns_configs, zone_group, zone_records
 from netverify.sim.scenario import V1_LEGACY_MODE_POLICY, Placed, Scenario
 

@@ -1,6 +1,6 @@
 """Move a scenario into another Azure cloud's naming, so one scenario serves all three clouds.
 
-Every DNS name under one of the source cloud's suffixes or zones (``netverify.clouds``) is renamed
+Every DNS name under one of the source cloud's suffixes or zones (``netverify.azure.clouds``) is renamed
 to the target's, and the scenario's home region becomes one of the target cloud's regions (as a
 location and as the region label inside names): ``<guid>.workspace.eastus.api.azureml.ms``
 becomes ``<guid>.workspace.chinanorth3.api.ml.azure.cn`` in Azure China.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netverify.clouds import CLOUDS, Cloud, CloudName
+from netverify.azure.clouds import CLOUDS, Cloud, CloudName
 from netverify.sim.scenario import Scenario, parse_scenario
 
 # A region of each cloud for the simulated tenant's resources (any real one would do).

@@ -1,7 +1,7 @@
 """Scenario -> the DNS the agent sees, consistent with the ARM bodies built from the same scenario.
 
 - Each workspace private endpoint's ``customDnsConfigs`` and the A records its zones hold are
-  derived here (for the scenario's cloud, via ``netverify.dns_names``), with the planted
+  derived here (for the scenario's cloud, via ``netverify.azure.dns_names``), with the planted
   ``missing_records`` / ``stale_records``.
 - Public DNS: each workspace name CNAMEs into its ``privatelink`` name, which has a public IP.
 - Azure DNS (168.63.129.16): public DNS, except that every zone linked to the agent's VNet is
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netverify.clouds import cloud
-from netverify.dns_judging import is_private
-from netverify.dns_names import (
+from netverify.azure.clouds import cloud
+from netverify.azure.dns_names import (
     API,
     CERT,
     KEY_VAULT,
@@ -26,6 +25,7 @@ from netverify.dns_names import (
     scoring_fqdn,
     workspace_names,
 )
+from netverify.checklib.dns import is_private
 from netverify.sim.dns_server import Record
 from netverify.sim.scenario import (
     DnsConfigSpec,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from netverify.clouds import AZURE_DNS_ADDRESS, CloudName, cloud
+from netverify.azure.clouds import AZURE_DNS_ADDRESS, CloudName, cloud
 from netverify.config import describe_errors
 from netverify.facts import EGRESS_DESCRIPTION
 
@@ -77,7 +77,7 @@ class DnsConfigSpec(_Spec):
     ips: tuple[str, ...]
 
 
-# The names an Azure ML workspace endpoint serves (netverify.dns_names), as scenario keys.
+# The names an Azure ML workspace endpoint serves (netverify.azure.dns_names), as scenario keys.
 NameKey = Literal["api", "cert", "notebooks", "scoring", "vault"]
 ZoneService = Literal["aml_api", "aml_notebooks", "keyvault"]
 

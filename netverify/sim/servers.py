@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from netverify.permissions import required_action
+from netverify.azure.permissions import required_action
 from netverify.sim.arm_state import ArmState
 from netverify.sim.scenario import FaultSpec
 

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import tomli_w
 import trustme
 
-from netverify.clouds import cloud
+from netverify.azure.clouds import cloud
+from netverify.azure.dns_names import forwarder_zones
 from netverify.config import Config, parse_config
-from netverify.dns_names import forwarder_zones
 from netverify.sim.arm_state import build_arm_state, resource_id
 from netverify.sim.custom_dns import (
     DEAD_FORWARDER,

@@ -14,9 +14,9 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError
 from azure.monitor.ingestion import LogsIngestionClient, LogsUploadError
 
-from netverify.clouds import Cloud
+from netverify.azure.clouds import Cloud
 from netverify.config import AzureMonitorSink
-from netverify.formats import RENDERERS
+from netverify.sinks.formats import RENDERERS
 from netverify.sinks.http import raise_for_status
 
 

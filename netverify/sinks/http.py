@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
-from netverify.formats import RENDERERS, compact_json, epoch_ms
-from netverify.spool import Refused, RetryLater
+from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms
+from netverify.sinks.spool import Refused, RetryLater
 
 # Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
 _REFUSED = frozenset({400, 413, 415, 422})

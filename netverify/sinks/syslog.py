@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from netverify.config import SyslogSink
-from netverify.formats import RENDERERS, as_text
-from netverify.spool import Refused, RetryLater
+from netverify.sinks.formats import RENDERERS, as_text
+from netverify.sinks.spool import Refused, RetryLater
 
 # RFC 5424 severities: a passing finding is informational, a failing one as grave as its check.
 _SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}

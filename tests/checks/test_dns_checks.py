@@ -6,7 +6,7 @@ from types import ModuleType
 
 import pytest
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.facts import Facts, Reachability, ReadProblem
 from netverify.model import Finding, Status
 from netverify.testing import (

@@ -1,6 +1,6 @@
 """online_endpoint_traffic_to_succeeded_deployment, judged from hand-built facts."""
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.facts import ReadProblem
 from netverify.model import Status
 from netverify.testing import deployment, endpoint, facts, failed, workspace

@@ -2,7 +2,7 @@
 
 import pytest
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.facts import ReadProblem
 from netverify.model import Status
 from netverify.testing import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.model import Status
 from netverify.testing import facts, registry, workspace
 

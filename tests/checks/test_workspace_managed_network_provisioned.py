@@ -1,6 +1,6 @@
 """workspace_managed_network_provisioned, judged from hand-built facts."""
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.model import Status
 from netverify.testing import deployment, endpoint, facts, workspace
 

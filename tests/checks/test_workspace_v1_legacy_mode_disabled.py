@@ -1,6 +1,6 @@
 """workspace_v1_legacy_mode_disabled, judged from hand-built facts."""
 
-from netverify.catalog import load_checks
+from netverify.checklib.catalog import load_checks
 from netverify.facts import ReadProblem
 from netverify.model import Status
 from netverify.testing import arm_id, facts, failed, workspace

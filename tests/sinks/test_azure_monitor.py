@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from azure.identity import ManagedIdentityCredential
 
-from netverify.clouds import CloudName, cloud
+from netverify.azure.clouds import CloudName, cloud
 from netverify.config import AzureMonitorSink
-from netverify.events import event_id
 from netverify.sim.scenario import builtin_scenario
 from netverify.sim.tenant import SimulatedTenant
 from netverify.sinks.azure_monitor import AzureMonitorLogs
-from netverify.spool import Backoff, Courier, Spool
+from netverify.sinks.events import event_id
+from netverify.sinks.spool import Backoff, Courier, Spool
 from netverify.testing import finding_events
 from tests.conftest import TenantFactory
 from tests.servers.receivers import Fault, LogsIngestionStandIn

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from netverify.agent.state import state_directory
+from netverify.azure.clouds import cloud
 from netverify.cli import main
-from netverify.clouds import cloud
 from netverify.config import Config, parse_config
 from netverify.runner import run_once
-from netverify.sinks import Delivery, SinkEnvironment
-from netverify.spool import SpoolStats
-from netverify.state import state_directory
+from netverify.sinks.delivery import Delivery, SinkEnvironment
+from netverify.sinks.spool import SpoolStats
 from netverify.testing import finding_events
 from tests.conftest import TenantFactory
 

@@ -10,8 +10,8 @@ import pytest
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
 from netverify.config import SyslogSink
-from netverify.events import event_id
-from netverify.formats import epoch_ms, to_cef, to_ecs, to_ocsf
+from netverify.sinks.events import event_id
+from netverify.sinks.formats import epoch_ms, to_cef, to_ecs, to_ocsf
 from netverify.sinks.syslog import Syslog
 from netverify.testing import finding_events
 

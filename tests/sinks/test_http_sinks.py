@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from netverify.config import SplunkHecSink, WebhookSink
-from netverify.events import event_id
+from netverify.sinks.events import event_id
 from netverify.sinks.http import SecretError, SplunkHec, Webhook
-from netverify.spool import Backoff, Courier, Spool
+from netverify.sinks.spool import Backoff, Courier, Spool
 from netverify.testing import finding_events
 from tests.servers.receivers import Fault, SplunkHecStandIn, WebhookStandIn
 

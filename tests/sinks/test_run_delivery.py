@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import tomli_w
 
+from netverify.agent.state import state_directory
 from netverify.cli import main
 from netverify.runner import run_once
-from netverify.spool import Spool
-from netverify.state import state_directory
+from netverify.sinks.spool import Spool
 from tests.conftest import TenantFactory
 from tests.servers.receivers import (
     Fault,
@@ -229,7 +229,7 @@ def test_spool_at_its_bound_drops_the_oldest_run_and_says_so(
         flush_timeout_seconds=0.2,
     )
     webhook.stop()
-    with caplog.at_level(logging.WARNING, logger="netverify.spool"):
+    with caplog.at_level(logging.WARNING, logger="netverify.sinks.spool"):
         main(["run", "-c", str(config), "-o", "jsonl"])
         first = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         main(["run", "-c", str(config), "-o", "jsonl"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from netverify.spool import Backoff, Courier, Refused, RetryLater, Spool, SpoolStats
+from netverify.sinks.spool import Backoff, Courier, Refused, RetryLater, Spool, SpoolStats
 
 
 def events(count: int, start: int = 0) -> list[dict[str, Any]]:
@@ -71,7 +71,7 @@ def test_full_spool_drops_the_oldest_counts_and_logs(
     """Past max_events the oldest go first; the drop is counted and logged, never silent."""
     spool = Spool(tmp_path / "s.sqlite", name="siem", max_events=5)
     spool.put(events(4))
-    with caplog.at_level(logging.WARNING, logger="netverify.spool"):
+    with caplog.at_level(logging.WARNING, logger="netverify.sinks.spool"):
         assert 3 == spool.put(events(4, start=4))
 
     assert [3, 4, 5, 6, 7] == [e.event["n"] for e in spool.head(10)]
@@ -126,7 +126,7 @@ def test_refused_event_is_isolated_and_set_aside(
     spool.put(events(8))
     transport = ScriptedTransport(refuse={5})
 
-    with caplog.at_level(logging.ERROR, logger="netverify.spool"):
+    with caplog.at_level(logging.ERROR, logger="netverify.sinks.spool"):
         assert Courier(spool, transport, batch_size=8, backoff=FAST).flush(5)
 
     assert [0, 1, 2, 3, 4, 6, 7] == sorted(transport.received)

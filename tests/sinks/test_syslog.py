@@ -17,9 +17,9 @@ import pytest
 import trustme
 
 from netverify.config import SyslogSink
-from netverify.events import event_id
+from netverify.sinks.events import event_id
+from netverify.sinks.spool import Backoff, Courier, Spool
 from netverify.sinks.syslog import Syslog
-from netverify.spool import Backoff, Courier, Spool
 from netverify.testing import finding_events
 from tests.servers.rsyslog import RSYSLOGD, RunningRsyslog, start_rsyslog
 
@@ -100,7 +100,7 @@ def test_tls_verifies_the_receiver_by_default(
     """Without the receiver's CA the handshake fails; the events stay spooled."""
     sink = syslog_sink(rsyslog, "tls").model_copy(update={"ca_file": None})
 
-    with caplog.at_level(logging.WARNING, logger="netverify.spool"):
+    with caplog.at_level(logging.WARNING, logger="netverify.sinks.spool"):
         spool = Spool(tmp_path / "s.sqlite", name="tls", max_events=10)
         spool.put(stamped())
         assert not Courier(spool, Syslog(sink, "agent"), backoff=FAST).flush(0.3)

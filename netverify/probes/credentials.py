@@ -10,7 +10,7 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from netverify.clouds import Cloud
+from netverify.azure.clouds import Cloud
 from netverify.config import CredentialConfig
 
 

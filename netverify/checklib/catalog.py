@@ -58,8 +58,9 @@ class _Metadata(BaseModel):
 
 def checks_dir() -> Path:
     """Inside the wheel the checks sit in ``netverify/checks``; in a source tree beside the package."""
-    packaged = Path(__file__).parent / "checks"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "checks"
+    package = Path(__file__).parent.parent
+    packaged = package / "checks"
+    return packaged if packaged.is_dir() else package.parent / "checks"
 
 
 def load_meta(path: str | Path) -> CheckMeta:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from netverify.checklib.judging import failed_read, skipped
 from netverify.facts import Facts, OnlineDeployment, OnlineEndpoint, Workspace
-from netverify.judging import failed_read, skipped
 from netverify.model import CheckMeta, Finding
 
 SUCCEEDED = "succeeded"

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from netverify.config import split_host_port
 
 HealthReport = Callable[[], tuple[bool, dict[str, Any]]]
-log = logging.getLogger("netverify.health")
+log = logging.getLogger("netverify.agent.health")
 
 
 class HealthServer:

@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any
 
 from netverify import __version__
-from netverify.arm_ids import ResourceId, ResourceIdError
+from netverify.azure.arm_ids import ResourceId, ResourceIdError
 from netverify.model import Finding
 from netverify.runner import RunContext
 

@@ -25,8 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from netverify.events import SCHEMA_VERSION
 from netverify.model import FINDING_NAMESPACE
+from netverify.sinks.events import SCHEMA_VERSION
 
 STATE_FILE = "state.sqlite3"
 FAILING = frozenset({"fail", "error"})  # the statuses a change event calls failing

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-log = logging.getLogger("netverify.spool")
+log = logging.getLogger("netverify.sinks.spool")
 
 COUNTERS = ("delivered", "retried", "dropped", "rejected")
 _SCHEMA = """

@@ -28,23 +28,23 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from azure.core.credentials import TokenCredential
 
-from netverify import agent
-from netverify.clouds import cloud
+from netverify.agent import self_checks as agent
+from netverify.agent.health import HealthServer
+from netverify.agent.logs import fields, redact, setup_logging
+from netverify.agent.metrics import Metrics
+from netverify.agent.notify import notify, watchdog_interval
+from netverify.agent.schedule import cron_trigger
+from netverify.agent.state import FAILING, StateError, StateStore, state_directory
+from netverify.azure.clouds import cloud
 from netverify.config import Config, ConfigError, ScheduleConfig, load_config
-from netverify.credentials import make_credential
-from netverify.events import to_event
-from netverify.health import HealthServer
-from netverify.logs import fields, redact, setup_logging
-from netverify.metrics import Metrics
 from netverify.model import Finding
-from netverify.notify import notify, watchdog_interval
 from netverify.output import render
+from netverify.probes.credentials import make_credential
 from netverify.report import history_from_change_events, write_report
 from netverify.runner import RunContext, RunResult, agent_of, run_once
-from netverify.schedule import cron_trigger
-from netverify.sinks import Delivery, SinkEnvironment
-from netverify.spool import SpoolError
-from netverify.state import FAILING, StateError, StateStore, state_directory
+from netverify.sinks.delivery import Delivery, SinkEnvironment
+from netverify.sinks.events import to_event
+from netverify.sinks.spool import SpoolError
 
 # SIGTERM waits this long for the run in flight to finish, then cancels it: the agent is gone
 # within 10 s (systemd's TimeoutStopSec=15 would SIGKILL it at 15 s).
@@ -60,7 +60,7 @@ DELIVERY_JOB_ID = "deliver"
 DELIVERY_INTERVAL_SECONDS = 5  # how often spooled events are retried between runs
 DELIVERY_SLICE_SECONDS = 2.0  # keeps a stop within systemd's TimeoutStopSec
 STOP_BUDGET_SECONDS = 9.5  # SIGTERM to exit, as the brief and TimeoutStopSec=15 allow
-log = logging.getLogger("netverify.serve")
+log = logging.getLogger("netverify.agent.daemon")
 
 
 def serve(config_file: Path, state_dir: Path | None, log_level: str) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from netverify.clouds import Cloud
+from netverify.azure.clouds import Cloud
 from netverify.facts import CustomDnsConfig, ExpectedName, KeyVault, PrivateEndpoint, Workspace
 
 API = "workspace API"

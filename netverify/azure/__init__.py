@@ -1,0 +1,1 @@
+"""Azure's own vocabulary: clouds, resource ids, DNS names per cloud, RBAC actions, address helpers."""

@@ -1,0 +1,1 @@
+"""What checks share: the catalog, verdict helpers, the online-endpoint walk, DNS judging."""

@@ -1,0 +1,171 @@
+"""Where findings go besides the command's own output. Sinks know events, not Azure.
+
+Every configured sink has its own durable spool (``netverify.sinks.spool``): a run puts its events in
+every spool, then each sink's courier delivers from its spool, in parallel, for a bounded time.
+What is not delivered by then stays on disk for the next run (or ``netverify serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from azure.core.credentials import TokenCredential
+
+from netverify.azure.clouds import Cloud
+from netverify.config import (
+    AzureMonitorSink,
+    Config,
+    JsonLinesFileSink,
+    Sink,
+    SplunkHecSink,
+    StdoutSink,
+    SyslogSink,
+    WebhookSink,
+    sink_names,
+)
+from netverify.sinks.events import event_id
+from netverify.sinks.formats import RENDERERS, Format, as_text
+from netverify.sinks.spool import Backoff, Courier, Spool, SpoolStats, Transport
+
+log = logging.getLogger("netverify.sinks.delivery")
+
+
+class JsonLinesFile:
+    """Appends one line per event: what Azure Monitor Agent, Fluent Bit or Filebeat tail.
+
+    The file is opened, appended to and closed for each batch, so logrotate's default
+    rename-and-create works (no copytruncate); a batch is one write to an O_APPEND file.
+    """
+
+    def __init__(self, path: Path | None, fmt: Format, stream: TextIO | None = None) -> None:
+        self.path = path
+        self.stream = stream
+        self.render = RENDERERS[fmt]
+
+    def line(self, event: Mapping[str, Any]) -> str:
+        return as_text(self.render(event)) + "\n"
+
+    def send(self, events: Sequence[Mapping[str, Any]]) -> None:
+        text = "".join(self.line(e) for e in events)
+        if self.stream is not None:
+            self.stream.write(text)
+            self.stream.flush()
+            return
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+
+    def close(self) -> None:
+        return
+
+
+@dataclass(frozen=True, slots=True)
+class SinkEnvironment:
+    """What a transport may need besides its own section: the agent and the Azure identity."""
+
+    hostname: str
+    cloud: Cloud
+    credential: Callable[[], TokenCredential]
+
+
+def make_transport(config: Sink, name: str, env: SinkEnvironment) -> Transport:
+    match config:
+        case JsonLinesFileSink():
+            return JsonLinesFile(config.path, config.format)
+        case StdoutSink():
+            return JsonLinesFile(None, config.format, sys.stdout)
+        case SyslogSink():
+            from netverify.sinks.syslog import Syslog
+
+            return Syslog(config, env.hostname)
+        case SplunkHecSink():
+            from netverify.sinks.http import SplunkHec
+
+            return SplunkHec(config, name, env.hostname)
+        case WebhookSink():
+            from netverify.sinks.http import Webhook
+
+            return Webhook(config)
+        case AzureMonitorSink():
+            from netverify.sinks.azure_monitor import AzureMonitorLogs
+
+            return AzureMonitorLogs(config, env.cloud, env.credential())
+
+
+class Delivery:
+    """Every sink of a config, each behind its own spool.
+
+    ``enqueue`` commits to every spool; ``flush`` delivers; ``stats`` gives the counters per sink.
+    """
+
+    def __init__(self, config: Config, env: SinkEnvironment, state_directory: Path) -> None:
+        delivery = config.delivery
+        backoff = Backoff(delivery.retry_initial_seconds, delivery.retry_max_seconds)
+        self.flush_timeout = delivery.flush_timeout_seconds
+        self.couriers: dict[str, Courier] = {}
+        self._sinks: dict[str, tuple[Sink, Spool]] = {}
+        self._env = env
+        self._backoff = backoff
+        self._batch_size = delivery.batch_size
+        for name, sink in zip(sink_names(config.sinks), config.sinks, strict=True):
+            spool = Spool.in_directory(state_directory, name, delivery.max_events)
+            self._sinks[name] = (sink, spool)
+
+    def spools(self) -> dict[str, Spool]:
+        return {name: spool for name, (_, spool) in self._sinks.items()}
+
+    def enqueue(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Commit to every spool; an event without an ``event_id`` gets one (``events.event_id``)."""
+        stamped = [{**e, "event_id": e.get("event_id") or event_id(e)} for e in events]
+        for spool in self.spools().values():
+            spool.put(stamped)
+
+    def flush(self, timeout: float | None = None) -> dict[str, bool]:
+        """Deliver every spool in parallel for at most ``timeout`` seconds; True = emptied."""
+        budget = self.flush_timeout if timeout is None else timeout
+        if not self._sinks:
+            return {}
+        with ThreadPoolExecutor(len(self._sinks), thread_name_prefix="sink") as pool:
+            results = pool.map(lambda name: self._flush_one(name, budget), list(self._sinks))
+            return dict(zip(self._sinks, results, strict=True))
+
+    def _flush_one(self, name: str, timeout: float) -> bool:
+        sink, spool = self._sinks[name]
+        try:
+            courier = self.couriers.get(name)
+            if courier is None:
+                transport = make_transport(sink, name, self._env)
+                courier = Courier(
+                    spool, transport, batch_size=self._batch_size, backoff=self._backoff
+                )
+                self.couriers[name] = courier
+            emptied = courier.flush(timeout)
+        except Exception as exc:  # a broken sink must not take the others (or the run) down
+            log.error("sink %s cannot deliver: %s: %s", name, type(exc).__name__, exc)
+            return False
+        if not emptied:
+            log.warning(
+                "sink %s: %d events still spooled in %s; they go with the next delivery",
+                name,
+                spool.stats().backlog,
+                spool.path,
+            )
+        return emptied
+
+    def stats(self) -> dict[str, SpoolStats]:
+        return {name: spool.stats() for name, spool in self.spools().items()}
+
+    def close(self) -> None:
+        for courier in self.couriers.values():
+            courier.stop()
+            courier.transport.close()
+        for spool in self.spools().values():
+            spool.close()
