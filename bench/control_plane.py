@@ -31,9 +31,10 @@ from netverify.azure.clouds import cloud
 from netverify.checklib.catalog import load_checks
 from netverify.config import Config, load_config
 from netverify.facts import Facts, Read
-from netverify.probes import arm
+from netverify.probes import arm, arm_bodies
+from netverify.probes.collect import collect_facts
 from netverify.probes.credentials import make_credential
-from netverify.runner import collect_facts, evaluate
+from netverify.runner import evaluate
 
 
 def main() -> int:
@@ -197,13 +198,13 @@ def _run_naive(config: Config) -> Facts:
         for found in listed:
             rid = ResourceId.parse(str(found.id))
             body = resources.resources.get_by_id(str(found.id), api_version=arm.ML_API_VERSION)
-            ws = arm.parse_workspace(body.as_dict(), rid)
+            ws = arm_bodies.parse_workspace(body.as_dict(), rid)
             workspaces.append(Read(ws.id, value=ws))
             if ws.key_vault_id:
                 kv = ResourceId.parse(ws.key_vault_id)
                 vault = vaults.vaults.get(kv.resource_group, kv.name).as_dict()
                 facts["vaults"][ws.key_vault_id.lower()] = Read(
-                    ws.key_vault_id, value=arm.parse_key_vault(vault, kv)
+                    ws.key_vault_id, value=arm_bodies.parse_key_vault(vault, kv)
                 )
             if ws.container_registry_id:
                 cr = ResourceId.parse(ws.container_registry_id)
@@ -215,22 +216,24 @@ def _run_naive(config: Config) -> Facts:
                     )
                 ]
                 facts["registries"][ws.container_registry_id.lower()] = Read(
-                    ws.container_registry_id, value=arm.parse_registry(registry, connections, cr)
+                    ws.container_registry_id,
+                    value=arm_bodies.parse_registry(registry, connections, cr),
                 )
             endpoints = tuple(
-                arm.parse_online_endpoint(e, ws.id, rid)
+                arm_bodies.parse_online_endpoint(e, ws.id, rid)
                 for e in paged(resources, f"{ws.id}/onlineEndpoints")
             )
             facts["endpoints"][ws.id.lower()] = Read(ws.id, value=endpoints)
             for endpoint in endpoints:
                 eid = ResourceId.parse(endpoint.id)
                 deployments = tuple(
-                    arm.parse_online_deployment(d, endpoint.id, eid)
+                    arm_bodies.parse_online_deployment(d, endpoint.id, eid)
                     for d in paged(resources, f"{endpoint.id}/deployments")
                 )
                 facts["deployments"][endpoint.id.lower()] = Read(endpoint.id, value=deployments)
         assignments = tuple(
-            arm.parse_policy_assignment(a.as_dict()) for a in policy.policy_assignments.list()
+            arm_bodies.parse_policy_assignment(a.as_dict())
+            for a in policy.policy_assignments.list()
         )
         facts["assignments"][subscription.lower()] = Read(subscription, value=assignments)
         for assignment in assignments:
@@ -238,7 +241,9 @@ def _run_naive(config: Config) -> Facts:
             definition = policy.policy_definitions.get_built_in(name).as_dict()
             facts["definitions"][assignment.policy_definition_id.lower()] = Read(
                 assignment.policy_definition_id,
-                value=arm.parse_policy_definition(definition, assignment.policy_definition_id),
+                value=arm_bodies.parse_policy_definition(
+                    definition, assignment.policy_definition_id
+                ),
             )
     result = Facts(
         workspaces=tuple(workspaces),

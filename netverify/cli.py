@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netverify.agent.state import StateError, StateStore, state_directory
 from netverify.azure.clouds import CloudName, cloud
@@ -19,7 +19,6 @@ from netverify.checklib.catalog import CatalogError, load_checks
 from netverify.config import Config, ConfigError, config_path, load_config, parse_config
 from netverify.model import EXIT_CANNOT_RUN
 from netverify.output import render
-from netverify.probes.credentials import make_credential
 from netverify.report import (
     FindingsFileError,
     MalformedResolution,
@@ -29,10 +28,12 @@ from netverify.report import (
     read_findings_file,
     write_report,
 )
-from netverify.runner import RunResult, run_once
 from netverify.sinks.delivery import Delivery, SinkEnvironment
 from netverify.sinks.events import to_event
 from netverify.sinks.spool import SpoolError
+
+if TYPE_CHECKING:
+    from netverify.runner import RunResult
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,6 +200,8 @@ def _deliver(config: Config, result: RunResult, fmt: str) -> int:
 
 def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any]]) -> None:
     """Spool every event for every sink, then deliver for at most delivery.flush_timeout_seconds."""
+    from netverify.probes.credentials import make_credential  # azure.identity: only with sinks
+
     names = cloud(config.cloud)
     delivery = Delivery(
         config,
@@ -217,6 +220,8 @@ def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any
 
 
 def _run(args: argparse.Namespace) -> int:
+    from netverify.runner import run_once  # the probes and every Azure SDK: only for a run
+
     config = load_config(config_path(args.config))
     return _deliver(config, run_once(config), args.output)
 
@@ -258,6 +263,7 @@ def _write_report(path: Path, report: ReportInput) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from netverify.runner import run_once
     from netverify.sim.cloud_naming import in_cloud  # demo-only code
     from netverify.sim.scenario import builtin_scenario, load_scenario
     from netverify.sim.tenant import SimulatedTenant

@@ -16,7 +16,6 @@ from pydantic import (
     model_validator,
 )
 
-from netverify.agent.schedule import cron_trigger
 from netverify.azure.arm_ids import (
     ResourceId,
     parse_management_group,
@@ -24,6 +23,8 @@ from netverify.azure.arm_ids import (
     parse_subscription,
 )
 from netverify.azure.clouds import AZURE_DNS_ADDRESS, CloudName
+from netverify.azure.net import split_host_port
+from netverify.schedule import cron_trigger
 
 DEFAULT_CONFIG_PATH = Path("/etc/netverify/config.toml")
 CONFIG_ENV = "NETVERIFY_CONFIG"
@@ -37,19 +38,6 @@ class ConfigError(Exception):
 def _workspace_id(value: str) -> str:
     ResourceId.parse(value, WORKSPACE_TYPE)
     return value
-
-
-def split_host_port(value: str, default_port: int = 53) -> tuple[str, int]:
-    """``host``, ``host:port``, ``v6`` or ``[v6]:port``; the port defaults to ``default_port``."""
-    host, port = value, ""
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest.removeprefix(":")
-    elif value.count(":") == 1:
-        host, _, port = value.partition(":")
-    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise ValueError(f"{value!r} is not host, host:port or [ipv6]:port")
-    return host, int(port) if port else default_port
 
 
 def _dns_address(value: str) -> str:

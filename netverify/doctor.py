@@ -23,6 +23,7 @@ from azure.core.credentials import TokenCredential
 
 from netverify.azure.arm_ids import ResourceId
 from netverify.azure.clouds import Cloud, cloud
+from netverify.azure.net import split_host_port
 from netverify.config import (
     AzureMonitorSink,
     Config,
@@ -32,7 +33,6 @@ from netverify.config import (
     StdoutSink,
     SyslogSink,
     WebhookSink,
-    split_host_port,
 )
 from netverify.facts import ReadFailure, ReadProblem
 from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of

@@ -6,6 +6,7 @@ import string
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -100,3 +101,22 @@ def exit_code_of(statuses: set[Status]) -> int:
     if Status.ERROR in statuses:
         return 3
     return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """The agent that ran: its name (the host name unless configured) and the VNet it runs in."""
+
+    name: str
+    vnet_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """One run's identity: a uuid4 run id, start/observation times (UTC) and the cloud name."""
+
+    run_id: str
+    started_at: datetime
+    observed_at: datetime
+    agent: Agent
+    cloud: str

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-OutputFormat = Literal["table", "json", "jsonl"]
+from netverify.contracts import OutputFormat
+
 # The on-call engineer reads what is broken first.
 _ORDER = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
 

@@ -33,8 +33,8 @@ from netverify.facts import (
     VirtualNetwork,
     Workspace,
 )
-from netverify.model import CheckMeta, Evidence, Finding, Severity, Status
-from netverify.runner import Agent, RunContext, evaluate
+from netverify.model import Agent, CheckMeta, Evidence, Finding, RunContext, Severity, Status
+from netverify.runner import evaluate
 from netverify.sinks.events import to_event
 
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"

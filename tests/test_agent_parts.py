@@ -15,8 +15,8 @@ import pytest
 from netverify.agent.daemon import freshness, stale_period
 from netverify.agent.logs import REDACTED, JsonLines, fields, redact
 from netverify.agent.notify import notify, watchdog_interval
-from netverify.agent.schedule import cron_trigger, crontab_weekdays
 from netverify.config import ConfigError, ScheduleConfig, parse_config
+from netverify.schedule import cron_trigger, crontab_weekdays
 
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

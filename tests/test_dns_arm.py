@@ -18,7 +18,7 @@ from netverify.azure.dns_names import (
     privatelink_name,
 )
 from netverify.facts import CustomDnsConfig, PrivateEndpoint
-from netverify.probes.arm import (
+from netverify.probes.arm_bodies import (
     MalformedResource,
     parse_private_dns_zone,
     parse_private_endpoint,

@@ -3,8 +3,9 @@
 import ipaddress
 from collections.abc import Iterator
 
+from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import is_private, name_evidence, resource_group, serving_zones
+from netverify.checklib.dns import name_evidence, name_finding, resource_group, serving_zones
 from netverify.checklib.judging import skipped
 from netverify.facts import DnsFacts, Facts
 from netverify.model import Evidence, Finding, Status
@@ -40,21 +41,20 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         observed = {**name_evidence(dns, name), "outside": outside}
         expected = {"address_space": [str(n) for n in spaces]}
         if not outside:
-            yield Finding(
+            yield name_finding(
                 META,
                 Status.PASS,
-                name.fqdn,
+                name,
                 f"{name.fqdn} resolves inside the VNet's address space.",
                 Evidence(observed, expected),
-                subject=name.workspace_id,
             )
             continue
         zones = serving_zones(dns, name)
         zone_id = zones[0].id if zones else name.workspace_id
-        yield Finding(
+        yield name_finding(
             META,
             Status.FAIL,
-            name.fqdn,
+            name,
             f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
             f"{', '.join(outside)}, outside the address space {', '.join(map(str, spaces))} of "
             "the agent's VNet and the private endpoint's VNet.",
@@ -66,7 +66,6 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 zone_name=name.zone_name,
                 resource_group=resource_group(zone_id),
             ),
-            subject=name.workspace_id,
         )
 
 

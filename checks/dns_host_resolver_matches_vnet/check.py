@@ -3,7 +3,13 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import describe, name_evidence, same_answer, vnet_resolver_names
+from netverify.checklib.dns import (
+    describe,
+    name_evidence,
+    name_finding,
+    same_answer,
+    vnet_resolver_names,
+)
 from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
 
@@ -29,23 +35,21 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         observed = name_evidence(dns, name)
         expected = {"same_as": references}
         if any(same_answer(mine, a) for a in theirs):
-            yield Finding(
+            yield name_finding(
                 META,
                 Status.PASS,
-                name.fqdn,
+                name,
                 f"The host resolver answers {name.fqdn} as the VNet's DNS does.",
                 Evidence(observed, expected),
-                subject=name.workspace_id,
             )
             continue
-        yield Finding(
+        yield name_finding(
             META,
             Status.FAIL,
-            name.fqdn,
+            name,
             f"The host resolver ({host.address}) answers {name.fqdn} with {describe(mine)}, the "
             f"VNet's DNS ({', '.join(a.resolver for a in theirs)}) with {describe(theirs[0])}: "
             "this machine does not use the VNet's DNS, or a local cache is stale.",
             Evidence(observed, expected),
             META.remediation(resolv_conf=host.address, vnet_servers=", ".join(references)),
-            subject=name.workspace_id,
         )

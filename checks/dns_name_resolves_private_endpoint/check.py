@@ -3,7 +3,13 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import describe, name_evidence, resolves_to, vnet_resolver_names
+from netverify.checklib.dns import (
+    describe,
+    name_evidence,
+    name_finding,
+    resolves_to,
+    vnet_resolver_names,
+)
 from netverify.checklib.judging import failed_read
 from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
@@ -28,35 +34,32 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         observed = name_evidence(dns, name)
         expected = {"addresses": list(name.expected_ips), "resolver": judged_by}
         if answers and all(not a.answered for a in answers):
-            yield Finding(
+            yield name_finding(
                 META,
                 Status.ERROR,
-                name.fqdn,
+                name,
                 f"No answer for {name.fqdn} from {', '.join(judged_by)}: {answers[0].summary()}.",
                 Evidence(observed, expected),
-                subject=name.workspace_id,
             )
             continue
         bad = [a for a in answers if a.answered and not resolves_to(a, name)]
         if not bad:
-            yield Finding(
+            yield name_finding(
                 META,
                 Status.PASS,
-                name.fqdn,
+                name,
                 f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to its private "
                 f"endpoint {', '.join(name.expected_ips)}.",
                 Evidence(observed, expected),
-                subject=name.workspace_id,
             )
             continue
-        yield Finding(
+        yield name_finding(
             META,
             Status.FAIL,
-            name.fqdn,
+            name,
             f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
             f"{describe(bad[0])} through {bad[0].resolver}, not to its private endpoint "
             f"{', '.join(name.expected_ips)}.",
             Evidence(observed, expected),
             META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
-            subject=name.workspace_id,
         )

@@ -3,9 +3,9 @@
 from collections import Counter
 from collections.abc import Iterator
 
+from netverify.azure.net import split_host_port
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import answer_detail, resolutions
-from netverify.config import split_host_port
 from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
 

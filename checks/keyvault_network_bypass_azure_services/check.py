@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.judging import failed_read, skipped, workspaces_by_link
+from netverify.checklib.judging import unreadable, workspaces_by_link
 from netverify.facts import Facts, KeyVault, Workspace
 from netverify.model import Evidence, Finding, Status
 
@@ -16,12 +16,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     yield from workspaces_by_link(META, facts, lambda w: w.key_vault_id, "Key Vault", users)
     for vault_id, workspaces in users.items():
         vault_read = facts.key_vault(vault_id)
-        if vault_read is None:
-            yield skipped(META, vault_id, "The Key Vault was not probed in this run.")
-        elif vault_read.value is None:
-            yield failed_read(META, vault_read, "Key Vault", linked=True)
+        vault = vault_read.value if vault_read is not None else None
+        if vault is None:
+            yield unreadable(META, vault_id, vault_read, "Key Vault")
         else:
-            yield _judge(vault_read.value, [w.name for w in workspaces])
+            yield _judge(vault, [w.name for w in workspaces])
 
 
 def _judge(vault: KeyVault, workspaces: list[str]) -> Finding:

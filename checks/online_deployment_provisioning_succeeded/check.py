@@ -3,19 +3,20 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.online import EndpointView, endpoints, succeeded
-from netverify.facts import Facts
+from netverify.checklib.online import EndpointView, judge_endpoints, succeeded
+from netverify.facts import Facts, Workspace
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    for view in endpoints(META, facts, need_deployments=True):
-        if not isinstance(view, EndpointView):
-            yield view
-            continue
-        ws, endpoint = view.workspace, view.endpoint
+    return judge_endpoints(META, facts, _judge, need_deployments=True)
+
+
+def _judge(ws: Workspace, views: tuple[EndpointView, ...]) -> Iterator[Finding]:
+    for view in views:
+        endpoint = view.endpoint
         for deployment in view.deployments or ():
             evidence = Evidence(
                 {

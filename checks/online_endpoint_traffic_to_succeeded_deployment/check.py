@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.online import EndpointView, endpoints, succeeded
+from netverify.checklib.online import EndpointView, judge_endpoints, succeeded
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
 
@@ -11,11 +11,7 @@ META = load_meta(__file__)
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    for view in endpoints(META, facts, need_deployments=True):
-        if isinstance(view, EndpointView):
-            yield _judge(view)
-        else:
-            yield view
+    return judge_endpoints(META, facts, lambda _, views: map(_judge, views), need_deployments=True)
 
 
 def _judge(view: EndpointView) -> Finding:

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import name_evidence, record_names, serving_zones
+from netverify.checklib.dns import name_evidence, name_finding, record_names, serving_zones
 from netverify.checklib.judging import skipped
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
@@ -28,24 +28,22 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         }
         expected = {"record": f"{name.record_name}.{name.zone_name}", "type": "A"}
         if found:
-            yield Finding(
+            yield name_finding(
                 META,
                 Status.PASS,
-                name.fqdn,
+                name,
                 f"Zone {name.zone_name} holds {name.record_name} for {name.purpose} of "
                 f"{name.workspace_name}.",
                 Evidence(observed, expected),
-                subject=name.workspace_id,
             )
             continue
         zone = zones[0]
-        yield Finding(
+        yield name_finding(
             META,
             Status.FAIL,
-            name.fqdn,
+            name,
             f"Zone {name.zone_name} has no A record {name.record_name}: {name.fqdn} "
             f"({name.purpose} of {name.workspace_name}) cannot resolve to its private endpoint.",
             Evidence(observed, expected),
             META.remediation(**record_names(name, zone)),
-            subject=name.workspace_id,
         )

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.judging import failed_read, skipped, workspaces_by_link
+from netverify.checklib.judging import skipped, unreadable, workspaces_by_link
 from netverify.facts import EGRESS_DESCRIPTION, Facts, Read, Registry, Workspace
 from netverify.model import Evidence, Finding, Status
 
@@ -18,13 +18,12 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     link = "container registry"
     yield from workspaces_by_link(META, facts, lambda w: w.container_registry_id, link, users)
     for registry_id, workspaces in users.items():
-        registry = facts.registry(registry_id)
+        read = facts.registry(registry_id)
+        registry = read.value if read is not None else None
         if registry is None:
-            yield skipped(META, registry_id, "The registry was not probed in this run.")
-        elif registry.value is None:
-            yield failed_read(META, registry, "container registry", linked=True)
+            yield unreadable(META, registry_id, read, "container registry")
         else:
-            yield from _judge(registry.value, workspaces, facts)
+            yield from _judge(registry, workspaces, facts)
 
 
 def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Iterator[Finding]:
@@ -49,9 +48,9 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             for ws in workspaces
             for endpoint in _listed(facts.endpoints_of(ws.id))
             for d in _listed(facts.deployments_of(endpoint.id))
-            if (d.egress_public_network_access or "").lower() == "disabled"
+            if d.egress_public_network_access == "Disabled"
         )
-        if (registry.public_network_access or "").lower() == "disabled"
+        if registry.public_network_access == "Disabled"
         else []
     )
     for connection in egress:
@@ -64,7 +63,7 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             "affectedDeployments": broken,
         }
         evidence = Evidence(observed, {"status": "Approved"})
-        if (connection.status or "").lower() == "approved":
+        if connection.status == "Approved":
             yield Finding(
                 META,
                 Status.PASS,

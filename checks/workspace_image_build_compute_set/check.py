@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.judging import failed_read, skipped
+from netverify.checklib.judging import skipped, unreadable
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
 
@@ -20,16 +20,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             yield skipped(META, ws.id, f"Workspace {ws.name} names no container registry.")
             continue
         registry_read = facts.registry(ws.container_registry_id)
-        if registry_read is None:
-            yield skipped(META, ws.id, "The registry was not probed in this run.")
+        registry = registry_read.value if registry_read is not None else None
+        if registry is None:
+            yield unreadable(META, ws.id, registry_read, "container registry")
             continue
-        if registry_read.value is None:
-            yield failed_read(META, registry_read, "container registry", linked=True)
-            continue
-        registry = registry_read.value
-        private = (registry.public_network_access or "").lower() == "disabled" or (
-            registry.default_action or ""
-        ).lower() == "deny"
+        private = registry.public_network_access == "Disabled" or registry.default_action == "Deny"
         evidence = Evidence(
             {
                 "imageBuildCompute": ws.image_build_compute,

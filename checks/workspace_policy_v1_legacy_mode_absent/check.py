@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import failed_read, skipped
-from netverify.checklib.online import EndpointView, endpoints
+from netverify.checklib.online import EndpointView, judge_endpoints
 from netverify.facts import Facts, PolicyAssignment, PolicyDefinition, Workspace
 from netverify.model import Evidence, Finding, Status
 
@@ -15,18 +15,12 @@ _PARAMETER = re.compile(r"^\[parameters\('([^']+)'\)\]$", re.IGNORECASE)
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    with_endpoints = {
-        view.workspace.id.lower(): view.workspace
-        for view in endpoints(META, facts, need_deployments=False)
-        if isinstance(view, EndpointView)
-    }
-    for read in facts.workspaces:
-        if read.value is not None and read.value.id.lower() not in with_endpoints:
-            yield skipped(
-                META, read.value.id, f"Workspace {read.value.name} has no online endpoints."
-            )
-    for ws in with_endpoints.values():
-        yield from _judge(ws, facts)
+    def judge(ws: Workspace, views: tuple[EndpointView, ...]) -> Iterator[Finding]:
+        if views:
+            return _judge(ws, facts)
+        return iter([skipped(META, ws.id, f"Workspace {ws.name} has no online endpoints.")])
+
+    return judge_endpoints(META, facts, judge, need_deployments=False)
 
 
 def _judge(ws: Workspace, facts: Facts) -> Iterator[Finding]:

@@ -33,15 +33,15 @@ from netverify.agent.health import HealthServer
 from netverify.agent.logs import fields, redact, setup_logging
 from netverify.agent.metrics import Metrics
 from netverify.agent.notify import notify, watchdog_interval
-from netverify.agent.schedule import cron_trigger
 from netverify.agent.state import FAILING, StateError, StateStore, state_directory
 from netverify.azure.clouds import cloud
 from netverify.config import Config, ConfigError, ScheduleConfig, load_config
-from netverify.model import Finding
+from netverify.model import Finding, RunContext
 from netverify.output import render
 from netverify.probes.credentials import make_credential
 from netverify.report import history_from_change_events, write_report
-from netverify.runner import RunContext, RunResult, agent_of, run_once
+from netverify.runner import RunResult, agent_of, run_once
+from netverify.schedule import cron_trigger
 from netverify.sinks.delivery import Delivery, SinkEnvironment
 from netverify.sinks.events import to_event
 from netverify.sinks.spool import SpoolError

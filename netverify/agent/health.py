@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from netverify.config import split_host_port
+from netverify.azure.net import split_host_port
 
 HealthReport = Callable[[], tuple[bool, dict[str, Any]]]
 log = logging.getLogger("netverify.agent.health")

@@ -7,36 +7,18 @@ name is the subject: each agent of a fleet has its own uid for the same check.
 
 from __future__ import annotations
 
-from netverify.model import CheckMeta, Finding, Severity, Status
+from pathlib import Path
+
+from netverify.checklib.catalog import load_meta
+from netverify.model import Finding, Status
 
 AGENT_RESOURCE = "netverify"
 
-CONFIG_VALID = CheckMeta(
-    id="netverify_config_valid",
-    title="The agent's configuration file is valid",
-    severity=Severity.HIGH,
-    rationale=(
-        "A reload with an invalid configuration keeps the previous one running: the agent goes"
-        " on checking what it checked before, not what the file now says."
-    ),
-    remediation_text="Fix the configuration file {path}, then reload the agent.",
-    remediation_command="netverify config check {path}",
-)
-
-RUN_COMPLETED = CheckMeta(
-    id="netverify_run_completed",
-    title="The agent's scheduled run completed",
-    severity=Severity.HIGH,
-    rationale=(
-        "A run that times out or crashes delivers no findings: nothing is verified until a run"
-        " completes again."
-    ),
-    remediation_text=(
-        "Read the agent's log (journalctl -u netverify.service) for the cause; raise"
-        " schedule.run_timeout_seconds if the estate simply needs longer."
-    ),
-    remediation_command="",
-)
+# The agent's own checks carry their metadata in agent/checks/<id>/metadata.toml, like every
+# check in checks/; they are not in the catalog because no facts are judged to make them.
+_METADATA = Path(__file__).parent / "checks"
+CONFIG_VALID = load_meta(_METADATA / "netverify_config_valid")
+RUN_COMPLETED = load_meta(_METADATA / "netverify_run_completed")
 
 
 def config_rejected(agent: str, path: str, problem: str) -> Finding:

@@ -9,29 +9,21 @@ from __future__ import annotations
 import importlib.util
 import re
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from netverify.config import describe_errors
-from netverify.facts import Facts
-from netverify.model import CheckMeta, Finding, Severity
+from netverify.contracts import Check
+from netverify.model import CheckMeta, Severity
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
 
 class CatalogError(Exception):
     """A check folder that does not hold a valid check."""
-
-
-class Check(Protocol):
-    META: CheckMeta
-
-    def evaluate(self, facts: Facts) -> Iterable[Finding]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Iterator
 
+from netverify.azure.net import is_private
 from netverify.facts import (
     DnsAnswer,
     DnsFacts,
@@ -13,6 +13,7 @@ from netverify.facts import (
     Read,
     ResolverKind,
 )
+from netverify.model import CheckMeta, Evidence, Finding, Remediation, Status
 
 
 def resolutions(dns: DnsFacts, fqdns: Iterable[str]) -> list[dict[str, object]]:
@@ -67,13 +68,6 @@ def same_answer(a: DnsAnswer, b: DnsAnswer) -> bool:
     return (a.rcode, set(a.addresses)) == (b.rcode, set(b.addresses))
 
 
-def is_private(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_private
-    except ValueError:
-        return False
-
-
 def describe(answer: DnsAnswer) -> str:
     """An answer as a reader would say it: a public/private address, NXDOMAIN, a bare CNAME."""
     if not answer.answered:
@@ -119,6 +113,18 @@ def _reads(dns: DnsFacts, zone_ids: Iterable[str]) -> Iterator[Read[PrivateDnsZo
 
 def zone_reads(dns: DnsFacts, name: ExpectedName) -> list[Read[PrivateDnsZone]]:
     return list(_reads(dns, name.zone_ids))
+
+
+def name_finding(
+    meta: CheckMeta,
+    status: Status,
+    name: ExpectedName,
+    message: str,
+    evidence: Evidence,
+    remediation: Remediation | None = None,
+) -> Finding:
+    """A finding about one expected name: on its FQDN, one per workspace that expects it."""
+    return Finding(meta, status, name.fqdn, message, evidence, remediation, name.workspace_id)
 
 
 def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:

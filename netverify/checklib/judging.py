@@ -56,6 +56,17 @@ def failed_read(meta: CheckMeta, read: Read[Any], what: str, *, linked: bool) ->
     )
 
 
+def unreadable(meta: CheckMeta, resource_id: str, read: Read[Any] | None, what: str) -> Finding:
+    """Why a linked resource holds no value to judge.
+
+    ``read`` is None when the run did not probe it (skipped, reported on ``resource_id``);
+    a read that failed is ``failed_read`` with ``linked=True`` (a 404 is a broken link).
+    """
+    if read is None:
+        return skipped(meta, resource_id, f"The {what} was not probed in this run.")
+    return failed_read(meta, read, what, linked=True)
+
+
 def skipped(meta: CheckMeta, resource_id: str, reason: str) -> Finding:
     return Finding(meta, Status.SKIPPED, resource_id, reason)
 

@@ -3,7 +3,7 @@ turning every read that failed on the way into the check's own error or skip."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from netverify.checklib.judging import failed_read, skipped
@@ -20,13 +20,20 @@ class EndpointView:
     deployments: tuple[OnlineDeployment, ...] | None  # None: the list could not be read
 
 
-def endpoints(
-    meta: CheckMeta, facts: Facts, *, need_deployments: bool
-) -> Iterator[EndpointView | Finding]:
-    """Every endpoint of every workspace read, or the finding that says why one is missing.
+EndpointJudge = Callable[[Workspace, tuple[EndpointView, ...]], Iterable[Finding]]
+"""Judges one workspace from its online endpoints (every one whose list could be read)."""
 
-    With ``need_deployments`` an endpoint whose deployments could not be listed yields the
-    error finding instead of a view.
+
+def judge_endpoints(
+    meta: CheckMeta, facts: Facts, judge: EndpointJudge, *, need_deployments: bool
+) -> Iterator[Finding]:
+    """``judge``'s findings for every workspace whose endpoints were listed, and an error or
+    skipped finding of ``meta`` for every read that failed on the way.
+
+    The walk yields the failed reads itself, so no check can turn a 403 on an endpoint list
+    into "has no online endpoints": ``judge`` is not called for a workspace whose endpoint list
+    is missing. With ``need_deployments`` an endpoint whose deployments could not be listed is
+    left out of the views and yields the error finding instead.
     """
     for read in facts.workspaces:
         ws = read.value
@@ -40,16 +47,18 @@ def endpoints(
         if listed.value is None:
             yield failed_read(meta, listed, "online endpoint list", linked=False)
             continue
+        views: list[EndpointView] = []
         for endpoint in listed.value:
             deployments = facts.deployments_of(endpoint.id)
             if deployments is not None and deployments.value is not None:
-                yield EndpointView(ws, endpoint, deployments.value)
+                views.append(EndpointView(ws, endpoint, deployments.value))
             elif not need_deployments:
-                yield EndpointView(ws, endpoint, None)
+                views.append(EndpointView(ws, endpoint, None))
             elif deployments is None:
                 yield skipped(meta, endpoint.id, "The endpoint's deployments were not probed.")
             else:
                 yield failed_read(meta, deployments, "online deployment list", linked=False)
+        yield from judge(ws, tuple(views))
 
 
 def succeeded(deployment: OnlineDeployment) -> bool:

@@ -23,7 +23,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from netverify.config import DnsConfig, split_host_port
+from netverify.azure.net import split_host_port
+from netverify.config import DnsConfig
 from netverify.facts import (
     MALFORMED_ANSWER,
     TIMEOUT,

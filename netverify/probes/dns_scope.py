@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 
 from netverify.azure.clouds import cloud
 from netverify.azure.dns_names import expected_names, vault_names
-from netverify.checklib.dns import is_private
+from netverify.azure.net import is_private
 from netverify.config import Config
 from netverify.facts import (
     DnsAnswer,

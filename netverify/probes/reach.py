@@ -11,7 +11,8 @@ import ssl
 import time
 from collections.abc import Iterable
 
-from netverify.config import ReachabilityConfig, split_host_port
+from netverify.azure.net import split_host_port
+from netverify.config import ReachabilityConfig
 from netverify.facts import Reachability
 
 

@@ -25,7 +25,7 @@ from netverify.azure.dns_names import (
     scoring_fqdn,
     workspace_names,
 )
-from netverify.checklib.dns import is_private
+from netverify.azure.net import is_private
 from netverify.sim.dns_server import Record
 from netverify.sim.scenario import (
     DnsConfigSpec,

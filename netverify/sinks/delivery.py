@@ -13,9 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-from azure.core.credentials import TokenCredential
+from typing import TYPE_CHECKING, Any, TextIO
 
 from netverify.azure.clouds import Cloud
 from netverify.config import (
@@ -29,9 +27,13 @@ from netverify.config import (
     WebhookSink,
     sink_names,
 )
+from netverify.contracts import Format, Transport
 from netverify.sinks.events import event_id
-from netverify.sinks.formats import RENDERERS, Format, as_text
-from netverify.sinks.spool import Backoff, Courier, Spool, SpoolStats, Transport
+from netverify.sinks.formats import RENDERERS, as_text
+from netverify.sinks.spool import Backoff, Courier, Spool, SpoolStats
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential  # the Azure Monitor sink's only
 
 log = logging.getLogger("netverify.sinks.delivery")
 

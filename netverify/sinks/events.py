@@ -10,8 +10,7 @@ from typing import Any
 
 from netverify import __version__
 from netverify.azure.arm_ids import ResourceId, ResourceIdError
-from netverify.model import Finding
-from netverify.runner import RunContext
+from netverify.model import Finding, RunContext
 
 SCHEMA_VERSION = "1.0"
 # uuid5 namespace for event ids: one finding (uid) in one run has one event id, however many

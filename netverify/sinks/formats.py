@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-Format = Literal["json", "ocsf", "ecs", "cef"]
+from netverify.contracts import Format
 
 OCSF_VERSION = "1.9.0"
 ECS_VERSION = "8.11.0"

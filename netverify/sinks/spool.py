@@ -23,7 +23,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from netverify.contracts import Transport
 
 log = logging.getLogger("netverify.sinks.spool")
 
@@ -195,14 +197,6 @@ class RetryLater(Exception):
 
 class Refused(Exception):
     """The receiver will never take this batch as it is (too large, malformed)."""
-
-
-class Transport(Protocol):
-    """Sends one batch of events; returns only once the receiver has taken all of them."""
-
-    def send(self, events: Sequence[Mapping[str, Any]]) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

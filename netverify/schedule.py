@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -22,6 +24,9 @@ def cron_trigger(expression: str, jitter: int | None = None) -> CronTrigger:
             " minute hour day-of-month month day-of-week"
         )
     minute, hour, day, month, weekday = values
+    # Imported here: every config parse validates its cron, most commands never schedule.
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(
         minute=minute,
         hour=hour,

@@ -1,0 +1,423 @@
+"""ARM bodies (the JSON of a GET, as in the REST specs' recorded examples) parsed into facts.
+
+Pure functions, no I/O: ``parse_<kind>(body, id)`` returns the frozen fact or raises
+``MalformedResource`` naming the property and the resource. The reader (``probes.arm``) turns
+that into a ``malformed`` read; nothing here judges a value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from netverify.azure.arm_ids import ResourceId, ResourceIdError
+from netverify.facts import (
+    CustomDnsConfig,
+    DnsRecordSet,
+    KeyVault,
+    OnlineDeployment,
+    OnlineEndpoint,
+    PolicyAssignment,
+    PolicyDefinition,
+    PrivateDnsZone,
+    PrivateEndpoint,
+    PrivateEndpointConnection,
+    Registry,
+    Subscription,
+    VirtualNetwork,
+    Workspace,
+)
+
+
+class MalformedResource(ValueError):
+    """An ARM body that lacks, or mistypes, a property netverify needs."""
+
+
+def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
+    props = _properties(body, rid)
+    connections = _typed(props, "privateEndpointConnections", list, [], rid)
+    managed = _typed(props, "managedNetwork", dict, {}, rid)
+    network_path = "properties.managedNetwork"
+    return Workspace(
+        id=str(rid),
+        name=rid.name,
+        resource_group=rid.resource_group,
+        subscription=rid.subscription,
+        location=_typed(body, "location", str, "", rid),
+        workspace_guid=_typed(props, "workspaceId", str, None, rid),
+        v1_legacy_mode=_typed(props, "v1LegacyMode", bool, False, rid),
+        public_network_access=canonical(
+            _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
+        ),
+        key_vault_id=_linked_id(props, "keyVault", rid),
+        container_registry_id=_linked_id(props, "containerRegistry", rid),
+        storage_account_id=_linked_id(props, "storageAccount", rid),
+        private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+        image_build_compute=_typed(props, "imageBuildCompute", str, None, rid) or None,
+        managed_network_isolation=canonical(
+            _typed(managed, "isolationMode", str, None, rid, network_path), ISOLATION_MODE
+        ),
+        managed_network_status=canonical(
+            _typed(
+                _typed(managed, "status", dict, {}, rid, network_path),
+                "status",
+                str,
+                None,
+                rid,
+                f"{network_path}.status",
+            ),
+            MANAGED_NETWORK_STATUS,
+        ),
+    )
+
+
+def parse_subscription(body: Mapping[str, Any]) -> Subscription:
+    subscription_id = body.get("subscription_id") or body.get("subscriptionId")
+    if not isinstance(subscription_id, str):
+        raise MalformedResource(f"a subscription in the list has no subscriptionId: {body!r}")
+    return Subscription(
+        subscription_id=subscription_id,
+        display_name=str(body.get("display_name") or body.get("displayName") or subscription_id),
+        state=body.get("state"),
+    )
+
+
+def parse_registry(
+    body: Mapping[str, Any], connections: list[dict[str, Any]], rid: ResourceId
+) -> Registry:
+    props = _properties(body, rid)
+    rules = _typed(props, "networkRuleSet", dict, {}, rid)
+    return Registry(
+        id=str(rid),
+        name=rid.name,
+        resource_group=rid.resource_group,
+        public_network_access=canonical(
+            _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
+        ),
+        default_action=canonical(
+            _typed(rules, "defaultAction", str, None, rid, "properties.networkRuleSet"),
+            DEFAULT_ACTION,
+        ),
+        private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+    )
+
+
+def parse_online_endpoint(
+    body: Mapping[str, Any], workspace_id: str, workspace: ResourceId
+) -> OnlineEndpoint:
+    rid = _child_id(body, workspace)
+    props = _properties(body, rid)
+    traffic = _typed(props, "traffic", dict, {}, rid)
+    for deployment, weight in traffic.items():
+        if not isinstance(weight, int) or isinstance(weight, bool):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.traffic.{deployment} is {weight!r}, "
+                "expected an integer percentage"
+            )
+    return OnlineEndpoint(
+        id=str(rid),
+        name=rid.name,
+        workspace_id=workspace_id,
+        location=_typed(body, "location", str, "", rid, "(top level)"),
+        provisioning_state=_typed(props, "provisioningState", str, None, rid),
+        public_network_access=canonical(
+            _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
+        ),
+        traffic=dict(traffic),
+    )
+
+
+def parse_online_deployment(
+    body: Mapping[str, Any], endpoint_id: str, endpoint: ResourceId
+) -> OnlineDeployment:
+    rid = _child_id(body, endpoint)
+    props = _properties(body, rid)
+    return OnlineDeployment(
+        id=str(rid),
+        name=rid.name,
+        endpoint_id=endpoint_id,
+        provisioning_state=_typed(props, "provisioningState", str, None, rid),
+        egress_public_network_access=canonical(
+            _typed(props, "egressPublicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
+        ),
+        compute_type=_typed(props, "endpointComputeType", str, None, rid),
+    )
+
+
+def parse_policy_assignment(body: Mapping[str, Any]) -> PolicyAssignment:
+    where = f"policy assignment {body.get('id')!r}"
+    props = body.get("properties")
+    if not isinstance(props, dict) or not isinstance(body.get("id"), str):
+        raise MalformedResource(f"{where}: the ARM body has no 'id' or no 'properties' object")
+    definition, scope = props.get("policyDefinitionId"), props.get("scope")
+    if not isinstance(definition, str) or not isinstance(scope, str):
+        raise MalformedResource(f"{where}: properties.policyDefinitionId or .scope is missing")
+    parameters = props.get("parameters") or {}
+    return PolicyAssignment(
+        id=body["id"],
+        name=str(body.get("name", "")),
+        display_name=props.get("displayName"),
+        scope=scope,
+        not_scopes=tuple(str(s) for s in props.get("notScopes") or ()),
+        policy_definition_id=definition,
+        enforcement_mode=props.get("enforcementMode"),
+        parameters={
+            name: value.get("value") if isinstance(value, dict) else value
+            for name, value in parameters.items()
+        },
+    )
+
+
+def parse_policy_definition(body: Mapping[str, Any], definition_id: str) -> PolicyDefinition:
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise MalformedResource(
+            f"policy definition {definition_id}: the ARM body has no 'properties' object"
+        )
+    rule = props.get("policyRule") or {}
+    then = rule.get("then") if isinstance(rule, dict) else None
+    parameters = props.get("parameters") or {}
+    return PolicyDefinition(
+        id=str(body.get("id") or definition_id),
+        display_name=props.get("displayName"),
+        policy_type=props.get("policyType"),
+        fields=tuple(sorted(set(_rule_fields(rule.get("if") if isinstance(rule, dict) else None)))),
+        effect=then.get("effect") if isinstance(then, dict) else None,
+        parameter_defaults={
+            name: spec.get("defaultValue")
+            for name, spec in parameters.items()
+            if isinstance(spec, dict) and "defaultValue" in spec
+        },
+    )
+
+
+def _rule_fields(condition: Any) -> list[str]:
+    """Every ``field`` named in a policy rule's (nested allOf/anyOf/not) conditions."""
+    if isinstance(condition, list):
+        return [f for item in condition for f in _rule_fields(item)]
+    if not isinstance(condition, dict):
+        return []
+    found = [condition["field"]] if isinstance(condition.get("field"), str) else []
+    for key in ("allOf", "anyOf", "not"):
+        found.extend(_rule_fields(condition.get(key)))
+    return found
+
+
+def _child_id(body: Mapping[str, Any], parent: ResourceId) -> ResourceId:
+    """The id of an item in a list under ``parent``; it must be a child of that parent."""
+    raw = body.get("id")
+    try:
+        rid = ResourceId.parse(raw if isinstance(raw, str) else "")
+    except ResourceIdError as exc:
+        raise MalformedResource(f"an item listed under {parent.type} {parent.name}: {exc}") from exc
+    if not str(rid).lower().startswith(str(parent).lower() + "/"):
+        raise MalformedResource(
+            f"{parent.type} {parent.name} lists {raw!r}, which is not one of its children"
+        )
+    return rid
+
+
+def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:
+    props = _properties(body, rid)
+    acls = _typed(props, "networkAcls", dict, None, rid)
+    has_acls = acls is not None
+    # A vault without networkAcls behaves as bypass=AzureServices, defaultAction=Allow.
+    acls = acls or {"bypass": "AzureServices", "defaultAction": "Allow"}
+    return KeyVault(
+        id=str(rid),
+        name=rid.name,
+        resource_group=rid.resource_group,
+        bypass=canonical(_typed(acls, "bypass", str, None, rid, "properties.networkAcls"), BYPASS),
+        default_action=canonical(
+            _typed(acls, "defaultAction", str, None, rid, "properties.networkAcls"),
+            DEFAULT_ACTION,
+        ),
+        ip_rules=tuple(
+            str(r.get("value")) for r in acls.get("ipRules") or [] if isinstance(r, dict)
+        ),
+        virtual_network_rules=tuple(
+            str(r.get("id")) for r in acls.get("virtualNetworkRules") or [] if isinstance(r, dict)
+        ),
+        public_network_access=canonical(
+            _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
+        ),
+        has_network_acls=has_acls,
+        private_endpoint_ids=tuple(
+            pe
+            for raw in _typed(props, "privateEndpointConnections", list, [], rid)
+            if (pe := _connection(raw, rid).private_endpoint_id)
+        ),
+    )
+
+
+def _properties(body: Mapping[str, Any], rid: ResourceId) -> Mapping[str, Any]:
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise MalformedResource(f"{rid.type} {rid.name}: the ARM body has no 'properties' object")
+    return props
+
+
+def _typed(
+    where: Mapping[str, Any],
+    key: str,
+    kind: type[Any],
+    default: Any,
+    rid: ResourceId,
+    path: str = "properties",
+) -> Any:
+    value = where.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise MalformedResource(
+            f"{rid.type} {rid.name}: {path}.{key} is {value!r}, expected a {kind.__name__}"
+        )
+    return value
+
+
+# ARM enums as the REST specs spell them. ARM matches them case-insensitively and templates
+# write them in any case; parsed here once into one spelling, so checks compare with ``==``.
+PUBLIC_NETWORK_ACCESS = ("Enabled", "Disabled", "SecuredByPerimeter")
+DEFAULT_ACTION = ("Allow", "Deny")
+BYPASS = ("AzureServices", "None")
+ISOLATION_MODE = ("Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+MANAGED_NETWORK_STATUS = ("Active", "Inactive")
+CONNECTION_STATUS = ("Approved", "Pending", "Rejected", "Disconnected")
+
+
+def canonical(value: str | None, spellings: tuple[str, ...]) -> str | None:
+    """``value`` in the spec's spelling when it is one of ``spellings`` in any case, else as is.
+
+    A value the spec does not list yet is kept verbatim (ARM adds enum members), not refused.
+    """
+    if value is None:
+        return None
+    folded = value.casefold()
+    return next((s for s in spellings if s.casefold() == folded), value)
+
+
+def _linked_id(props: Mapping[str, Any], key: str, rid: ResourceId) -> str | None:
+    value: str | None = _typed(props, key, str, None, rid)
+    if value:
+        try:
+            ResourceId.parse(value)
+        except ResourceIdError as exc:
+            raise MalformedResource(f"{rid.type} {rid.name}: properties.{key}: {exc}") from exc
+    return value or None
+
+
+def _connection(raw: Any, rid: ResourceId) -> PrivateEndpointConnection:
+    if not isinstance(raw, dict):
+        raise MalformedResource(f"{rid.name}: privateEndpointConnections holds {raw!r}")
+    props = raw.get("properties") or {}
+    state = props.get("privateLinkServiceConnectionState") or {}
+    return PrivateEndpointConnection(
+        id=str(raw.get("id", "")),
+        private_endpoint_id=(props.get("privateEndpoint") or {}).get("id"),
+        status=canonical(
+            _typed(state, "status", str, None, rid, "privateLinkServiceConnectionState"),
+            CONNECTION_STATUS,
+        ),
+        description=state.get("description"),
+    )
+
+
+def parse_virtual_network(body: Mapping[str, Any], rid: ResourceId) -> VirtualNetwork:
+    props = _properties(body, rid)
+    space = _typed(props, "addressSpace", dict, {}, rid)
+    dhcp = _typed(props, "dhcpOptions", dict, {}, rid)
+    prefixes = _strings(space, "addressPrefixes", rid, "properties.addressSpace")
+    for prefix in prefixes:
+        try:
+            ipaddress.ip_network(prefix, strict=False)
+        except ValueError as exc:
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.addressSpace.addressPrefixes holds {prefix!r}, "
+                "not a CIDR prefix"
+            ) from exc
+    return VirtualNetwork(
+        id=str(rid),
+        name=rid.name,
+        address_prefixes=prefixes,
+        dns_servers=_strings(dhcp, "dnsServers", rid, "properties.dhcpOptions"),
+    )
+
+
+def parse_private_endpoint(
+    body: Mapping[str, Any], zone_groups: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> PrivateEndpoint:
+    props = _properties(body, rid)
+    connections = [
+        *_typed(props, "privateLinkServiceConnections", list, [], rid),
+        *_typed(props, "manualPrivateLinkServiceConnections", list, [], rid),
+    ]
+    targets: list[str] = []
+    groups: list[str] = []
+    for connection in connections:
+        cprops = connection.get("properties") if isinstance(connection, dict) else None
+        if not isinstance(cprops, dict):
+            raise MalformedResource(f"{rid.type} {rid.name}: a connection has no properties")
+        target = _typed(cprops, "privateLinkServiceId", str, None, rid, "connection.properties")
+        targets += [target] if target else []
+        groups += _strings(cprops, "groupIds", rid, "connection.properties")
+    configs = []
+    for entry in _typed(props, "customDnsConfigs", list, [], rid):
+        if not isinstance(entry, dict) or not isinstance(entry.get("fqdn"), str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: properties.customDnsConfigs holds {entry!r}"
+            )
+        ips = _strings(entry, "ipAddresses", rid, "properties.customDnsConfigs[]")
+        configs.append(CustomDnsConfig(entry["fqdn"].lower(), ips))
+    zone_ids = [
+        str(zc.get("properties", {}).get("privateDnsZoneId") or "")
+        for group in zone_groups
+        for zc in group.get("properties", {}).get("privateDnsZoneConfigs") or []
+        if isinstance(zc, dict)
+    ]
+    subnet = _typed(props, "subnet", dict, {}, rid).get("id")
+    return PrivateEndpoint(
+        id=str(rid),
+        name=rid.name,
+        subnet_id=str(subnet) if subnet else None,
+        target_ids=tuple(targets),
+        group_ids=tuple(groups),
+        custom_dns_configs=tuple(configs),
+        zone_ids=tuple(z for z in zone_ids if z),
+    )
+
+
+def parse_private_dns_zone(
+    records: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> PrivateDnsZone:
+    sets = []
+    for record in records:
+        props = _properties(record, rid)
+        rtype = str(record.get("type", "")).rsplit("/", 1)[-1].upper()
+        values: tuple[str, ...]
+        if rtype == "A":
+            values = tuple(str(a.get("ipv4Address")) for a in props.get("aRecords") or [])
+        elif rtype == "CNAME":
+            values = (str((props.get("cnameRecord") or {}).get("cname")),)
+        else:
+            continue  # SOA, TXT, ...: nothing a check needs
+        sets.append(DnsRecordSet(str(record.get("name", "")), rtype, values))
+    linked = []
+    for link in links:
+        vnet = (_properties(link, rid).get("virtualNetwork") or {}).get("id")
+        if not isinstance(vnet, str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: virtual network link {link.get('name')!r} names no "
+                "properties.virtualNetwork.id"
+            )
+        linked.append(vnet)
+    return PrivateDnsZone(str(rid), rid.name, tuple(sets), tuple(linked))
+
+
+def _strings(where: Mapping[str, Any], key: str, rid: ResourceId, path: str) -> tuple[str, ...]:
+    values = _typed(where, key, list, [], rid, path)
+    if not all(isinstance(v, str) for v in values):
+        raise MalformedResource(
+            f"{rid.type} {rid.name}: {path}.{key} is {values!r}, expected strings"
+        )
+    return tuple(values)
