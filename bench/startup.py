@@ -23,8 +23,8 @@ COMMANDS: dict[str, list[str]] = {
     "python -c pass": ["-c", "pass"],
     "netverify --help": ["-m", "netverify.cli", "--help"],
     "netverify checks list": ["-m", "netverify.cli", "checks", "list"],
-    "netverify config check": ["-m", "netverify.cli", "config", "check", "--config", "{example}"],
-    "import sinks, report": ["-c", "import netverify.sinks.delivery, netverify.report"],
+    "netverify config check": ["-m", "netverify.cli", "config", "check", "{example}"],
+    "import sinks, report": ["-c", "import netverify.sinks, netverify.report"],
 }
 HEAVY_PREFIXES = ("azure.", "apscheduler", "prometheus_client")
 PROBE = """
@@ -79,7 +79,9 @@ def _measure(tree: Path, args: list[str]) -> tuple[float, float, str]:
     )
     assert proc.stderr is not None
     stderr = proc.stderr.read()
-    _, _, usage = os.wait4(proc.pid, 0)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{args} failed in {tree}: {stderr.strip()[-500:]}")
     wall = time.perf_counter() - start
     proc.returncode = 0  # reaped by wait4; keeps Popen from waiting again
     heavy = next((ln[6:] for ln in stderr.splitlines() if ln.startswith("HEAVY ")), "?")
