@@ -63,9 +63,18 @@ class ResourceId:
         return rid
 
 
-def same_id(a: str, b: str) -> bool:
-    """ARM ids compare case-insensitively."""
-    return a.lower() == b.lower()
+def subscription_of(arm_id: str) -> str | None:
+    """The subscription of any id under ``/subscriptions/<id>/`` (a resource, a group, a list
+    path such as ``.../providers/Microsoft.Authorization/policyAssignments``); None otherwise."""
+    parts = arm_id.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
+
+
+def resource_group_of(arm_id: str) -> str | None:
+    """The resource group of any id under ``/subscriptions/<id>/resourceGroups/<group>``."""
+    parts = arm_id.strip("/").split("/")
+    grouped = len(parts) > 3 and parts[0].lower() == "subscriptions"
+    return parts[3] if grouped and parts[2].lower() == "resourcegroups" else None
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")

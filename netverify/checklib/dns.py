@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from netverify.azure.arm_ids import resource_group_of
 from netverify.azure.net import is_private
 from netverify.facts import (
     DnsAnswer,
@@ -139,8 +140,8 @@ def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
 
 
 def resource_group(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    return parts[4] if len(parts) > 4 else ""
+    """The resource group to put in a remediation command; empty when the id names none."""
+    return resource_group_of(resource_id) or ""
 
 
 def record_names(name: ExpectedName, zone: PrivateDnsZone) -> dict[str, str]:

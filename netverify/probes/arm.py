@@ -36,7 +36,7 @@ from requests import Session
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-from netverify.azure.arm_ids import ResourceId, ResourceIdError
+from netverify.azure.arm_ids import ResourceId, ResourceIdError, subscription_of
 from netverify.azure.clouds import Cloud
 from netverify.azure.permissions import required_action
 from netverify.config import ArmConfig
@@ -164,7 +164,7 @@ class ArmReader:
     def policy_definition(self, definition_id: str) -> Read[PolicyDefinition]:
         return self._memoised_unparsed(
             definition_id,
-            _subscription_of(definition_id) or TENANT,
+            subscription_of(definition_id) or TENANT,
             lambda: self._read_definition(definition_id),
         )
 
@@ -246,7 +246,7 @@ class ArmReader:
 
     def _read_definition(self, definition_id: str) -> PolicyDefinition:
         name = definition_id.rstrip("/").rsplit("/", 1)[-1]
-        subscription = _subscription_of(definition_id)
+        subscription = subscription_of(definition_id)
         group = _management_group_of(definition_id)
         client = self.client(PolicyClient, subscription or TENANT)
         if subscription:
@@ -402,11 +402,6 @@ def _arm_message(exc: Exception) -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _subscription_of(arm_id: str) -> str | None:
-    parts = arm_id.strip("/").split("/")
-    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
 
 
 def _management_group_of(arm_id: str) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 
+from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
 from netverify.config import Config
 from netverify.facts import Facts, Read, Workspace
@@ -26,7 +27,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
         workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
         ordered = interleave_by_subscription(workspace_ids)
-        subscriptions = list({rid.split("/")[2].lower(): None for rid in ordered})
+        subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
         workspace_tasks = [pool.submit(_probe_workspace, reader, rid) for rid in ordered]
         policy_tasks = [pool.submit(_probe_policies, reader, sub) for sub in subscriptions]
         workspaces = [task.result() for task in workspace_tasks]
@@ -42,7 +43,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         online_endpoints=_lists(reads, "/onlineendpoints"),
         online_deployments=_lists(reads, "/deployments"),
         policy_assignments={
-            key.split("/")[2]: read
+            subscription_of(key) or "": read
             for key, read in _lists(
                 reads, "/providers/microsoft.authorization/policyassignments"
             ).items()

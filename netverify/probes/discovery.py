@@ -17,7 +17,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-from netverify.azure.arm_ids import parse_resource_group
+from netverify.azure.arm_ids import parse_resource_group, resource_group_of, subscription_of
 from netverify.config import WORKSPACE_TYPE, ScopeConfig
 from netverify.facts import Discovery, DiscoveryMethod, Read, Workspace
 from netverify.probes.arm import MANAGEMENT_GROUPS_API_VERSION, ArmReader, describe_failure
@@ -51,7 +51,7 @@ def interleave_by_subscription(resource_ids: Sequence[str]) -> list[str]:
     """Round-robin over subscriptions, so one subscription's bound never idles the whole pool."""
     queues: dict[str, list[str]] = {}
     for rid in resource_ids:
-        queues.setdefault(rid.split("/")[2].lower(), []).append(rid)
+        queues.setdefault(_subscription(rid), []).append(rid)
     ordered: list[str] = []
     while queues:
         for key in list(queues):
@@ -85,7 +85,7 @@ def _through_resource_graph(reader: ArmReader, scope: ScopeConfig) -> list[str]:
             subscriptions=sorted({s for s, _ in groups}),
         )
         # Two subscriptions may hold groups of one name: keep only the (subscription, group) named.
-        found += [r for r in rows if (r.split("/")[2].lower(), r.split("/")[4].lower()) in groups]
+        found += [r for r in rows if (_subscription(r), _group(r)) in groups]
     return found
 
 
@@ -181,3 +181,11 @@ def _listing_type(where: str) -> str:
     if "/resourcegroups/" in where.lower():
         return "Microsoft.Resources/subscriptions/resourceGroups/resources"
     return "Microsoft.Resources/subscriptions/resources"
+
+
+def _subscription(arm_id: str) -> str:
+    return (subscription_of(arm_id) or "").lower()
+
+
+def _group(arm_id: str) -> str:
+    return (resource_group_of(arm_id) or "").lower()

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 
+from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
 from netverify.azure.dns_names import expected_names, vault_names
 from netverify.azure.net import is_private
@@ -133,8 +134,12 @@ def _with_zones(
         ]
         if not grouped:
             subscriptions = _unique(
-                [name.workspace_id.split("/")[2]]
-                + ([agent_vnet.resource_id.split("/")[2]] if agent_vnet is not None else [])
+                [subscription_of(name.workspace_id) or ""]
+                + (
+                    [subscription_of(agent_vnet.resource_id) or ""]
+                    if agent_vnet is not None
+                    else []
+                )
             )
             grouped = [
                 z
