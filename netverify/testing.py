@@ -45,6 +45,22 @@ SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 GROUP = "rg-test"
 
 
+def check_findings(check_id: str, facts: Facts) -> list[Finding]:
+    """The findings of the catalog's check ``check_id`` on ``facts``; KeyError if no such check."""
+    checks = {c.meta.id: c.module for c in load_checks()}
+    return list(checks[check_id].evaluate(facts))
+
+
+def check_statuses(check_id: str, facts: Facts) -> list[Status]:
+    return [f.status for f in check_findings(check_id, facts)]
+
+
+def only_finding(check_id: str, facts: Facts) -> Finding:
+    """The single finding ``check_id`` gives on ``facts``; ValueError when it gives another number."""
+    [finding] = check_findings(check_id, facts)
+    return finding
+
+
 def arm_id(resource_type: str, name: str) -> str:
     return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/{resource_type}/{name}"
 

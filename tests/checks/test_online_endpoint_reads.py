@@ -69,4 +69,3 @@ def test_one_workspace_failing_leaves_the_other_judged(check_id: str) -> None:
     assert [f.resource_id for f in errors] == [f"{broken.id}/onlineEndpoints"]
     assert all(f.status != Status.SKIPPED or broken.id not in f.resource_id for f in findings)
     assert any(readable.id.lower() in f.resource_id.lower() for f in findings if f not in errors)
-

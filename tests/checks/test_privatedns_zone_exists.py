@@ -1,0 +1,61 @@
+"""privatedns_zone_exists: fires on its root cause, stays quiet on a healthy matrix (hand-built facts, no I/O)."""
+
+from __future__ import annotations
+
+from netverify.facts import ReadProblem
+from netverify.model import Status
+from netverify.testing import (
+    ZONE_ID,
+    check_statuses,
+    dns_facts,
+    expected_name,
+    failed,
+    healthy_answers,
+    only_finding,
+)
+
+CHECK_ID = "privatedns_zone_exists"
+
+
+def test_healthy_matrix_passes() -> None:
+    """One name, its linked zone holds the right record, every resolver answers privately."""
+    assert {Status.PASS} == set(check_statuses(CHECK_ID, dns_facts(healthy_answers())))
+
+
+def test_zone_missing_from_zone_group() -> None:
+    """The zone group names a zone that 404s: fail, with the zone create command."""
+    facts = dns_facts(healthy_answers(), zones=[failed(ZONE_ID, ReadProblem.NOT_FOUND)])
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert "does not exist" in finding.message
+    assert finding.remediation is not None
+    assert (
+        "az network private-dns zone create --resource-group rg-test --name privatelink.api.azureml.ms"
+        == finding.remediation.command
+    )
+
+
+def test_zone_not_found_anywhere() -> None:
+    """No zone group and no zone of that name in the subscriptions: fail on the workspace."""
+    facts = dns_facts(healthy_answers(), names=[expected_name(zone_ids=())], zones=[])
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert finding.resource_id.endswith("/workspaces/mlw-test")
+
+
+def test_zone_unreadable_is_an_error() -> None:
+    """A 403 on the zone says nothing about it: error naming the permission."""
+    facts = dns_facts(
+        healthy_answers(),
+        zones=[
+            failed(
+                ZONE_ID, ReadProblem.FORBIDDEN, permission="Microsoft.Network/privateDnsZones/read"
+            )
+        ],
+    )
+
+    assert [Status.ERROR] == check_statuses(CHECK_ID, facts)
