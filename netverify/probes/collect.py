@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass, field
 
 from azure.core.credentials import TokenCredential
 
 from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
 from netverify.config import Config
-from netverify.facts import Facts, Read, Workspace
+from netverify.facts import (
+    Facts,
+    KeyVault,
+    OnlineDeployment,
+    OnlineEndpoint,
+    PolicyAssignment,
+    PolicyDefinition,
+    Read,
+    Registry,
+    Workspace,
+)
 from netverify.probes.arm import ArmReader
 from netverify.probes.discovery import discover, interleave_by_subscription
 from netverify.probes.dns_scope import collect_dns_facts
+
+
+@dataclass(slots=True)
+class _Reads:
+    """What one run read, by the keys ``Facts`` uses (lower-case ids; lists by their parent)."""
+
+    key_vaults: dict[str, Read[KeyVault]] = field(default_factory=dict)
+    registries: dict[str, Read[Registry]] = field(default_factory=dict)
+    online_endpoints: dict[str, Read[tuple[OnlineEndpoint, ...]]] = field(default_factory=dict)
+    online_deployments: dict[str, Read[tuple[OnlineDeployment, ...]]] = field(default_factory=dict)
+    policy_assignments: dict[str, Read[tuple[PolicyAssignment, ...]]] = field(default_factory=dict)
+    policy_definitions: dict[str, Read[PolicyDefinition]] = field(default_factory=dict)
+
+    def merge(self, other: _Reads) -> None:
+        for name in self.__slots__:
+            getattr(self, name).update(getattr(other, name))
 
 
 def collect_facts(config: Config, credential: TokenCredential) -> Facts:
@@ -21,7 +47,9 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
 
     One task per workspace reads it, its vault, registry, endpoints and their deployments in
     turn; tasks run side by side (interleaved across subscriptions, each subscription bounded),
-    so a slow or failing subscription holds only its own tasks. Shared resources are read once.
+    so a slow or failing subscription holds only its own tasks. Shared resources are read once
+    (the reader memoises by id); each task returns the reads it made, so ``Facts`` is built
+    from what the probes returned, not from the reader's cache.
     """
     reader = ArmReader(credential, cloud(config.cloud), config.arm)
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
@@ -30,57 +58,53 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
         workspace_tasks = [pool.submit(_probe_workspace, reader, rid) for rid in ordered]
         policy_tasks = [pool.submit(_probe_policies, reader, sub) for sub in subscriptions]
-        workspaces = [task.result() for task in workspace_tasks]
-        for task in policy_tasks:
-            task.result()
-        vaults = _of_kind(reader.reads(), "/providers/microsoft.keyvault/vaults/")
-        dns = collect_dns_facts(config, reader, workspaces, vaults, pool)
-    reads = reader.reads()
+        reads = _Reads()
+        workspaces = []
+        for task in workspace_tasks:
+            workspace, linked = task.result()
+            workspaces.append(workspace)
+            reads.merge(linked)
+        for policy_task in policy_tasks:
+            reads.merge(policy_task.result())
+        dns = collect_dns_facts(config, reader, workspaces, reads.key_vaults, pool)
     return Facts(
         workspaces=(*unlisted, *workspaces),
-        key_vaults=vaults,
-        registries=_of_kind(reads, "/providers/microsoft.containerregistry/registries/"),
-        online_endpoints=_lists(reads, "/onlineendpoints"),
-        online_deployments=_lists(reads, "/deployments"),
-        policy_assignments={
-            subscription_of(key) or "": read
-            for key, read in _lists(
-                reads, "/providers/microsoft.authorization/policyassignments"
-            ).items()
-        },
-        policy_definitions=_of_kind(reads, "/providers/microsoft.authorization/policydefinitions/"),
+        key_vaults=reads.key_vaults,
+        registries=reads.registries,
+        online_endpoints=reads.online_endpoints,
+        online_deployments=reads.online_deployments,
+        policy_assignments=reads.policy_assignments,
+        policy_definitions=reads.policy_definitions,
         discovery=discovery,
         dns=dns,
     )
 
 
-def _of_kind(reads: dict[str, Read[Any]], marker: str) -> dict[str, Read[Any]]:
-    """The reads of one resource type, by lower-case id."""
-    return {key: read for key, read in reads.items() if marker in key}
-
-
-def _lists(reads: dict[str, Read[Any]], suffix: str) -> dict[str, Read[Any]]:
-    """The list reads ending in ``suffix``, by the lower-case id of their parent."""
-    return {key.removesuffix(suffix): read for key, read in reads.items() if key.endswith(suffix)}
-
-
-def _probe_workspace(reader: ArmReader, workspace_id: str) -> Read[Workspace]:
+def _probe_workspace(reader: ArmReader, workspace_id: str) -> tuple[Read[Workspace], _Reads]:
     """The workspace and everything its own properties link to, read in turn."""
     read = reader.workspace(workspace_id)
+    linked = _Reads()
     ws = read.value
     if ws is None:
-        return read
+        return read, linked
     if ws.key_vault_id:
-        reader.key_vault(ws.key_vault_id)
+        linked.key_vaults[ws.key_vault_id.lower()] = reader.key_vault(ws.key_vault_id)
     if ws.container_registry_id:
-        reader.registry(ws.container_registry_id)
-    for endpoint in reader.online_endpoints(ws.id).value or ():
-        reader.online_deployments(endpoint.id)
-    return read
+        registry_id = ws.container_registry_id
+        linked.registries[registry_id.lower()] = reader.registry(registry_id)
+    endpoints = linked.online_endpoints[ws.id.lower()] = reader.online_endpoints(ws.id)
+    for endpoint in endpoints.value or ():
+        linked.online_deployments[endpoint.id.lower()] = reader.online_deployments(endpoint.id)
+    return read, linked
 
 
-def _probe_policies(reader: ArmReader, subscription: str) -> None:
+def _probe_policies(reader: ArmReader, subscription: str) -> _Reads:
     """The subscription's policy assignments and the definitions they assign."""
-    for assignment in reader.policy_assignments(subscription).value or ():
-        if "/policydefinitions/" in assignment.policy_definition_id.lower():
-            reader.policy_definition(assignment.policy_definition_id)
+    linked = _Reads()
+    assignments = linked.policy_assignments[subscription] = reader.policy_assignments(subscription)
+    for assignment in assignments.value or ():
+        definition_id = assignment.policy_definition_id
+        if "/policydefinitions/" in definition_id.lower():
+            read = reader.policy_definition(definition_id)
+            linked.policy_definitions[definition_id.lower()] = read
+    return linked
