@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.online import EndpointView, judge_endpoints, succeeded
+from netverify.checklib.online import EndpointView, command_names, judge_endpoints, succeeded
 from netverify.facts import Facts, Workspace
 from netverify.model import Evidence, Finding, Status
 
@@ -43,10 +43,5 @@ def _judge(ws: Workspace, views: tuple[EndpointView, ...]) -> Iterator[Finding]:
                 f"Deployment {deployment.name} of endpoint {endpoint.name} (workspace {ws.name}) "
                 f"is {deployment.provisioning_state or 'in no provisioning state'}, not Succeeded.",
                 evidence,
-                META.remediation(
-                    deployment_name=deployment.name,
-                    endpoint_name=endpoint.name,
-                    workspace_name=ws.name,
-                    resource_group=ws.resource_group,
-                ),
+                META.remediation(**command_names(view, deployment.name)),
             )

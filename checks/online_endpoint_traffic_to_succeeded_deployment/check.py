@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.online import EndpointView, judge_endpoints, succeeded
+from netverify.checklib.online import EndpointView, command_names, judge_endpoints, succeeded
 from netverify.facts import Facts
 from netverify.model import Evidence, Finding, Status
 
@@ -45,10 +45,5 @@ def _judge(view: EndpointView) -> Finding:
         endpoint.id,
         f"Endpoint {endpoint.name} (workspace {ws.name}) answers scoring with 404: {why}.",
         evidence,
-        META.remediation(
-            endpoint_name=endpoint.name,
-            workspace_name=ws.name,
-            resource_group=ws.resource_group,
-            deployment_name=next(iter(ready.values()), "<deployment-name>"),
-        ),
+        META.remediation(**command_names(view, next(iter(ready.values()), "<deployment-name>"))),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netverify.checklib.catalog import load_meta
-from netverify.model import Finding, Status
+from netverify.model import CheckMeta, Finding, Remediation, Status
 
 AGENT_RESOURCE = "netverify"
 
@@ -22,38 +22,28 @@ RUN_COMPLETED = load_meta(_METADATA / "netverify_run_completed")
 
 
 def config_rejected(agent: str, path: str, problem: str) -> Finding:
-    return Finding(
-        CONFIG_VALID,
-        Status.ERROR,
-        AGENT_RESOURCE,
-        f"The configuration {path} was not reloaded, the previous one stays in force: {problem}",
-        remediation=CONFIG_VALID.remediation(path=path),
-        subject=agent,
+    message = (
+        f"The configuration {path} was not reloaded, the previous one stays in force: {problem}"
     )
+    return _error(CONFIG_VALID, agent, message, CONFIG_VALID.remediation(path=path))
 
 
 def config_accepted(agent: str, path: str) -> Finding:
-    return Finding(
-        CONFIG_VALID,
-        Status.PASS,
-        AGENT_RESOURCE,
-        f"The configuration {path} is in force.",
-        subject=agent,
-    )
+    return _passed(CONFIG_VALID, agent, f"The configuration {path} is in force.")
 
 
 def run_failed(agent: str, problem: str) -> Finding:
-    return Finding(
-        RUN_COMPLETED,
-        Status.ERROR,
-        AGENT_RESOURCE,
-        f"The scheduled run did not complete: {problem}",
-        remediation=RUN_COMPLETED.remediation(),
-        subject=agent,
-    )
+    message = f"The scheduled run did not complete: {problem}"
+    return _error(RUN_COMPLETED, agent, message, RUN_COMPLETED.remediation())
 
 
 def run_completed(agent: str) -> Finding:
-    return Finding(
-        RUN_COMPLETED, Status.PASS, AGENT_RESOURCE, "The scheduled run completed.", subject=agent
-    )
+    return _passed(RUN_COMPLETED, agent, "The scheduled run completed.")
+
+
+def _error(meta: CheckMeta, agent: str, message: str, remediation: Remediation) -> Finding:
+    return Finding(meta, Status.ERROR, AGENT_RESOURCE, message, None, remediation, agent)
+
+
+def _passed(meta: CheckMeta, agent: str, message: str) -> Finding:
+    return Finding(meta, Status.PASS, AGENT_RESOURCE, message, subject=agent)

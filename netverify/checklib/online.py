@@ -61,5 +61,15 @@ def judge_endpoints(
         yield from judge(ws, tuple(views))
 
 
+def command_names(view: EndpointView, deployment_name: str) -> dict[str, str]:
+    """The names an ``az ml online-*`` remediation template takes, for one deployment."""
+    return {
+        "deployment_name": deployment_name,
+        "endpoint_name": view.endpoint.name,
+        "workspace_name": view.workspace.name,
+        "resource_group": view.workspace.resource_group,
+    }
+
+
 def succeeded(deployment: OnlineDeployment) -> bool:
     return (deployment.provisioning_state or "").lower() == SUCCEEDED
