@@ -57,128 +57,158 @@ def resource_id(scenario: Scenario, kind: str, spec: Placed | None, name: str) -
 
 
 def build_arm_state(scenario: Scenario) -> ArmState:
-    state = ArmState()
-    names = cloud(scenario.cloud)
-    specs: dict[tuple[str, str], Placed] = {}
-    for kind, items in (
-        ("workspace", scenario.workspaces),
-        ("key_vault", scenario.key_vaults),
-        ("registry", scenario.registries),
-        ("storage", scenario.storage_accounts),
-        ("vnet", scenario.vnets),
-        ("private_endpoint", scenario.private_endpoints),
-        ("zone", scenario.private_dns_zones),
-    ):
-        for spec in items:
-            specs[(kind, spec.name.lower())] = spec
+    """Every ARM resource and list the scenario implies, as ARM serves them."""
+    return _ArmBuilder(scenario).build()
 
-    for number, subscription in enumerate(scenario.subscriptions, 1):
-        state.add(
-            {
-                "id": f"/subscriptions/{subscription}",
-                "subscriptionId": subscription,
-                "tenantId": scenario.tenant_id,
-                "displayName": f"Simulated subscription {number}",
-                "state": "Enabled",
-                "authorizationSource": "RoleBased",
-            }
-        )
 
-    def rid(kind: str, name: str) -> str:
-        return resource_id(scenario, kind, specs.get((kind, name.lower())), name)
+class _ArmBuilder:
+    """Builds an ``ArmState`` from a scenario, one resource kind per method."""
 
-    def envelope(kind: str, spec: Placed, properties: dict[str, Any]) -> dict[str, Any]:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.state = ArmState()
+        self.names = cloud(scenario.cloud)
+        self.specs: dict[tuple[str, str], Placed] = {}
+        for kind, items in (
+            ("workspace", scenario.workspaces),
+            ("key_vault", scenario.key_vaults),
+            ("registry", scenario.registries),
+            ("storage", scenario.storage_accounts),
+            ("vnet", scenario.vnets),
+            ("private_endpoint", scenario.private_endpoints),
+            ("zone", scenario.private_dns_zones),
+        ):
+            for spec in items:
+                self.specs[(kind, spec.name.lower())] = spec
+
+    def build(self) -> ArmState:
+        self._add_subscriptions()
+        self._add_private_endpoints()
+        self._add_private_dns_zone_groups()
+        self._add_workspaces()
+        self._add_key_vaults()
+        self._add_registries()
+        self._add_storage_accounts()
+        self._add_vnets()
+        self._add_private_dns_zones()
+        self._add_online_endpoints()
+        add_governance(self.state, self.scenario)
+        return self.state
+
+    def _add_subscriptions(self) -> None:
+        for number, subscription in enumerate(self.scenario.subscriptions, 1):
+            self.state.add(
+                {
+                    "id": f"/subscriptions/{subscription}",
+                    "subscriptionId": subscription,
+                    "tenantId": self.scenario.tenant_id,
+                    "displayName": f"Simulated subscription {number}",
+                    "state": "Enabled",
+                    "authorizationSource": "RoleBased",
+                }
+            )
+
+    def rid(self, kind: str, name: str) -> str:
+        return resource_id(self.scenario, kind, self.specs.get((kind, name.lower())), name)
+
+    def envelope(self, kind: str, spec: Placed, properties: dict[str, Any]) -> dict[str, Any]:
         return {
             # From the spec itself: two zones may share a name in different groups.
-            "id": resource_id(scenario, kind, spec, spec.name),
+            "id": resource_id(self.scenario, kind, spec, spec.name),
             "name": spec.name,
             "type": TYPES[kind],
-            "location": scenario.place(spec)[2],
+            "location": self.scenario.place(spec)[2],
             "tags": {},
             "properties": properties,
         }
 
-    def target_id(name: str) -> str:
+    def target_id(self, name: str) -> str:
         for kind in ("workspace", "key_vault", "registry", "storage"):
-            if (kind, name.lower()) in specs:
-                return rid(kind, name)
-        return rid("workspace", name)
+            if (kind, name.lower()) in self.specs:
+                return self.rid(kind, name)
+        return self.rid("workspace", name)
 
-    for pe in scenario.private_endpoints:
-        vnet_id = rid("vnet", pe.vnet)
-        state.add(
-            envelope(
-                "private_endpoint",
-                pe,
-                {
-                    "provisioningState": "Succeeded",
-                    "subnet": {"id": f"{vnet_id}/subnets/{pe.subnet}"},
-                    "privateLinkServiceConnections": [
-                        {
-                            "id": f"{rid('private_endpoint', pe.name)}/privateLinkServiceConnections/{pe.name}",
-                            "name": pe.name,
-                            "properties": {
-                                "provisioningState": "Succeeded",
-                                "privateLinkServiceId": target_id(pe.target),
-                                "groupIds": [pe.group_id],
-                                "privateLinkServiceConnectionState": {
-                                    "status": pe.status,
-                                    "description": "Auto-Approved",
-                                    "actionsRequired": "None",
-                                },
-                            },
-                        }
-                    ],
-                    "manualPrivateLinkServiceConnections": [],
-                    "customDnsConfigs": [
-                        {"fqdn": c.fqdn, "ipAddresses": list(c.ips)}
-                        for c in custom_dns_configs(scenario, pe)
-                    ],
-                    "networkInterfaces": [
-                        {
-                            "id": f"{vnet_id.rsplit('/virtualNetworks/', 1)[0]}/networkInterfaces/{pe.name}.nic"
-                        }
-                    ],
-                },
-            )
-        )
-
-    for pe in scenario.private_endpoints:
-        pe_id = rid("private_endpoint", pe.name)
-        state.collections[f"{pe_id}/privateDnsZoneGroups".lower()] = []  # listed even if empty
-        zone_ids = [resource_id(scenario, "zone", z, z.name) for z in zone_group(scenario, pe)] + [
-            resource_id(scenario, "zone", pe, getattr(names, f"{service}_zone"))
-            for service in pe.deleted_zones
-        ]
-        if zone_ids:
-            state.add(
-                {
-                    "id": f"{pe_id}/privateDnsZoneGroups/default",
-                    "name": "default",
-                    "properties": {
+    def _add_private_endpoints(self) -> None:
+        for pe in self.scenario.private_endpoints:
+            vnet_id = self.rid("vnet", pe.vnet)
+            self.state.add(
+                self.envelope(
+                    "private_endpoint",
+                    pe,
+                    {
                         "provisioningState": "Succeeded",
-                        "privateDnsZoneConfigs": [
+                        "subnet": {"id": f"{vnet_id}/subnets/{pe.subnet}"},
+                        "privateLinkServiceConnections": [
                             {
-                                "name": zone_id.rsplit("/", 1)[-1].replace(".", "-"),
-                                "properties": {"privateDnsZoneId": zone_id, "recordSets": []},
+                                "id": f"{self.rid('private_endpoint', pe.name)}/privateLinkServiceConnections/{pe.name}",
+                                "name": pe.name,
+                                "properties": {
+                                    "provisioningState": "Succeeded",
+                                    "privateLinkServiceId": self.target_id(pe.target),
+                                    "groupIds": [pe.group_id],
+                                    "privateLinkServiceConnectionState": {
+                                        "status": pe.status,
+                                        "description": "Auto-Approved",
+                                        "actionsRequired": "None",
+                                    },
+                                },
                             }
-                            for zone_id in zone_ids
+                        ],
+                        "manualPrivateLinkServiceConnections": [],
+                        "customDnsConfigs": [
+                            {"fqdn": c.fqdn, "ipAddresses": list(c.ips)}
+                            for c in custom_dns_configs(self.scenario, pe)
+                        ],
+                        "networkInterfaces": [
+                            {
+                                "id": f"{vnet_id.rsplit('/virtualNetworks/', 1)[0]}/networkInterfaces/{pe.name}.nic"
+                            }
                         ],
                     },
-                }
+                )
             )
 
-    def connections(owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    def _add_private_dns_zone_groups(self) -> None:
+        for pe in self.scenario.private_endpoints:
+            pe_id = self.rid("private_endpoint", pe.name)
+            self.state.collections[
+                f"{pe_id}/privateDnsZoneGroups".lower()
+            ] = []  # listed even if empty
+            zone_ids = [
+                resource_id(self.scenario, "zone", z, z.name) for z in zone_group(self.scenario, pe)
+            ] + [
+                resource_id(self.scenario, "zone", pe, getattr(self.names, f"{service}_zone"))
+                for service in pe.deleted_zones
+            ]
+            if zone_ids:
+                self.state.add(
+                    {
+                        "id": f"{pe_id}/privateDnsZoneGroups/default",
+                        "name": "default",
+                        "properties": {
+                            "provisioningState": "Succeeded",
+                            "privateDnsZoneConfigs": [
+                                {
+                                    "name": zone_id.rsplit("/", 1)[-1].replace(".", "-"),
+                                    "properties": {"privateDnsZoneId": zone_id, "recordSets": []},
+                                }
+                                for zone_id in zone_ids
+                            ],
+                        },
+                    }
+                )
+
+    def connections(self, owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
             {
                 "id": f"{owner_id}/privateEndpointConnections/{name}",
                 "name": name,
                 "type": f"{owner_id.split('/providers/')[1].rsplit('/', 1)[0]}/privateEndpointConnections",
                 "properties": {
-                    "privateEndpoint": {"id": rid("private_endpoint", name)},
+                    "privateEndpoint": {"id": self.rid("private_endpoint", name)},
                     "privateLinkServiceConnectionState": {
                         "status": next(
-                            (p.status for p in scenario.private_endpoints if p.name == name),
+                            (p.status for p in self.scenario.private_endpoints if p.name == name),
                             "Approved",
                         ),
                         "description": "Auto-Approved",
@@ -190,226 +220,234 @@ def build_arm_state(scenario: Scenario) -> ArmState:
             for name in names
         ]
 
-    for ws in scenario.workspaces:
-        ws_id = rid("workspace", ws.name)
-        state.collections[f"{ws_id}/onlineEndpoints".lower()] = []  # listed even if empty
-        state.add(
-            envelope(
-                "workspace",
-                ws,
-                {
-                    "friendlyName": ws.name,
-                    "workspaceId": ws.guid,
-                    "v1LegacyMode": ws.v1_legacy_mode,
-                    "publicNetworkAccess": ws.public_network_access,
-                    "keyVault": rid("key_vault", ws.key_vault) if ws.key_vault else None,
-                    "containerRegistry": rid("registry", ws.container_registry)
-                    if ws.container_registry
-                    else None,
-                    "storageAccount": rid("storage", ws.storage_account)
-                    if ws.storage_account
-                    else None,
-                    "imageBuildCompute": ws.image_build_compute,
-                    "managedNetwork": {
-                        "isolationMode": ws.managed_network,
-                        "status": {"status": ws.managed_network_status, "sparkReady": False},
+    def _add_workspaces(self) -> None:
+        for ws in self.scenario.workspaces:
+            ws_id = self.rid("workspace", ws.name)
+            self.state.collections[f"{ws_id}/onlineEndpoints".lower()] = []  # listed even if empty
+            self.state.add(
+                self.envelope(
+                    "workspace",
+                    ws,
+                    {
+                        "friendlyName": ws.name,
+                        "workspaceId": ws.guid,
+                        "v1LegacyMode": ws.v1_legacy_mode,
+                        "publicNetworkAccess": ws.public_network_access,
+                        "keyVault": self.rid("key_vault", ws.key_vault) if ws.key_vault else None,
+                        "containerRegistry": self.rid("registry", ws.container_registry)
+                        if ws.container_registry
+                        else None,
+                        "storageAccount": self.rid("storage", ws.storage_account)
+                        if ws.storage_account
+                        else None,
+                        "imageBuildCompute": ws.image_build_compute,
+                        "managedNetwork": {
+                            "isolationMode": ws.managed_network,
+                            "status": {"status": ws.managed_network_status, "sparkReady": False},
+                        },
+                        "provisioningState": "Succeeded",
+                        "privateEndpointConnections": self.connections(ws_id, ws.private_endpoints),
                     },
-                    "provisioningState": "Succeeded",
-                    "privateEndpointConnections": connections(ws_id, ws.private_endpoints),
-                },
+                )
             )
-        )
 
-    for kv in scenario.key_vaults:
-        props: dict[str, Any] = {
-            "tenantId": scenario.tenant_id,
-            "sku": {"family": "A", "name": "standard"},
-            "vaultUri": f"https://{kv.name}.{names.keyvault_suffix}/",
-            "provisioningState": "Succeeded",
-            "publicNetworkAccess": kv.public_network_access,
-            "accessPolicies": [],
-            "enableRbacAuthorization": True,
-            "privateEndpointConnections": connections(
-                rid("key_vault", kv.name), kv.private_endpoints
-            ),
-        }
-        if kv.network_acls:
-            props["networkAcls"] = {
-                "bypass": kv.bypass,
-                "defaultAction": kv.default_action,
-                "ipRules": [{"value": ip} for ip in kv.ip_rules],
-                "virtualNetworkRules": [
-                    {"id": v, "ignoreMissingVnetServiceEndpoint": False}
-                    for v in kv.virtual_network_rules
-                ],
+    def _add_key_vaults(self) -> None:
+        for kv in self.scenario.key_vaults:
+            props: dict[str, Any] = {
+                "tenantId": self.scenario.tenant_id,
+                "sku": {"family": "A", "name": "standard"},
+                "vaultUri": f"https://{kv.name}.{self.names.keyvault_suffix}/",
+                "provisioningState": "Succeeded",
+                "publicNetworkAccess": kv.public_network_access,
+                "accessPolicies": [],
+                "enableRbacAuthorization": True,
+                "privateEndpointConnections": self.connections(
+                    self.rid("key_vault", kv.name), kv.private_endpoints
+                ),
             }
-        state.add(envelope("key_vault", kv, props))
-
-    for cr in scenario.registries:
-        cr_id = rid("registry", cr.name)
-        pecs = [
-            {
-                "id": f"{cr_id}/privateEndpointConnections/{c.name}",
-                "name": c.name,
-                "type": "Microsoft.ContainerRegistry/registries/privateEndpointConnections",
-                "properties": {
-                    "privateEndpoint": {"id": rid("private_endpoint", c.private_endpoint)},
-                    "privateLinkServiceConnectionState": {
-                        "status": c.status,
-                        "description": c.description,
-                        "actionsRequired": "None",
-                    },
-                    "provisioningState": "Succeeded",
-                },
-            }
-            for c in cr.connections
-        ]
-        state.add(
-            envelope(
-                "registry",
-                cr,
-                {
-                    "loginServer": f"{cr.name}.{names.acr_suffix}",
-                    "provisioningState": "Succeeded",
-                    "adminUserEnabled": False,
-                    "publicNetworkAccess": cr.public_network_access,
-                    "networkRuleBypassOptions": "AzureServices",
-                    "dataEndpointEnabled": True,
-                    "privateEndpointConnections": pecs,
-                },
-            )
-            | {"sku": {"name": "Premium", "tier": "Premium"}}
-        )
-        for pec in pecs:
-            state.add(pec)
-
-    for st in scenario.storage_accounts:
-        state.add(
-            envelope(
-                "storage",
-                st,
-                {"publicNetworkAccess": st.public_network_access, "provisioningState": "Succeeded"},
-            )
-            | {"kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
-        )
-
-    for vnet in scenario.vnets:
-        vnet_id = rid("vnet", vnet.name)
-        state.add(
-            envelope(
-                "vnet",
-                vnet,
-                {
-                    "provisioningState": "Succeeded",
-                    "addressSpace": {"addressPrefixes": list(vnet.address_space)},
-                    "dhcpOptions": {"dnsServers": list(vnet.dns_servers)},
-                    "subnets": [
-                        {"id": f"{vnet_id}/subnets/{s}", "name": s, "properties": {}}
-                        for s in vnet.subnets
+            if kv.network_acls:
+                props["networkAcls"] = {
+                    "bypass": kv.bypass,
+                    "defaultAction": kv.default_action,
+                    "ipRules": [{"value": ip} for ip in kv.ip_rules],
+                    "virtualNetworkRules": [
+                        {"id": v, "ignoreMissingVnetServiceEndpoint": False}
+                        for v in kv.virtual_network_rules
                     ],
-                },
-            )
-        )
+                }
+            self.state.add(self.envelope("key_vault", kv, props))
 
-    for zone in scenario.private_dns_zones:
-        zone_id = resource_id(scenario, "zone", zone, zone.name)
-        records = zone_records(scenario, zone)
-        for child in ("ALL", "virtualNetworkLinks"):  # listed even if empty
-            state.collections[f"{zone_id}/{child}".lower()] = []
-        state.add(
-            envelope(
-                "zone",
-                zone,
+    def _add_registries(self) -> None:
+        for cr in self.scenario.registries:
+            cr_id = self.rid("registry", cr.name)
+            pecs = [
                 {
-                    "provisioningState": "Succeeded",
-                    "numberOfRecordSets": len(records) + 1,
-                    "numberOfVirtualNetworkLinks": len(zone.links),
-                },
-            )
-            | {"location": "global"}
-        )
-        for rec in records:
-            rtype = rec.type.upper()
-            payload: dict[str, Any]
-            if rtype == "A":
-                payload = {"aRecords": [{"ipv4Address": v} for v in rec.values]}
-            elif rtype == "CNAME":
-                payload = {"cnameRecord": {"cname": rec.values[0]}}
-            else:
-                payload = {"txtRecords": [{"value": [v]} for v in rec.values]}
-            state.add(
-                {
-                    "id": f"{zone_id}/{rtype}/{rec.name}",
-                    "name": rec.name,
-                    "type": f"Microsoft.Network/privateDnsZones/{rtype}",
-                    "etag": "00000000-0000-0000-0000-000000000000",
+                    "id": f"{cr_id}/privateEndpointConnections/{c.name}",
+                    "name": c.name,
+                    "type": "Microsoft.ContainerRegistry/registries/privateEndpointConnections",
                     "properties": {
-                        "ttl": rec.ttl,
-                        "fqdn": f"{rec.name}.{zone.name}.",
-                        "isAutoRegistered": False,
-                    }
-                    | payload,
-                },
-                f"{zone_id}/ALL",
-            )
-        for link in zone.links:
-            state.add(
-                {
-                    "id": f"{zone_id}/virtualNetworkLinks/{link.name}",
-                    "name": link.name,
-                    "type": "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-                    "location": "global",
-                    "etag": "00000000-0000-0000-0000-000000000000",
-                    "properties": {
-                        "virtualNetwork": {"id": rid("vnet", link.vnet)},
-                        "registrationEnabled": link.registration_enabled,
-                        "resolutionPolicy": "Default",
-                        "virtualNetworkLinkState": "Completed",
+                        "privateEndpoint": {"id": self.rid("private_endpoint", c.private_endpoint)},
+                        "privateLinkServiceConnectionState": {
+                            "status": c.status,
+                            "description": c.description,
+                            "actionsRequired": "None",
+                        },
                         "provisioningState": "Succeeded",
                     },
                 }
+                for c in cr.connections
+            ]
+            self.state.add(
+                self.envelope(
+                    "registry",
+                    cr,
+                    {
+                        "loginServer": f"{cr.name}.{self.names.acr_suffix}",
+                        "provisioningState": "Succeeded",
+                        "adminUserEnabled": False,
+                        "publicNetworkAccess": cr.public_network_access,
+                        "networkRuleBypassOptions": "AzureServices",
+                        "dataEndpointEnabled": True,
+                        "privateEndpointConnections": pecs,
+                    },
+                )
+                | {"sku": {"name": "Premium", "tier": "Premium"}}
+            )
+            for pec in pecs:
+                self.state.add(pec)
+
+    def _add_storage_accounts(self) -> None:
+        for st in self.scenario.storage_accounts:
+            self.state.add(
+                self.envelope(
+                    "storage",
+                    st,
+                    {
+                        "publicNetworkAccess": st.public_network_access,
+                        "provisioningState": "Succeeded",
+                    },
+                )
+                | {"kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
             )
 
-    for ep in scenario.online_endpoints:
-        ws_spec = specs.get(("workspace", ep.workspace.lower()))
-        ep_id = f"{rid('workspace', ep.workspace)}/onlineEndpoints/{ep.name}"
-        region = scenario.place(ws_spec)[2] if ws_spec else scenario.default_location
-        state.add(
-            {
-                "id": ep_id,
-                "name": ep.name,
-                "type": f"{ML}/onlineEndpoints",
-                "location": region,
-                "kind": "Managed",
-                "identity": {"type": "SystemAssigned"},
-                "properties": {
-                    "authMode": "Key",
-                    "provisioningState": ep.provisioning_state,
-                    "publicNetworkAccess": ep.public_network_access,
-                    "traffic": dict(ep.traffic),
-                    "scoringUri": f"https://{ep.name}.{region}.{names.inference_suffix}/score",
-                },
-            }
-        )
-        for dep in ep.deployments:
-            state.add(
+    def _add_vnets(self) -> None:
+        for vnet in self.scenario.vnets:
+            vnet_id = self.rid("vnet", vnet.name)
+            self.state.add(
+                self.envelope(
+                    "vnet",
+                    vnet,
+                    {
+                        "provisioningState": "Succeeded",
+                        "addressSpace": {"addressPrefixes": list(vnet.address_space)},
+                        "dhcpOptions": {"dnsServers": list(vnet.dns_servers)},
+                        "subnets": [
+                            {"id": f"{vnet_id}/subnets/{s}", "name": s, "properties": {}}
+                            for s in vnet.subnets
+                        ],
+                    },
+                )
+            )
+
+    def _add_private_dns_zones(self) -> None:
+        for zone in self.scenario.private_dns_zones:
+            zone_id = resource_id(self.scenario, "zone", zone, zone.name)
+            records = zone_records(self.scenario, zone)
+            for child in ("ALL", "virtualNetworkLinks"):  # listed even if empty
+                self.state.collections[f"{zone_id}/{child}".lower()] = []
+            self.state.add(
+                self.envelope(
+                    "zone",
+                    zone,
+                    {
+                        "provisioningState": "Succeeded",
+                        "numberOfRecordSets": len(records) + 1,
+                        "numberOfVirtualNetworkLinks": len(zone.links),
+                    },
+                )
+                | {"location": "global"}
+            )
+            for rec in records:
+                rtype = rec.type.upper()
+                payload: dict[str, Any]
+                if rtype == "A":
+                    payload = {"aRecords": [{"ipv4Address": v} for v in rec.values]}
+                elif rtype == "CNAME":
+                    payload = {"cnameRecord": {"cname": rec.values[0]}}
+                else:
+                    payload = {"txtRecords": [{"value": [v]} for v in rec.values]}
+                self.state.add(
+                    {
+                        "id": f"{zone_id}/{rtype}/{rec.name}",
+                        "name": rec.name,
+                        "type": f"Microsoft.Network/privateDnsZones/{rtype}",
+                        "etag": "00000000-0000-0000-0000-000000000000",
+                        "properties": {
+                            "ttl": rec.ttl,
+                            "fqdn": f"{rec.name}.{zone.name}.",
+                            "isAutoRegistered": False,
+                        }
+                        | payload,
+                    },
+                    f"{zone_id}/ALL",
+                )
+            for link in zone.links:
+                self.state.add(
+                    {
+                        "id": f"{zone_id}/virtualNetworkLinks/{link.name}",
+                        "name": link.name,
+                        "type": "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+                        "location": "global",
+                        "etag": "00000000-0000-0000-0000-000000000000",
+                        "properties": {
+                            "virtualNetwork": {"id": self.rid("vnet", link.vnet)},
+                            "registrationEnabled": link.registration_enabled,
+                            "resolutionPolicy": "Default",
+                            "virtualNetworkLinkState": "Completed",
+                            "provisioningState": "Succeeded",
+                        },
+                    }
+                )
+
+    def _add_online_endpoints(self) -> None:
+        for ep in self.scenario.online_endpoints:
+            ws_spec = self.specs.get(("workspace", ep.workspace.lower()))
+            ep_id = f"{self.rid('workspace', ep.workspace)}/onlineEndpoints/{ep.name}"
+            region = self.scenario.place(ws_spec)[2] if ws_spec else self.scenario.default_location
+            self.state.add(
                 {
-                    "id": f"{ep_id}/deployments/{dep.name}",
-                    "name": dep.name,
-                    "type": f"{ML}/onlineEndpoints/deployments",
+                    "id": ep_id,
+                    "name": ep.name,
+                    "type": f"{ML}/onlineEndpoints",
                     "location": region,
-                    "kind": dep.compute_type,
-                    "sku": {"name": "Default", "capacity": 1},
+                    "kind": "Managed",
+                    "identity": {"type": "SystemAssigned"},
                     "properties": {
-                        "endpointComputeType": dep.compute_type,
-                        "provisioningState": dep.provisioning_state,
-                        "egressPublicNetworkAccess": dep.egress_public_network_access,
-                        "instanceType": "Standard_DS3_v2",
+                        "authMode": "Key",
+                        "provisioningState": ep.provisioning_state,
+                        "publicNetworkAccess": ep.public_network_access,
+                        "traffic": dict(ep.traffic),
+                        "scoringUri": f"https://{ep.name}.{region}.{self.names.inference_suffix}/score",
                     },
                 }
             )
-    add_governance(state, scenario)
-    return state
+            for dep in ep.deployments:
+                self.state.add(
+                    {
+                        "id": f"{ep_id}/deployments/{dep.name}",
+                        "name": dep.name,
+                        "type": f"{ML}/onlineEndpoints/deployments",
+                        "location": region,
+                        "kind": dep.compute_type,
+                        "sku": {"name": "Default", "capacity": 1},
+                        "properties": {
+                            "endpointComputeType": dep.compute_type,
+                            "provisioningState": dep.provisioning_state,
+                            "egressPublicNetworkAccess": dep.egress_public_network_access,
+                            "instanceType": "Standard_DS3_v2",
+                        },
+                    }
+                )
 
 
 def add_governance(state: ArmState, scenario: Scenario) -> None:
