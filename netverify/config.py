@@ -325,6 +325,17 @@ class DeliveryConfig(_Section):
     )
 
 
+class ChecksConfig(_Section):
+    """How checks judge what changes over time."""
+
+    transient_state_limit_minutes: float = Field(
+        60,
+        gt=0,
+        description="A deployment or endpoint Creating/Updating/Scaling/Deleting for longer "
+        "than this (since ARM's systemData.lastModifiedAt) is stuck: a finding of its own.",
+    )
+
+
 class AgentConfig(_Section):
     name: str | None = Field(None, description="Agent name in findings; default: the host name.")
     vnet_id: str | None = Field(None, description="ARM id of the VNet this agent runs in.")
@@ -342,6 +353,7 @@ class Config(_Section):
     health: HealthConfig = HealthConfig()
     report: ReportConfig = ReportConfig()
     reachability: ReachabilityConfig = ReachabilityConfig()
+    checks: ChecksConfig = ChecksConfig()
     sinks: tuple[Sink, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
+
+from netverify.azure.arm_ids import subscription_of
 
 T = TypeVar("T")
 
 
 # How Azure ML describes the private-endpoint connection an online deployment's egress makes to
-# the workspace's registry (the troubleshooting guide queries on it).
+# the workspace's registry while it is Pending (the troubleshooting guide queries on it). The
+# registry owner's approval or rejection overwrites it, so it identifies the connection only
+# until then; the private endpoint's subscription identifies it for good (``Facts.outside``).
 EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 
 
@@ -112,6 +117,8 @@ class OnlineDeployment:
     provisioning_state: str | None  # Creating|Deleting|Scaling|Updating|Succeeded|Failed|Canceled
     egress_public_network_access: str | None  # Enabled | Disabled
     compute_type: str | None  # Managed | Kubernetes
+    # systemData.lastModifiedAt (UTC): when the operation behind a transient state began.
+    last_modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +130,15 @@ class OnlineEndpoint:
     provisioning_state: str | None
     public_network_access: str | None
     traffic: Mapping[str, int]  # deployment name -> percent
+    kind: str | None = None  # the body's top-level kind: Managed | K8S
+    scoring_uri: str | None = None  # properties.scoringUri, once Azure has assigned it
+    compute: str | None = None  # properties.compute: the Kubernetes compute's id
+    last_modified_at: datetime | None = None
+
+    @property
+    def kubernetes(self) -> bool:
+        """Scored by a Kubernetes cluster (its own address), not through the workspace PE."""
+        return (self.kind or "").lower() in {"k8s", "kubernetes"} or bool(self.compute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +178,16 @@ class Discovery:
     notes: tuple[str, ...] = ()
 
 
+def outside_subscriptions(
+    resource_id: str, subscriptions: Read[tuple[Subscription, ...]] | None
+) -> bool | None:
+    """``Facts.outside`` for a subscription list read on its own (the DNS probe uses it)."""
+    if subscriptions is None or subscriptions.value is None:
+        return None
+    subscription = (subscription_of(resource_id) or "").lower()
+    return subscription not in {s.subscription_id.lower() for s in subscriptions.value}
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     workspaces: tuple[Read[Workspace], ...] = ()
@@ -180,6 +206,17 @@ class Facts:
     policy_definitions: Mapping[str, Read[PolicyDefinition]] = field(default_factory=dict)
     discovery: Discovery = Discovery(DiscoveryMethod.CONFIG)
     dns: DnsFacts | None = None  # None when DNS was not probed (no workspace could be read)
+    # Every subscription the identity can see (ARM's subscription list); None: not read.
+    subscriptions: Read[tuple[Subscription, ...]] | None = None
+    # When the run observed, and how long a transient provisioning state may last (config).
+    observed_at: datetime | None = None
+    transient_state_limit: timedelta = timedelta(hours=1)
+
+    def outside(self, resource_id: str) -> bool | None:
+        """Whether the resource lies in a subscription the identity cannot see: for the private
+        endpoints of a connection, one Azure manages from Microsoft's own subscriptions (an
+        online deployment's egress endpoint). None when the subscription list was not read."""
+        return outside_subscriptions(resource_id, self.subscriptions)
 
     def key_vault(self, resource_id: str) -> Read[KeyVault] | None:
         return self.key_vaults.get(resource_id.lower())

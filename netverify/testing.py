@@ -30,11 +30,13 @@ from netverify.facts import (
     Registry,
     Resolver,
     ResolverKind,
+    Subscription,
     VirtualNetwork,
     Workspace,
 )
 from netverify.model import Agent, CheckMeta, Evidence, Finding, RunContext, Severity, Status
 from netverify.runner import evaluate
+from netverify.sim.arm_state import microsoft_managed_endpoint
 from netverify.sinks.events import to_event
 
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
@@ -99,23 +101,27 @@ def registry(
     name: str = "crtest",
     *,
     egress_status: str | None = "Approved",
+    egress_description: str = EGRESS_DESCRIPTION,
     public_network_access: str | None = "Disabled",
     default_action: str | None = None,
+    own_connections: Sequence[PrivateEndpointConnection] = (),
 ) -> Registry:
-    """A registry; ``egress_status=None`` gives it no online-endpoint egress connection."""
+    """A registry; ``egress_status=None`` gives it no online-endpoint egress connection (whose
+    endpoint Azure ML keeps in Microsoft's subscription); ``own_connections`` are the tenant's."""
     rid = arm_id(REGISTRY_TYPE, name)
-    connections = (
+    egress = (
         (
             PrivateEndpointConnection(
                 id=f"{rid}/privateEndpointConnections/pe-{name}-egress",
-                private_endpoint_id=arm_id("Microsoft.Network/privateEndpoints", f"pe-{name}"),
+                private_endpoint_id=microsoft_managed_endpoint(f"pe-{name}-egress"),
                 status=egress_status,
-                description=EGRESS_DESCRIPTION,
+                description=egress_description,
             ),
         )
         if egress_status
         else ()
     )
+    connections = (*egress, *own_connections)
     return Registry(
         id=rid,
         name=name,
@@ -151,6 +157,7 @@ def deployment(
     of: OnlineEndpoint | None = None,
     state: str = "Succeeded",
     egress: str = "Disabled",
+    modified_at: datetime | None = None,
 ) -> OnlineDeployment:
     parent = of or endpoint()
     return OnlineDeployment(
@@ -160,6 +167,7 @@ def deployment(
         provisioning_state=state,
         egress_public_network_access=egress,
         compute_type="Managed",
+        last_modified_at=modified_at,
     )
 
 
@@ -240,13 +248,16 @@ def facts(
     failed_lists: Sequence[Read[Any]] = (),
     assignments: Sequence[PolicyAssignment] | Read[Any] = (),
     definitions: Sequence[PolicyDefinition | Read[PolicyDefinition]] = (),
+    subscriptions: Read[tuple[Subscription, ...]] | None = None,
+    observed_at: datetime | None = None,
 ) -> Facts:
     """Facts from resources (read fine) and failed reads, in any mix.
 
     Every workspace gets its endpoint list and every endpoint its deployment list (empty when
     none is given); ``failed_lists`` (reads of ``<parent>/onlineEndpoints`` or
     ``<parent>/deployments``, as the probe makes them) replace the lists of their parents.
-    ``assignments`` apply in the test subscription.
+    ``assignments`` apply in the test subscription; the identity sees the test subscription
+    unless ``subscriptions`` says otherwise.
     """
     read = _reads
     ws_reads = read(workspaces)
@@ -285,7 +296,14 @@ def facts(
         online_deployments=deployment_lists,
         policy_assignments={SUBSCRIPTION: listed},
         policy_definitions={r.resource_id.lower(): r for r in read(definitions)},
+        subscriptions=subscriptions or VISIBLE_SUBSCRIPTIONS,
+        observed_at=observed_at,
     )
+
+
+VISIBLE_SUBSCRIPTIONS = Read(
+    "/subscriptions", value=(Subscription(SUBSCRIPTION, "Test subscription", "Enabled"),)
+)
 
 
 def _reads(items: Sequence[Any]) -> list[Read[Any]]:

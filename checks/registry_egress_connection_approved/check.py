@@ -1,11 +1,24 @@
-"""Registry connections described as online-endpoint egress must be Approved."""
+"""The registry's online-endpoint egress connections must be Approved.
+
+An egress connection is one whose private endpoint lies in a subscription the identity cannot
+see (Azure ML creates it in a Microsoft-managed subscription), or, when the subscription list
+could not be read, one still carrying Azure ML's request description (approving or rejecting
+overwrites it).
+"""
 
 from collections.abc import Iterator
 from typing import TypeVar
 
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import skipped, unreadable, workspaces_by_link
-from netverify.facts import EGRESS_DESCRIPTION, Facts, Read, Registry, Workspace
+from netverify.facts import (
+    EGRESS_DESCRIPTION,
+    Facts,
+    PrivateEndpointConnection,
+    Read,
+    Registry,
+    Workspace,
+)
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
@@ -26,18 +39,27 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             yield from _judge(registry, workspaces, facts)
 
 
+def _is_egress(connection: PrivateEndpointConnection, facts: Facts) -> bool:
+    if (connection.description or "").strip().lower() == EGRESS_DESCRIPTION.lower():
+        return True
+    return bool(connection.private_endpoint_id and facts.outside(connection.private_endpoint_id))
+
+
 def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Iterator[Finding]:
-    egress = [
-        c
-        for c in registry.private_endpoint_connections
-        if (c.description or "").strip().lower() == EGRESS_DESCRIPTION.lower()
-    ]
+    egress = [c for c in registry.private_endpoint_connections if _is_egress(c, facts)]
     if not egress:
+        unknown = facts.subscriptions is None or facts.subscriptions.value is None
         yield skipped(
             META,
             registry.id,
             f"Registry {registry.name} has no online-endpoint egress connection "
-            "(legacy network isolation is not in use).",
+            "(legacy network isolation is not in use)"
+            + (
+                ": judged by description only, as the identity's subscription list could not "
+                "be read (approving or rejecting a connection overwrites its description)."
+                if unknown
+                else "."
+            ),
         )
         return
     names = [w.name for w in workspaces]
@@ -58,6 +80,7 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             "status": connection.status,
             "description": connection.description,
             "privateEndpoint": connection.private_endpoint_id,
+            "privateEndpointMicrosoftManaged": facts.outside(connection.private_endpoint_id or ""),
             "registryPublicNetworkAccess": registry.public_network_access,
             "workspaces": names,
             "affectedDeployments": broken,
@@ -74,7 +97,8 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             )
             continue
         harm = (
-            f"{len(broken)} deployment(s) with egress public network access disabled cannot pull images"
+            f"{len(broken)} deployment(s) with egress public network access disabled cannot "
+            f"pull images ({', '.join(_deployment_names(broken))})"
             if broken
             else f"deployments of {', '.join(names)} cannot pull images through it"
         )
@@ -93,6 +117,11 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
 def _listed(read: Read[tuple[T, ...]] | None) -> tuple[T, ...]:
     """A list's items; one that was not read lists nothing (other checks report it)."""
     return read.value or () if read is not None else ()
+
+
+def _deployment_names(deployment_ids: list[str]) -> list[str]:
+    """``<endpoint>/<deployment>`` for each deployment id."""
+    return [f"{rid.split('/')[-3]}/{rid.split('/')[-1]}" for rid in deployment_ids]
 
 
 def _name(arm_id: str) -> str:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from netverify.checklib.judging import failed_read, skipped
 from netverify.facts import Facts, OnlineDeployment, OnlineEndpoint, Workspace
 from netverify.model import CheckMeta, Finding
 
 SUCCEEDED = "succeeded"
+# Provisioning states of MachineLearningServices' DeploymentProvisioningState: an operation in
+# flight, which ends by itself (autoscale shows Scaling for the minutes scale-out takes).
+TRANSIENT = frozenset({"creating", "updating", "scaling", "deleting"})
+# States in which the instances already running keep answering scoring requests.
+SERVING = frozenset({SUCCEEDED, "updating", "scaling"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +79,26 @@ def command_names(view: EndpointView, deployment_name: str) -> dict[str, str]:
 
 def succeeded(deployment: OnlineDeployment) -> bool:
     return (deployment.provisioning_state or "").lower() == SUCCEEDED
+
+
+def serving(deployment: OnlineDeployment) -> bool:
+    """Succeeded, or scaling/updating with the instances it had still answering."""
+    return (deployment.provisioning_state or "").lower() in SERVING
+
+
+def transient(deployment: OnlineDeployment) -> bool:
+    return (deployment.provisioning_state or "").lower() in TRANSIENT
+
+
+def in_state_for(deployment: OnlineDeployment, facts: Facts) -> timedelta | None:
+    """How long the deployment has been in its state (since systemData.lastModifiedAt), or
+    None when ARM gave no time or the run recorded none."""
+    if deployment.last_modified_at is None or facts.observed_at is None:
+        return None
+    return facts.observed_at - deployment.last_modified_at
+
+
+def stuck(deployment: OnlineDeployment, facts: Facts) -> bool:
+    """In a transient state for longer than the configured limit."""
+    lasted = in_state_for(deployment, facts)
+    return transient(deployment) and lasted is not None and lasted > facts.transient_state_limit

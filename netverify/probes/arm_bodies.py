@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from netverify.azure.arm_ids import ResourceId, ResourceIdError
@@ -125,6 +126,10 @@ def parse_online_endpoint(
             _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
         ),
         traffic=dict(traffic),
+        kind=_typed(body, "kind", str, None, rid, "(top level)"),
+        scoring_uri=_typed(props, "scoringUri", str, None, rid) or None,
+        compute=_typed(props, "compute", str, None, rid) or None,
+        last_modified_at=_last_modified(body, rid),
     )
 
 
@@ -142,7 +147,29 @@ def parse_online_deployment(
             _typed(props, "egressPublicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
         ),
         compute_type=_typed(props, "endpointComputeType", str, None, rid),
+        last_modified_at=_last_modified(body, rid),
     )
+
+
+def _last_modified(body: Mapping[str, Any], rid: ResourceId) -> datetime | None:
+    """``systemData.lastModifiedAt`` (RFC 3339, UTC when it names no zone), or None."""
+    raw = _typed(
+        _typed(body, "systemData", dict, {}, rid, "(top level)"),
+        "lastModifiedAt",
+        str,
+        None,
+        rid,
+        "systemData",
+    )
+    if raw is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise MalformedResource(
+            f"{rid.type} {rid.name}: systemData.lastModifiedAt is {raw!r}, not an RFC 3339 time"
+        ) from exc
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def parse_policy_assignment(body: Mapping[str, Any]) -> PolicyAssignment:

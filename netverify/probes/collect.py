@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from azure.core.credentials import TokenCredential
 
@@ -53,6 +54,9 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
     """
     reader = ArmReader(credential, cloud(config.cloud), config.arm)
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
+        # Which subscriptions the identity sees tells its own private endpoints from those Azure
+        # manages for it in Microsoft's subscriptions (online-endpoint egress).
+        visible_task = pool.submit(reader.subscriptions)
         workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
         ordered = interleave_by_subscription(workspace_ids)
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
@@ -66,7 +70,8 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
             reads.merge(linked)
         for policy_task in policy_tasks:
             reads.merge(policy_task.result())
-        dns = collect_dns_facts(config, reader, workspaces, reads.key_vaults, pool)
+        visible = visible_task.result()
+        dns = collect_dns_facts(config, reader, workspaces, reads.key_vaults, visible, pool)
     return Facts(
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,
@@ -77,6 +82,9 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         policy_definitions=reads.policy_definitions,
         discovery=discovery,
         dns=dns,
+        subscriptions=visible,
+        observed_at=datetime.now(UTC),
+        transient_state_limit=timedelta(minutes=config.checks.transient_state_limit_minutes),
     )
 
 

@@ -8,7 +8,13 @@ from typing import Any
 
 from netverify.azure.clouds import cloud
 from netverify.sim.dns_world import custom_dns_configs, zone_group, zone_records
-from netverify.sim.scenario import V1_LEGACY_MODE_POLICY, Placed, Scenario
+from netverify.sim.scenario import (
+    MICROSOFT_MANAGED_GROUP,
+    MICROSOFT_MANAGED_SUBSCRIPTION,
+    V1_LEGACY_MODE_POLICY,
+    Placed,
+    Scenario,
+)
 
 ML = "Microsoft.MachineLearningServices/workspaces"
 TYPES = {
@@ -54,6 +60,14 @@ def resource_id(scenario: Scenario, kind: str, spec: Placed | None, name: str) -
         else (scenario.subscriptions[0], scenario.default_resource_group, "")
     )
     return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{TYPES[kind]}/{name}"
+
+
+def microsoft_managed_endpoint(name: str) -> str:
+    """The id of a private endpoint Azure manages for the tenant in Microsoft's subscription."""
+    return (
+        f"/subscriptions/{MICROSOFT_MANAGED_SUBSCRIPTION}/resourceGroups/{MICROSOFT_MANAGED_GROUP}"
+        f"/providers/{TYPES['private_endpoint']}/{name}"
+    )
 
 
 def build_arm_state(scenario: Scenario) -> ArmState:
@@ -198,7 +212,30 @@ class _ArmBuilder:
                     }
                 )
 
-    def connections(self, owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    def connections(
+        self, owner_id: str, names: tuple[str, ...], managed: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        return [
+            *self._connections(owner_id, names),
+            *(
+                {
+                    "id": f"{owner_id}/privateEndpointConnections/{name}",
+                    "name": name,
+                    "properties": {
+                        "privateEndpoint": {"id": microsoft_managed_endpoint(name)},
+                        "privateLinkServiceConnectionState": {
+                            "status": "Approved",
+                            "description": "Approved",
+                            "actionsRequired": "None",
+                        },
+                        "provisioningState": "Succeeded",
+                    },
+                }
+                for name in managed
+            ),
+        ]
+
+    def _connections(self, owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
             {
                 "id": f"{owner_id}/privateEndpointConnections/{name}",
@@ -262,7 +299,9 @@ class _ArmBuilder:
                 "accessPolicies": [],
                 "enableRbacAuthorization": True,
                 "privateEndpointConnections": self.connections(
-                    self.rid("key_vault", kv.name), kv.private_endpoints
+                    self.rid("key_vault", kv.name),
+                    kv.private_endpoints,
+                    kv.managed_private_endpoints,
                 ),
             }
             if kv.network_acls:
@@ -286,7 +325,11 @@ class _ArmBuilder:
                     "name": c.name,
                     "type": "Microsoft.ContainerRegistry/registries/privateEndpointConnections",
                     "properties": {
-                        "privateEndpoint": {"id": self.rid("private_endpoint", c.private_endpoint)},
+                        "privateEndpoint": {
+                            "id": microsoft_managed_endpoint(c.private_endpoint)
+                            if c.microsoft_managed
+                            else self.rid("private_endpoint", c.private_endpoint)
+                        },
                         "privateLinkServiceConnectionState": {
                             "status": c.status,
                             "description": c.description,

@@ -23,6 +23,12 @@ from netverify.facts import EGRESS_DESCRIPTION
 V1_LEGACY_MODE_POLICY = "e413671a-dd10-4cc1-a943-45b598596cb7"
 
 
+# Where Azure creates the private endpoints it manages for a tenant (an online deployment's
+# egress endpoint to the workspace's registry or vault): a subscription the tenant cannot see.
+MICROSOFT_MANAGED_SUBSCRIPTION = "5a1e0b8c-0000-4000-8000-00000000a3e1"
+MICROSOFT_MANAGED_GROUP = "azureml-managed-endpoints"
+
+
 class ScenarioError(Exception):
     """A scenario file that cannot describe a tenant."""
 
@@ -42,6 +48,9 @@ class Placed(_Spec):
 
 class KeyVaultSpec(Placed):
     private_endpoints: tuple[str, ...] = ()
+    managed_private_endpoints: tuple[str, ...] = Field(
+        (), description="Endpoints Azure ML made from Microsoft's subscription (egress)."
+    )
     network_acls: bool = True
     bypass: str | None = "AzureServices"
     default_action: str | None = "Deny"
@@ -51,10 +60,15 @@ class KeyVaultSpec(Placed):
 
 
 class ConnectionSpec(_Spec):
+    """A registry's private-endpoint connection; by default an online deployment's egress one."""
+
     name: str
     private_endpoint: str
     status: str = "Approved"
     description: str = EGRESS_DESCRIPTION
+    microsoft_managed: bool = Field(
+        True, description="The endpoint lives in Microsoft's subscription, as egress ones do."
+    )
 
 
 class RegistrySpec(Placed):

@@ -1,5 +1,7 @@
 """online_deployment_provisioning_succeeded, judged from hand-built facts."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from netverify.checklib.catalog import load_checks
@@ -12,9 +14,9 @@ from netverify.testing import deployment, endpoint, facts, failed, workspace
 ]
 
 
-@pytest.mark.parametrize("state", ["Failed", "Canceled", "Creating"])
-def test_deployment_not_succeeded_fails_with_get_logs(state: str) -> None:
-    """A deployment that is not Succeeded fails, naming the state and the get-logs command."""
+@pytest.mark.parametrize("state", ["Failed", "Canceled", "failed"])
+def test_deployment_that_failed_fails_with_get_logs(state: str) -> None:
+    """A Failed or Canceled deployment (in any case) fails, naming the state and get-logs."""
     ep = endpoint()
     [finding] = check.evaluate(
         facts([workspace()], endpoints=[ep], deployments=[deployment(of=ep, state=state)])
@@ -52,3 +54,46 @@ def test_unlistable_deployments_are_an_error() -> None:
 
     assert finding.status == Status.ERROR
     assert "onlineEndpoints/deployments/read" in finding.message
+
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("state", ["Scaling", "Updating", "Creating", "Deleting"])
+def test_transient_state_within_the_limit_is_a_note(state: str) -> None:
+    """H08: an operation in flight (autoscale shows Scaling) is noted, not failed."""
+    ep = endpoint()
+    scaling = deployment(of=ep, state=state, modified_at=NOW - timedelta(minutes=12))
+    [finding] = check.evaluate(
+        facts([workspace()], endpoints=[ep], deployments=[scaling], observed_at=NOW)
+    )
+
+    assert finding.status == Status.SKIPPED
+    assert f"is {state} for 12 min: an operation in flight" in finding.message
+    assert finding.evidence.observed["minutesInState"] == 12
+    assert finding.evidence.observed["lastModifiedAt"] == "2026-12-06T11:48:00+00:00"
+    assert finding.evidence.expected["transientStateLimitMinutes"] == 60
+
+
+def test_transient_state_past_the_limit_is_stuck() -> None:
+    """A state that outlasts the limit (systemData.lastModifiedAt long ago) fails as stuck."""
+    ep = endpoint()
+    old = deployment(of=ep, state="Updating", modified_at=NOW - timedelta(hours=3))
+    [finding] = check.evaluate(
+        facts([workspace()], endpoints=[ep], deployments=[old], observed_at=NOW)
+    )
+
+    assert finding.status == Status.FAIL
+    assert "has been Updating for 180 min, past the 60-min limit" in finding.message
+    assert finding.remediation is not None and "get-logs" in (finding.remediation.command or "")
+
+
+def test_transient_state_without_a_time_is_a_note() -> None:
+    """Without systemData the age is unknown: a note, never a guess that it is stuck."""
+    ep = endpoint()
+    [finding] = check.evaluate(
+        facts([workspace()], endpoints=[ep], deployments=[deployment(of=ep, state="Scaling")])
+    )
+
+    assert finding.status == Status.SKIPPED
+    assert finding.evidence.observed["minutesInState"] is None

@@ -55,3 +55,24 @@ def test_endpoint_list_that_failed_is_an_error() -> None:
     [finding] = check.evaluate(facts([ws], failed_lists=[down]))
 
     assert finding.status == Status.ERROR
+
+
+def test_traffic_to_a_scaling_deployment_keeps_serving() -> None:
+    """H08: a deployment being scaled out (or updated) keeps answering: no 404 claim."""
+    ep = endpoint(traffic={"blue": 100})
+    [finding] = check.evaluate(
+        facts([workspace()], endpoints=[ep], deployments=[deployment(of=ep, state="Scaling")])
+    )
+
+    assert finding.status == Status.PASS
+    assert "serving deployment(s) blue" in finding.message
+
+
+def test_traffic_only_to_a_deployment_being_created_is_a_note() -> None:
+    """The only weighted deployment is still Creating: not yet serving, not yet a failure."""
+    ep = endpoint(traffic={"green": 100})
+    deployments = [deployment("green", of=ep, state="Creating")]
+    [finding] = check.evaluate(facts([workspace()], endpoints=[ep], deployments=deployments))
+
+    assert finding.status == Status.SKIPPED
+    assert "still Creating" in finding.message

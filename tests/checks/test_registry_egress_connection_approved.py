@@ -3,7 +3,7 @@
 import pytest
 
 from netverify.checklib.catalog import load_checks
-from netverify.facts import ReadProblem
+from netverify.facts import PrivateEndpointConnection, ReadProblem
 from netverify.model import Status
 from netverify.testing import (
     REGISTRY_TYPE,
@@ -105,3 +105,63 @@ def test_deleted_linked_registry_fails() -> None:
 
     assert finding.status == Status.FAIL
     assert "does not exist" in finding.message
+
+
+def test_rejected_connection_is_found_by_its_endpoint_when_the_description_was_overwritten() -> None:
+    """H01: the reviewer's reason replaced Azure ML's description; the Microsoft-managed
+    endpoint still identifies the egress connection, and the blocked deployment is named."""
+    ep = endpoint("ep-a")
+    cr = registry(egress_status="Rejected", egress_description="Rejected: not via change control")
+    [finding] = check.evaluate(
+        facts(
+            [workspace(registry="crtest")],
+            registries=[cr],
+            endpoints=[ep],
+            deployments=[deployment("blue", of=ep)],
+        )
+    )
+
+    assert finding.status == Status.FAIL
+    assert "is Rejected, not Approved" in finding.message
+    assert "(ep-a/blue)" in finding.message
+    assert finding.evidence.observed["privateEndpointMicrosoftManaged"] is True
+    assert finding.evidence.observed["description"] == "Rejected: not via change control"
+
+
+def test_connection_approved_as_the_guide_says_passes() -> None:
+    """H01b: `approve --description "Approved"` leaves no egress wording; still judged, passes."""
+    cr = registry(egress_description="Approved")
+    [finding] = check.evaluate(facts([workspace(registry="crtest")], registries=[cr]))
+
+    assert finding.status == Status.PASS
+    assert finding.subject == cr.private_endpoint_connections[0].id
+
+
+def test_the_tenants_own_rejected_connection_is_not_taken_for_egress() -> None:
+    """A connection of the tenant's own endpoint (its subscription is visible), rejected with
+    any description, is not an egress connection: only the Microsoft-managed one is judged."""
+    own = PrivateEndpointConnection(
+        id=f"{arm_id(REGISTRY_TYPE, 'crtest')}/privateEndpointConnections/pe-build",
+        private_endpoint_id=arm_id("Microsoft.Network/privateEndpoints", "pe-build"),
+        status="Rejected",
+        description="Rejected",
+    )
+    [finding] = check.evaluate(
+        facts([workspace(registry="crtest")], registries=[registry(own_connections=[own])])
+    )
+
+    assert finding.status == Status.PASS
+    assert finding.subject.endswith("/pe-crtest-egress")
+
+
+def test_without_the_subscription_list_only_the_description_can_tell() -> None:
+    """When the subscription list could not be read, an overwritten description leaves no
+    egress connection to judge, and the skip says why it may be missing."""
+    cr = registry(egress_status="Rejected", egress_description="Rejected")
+    unread = failed("/subscriptions", ReadProblem.FORBIDDEN, status_code=403)
+    [finding] = check.evaluate(
+        facts([workspace(registry="crtest")], registries=[cr], subscriptions=unread)
+    )
+
+    assert finding.status == Status.SKIPPED
+    assert "judged by description only" in finding.message
