@@ -241,6 +241,8 @@ class VirtualNetwork:
     address_prefixes: tuple[str, ...]
     # dhcpOptions.dnsServers: empty means the VNet uses Azure DNS (168.63.129.16).
     dns_servers: tuple[str, ...]
+    # remoteVirtualNetwork.id of each virtualNetworkPeerings entry whose peeringState is Connected.
+    peered_vnet_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +263,22 @@ class PrivateEndpoint:
     custom_dns_configs: tuple[CustomDnsConfig, ...]
     # privateDnsZoneGroups: the zones Azure writes this endpoint's A records into.
     zone_ids: tuple[str, ...] = ()
+    # The A records the zone groups say they wrote (privateDnsZoneConfigs[].recordSets[]).
+    zone_records: tuple[ZoneGroupRecord, ...] = ()
+    zone_group_names: tuple[str, ...] = ()  # privateDnsZoneGroups[].name
+
+    @property
+    def vnet_id(self) -> str | None:
+        return self.subnet_id.split("/subnets/")[0] if self.subnet_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneGroupRecord:
+    """One ``recordSets`` entry of a zone group: the record (relative to its zone) and IPs."""
+
+    zone_id: str
+    record_name: str
+    ip_addresses: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,24 +310,71 @@ class PrivateDnsZone:
 
 
 @dataclass(frozen=True, slots=True)
+class EndpointAddresses:
+    """One private endpoint that serves a name, with the IPs Azure gives the name on it."""
+
+    private_endpoint_id: str
+    ips: tuple[str, ...]
+    vnet_id: str | None  # the VNet of the endpoint's subnet
+
+
+@dataclass(frozen=True, slots=True)
 class ExpectedName:
-    """An FQDN that must resolve, inside the VNet, to a private endpoint's IPs."""
+    """An FQDN that must resolve, inside the VNet, to the IPs of a private endpoint.
+
+    ``endpoints`` are every private endpoint of the resource that serves the name (a resource
+    may have several, in several VNets); ``reachable`` the ids of those the agent's VNet can
+    reach (its own VNet or a peered one), which are the answers that are right from here.
+    """
 
     fqdn: str
-    purpose: str  # "workspace API", "workspace certificate", "notebooks", "scoring"
+    purpose: str  # "workspace API", "workspace certificate", "notebooks", "scoring", ...
     workspace_id: str
     workspace_name: str
-    private_endpoint_id: str
-    expected_ips: tuple[str, ...]
+    endpoints: tuple[EndpointAddresses, ...]
     zone_name: (
         str  # the private DNS zone that must hold the record, e.g. privatelink.api.azureml.ms
     )
     record_name: str  # the record in that zone, e.g. "*.<guid>.inference.eastus"
-    # Zones of that name the agent may be served from: the endpoint's zone group, else by name.
+    # Zones of that name the agent may be served from: the reachable endpoints' zone groups,
+    # else every zone of that name the identity can see.
     zone_ids: tuple[str, ...] = ()
     # The zones a custom DNS server must forward to Azure DNS for this name, e.g.
     # api.azureml.ms; for a Key Vault vault.azure.net and vaultcore.azure.net (its CNAME target).
     forwarder_zones: tuple[str, ...] = ()
+    # Where Azure says the name exists: "customDnsConfigs", "scoringUri" (an online endpoint).
+    sources: tuple[str, ...] = ()
+    reachable: tuple[str, ...] = ()  # ids of the endpoints the agent's VNet reaches
+
+    @property
+    def serving(self) -> tuple[EndpointAddresses, ...]:
+        """The endpoints whose IPs are right answers from the agent's VNet: those it reaches,
+        or every one when it reaches none (or its VNet is unknown)."""
+        wanted = {r.lower() for r in self.reachable}
+        near = tuple(e for e in self.endpoints if e.private_endpoint_id.lower() in wanted)
+        return near or self.endpoints
+
+    @property
+    def expected_ips(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(ip for e in self.serving for ip in e.ips))
+
+    @property
+    def all_ips(self) -> tuple[str, ...]:
+        """Every IP any endpoint of the resource has for the name (none of them is stale)."""
+        return tuple(dict.fromkeys(ip for e in self.endpoints for ip in e.ips))
+
+    @property
+    def private_endpoint_ids(self) -> tuple[str, ...]:
+        return tuple(e.private_endpoint_id for e in self.serving)
+
+
+@dataclass(frozen=True, slots=True)
+class NameNote:
+    """A name netverify deliberately does not judge, and why (e.g. a Kubernetes endpoint)."""
+
+    resource_id: str
+    workspace_id: str
+    message: str
 
 
 class ResolverKind(StrEnum):
@@ -346,6 +411,9 @@ class DnsAnswer:
     latency_ms: float = 0.0
     transport: str = "udp"  # "tcp" after a truncated UDP answer
     detail: str = ""
+    authoritative: bool = False  # the AA flag: the server answered from a zone it holds itself
+    # Owner of the SOA in the authority section (NXDOMAIN/NODATA): the zone that said "no".
+    soa_zone: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -392,6 +460,7 @@ class DnsFacts:
     endpoint_vnets: Mapping[str, Read[VirtualNetwork]] = field(default_factory=dict)
     # Failed list reads (a workspace's online endpoints): names that could not be known.
     gaps: tuple[Read[Any], ...] = ()
+    notes: tuple[NameNote, ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from netverify.facts import (
     DnsAnswer,
     DnsFacts,
     DnsRecordSet,
+    EndpointAddresses,
     ExpectedName,
     Facts,
     KeyVault,
@@ -138,16 +139,23 @@ def endpoint(
     workspace_name: str = "mlw-test",
     traffic: dict[str, int] | None = None,
     public_network_access: str = "Disabled",
+    scoring_uri: str | None = "",
+    kind: str = "Managed",
 ) -> OnlineEndpoint:
+    """An endpoint; ``scoring_uri`` "" gives it the managed one of its name, None none yet."""
     ws_id = arm_id(WORKSPACE_TYPE, workspace_name)
     return OnlineEndpoint(
         id=f"{ws_id}/onlineEndpoints/{name}",
         name=name,
         workspace_id=ws_id,
         location="eastus",
-        provisioning_state="Succeeded",
+        provisioning_state="Succeeded" if scoring_uri is not None else "Creating",
         public_network_access=public_network_access,
         traffic={"blue": 100} if traffic is None else traffic,
+        kind=kind,
+        scoring_uri=f"https://{name}.eastus.inference.ml.azure.com/score"
+        if scoring_uri == ""
+        else scoring_uri,
     )
 
 
@@ -301,7 +309,7 @@ def facts(
     )
 
 
-VISIBLE_SUBSCRIPTIONS = Read(
+VISIBLE_SUBSCRIPTIONS: Read[tuple[Subscription, ...]] = Read(
     "/subscriptions", value=(Subscription(SUBSCRIPTION, "Test subscription", "Enabled"),)
 )
 
@@ -414,14 +422,20 @@ def expected_name(
     record: str = "ws.workspace.eastus",
     zone_ids: tuple[str, ...] = (ZONE_ID,),
     forwarder_zones: tuple[str, ...] = ("api.azureml.ms",),
+    endpoints: Sequence[EndpointAddresses] | None = None,
+    reachable: tuple[str, ...] = (),
 ) -> ExpectedName:
+    """A name served by one endpoint in the hub VNet with ``ips``, unless ``endpoints`` says
+    otherwise (``reachable``: the ids of those the agent's VNet reaches)."""
     return ExpectedName(
         fqdn=fqdn,
         purpose="workspace API",
         workspace_id=arm_id(WORKSPACE_TYPE, "mlw-test"),
         workspace_name="mlw-test",
-        private_endpoint_id=ENDPOINT_ID,
-        expected_ips=ips,
+        endpoints=tuple(endpoints)
+        if endpoints is not None
+        else (EndpointAddresses(ENDPOINT_ID, ips, VNET_ID),),
+        reachable=reachable,
         zone_name="privatelink.api.azureml.ms",
         record_name=record,
         zone_ids=zone_ids,

@@ -17,7 +17,7 @@ from netverify.azure.dns_names import (
     notebooks_host,
     privatelink_name,
 )
-from netverify.facts import CustomDnsConfig, PrivateEndpoint
+from netverify.facts import CustomDnsConfig, PrivateEndpoint, ZoneGroupRecord
 from netverify.probes.arm_bodies import (
     MalformedResource,
     parse_private_dns_zone,
@@ -27,7 +27,7 @@ from netverify.probes.arm_bodies import (
 from netverify.sim.arm_state import build_arm_state
 from netverify.sim.dns_world import build_dns_world
 from netverify.sim.scenario import parse_scenario
-from netverify.testing import arm_id, workspace
+from netverify.testing import arm_id, endpoint, workspace
 
 VNET = ResourceId.parse(arm_id("Microsoft.Network/virtualNetworks", "vnet-hub"))
 PE = ResourceId.parse(arm_id("Microsoft.Network/privateEndpoints", "pe-1"))
@@ -178,8 +178,10 @@ def test_expected_names_per_cloud(cloud: CloudName, api: str, scoring: str, zone
         ),
     )
 
-    found = expected_names(names, workspace(guid="g"), [pe], ["EP"])
+    online = endpoint("EP", scoring_uri=f"https://EP.eastus.{names.inference_suffix}/score")
+    found, notes = expected_names(names, workspace(guid="g"), [pe], [online])
 
+    assert notes == []
     assert [
         (api, zone, "g.workspace.eastus", ("10.0.1.5",)),
         (scoring, zone, "*.g.inference.eastus", ("10.0.1.7",)),
@@ -252,3 +254,90 @@ def test_one_scenario_gives_each_cloud_its_names() -> None:
     names = {r.name for r in [*world.azure, *world.public]}
     assert not [n for n in names if n.endswith((".azureml.ms", ".azure.com", ".azure.net"))]
     assert "ep-fraud.eastus.inference.ml.azure.cn" in names
+
+
+PUBLIC = CLOUDS[CloudName.PUBLIC]
+SCORING_WILDCARD = "*.eastus.inference.ml.azure.com"
+API_NAME = "g.workspace.eastus.api.azureml.ms"
+
+
+def _pe(name: str, *configs: CustomDnsConfig, **extra: Any) -> PrivateEndpoint:
+    vnet = arm_id("Microsoft.Network/virtualNetworks", f"vnet-{name}")
+    return PrivateEndpoint(
+        arm_id("Microsoft.Network/privateEndpoints", name),
+        name,
+        f"{vnet}/subnets/pe",
+        (),
+        ("amlworkspace",),
+        configs,
+        **extra,
+    )
+
+
+def test_names_merge_every_entry_and_every_endpoint() -> None:
+    """An FQDN listed twice (two NICs) keeps both IPs; two endpoints in two VNets both serve
+    it, each with its own IPs and VNet: one expected name, never two rival ones."""
+    first = _pe(
+        "pe-hub",
+        CustomDnsConfig(API_NAME, ("10.0.1.5",)),
+        CustomDnsConfig(API_NAME, ("10.0.1.6",)),
+    )
+    second = _pe("pe-spoke", CustomDnsConfig(API_NAME, ("10.2.0.5",)))
+
+    [name], _ = expected_names(PUBLIC, workspace(guid="g"), [first, second], [])
+
+    assert [("10.0.1.5", "10.0.1.6"), ("10.2.0.5",)] == [e.ips for e in name.endpoints]
+    assert [first.vnet_id, second.vnet_id] == [e.vnet_id for e in name.endpoints]
+    assert ("10.0.1.5", "10.0.1.6", "10.2.0.5") == name.all_ips
+    assert ("customDnsConfigs",) == name.sources
+
+
+def test_zone_group_record_sets_are_a_source_of_names() -> None:
+    """An endpoint whose customDnsConfigs are empty (DNS integration by zone group only) still
+    serves the names its zone group's recordSets name."""
+    zone_id = arm_id("Microsoft.Network/privateDnsZones", "privatelink.api.azureml.ms")
+    pe = _pe("pe", zone_records=(ZoneGroupRecord(zone_id, "g.workspace.eastus", ("10.0.1.5",)),))
+
+    [name], _ = expected_names(PUBLIC, workspace(guid="g"), [pe], [])
+
+    assert (API_NAME, ("10.0.1.5",), ("zone group",)) == (
+        name.fqdn,
+        name.expected_ips,
+        name.sources,
+    )
+
+
+def test_scoring_hosts_come_from_arm_never_invented() -> None:
+    """H03's kind: a Kubernetes endpoint (kind K8S, a compute) and an endpoint with no
+    scoringUri yet are noted, not resolved; a managed endpoint is judged at its scoringUri."""
+    pe = _pe("pe", CustomDnsConfig(SCORING_WILDCARD, ("10.0.1.7",)))
+    k8s = endpoint(
+        "ep-k8s", scoring_uri="http://10.0.227.36/api/v1/endpoint/ep-k8s/score", kind="K8S"
+    )
+    cname = endpoint("ep-ext", scoring_uri="https://ep-ext.contoso.internal/score", kind="K8S")
+    creating = endpoint("ep-new", scoring_uri=None)
+    managed = endpoint("ep-a", scoring_uri="https://ep-a.eastus.inference.ml.azure.com/score")
+
+    names, notes = expected_names(
+        PUBLIC, workspace(guid="g"), [pe], [k8s, cname, creating, managed]
+    )
+
+    assert ["ep-a.eastus.inference.ml.azure.com"] == [n.fqdn for n in names]
+    assert ("scoringUri", "customDnsConfigs") == names[0].sources
+    assert [k8s.id, cname.id, creating.id] == [n.resource_id for n in notes]
+    assert "scored at its cluster's address (10.0.227.36)" in notes[0].message
+    assert "(ep-ext.contoso.internal)" in notes[1].message
+    assert "has no scoringUri yet" in notes[2].message
+
+
+def test_scoring_host_no_endpoint_serves_is_still_expected() -> None:
+    """A private endpoint created before online endpoints existed lists no scoring wildcard:
+    the managed endpoint's scoring host is expected with no IP, so it is judged, not dropped."""
+    pe = _pe("pe", CustomDnsConfig(API_NAME, ("10.0.1.5",)))
+    managed = endpoint("ep-a", scoring_uri="https://ep-a.eastus.inference.ml.azure.com/score")
+
+    names, _ = expected_names(PUBLIC, workspace(guid="g"), [pe], [managed])
+
+    assert [(API_NAME, ("10.0.1.5",)), ("ep-a.eastus.inference.ml.azure.com", ())] == [
+        (n.fqdn, n.expected_ips) for n in names
+    ]

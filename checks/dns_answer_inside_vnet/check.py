@@ -7,7 +7,7 @@ from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import name_evidence, name_finding, resource_group, serving_zones
 from netverify.checklib.judging import skipped
-from netverify.facts import DnsFacts, Facts
+from netverify.facts import DnsFacts, ExpectedName, Facts
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
@@ -22,7 +22,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         if vnet is None:
             yield skipped(META, name.fqdn, "The agent's VNet is not configured or not readable.")
             continue
-        spaces = _spaces(dns, name.private_endpoint_id, vnet.address_prefixes)
+        spaces = _spaces(dns, name, vnet.address_prefixes)
         answered = {
             ip: resolver.name
             for resolver in dns.resolvers
@@ -70,12 +70,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
 
 
 def _spaces(
-    dns: DnsFacts, endpoint_id: str, agent_prefixes: tuple[str, ...]
+    dns: DnsFacts, name: ExpectedName, agent_prefixes: tuple[str, ...]
 ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The agent VNet's address space and that of every VNet an endpoint serving the name is in."""
     prefixes = list(agent_prefixes)
-    endpoint = dns.private_endpoints.get(endpoint_id.lower())
-    subnet = endpoint.value.subnet_id if endpoint and endpoint.value else None
-    if subnet:
-        own = dns.endpoint_vnets.get(subnet.split("/subnets/")[0].lower())
+    for endpoint in name.serving:
+        own = dns.endpoint_vnets.get((endpoint.vnet_id or "").lower())
         prefixes += list(own.value.address_prefixes) if own and own.value else []
     return [ipaddress.ip_network(p, strict=False) for p in dict.fromkeys(prefixes)]

@@ -12,7 +12,7 @@ from netverify.checklib.dns import (
 )
 from netverify.checklib.judging import failed_read
 from netverify.facts import Facts, ResolverKind
-from netverify.model import Evidence, Finding, Status
+from netverify.model import Evidence, Finding, Remediation, Status
 
 META = load_meta(__file__)
 
@@ -27,12 +27,37 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     yield from (failed_read(META, r, "online endpoint list", linked=False) for r in dns.gaps)
     if dns.agent_vnet is not None and dns.agent_vnet.failure is not None:
         yield failed_read(META, dns.agent_vnet, "agent VNet", linked=False)
+    for note in dns.notes:
+        yield Finding(
+            META, Status.SKIPPED, note.resource_id, note.message, subject=note.workspace_id
+        )
     hosts = [r.name for r in dns.resolvers_of(ResolverKind.HOST)]
     judged_by = hosts or vnet_resolver_names(dns)
     for name in dns.expected:
         answers = [a for r in judged_by if (a := dns.answer(name.fqdn, r)) is not None]
         observed = name_evidence(dns, name)
         expected = {"addresses": list(name.expected_ips), "resolver": judged_by}
+        if not name.endpoints:
+            yield name_finding(
+                META,
+                Status.FAIL,
+                name,
+                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) has no private address: "
+                f"no private endpoint of {name.workspace_name} lists {name.record_name} in its "
+                "customDnsConfigs or zone group. A workspace private endpoint created before "
+                "online endpoints existed (May 2022) lacks the scoring record.",
+                Evidence(observed, expected),
+                Remediation(
+                    f"Recreate the private endpoint of workspace {name.workspace_name} (its "
+                    "customDnsConfigs lack the scoring name, which Azure adds only at creation), "
+                    "then confirm the new one lists it with the command below.",
+                    "az network private-endpoint show --query customDnsConfigs --ids "
+                    + " ".join(
+                        _endpoints_of(facts, name.workspace_id) or ["<private-endpoint-id>"]
+                    ),
+                ),
+            )
+            continue
         if answers and all(not a.answered for a in answers):
             yield name_finding(
                 META,
@@ -63,3 +88,14 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             Evidence(observed, expected),
             META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
         )
+
+
+def _endpoints_of(facts: Facts, workspace_id: str) -> list[str]:
+    """The ids of the workspace's private endpoints (its privateEndpointConnections)."""
+    return [
+        c.private_endpoint_id
+        for read in facts.workspaces
+        if read.value is not None and read.value.id.lower() == workspace_id.lower()
+        for c in read.value.private_endpoint_connections
+        if c.private_endpoint_id
+    ]

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import name_evidence, resource_group, zone_reads
+from netverify.checklib.dns import answered_privately, name_evidence, resource_group, zone_reads
 from netverify.checklib.judging import failed_read
 from netverify.facts import ExpectedName, Facts, ReadProblem
 from netverify.model import Evidence, Finding, Status
@@ -40,11 +40,24 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         if unread:
             yield failed_read(META, unread[0], "private DNS zone", linked=False)
             continue
+        if all(answered_privately(dns, n) for n in names):
+            # DNS outranks the inventory: the names work (DNS kept on the VNet's own servers).
+            yield Finding(
+                META,
+                Status.SKIPPED,
+                workspace_id,
+                f"No Azure private DNS zone {zone_name} for workspace {names[0].workspace_name} "
+                f"is needed: the VNet's DNS already answers its {len(names)} name(s) with the "
+                "private endpoint's IPs.",
+                Evidence(observed, expected),
+                subject=workspace_id,
+            )
+            continue
         where = (
             f"its zone group names {reads[0].resource_id}, which does not exist"
             if reads
-            else "no zone of that name is in the zone group of its private endpoint, nor in the "
-            "workspace's or the agent's subscription"
+            else "no zone of that name is in the zone group of its private endpoint, nor in any "
+            "subscription this identity can see"
         )
         yield Finding(
             META,

@@ -9,11 +9,20 @@ private endpoint's IP.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from netverify.azure.clouds import Cloud
-from netverify.facts import CustomDnsConfig, ExpectedName, KeyVault, PrivateEndpoint, Workspace
+from netverify.facts import (
+    EndpointAddresses,
+    ExpectedName,
+    KeyVault,
+    NameNote,
+    OnlineEndpoint,
+    PrivateEndpoint,
+    Workspace,
+)
 
 API = "workspace API"
 CERT = "workspace certificate"
@@ -117,55 +126,122 @@ def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
     return (max(covering, key=len),) if covering else ()
 
 
+SCORING_URI = "scoringUri"
+CUSTOM_DNS_CONFIGS = "customDnsConfigs"
+ZONE_GROUP = "zone group"
+
+
 def expected_names(
     cloud: Cloud,
     workspace: Workspace,
     endpoints: Sequence[PrivateEndpoint],
-    online_endpoints: Iterable[str],
-) -> list[ExpectedName]:
-    """Every FQDN the workspace's private endpoints must answer, with the IPs it must get.
+    online_endpoints: Sequence[OnlineEndpoint],
+) -> tuple[list[ExpectedName], list[NameNote]]:
+    """Every FQDN the workspace's private endpoints must answer, with the IPs each gives it,
+    and the online endpoints deliberately left out (with why).
 
-    The IPs come from each endpoint's ``customDnsConfigs``; the wildcard scoring entry becomes
-    one FQDN per online endpoint of the workspace.
+    A name is served by every endpoint that lists it in ``customDnsConfigs`` or whose zone
+    group wrote its record (``recordSets``), with every IP of every entry kept. Scoring names
+    are the hosts of the managed online endpoints' ``scoringUri``: a Kubernetes endpoint is
+    scored at its cluster's address, an endpoint without a ``scoringUri`` has none yet. A
+    scoring host no endpoint serves is still expected (with no IPs), so it is judged.
     """
     guid = workspace.workspace_guid or ""
     if not guid:
-        return []
+        return [], []
     shapes = workspace_names(cloud, workspace.name, workspace.location, guid)
-    endpoint_names = sorted({e.lower() for e in online_endpoints})
-    out: list[ExpectedName] = []
-    for pe in endpoints:
-        for config in pe.custom_dns_configs:
-            shape = next((s for s in shapes if s.fqdn == config.fqdn.lower()), None)
-            if shape is None:
-                continue  # a name of another service, or of another workspace: not ours to judge
-            fqdns = (
-                [scoring_fqdn(cloud, e, workspace.location) for e in endpoint_names]
-                if shape.purpose == SCORING
-                else [shape.fqdn]
+    served = {shape.purpose: _served_by(shape, endpoints) for shape in shapes}
+    names = [
+        _expected(cloud, workspace, shape, shape.fqdn, *served[shape.purpose])
+        for shape in shapes
+        if shape.purpose != SCORING and served[shape.purpose][0]
+    ]
+    [scoring] = [s for s in shapes if s.purpose == SCORING]
+    notes: list[NameNote] = []
+    for online in online_endpoints:
+        host = urlsplit(online.scoring_uri).hostname if online.scoring_uri else None
+        if online.kubernetes:
+            notes.append(
+                NameNote(
+                    online.id,
+                    workspace.id,
+                    f"Kubernetes online endpoint {online.name} is scored at its cluster's address "
+                    f"({host or 'no scoringUri yet'}), not through the workspace's private "
+                    "endpoint: not judged here.",
+                )
             )
-            out += [_expected(cloud, workspace, pe, shape, fqdn, config) for fqdn in fqdns]
-    return out
+        elif host is None:
+            notes.append(
+                NameNote(
+                    online.id,
+                    workspace.id,
+                    f"Online endpoint {online.name} has no scoringUri yet "
+                    f"(provisioning state {online.provisioning_state}): no scoring name to resolve.",
+                )
+            )
+        elif not host.lower().endswith("." + cloud.inference_suffix):
+            notes.append(
+                NameNote(
+                    online.id,
+                    workspace.id,
+                    f"Online endpoint {online.name} is scored at {host}, outside "
+                    f"{cloud.inference_suffix}: not a name the workspace's private endpoint serves.",
+                )
+            )
+        else:
+            addresses, sources = served[SCORING]
+            names.append(
+                _expected(
+                    cloud, workspace, scoring, host.lower(), addresses, (SCORING_URI, *sources)
+                )
+            )
+    return names, notes
+
+
+def _served_by(
+    shape: WorkspaceName, endpoints: Sequence[PrivateEndpoint]
+) -> tuple[tuple[EndpointAddresses, ...], tuple[str, ...]]:
+    """The endpoints that serve ``shape`` with all their IPs for it, and where that was read."""
+    found: dict[str, dict[str, None]] = {}
+    sources: dict[str, None] = {}
+    by_id = {pe.id.lower(): pe for pe in endpoints}
+    for pe in endpoints:
+        ips = found.setdefault(pe.id.lower(), {})
+        for config in pe.custom_dns_configs:
+            if config.fqdn.lower() == shape.fqdn:
+                ips.update(dict.fromkeys(config.ip_addresses))
+                sources[CUSTOM_DNS_CONFIGS] = None
+        for record in pe.zone_records:
+            in_zone = record.zone_id.rstrip("/").rsplit("/", 1)[-1].lower() == shape.zone
+            if in_zone and record.record_name.lower() == shape.record.lower():
+                ips.update(dict.fromkeys(record.ip_addresses))
+                sources[ZONE_GROUP] = None
+    addresses = tuple(
+        EndpointAddresses(by_id[key].id, tuple(ips), by_id[key].vnet_id)
+        for key, ips in found.items()
+        if ips
+    )
+    return addresses, tuple(sources)
 
 
 def _expected(
     cloud: Cloud,
     workspace: Workspace,
-    pe: PrivateEndpoint,
     shape: WorkspaceName,
     fqdn: str,
-    config: CustomDnsConfig,
+    endpoints: tuple[EndpointAddresses, ...],
+    sources: tuple[str, ...],
 ) -> ExpectedName:
     return ExpectedName(
         fqdn=fqdn,
         purpose=shape.purpose,
         workspace_id=workspace.id,
         workspace_name=workspace.name,
-        private_endpoint_id=pe.id,
-        expected_ips=config.ip_addresses,
+        endpoints=endpoints,
         zone_name=shape.zone,
         record_name=shape.record,
         forwarder_zones=forwarder_zones(cloud, fqdn),
+        sources=sources,
     )
 
 
@@ -173,21 +249,10 @@ def vault_names(
     cloud: Cloud, vault: KeyVault, endpoints: Sequence[PrivateEndpoint], workspace: Workspace
 ) -> list[ExpectedName]:
     """The vault's name (``<vault>.vault.azure.net``) as its private endpoints' customDnsConfigs
-    give it; its record ``<vault>`` lives in the cloud's Key Vault zone."""
+    or zone groups give it; its record ``<vault>`` lives in the cloud's Key Vault zone."""
     fqdn = f"{vault.name}.{cloud.keyvault_suffix}".lower()
-    return [
-        ExpectedName(
-            fqdn=fqdn,
-            purpose=KEY_VAULT,
-            workspace_id=workspace.id,
-            workspace_name=workspace.name,
-            private_endpoint_id=pe.id,
-            expected_ips=config.ip_addresses,
-            zone_name=cloud.keyvault_zone,
-            record_name=vault.name.lower(),
-            forwarder_zones=forwarder_zones(cloud, fqdn),
-        )
-        for pe in endpoints
-        for config in pe.custom_dns_configs
-        if config.fqdn == fqdn
-    ]
+    shape = WorkspaceName(KEY_VAULT, fqdn, cloud.keyvault_zone, vault.name.lower())
+    addresses, sources = _served_by(shape, endpoints)
+    if not addresses:
+        return []
+    return [_expected(cloud, workspace, shape, fqdn, addresses, sources)]

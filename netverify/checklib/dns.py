@@ -34,6 +34,8 @@ def resolutions(dns: DnsFacts, fqdns: Iterable[str]) -> list[dict[str, object]]:
                 cell |= {
                     "addresses": list(answer.addresses),
                     "cname_chain": list(answer.cname_chain),
+                    "authoritative": answer.authoritative,
+                    "soa_zone": answer.soa_zone,
                     "server": answer.server,
                     "latency_ms": round(answer.latency_ms, 1),
                     **({"detail": answer.detail} if answer.detail else {}),
@@ -47,6 +49,8 @@ def answer_detail(answer: DnsAnswer) -> dict[str, object]:
     return {
         "server": answer.server,
         "rcode": answer.rcode,
+        "authoritative": answer.authoritative,
+        "soa_zone": answer.soa_zone,
         "cname_chain": list(answer.cname_chain),
         "addresses": list(answer.addresses),
         "transport": answer.transport,
@@ -95,6 +99,13 @@ def vnet_resolver_names(dns: DnsFacts) -> list[str]:
     return customs or [r.name for r in dns.resolvers_of(ResolverKind.AZURE)]
 
 
+def answered_privately(dns: DnsFacts, name: ExpectedName) -> bool:
+    """Every resolver of the VNet answers the name with its private endpoint's IPs: the DNS
+    evidence that the name works, whatever the zone inventory says."""
+    answers = [dns.answer(name.fqdn, r) for r in vnet_resolver_names(dns)]
+    return bool(answers) and all(resolves_to(a, name) for a in answers)
+
+
 def serving_zones(dns: DnsFacts, name: ExpectedName) -> list[PrivateDnsZone]:
     """The readable zones that may serve ``name``; those linked to the agent's VNet when any is,
     because those are the ones Azure DNS answers from."""
@@ -134,7 +145,8 @@ def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
         "fqdn": name.fqdn,
         "purpose": name.purpose,
         "workspace": name.workspace_name,
-        "private_endpoint": name.private_endpoint_id,
+        "private_endpoints": list(name.private_endpoint_ids),
+        "sources": list(name.sources),
         "resolutions": resolutions(dns, [name.fqdn]),
     }
 

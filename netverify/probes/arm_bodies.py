@@ -28,6 +28,7 @@ from netverify.facts import (
     Subscription,
     VirtualNetwork,
     Workspace,
+    ZoneGroupRecord,
 )
 
 
@@ -363,11 +364,24 @@ def parse_virtual_network(body: Mapping[str, Any], rid: ResourceId) -> VirtualNe
                 f"{rid.type} {rid.name}: properties.addressSpace.addressPrefixes holds {prefix!r}, "
                 "not a CIDR prefix"
             ) from exc
+    peerings = _typed(props, "virtualNetworkPeerings", list, [], rid)
     return VirtualNetwork(
         id=str(rid),
         name=rid.name,
         address_prefixes=prefixes,
         dns_servers=_strings(dhcp, "dnsServers", rid, "properties.dhcpOptions"),
+        peered_vnet_ids=tuple(
+            str(remote)
+            for peering in peerings
+            if isinstance(peering, dict)
+            and str((peering.get("properties") or {}).get("peeringState", "")).lower()
+            == "connected"
+            and (
+                remote := ((peering.get("properties") or {}).get("remoteVirtualNetwork") or {}).get(
+                    "id"
+                )
+            )
+        ),
     )
 
 
@@ -396,11 +410,22 @@ def parse_private_endpoint(
             )
         ips = _strings(entry, "ipAddresses", rid, "properties.customDnsConfigs[]")
         configs.append(CustomDnsConfig(entry["fqdn"].lower(), ips))
-    zone_ids = [
-        str(zc.get("properties", {}).get("privateDnsZoneId") or "")
+    zone_configs = [
+        zc.get("properties") or {}
         for group in zone_groups
         for zc in group.get("properties", {}).get("privateDnsZoneConfigs") or []
         if isinstance(zc, dict)
+    ]
+    zone_ids = [str(zc.get("privateDnsZoneId") or "") for zc in zone_configs]
+    zone_records = [
+        ZoneGroupRecord(
+            str(zc.get("privateDnsZoneId") or ""),
+            str(record.get("recordSetName") or "").lower(),
+            _strings(record, "ipAddresses", rid, "privateDnsZoneConfigs[].recordSets[]"),
+        )
+        for zc in zone_configs
+        for record in zc.get("recordSets") or []
+        if isinstance(record, dict) and str(record.get("recordType", "A")).upper() == "A"
     ]
     subnet = _typed(props, "subnet", dict, {}, rid).get("id")
     return PrivateEndpoint(
@@ -411,6 +436,8 @@ def parse_private_endpoint(
         group_ids=tuple(groups),
         custom_dns_configs=tuple(configs),
         zone_ids=tuple(z for z in zone_ids if z),
+        zone_records=tuple(r for r in zone_records if r.zone_id and r.record_name),
+        zone_group_names=tuple(str(g.get("name")) for g in zone_groups if g.get("name")),
     )
 
 

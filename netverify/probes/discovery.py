@@ -47,6 +47,32 @@ def discover(
     return _merge(named, found), unlisted, Discovery(DiscoveryMethod.ARM_LIST, (refused, *notes))
 
 
+ZONE_QUERY = "resources | where type =~ 'microsoft.network/privatednszones' | project id"
+
+
+def find_private_dns_zones(reader: ArmReader) -> Read[tuple[str, ...]]:
+    """Ids of every private DNS zone the identity can see: one Resource Graph query across all
+    its subscriptions (landing zones keep zones in a central one); if Resource Graph refuses,
+    one ARM list per subscription in the identity's subscription list."""
+    where = "/providers/Microsoft.Network/privateDnsZones"
+    try:
+        return Read(
+            where, value=tuple(_query(reader.client(ResourceGraphClient, None), ZONE_QUERY))
+        )
+    except Exception:  # the per-subscription lists below say what fails
+        pass
+    listed = reader.subscriptions()
+    if listed.value is None:
+        return Read(where, failure=listed.failure)
+    ids: list[str] = []
+    for subscription in listed.value:
+        read = reader.private_dns_zone_ids(subscription.subscription_id)
+        if read.value is None:
+            return Read(where, failure=read.failure)
+        ids += read.value
+    return Read(where, value=tuple(ids))
+
+
 def interleave_by_subscription(resource_ids: Sequence[str]) -> list[str]:
     """Round-robin over subscriptions, so one subscription's bound never idles the whole pool."""
     queues: dict[str, list[str]] = {}

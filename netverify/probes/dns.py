@@ -236,6 +236,7 @@ class DnsClient:
             return failed(MALFORMED_ANSWER, f"{type(exc).__name__}: {exc}")
         latency = (time.perf_counter() - started) * 1000
         chain, addresses = walk_answer(response, qname)
+        soa = next((r.name for r in response.authority if r.rdtype == dns.rdatatype.SOA), None)
         return DnsAnswer(
             fqdn=fqdn,
             resolver=resolver,
@@ -245,6 +246,8 @@ class DnsClient:
             addresses=addresses,
             latency_ms=latency,
             transport=transport,
+            authoritative=bool(response.flags & dns.flags.AA),
+            soa_zone=soa.to_text(omit_final_dot=True).lower() if soa is not None else None,
         )
 
     def _where(self, server: str) -> tuple[str, int]:

@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 
-from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
 from netverify.azure.dns_names import expected_names, vault_names
 from netverify.azure.net import is_private
@@ -22,12 +21,16 @@ from netverify.facts import (
     DnsFacts,
     ExpectedName,
     KeyVault,
+    NameNote,
     PrivateEndpoint,
     Read,
+    Subscription,
     VirtualNetwork,
     Workspace,
+    outside_subscriptions,
 )
 from netverify.probes.arm import ArmReader
+from netverify.probes.discovery import find_private_dns_zones
 from netverify.probes.dns import build_resolvers, resolve_all_sync
 from netverify.probes.reach import probe_all
 
@@ -37,6 +40,7 @@ def collect_dns_facts(
     reader: ArmReader,
     workspaces: Sequence[Read[Workspace]],
     vaults: Mapping[str, Read[KeyVault]],
+    subscriptions: Read[tuple[Subscription, ...]] | None,
     pool: Executor,
 ) -> DnsFacts:
     names = cloud(config.cloud)
@@ -44,7 +48,7 @@ def collect_dns_facts(
     agent_vnet = reader.virtual_network(vnet_id) if vnet_id else None
     readable = [w.value for w in workspaces if w.value is not None]
 
-    pe_ids = _unique(
+    connected = _unique(
         [
             *(
                 c.private_endpoint_id
@@ -55,39 +59,56 @@ def collect_dns_facts(
             *(pe for v in vaults.values() if v.value for pe in v.value.private_endpoint_ids),
         ]
     )
+    # Endpoints Azure manages from Microsoft's subscriptions (online-endpoint egress to the
+    # vault) cannot be read by any tenant identity: noted, never an error asking for a role.
+    managed = [pe for pe in connected if outside_subscriptions(pe, subscriptions)]
+    pe_ids = [pe for pe in connected if pe not in managed]
     endpoints = dict(zip(_keys(pe_ids), pool.map(reader.private_endpoint, pe_ids), strict=True))
     # The same list the online-endpoint checks read (memoised): one call per workspace.
     online = list(pool.map(reader.online_endpoints, [ws.id for ws in readable]))
 
     gaps = tuple(listing for listing in online if listing.failure is not None)
     expected: list[ExpectedName] = []
+    notes = [
+        NameNote(
+            pe,
+            "",
+            f"Private endpoint {pe} is managed by Azure in a Microsoft subscription "
+            "(an online deployment's egress endpoint): not read, not judged.",
+        )
+        for pe in managed
+    ]
     seen: set[str] = set()  # vaults shared by several workspaces are resolved once
     for ws, listing in zip(readable, online, strict=True):
-        own = [
-            read.value
-            for c in ws.private_endpoint_connections
-            if c.private_endpoint_id
-            and (read := endpoints[c.private_endpoint_id.lower()]).value is not None
-        ]
-        endpoint_names = tuple(e.name for e in listing.value or ())
-        expected += expected_names(names, ws, own, endpoint_names)
+        own = _read_endpoints(
+            endpoints, [c.private_endpoint_id for c in ws.private_endpoint_connections]
+        )
+        found, left_out = expected_names(names, ws, own, listing.value or ())
+        expected += found
+        notes += left_out
         vault = vaults.get((ws.key_vault_id or "").lower())
         if vault is not None and vault.value is not None and vault.value.id.lower() not in seen:
             seen.add(vault.value.id.lower())
-            of_vault = [
-                read.value
-                for pe in vault.value.private_endpoint_ids
-                if (read := endpoints[pe.lower()]).value is not None
-            ]
+            of_vault = _read_endpoints(endpoints, list(vault.value.private_endpoint_ids))
             expected += vault_names(names, vault.value, of_vault, ws)
-    expected = _with_zones(expected, endpoints, reader, agent_vnet)
+    peered = _peered(agent_vnet)
+    expected = [
+        dataclasses.replace(
+            name,
+            reachable=tuple(
+                e.private_endpoint_id
+                for e in name.endpoints
+                if e.vnet_id and e.vnet_id.lower() in peered
+            ),
+        )
+        for name in expected
+    ]
+    expected = _with_zones(expected, endpoints, reader)
 
     zone_ids = _unique(z for e in expected for z in e.zone_ids)
     zones = dict(zip(_keys(zone_ids), pool.map(reader.private_dns_zone, zone_ids), strict=True))
     vnet_ids = _unique(
-        pe.value.subnet_id.split("/subnets/")[0]
-        for pe in endpoints.values()
-        if pe.value is not None and pe.value.subnet_id
+        pe.value.vnet_id for pe in endpoints.values() if pe.value is not None and pe.value.vnet_id
     )
     endpoint_vnets = dict(
         zip(_keys(vnet_ids), pool.map(reader.virtual_network, vnet_ids), strict=True)
@@ -114,39 +135,51 @@ def collect_dns_facts(
         forwarder_zones=names.conditional_forwarder_zones,
         endpoint_vnets=endpoint_vnets,
         gaps=gaps,
+        notes=tuple(notes),
     )
+
+
+def _read_endpoints(
+    endpoints: Mapping[str, Read[PrivateEndpoint]], ids: Sequence[str | None]
+) -> list[PrivateEndpoint]:
+    """The endpoints among ``ids`` that were read (failed reads are reported by the checks)."""
+    return [
+        read.value
+        for pe in ids
+        if pe and (read := endpoints.get(pe.lower())) is not None and read.value is not None
+    ]
+
+
+def _peered(agent_vnet: Read[VirtualNetwork] | None) -> set[str]:
+    """The agent's VNet and those peered with it (Connected), lower-case: where it reaches."""
+    vnet = agent_vnet.value if agent_vnet is not None else None
+    if vnet is None:
+        return set()
+    return {vnet.id.lower(), *(v.lower() for v in vnet.peered_vnet_ids)}
 
 
 def _with_zones(
     expected: list[ExpectedName],
-    endpoints: dict[str, Read[PrivateEndpoint]],
+    endpoints: Mapping[str, Read[PrivateEndpoint]],
     reader: ArmReader,
-    agent_vnet: Read[VirtualNetwork] | None,
 ) -> list[ExpectedName]:
-    """The zones each name may be served from: the endpoint's zone group names them; without
-    one (DNS managed by hand), every zone of that name in the workspace's and the agent's
-    subscriptions."""
+    """The zones each name may be served from: those of the serving endpoints' zone groups;
+    without one (DNS kept elsewhere), every zone of that name the identity can see (Resource
+    Graph across its subscriptions, as landing zones keep them in a central one)."""
     out = []
+    visible: Read[tuple[str, ...]] | None = None  # searched once, when a name needs it
     for name in expected:
-        pe = endpoints[name.private_endpoint_id.lower()].value
-        grouped = [
-            z for z in (pe.zone_ids if pe else ()) if _zone_name(z) == name.zone_name.lower()
-        ]
+        grouped = _unique(
+            z
+            for e in name.serving
+            if (pe := endpoints.get(e.private_endpoint_id.lower())) and pe.value
+            for z in pe.value.zone_ids
+            if _zone_name(z) == name.zone_name.lower()
+        )
         if not grouped:
-            subscriptions = _unique(
-                [subscription_of(name.workspace_id) or ""]
-                + (
-                    [subscription_of(agent_vnet.resource_id) or ""]
-                    if agent_vnet is not None
-                    else []
-                )
-            )
-            grouped = [
-                z
-                for sub in subscriptions
-                for z in reader.private_dns_zone_ids(sub).value or ()
-                if _zone_name(z) == name.zone_name.lower()
-            ]
+            if visible is None:
+                visible = find_private_dns_zones(reader)
+            grouped = [z for z in visible.value or () if _zone_name(z) == name.zone_name.lower()]
         out.append(dataclasses.replace(name, zone_ids=tuple(grouped)))
     return out
 

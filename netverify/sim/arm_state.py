@@ -374,6 +374,11 @@ class _ArmBuilder:
             )
 
     def _add_vnets(self) -> None:
+        peers: dict[str, set[str]] = defaultdict(set)
+        for vnet in self.scenario.vnets:
+            for other in vnet.peerings:
+                peers[vnet.name].add(other)
+                peers[other].add(vnet.name)
         for vnet in self.scenario.vnets:
             vnet_id = self.rid("vnet", vnet.name)
             self.state.add(
@@ -387,6 +392,22 @@ class _ArmBuilder:
                         "subnets": [
                             {"id": f"{vnet_id}/subnets/{s}", "name": s, "properties": {}}
                             for s in vnet.subnets
+                        ],
+                        # As in VirtualNetworks_Get's recorded example: one entry per peering.
+                        "virtualNetworkPeerings": [
+                            {
+                                "id": f"{vnet_id}/virtualNetworkPeerings/{vnet.name}-to-{other}",
+                                "name": f"{vnet.name}-to-{other}",
+                                "properties": {
+                                    "allowVirtualNetworkAccess": True,
+                                    "allowForwardedTraffic": True,
+                                    "remoteVirtualNetwork": {"id": self.rid("vnet", other)},
+                                    "peeringState": "Connected",
+                                    "peeringSyncLevel": "FullyInSync",
+                                    "provisioningState": "Succeeded",
+                                },
+                            }
+                            for other in sorted(peers[vnet.name])
                         ],
                     },
                 )

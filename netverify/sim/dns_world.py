@@ -129,6 +129,7 @@ class DnsWorld:
 def build_dns_world(scenario: Scenario) -> DnsWorld:
     names = cloud(scenario.cloud)
     public: list[Record] = []
+    named: set[str] = set()  # a workspace with several endpoints has one public name each
     for index, pe in enumerate(scenario.private_endpoints):
         ws = endpoint_workspace(scenario, pe)
         fqdns = [n.name.fqdn for n in endpoint_names(scenario, pe) if n.key != "scoring"]
@@ -137,6 +138,9 @@ def build_dns_world(scenario: Scenario) -> DnsWorld:
             endpoints = [e.name for e in scenario.online_endpoints if e.workspace == ws.name]
             fqdns += [scoring_fqdn(names, e, region) for e in endpoints]
         for number, fqdn in enumerate(fqdns, start=1):
+            if fqdn in named:
+                continue
+            named.add(fqdn)
             target = privatelink_name(names, fqdn, ws.guid if ws else "")
             public.append(Record(fqdn, "CNAME", target))
             # A public front end per name (documentation-style data, never contacted).

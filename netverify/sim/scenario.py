@@ -84,6 +84,9 @@ class VnetSpec(Placed):
     address_space: tuple[str, ...] = ("10.0.0.0/16",)
     dns_servers: tuple[str, ...] = ()
     subnets: tuple[str, ...] = ("default",)
+    peerings: tuple[str, ...] = Field(
+        (), description="VNets peered with this one (Connected; both sides list the peering)."
+    )
 
 
 class DnsConfigSpec(_Spec):

@@ -293,6 +293,11 @@ class SimulatedArm(_Recording):
         groups = _GRAPH_GROUPS.search(query)
         names = {g.lower() for g in re.findall(r"'([^']*)'", groups.group(1))} if groups else None
         subscriptions = {s.lower() for s in request.get("subscriptions") or ()}
+        if not request.get("subscriptions") and not request.get("managementGroups"):
+            # No scope: every subscription the identity can see, as Resource Graph does.
+            subscriptions = {
+                key.split("/")[2] for key in self.state.resources if key.count("/") == 2
+            }
         for group in request.get("managementGroups") or ():
             subscriptions |= {
                 s.lower() for s in self.state.management_groups.get(group.lower(), ())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from netverify.facts import ExpectedName
 from netverify.model import Status
 from netverify.testing import (
     API_NAME,
@@ -11,6 +14,7 @@ from netverify.testing import (
     check_statuses,
     dns_answer,
     dns_facts,
+    expected_name,
     healthy_answers,
     only_finding,
 )
@@ -64,5 +68,104 @@ def test_custom_server_not_judged_where_azure_dns_is_not_private() -> None:
         dns_answer(CUSTOM, (), rcode="NXDOMAIN"),
         dns_answer(AZURE, (), rcode="NXDOMAIN"),
     ]
+
+    assert [Status.SKIPPED] == check_statuses(CHECK_ID, dns_facts(answers))
+
+
+SCORING = "ep-a.eastus.inference.ml.azure.com"
+SCORING_RECORD = "*.g.inference.eastus"
+
+
+def _scoring() -> ExpectedName:
+    return dataclasses.replace(
+        expected_name(SCORING, ips=("10.0.1.7",), record=SCORING_RECORD),
+        purpose="scoring",
+        forwarder_zones=("inference.ml.azure.com",),
+    )
+
+
+def test_local_copy_of_the_privatelink_zone_is_its_own_root_cause() -> None:
+    """H12: the server follows the CNAME into its own copy of privatelink.api.azureml.ms,
+    which lacks the wildcard: NXDOMAIN with AA and that zone's SOA. The fix is the record in
+    the copy; "forward inference.ml.azure.com" would change nothing and is not proposed."""
+    chain = ("ep-a.g.inference.eastus.privatelink.api.azureml.ms",)
+    mine = dataclasses.replace(
+        dns_answer(CUSTOM, (), fqdn=SCORING, rcode="NXDOMAIN", chain=chain),
+        authoritative=True,
+        soa_zone="privatelink.api.azureml.ms",
+    )
+    answers = [mine, dns_answer(AZURE, ("10.0.1.7",), fqdn=SCORING, chain=chain)]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[_scoring()]))
+
+    assert Status.FAIL is finding.status
+    assert (
+        "answers from its own copy of privatelink.api.azureml.ms, which lacks " in finding.message
+    )
+    assert f"{SCORING} -> NXDOMAIN with AA" in finding.message
+    assert finding.evidence.observed["local_zone_copies"] == ["privatelink.api.azureml.ms"]
+    assert finding.evidence.observed["zones_not_forwarded"] == []
+    assert finding.remediation is not None and finding.remediation.command is None
+    assert f"{SCORING_RECORD}.privatelink.api.azureml.ms. IN A 10.0.1.7" in finding.remediation.text
+    assert "forward-zone" not in finding.remediation.text
+
+
+def test_local_zone_for_the_public_name_is_a_local_copy_too() -> None:
+    """Another shape: manual integration (a zone eastus.inference.ml.azure.com on the server)
+    without the endpoint's name; the record goes into that zone, relative to it."""
+    mine = dataclasses.replace(
+        dns_answer(CUSTOM, (), fqdn=SCORING, rcode="NXDOMAIN", chain=()),
+        authoritative=True,
+        soa_zone="eastus.inference.ml.azure.com",
+    )
+    answers = [mine, dns_answer(AZURE, ("10.0.1.7",), fqdn=SCORING)]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[_scoring()]))
+
+    assert Status.FAIL is finding.status
+    assert "ep-a.eastus.inference.ml.azure.com. IN A 10.0.1.7" in finding.remediation.text
+
+
+def test_a_non_authoritative_nxdomain_is_a_forwarding_problem() -> None:
+    """Without AA the same NXDOMAIN came from elsewhere: judged as forwarding, not a copy."""
+    mine = dataclasses.replace(
+        dns_answer(CUSTOM, (), fqdn=SCORING, rcode="NXDOMAIN", chain=()),
+        soa_zone="privatelink.api.azureml.ms",
+    )
+    answers = [mine, dns_answer(AZURE, ("10.0.1.7",), fqdn=SCORING)]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[_scoring()]))
+
+    assert finding.evidence.observed["zones_not_forwarded"] == ["inference.ml.azure.com"]
+
+
+def test_timeouts_confined_to_one_zone_name_its_dead_forwarder() -> None:
+    """The server answers the API zone but times out on every scoring name while Azure DNS
+    answers them: the inference zone's forwarder points at a target that does not answer."""
+    silent = dataclasses.replace(
+        dns_answer(CUSTOM, (), fqdn=SCORING, rcode="TIMEOUT", chain=()), detail="no answer"
+    )
+    answers = [
+        *healthy_answers(),
+        silent,
+        dns_answer(AZURE, ("10.0.1.7",), fqdn=SCORING),
+    ]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[expected_name(), _scoring()]))
+
+    assert Status.FAIL is finding.status
+    assert (
+        "gets no answer for inference.ml.azure.com while it answers other zones" in finding.message
+    )
+    assert finding.evidence.observed["zones_forwarded_to_no_answer"] == ["inference.ml.azure.com"]
+    assert "Add-DnsServerConditionalForwarderZone -Name inference.ml.azure.com" in (
+        finding.remediation.command or ""
+    )
+
+
+def test_a_server_that_answers_nothing_is_not_judged_on_forwarding() -> None:
+    """Every name times out: the server is down (dns_resolver_answers' finding), not a forwarder."""
+    silent = dataclasses.replace(dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()))
+    answers = [silent, dns_answer(AZURE)]
 
     assert [Status.SKIPPED] == check_statuses(CHECK_ID, dns_facts(answers))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from netverify.facts import EndpointAddresses, ExpectedName
 from netverify.model import Status
 from netverify.testing import (
     AZURE,
     CUSTOM,
+    ENDPOINT_ID,
     HOST,
+    VNET_ID,
+    check_findings,
     check_statuses,
     dns_answer,
     dns_facts,
+    expected_name,
     healthy_answers,
     only_finding,
 )
@@ -49,3 +56,55 @@ def test_headline_is_an_error_when_the_resolver_fails() -> None:
     ]
 
     assert [Status.ERROR] == check_statuses(CHECK_ID, dns_facts(answers))
+
+
+def test_scoring_name_no_endpoint_serves_fails_with_why() -> None:
+    """Kind 6: the workspace's endpoint predates online endpoints, so no endpoint lists the
+    scoring record; the name is judged (not dropped) and the fix is the one that works."""
+    scoring = dataclasses.replace(
+        expected_name("ep-a.eastus.inference.ml.azure.com", endpoints=()), purpose="scoring"
+    )
+    facts = dns_facts(healthy_answers("ep-a.eastus.inference.ml.azure.com"), names=[scoring])
+
+    [finding] = [f for f in check_findings(CHECK_ID, facts) if f.status is Status.FAIL]
+
+    assert "has no private address: no private endpoint of mlw-test lists" in finding.message
+    assert "before online endpoints existed (May 2022)" in finding.message
+    assert finding.remediation is not None and "Recreate" in finding.remediation.text
+
+
+SPOKE_ENDPOINT = ENDPOINT_ID.replace("pe-mlw-test", "pe-mlw-spoke")
+SPOKE_VNET = VNET_ID.replace("vnet-hub", "vnet-spoke")
+OTHER_ENDPOINT = ENDPOINT_ID.replace("pe-mlw-test", "pe-mlw-other")
+OTHER_VNET = VNET_ID.replace("vnet-hub", "vnet-other")
+
+
+def _two_endpoints(reachable: tuple[str, ...]) -> list[ExpectedName]:
+    return [
+        expected_name(
+            endpoints=(
+                EndpointAddresses(SPOKE_ENDPOINT, ("10.2.0.5",), SPOKE_VNET),
+                EndpointAddresses(OTHER_ENDPOINT, ("10.3.0.5",), OTHER_VNET),
+            ),
+            reachable=reachable,
+        )
+    ]
+
+
+def test_answer_of_a_peered_spoke_endpoint_is_right_from_the_hub() -> None:
+    """Kind 2, hub-and-spoke: the endpoint lives in a spoke peered with the agent's hub; its
+    IP is the right answer, and the other VNet's endpoint is not demanded as well."""
+    facts = dns_facts(healthy_answers(ip="10.2.0.5"), names=_two_endpoints((SPOKE_ENDPOINT,)))
+
+    assert [Status.PASS] == check_statuses(CHECK_ID, facts)
+
+
+def test_answer_of_an_endpoint_the_agent_cannot_reach_fails() -> None:
+    """The same name answered with the IP of the endpoint in an unpeered VNet: wrong from here."""
+    facts = dns_facts(healthy_answers(ip="10.3.0.5"), names=_two_endpoints((SPOKE_ENDPOINT,)))
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert "not to its private endpoint 10.2.0.5" in finding.message
+    assert [SPOKE_ENDPOINT] == finding.evidence.observed["private_endpoints"]

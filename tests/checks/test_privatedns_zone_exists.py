@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from netverify.facts import ReadProblem
+from netverify.facts import DnsAnswer, ReadProblem
 from netverify.model import Status
 from netverify.testing import (
+    AZURE,
+    CUSTOM,
+    HOST,
     ZONE_ID,
     check_statuses,
+    dns_answer,
     dns_facts,
     expected_name,
     failed,
@@ -24,12 +28,13 @@ def test_healthy_matrix_passes() -> None:
 
 def test_zone_missing_from_zone_group() -> None:
     """The zone group names a zone that 404s: fail, with the zone create command."""
-    facts = dns_facts(healthy_answers(), zones=[failed(ZONE_ID, ReadProblem.NOT_FOUND)])
+    facts = dns_facts(public_answers(), zones=[failed(ZONE_ID, ReadProblem.NOT_FOUND)])
 
     finding = only_finding(CHECK_ID, facts)
 
     assert Status.FAIL is finding.status
     assert "does not exist" in finding.message
+    assert "recreate" not in finding.remediation.text
     assert finding.remediation is not None
     assert (
         "az network private-dns zone create --resource-group rg-test --name privatelink.api.azureml.ms"
@@ -39,12 +44,39 @@ def test_zone_missing_from_zone_group() -> None:
 
 def test_zone_not_found_anywhere() -> None:
     """No zone group and no zone of that name in the subscriptions: fail on the workspace."""
-    facts = dns_facts(healthy_answers(), names=[expected_name(zone_ids=())], zones=[])
+    facts = dns_facts(public_answers(), names=[expected_name(zone_ids=())], zones=[])
 
     finding = only_finding(CHECK_ID, facts)
 
     assert Status.FAIL is finding.status
     assert finding.resource_id.endswith("/workspaces/mlw-test")
+    assert "nor in any subscription this identity can see" in finding.message
+
+
+def public_answers() -> list[DnsAnswer]:
+    return [dns_answer(r, ("52.160.0.1",)) for r in (HOST, CUSTOM, AZURE)]
+
+
+def test_no_zone_but_the_vnet_dns_answers_privately_is_not_needed() -> None:
+    """H10's kind: no Azure zone anywhere, yet the VNet's DNS server answers with the endpoint's
+    IP (DNS kept on the customer's own servers): the evidence outranks the inventory."""
+    facts = dns_facts(healthy_answers(), names=[expected_name(zone_ids=())], zones=[])
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.SKIPPED is finding.status
+    assert "is needed: the VNet's DNS already answers its 1 name(s)" in finding.message
+
+
+def test_deleted_zone_in_the_zone_group_is_not_needed_when_dns_answers_privately() -> None:
+    """Another shape of the kind: the zone group names a deleted zone, but the VNet's DNS
+    answers privately anyway: no "create the zone" remedy for a working name."""
+    facts = dns_facts(healthy_answers(), zones=[failed(ZONE_ID, ReadProblem.NOT_FOUND)])
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.SKIPPED is finding.status
+    assert finding.remediation is None
 
 
 def test_zone_unreadable_is_an_error() -> None:

@@ -107,7 +107,9 @@ def test_deleted_linked_registry_fails() -> None:
     assert "does not exist" in finding.message
 
 
-def test_rejected_connection_is_found_by_its_endpoint_when_the_description_was_overwritten() -> None:
+def test_rejected_connection_is_found_by_its_endpoint_when_the_description_was_overwritten() -> (
+    None
+):
     """H01: the reviewer's reason replaced Azure ML's description; the Microsoft-managed
     endpoint still identifies the egress connection, and the blocked deployment is named."""
     ep = endpoint("ep-a")
