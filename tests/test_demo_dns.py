@@ -78,3 +78,33 @@ def test_demo_without_any_dns_server_installed_says_so(
     )
     checks = {json.loads(line)["check_id"] for line in captured.out.splitlines()}
     assert "dns_custom_server_forwards_zones" in checks
+
+
+# Checks that judge the zone inventory behind a name: they must never fail beside a pass.
+INVENTORY_CHECKS = (
+    "privatedns_zone_exists",
+    "privatedns_zone_linked_agent_vnet",
+    "privatedns_record_present",
+    "privatedns_record_matches_endpoint",
+)
+
+
+def test_demo_findings_do_not_contradict_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    """A name that resolves to its private endpoint never has a zone or record fail beside it:
+    the DNS evidence and the inventory agree, on every name of the demo."""
+    assert 0 == main(["demo", "--custom-dns", "standin", "--output", "jsonl"])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    resolved = {
+        e["resource_id"].lower()
+        for e in events
+        if e["check_id"] == "dns_name_resolves_private_endpoint" and e["status"] == "pass"
+    }
+    inventory_fails = [
+        e for e in events if e["check_id"] in INVENTORY_CHECKS and e["status"] == "fail"
+    ]
+
+    assert inventory_fails
+    for event in inventory_fails:
+        names = [n["fqdn"] for n in event["evidence"]["observed"].get("names", [])]
+        blamed = {n.lower() for n in names or [event["resource_id"]]}
+        assert not blamed & resolved, (event["check_id"], event["message"])
