@@ -142,6 +142,7 @@ def forward_privatelink_only(kind: str) -> Verdict:
     def verdict(findings: list[Finding]) -> None:
         if kind == "dnsmasq":
             [finding] = fails(findings, "dns_custom_server_forwards_zones")
+            assert finding.evidence is not None
             for zone in ("api.azureml.ms", "notebooks.azure.net", "inference.ml.azure.com"):
                 assert zone in finding.evidence.observed["zones_not_forwarded"]
         else:  # BIND and Unbound chase the CNAME into the forwarded privatelink zone
