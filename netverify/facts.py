@@ -73,6 +73,10 @@ class Workspace:
     # and managedNetwork.status.status (Inactive | Active); None when the body has no managedNetwork.
     managed_network_isolation: str | None = None
     managed_network_status: str | None = None
+    kind: str | None = None  # the body's top-level kind: Default | Hub | Project | FeatureStore
+    # properties.hubResourceId of a hub-based project: it has no private endpoint of its own
+    # and is reached through its hub's.
+    hub_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,3 +122,114 @@ def test_microsoft_managed_endpoint_of_the_vault_is_noted(start_tenant: TenantFa
     [note] = [f for f in findings if f.resource_id.endswith("/privateEndpoints/pe-kv-egress")]
     assert note.status is Status.SKIPPED
     assert "managed by Azure in a Microsoft subscription" in note.message
+
+
+def _with_registry_endpoint(zone: bool) -> dict[str, Any]:
+    data = case_data("H01b")
+    data["registries"][0]["connections"].append(
+        {
+            "name": "pe-cra",
+            "private_endpoint": "pe-cra",
+            "microsoft_managed": False,
+            "description": "Auto-Approved",
+        }
+    )
+    data["private_endpoints"].append(
+        {
+            "name": "pe-cra",
+            "vnet": "vnet-ml",
+            "subnet": "pe",
+            "target": "cra",
+            "group_id": "registry",
+            "ip": "10.0.1.20",
+        }
+    )
+    if zone:
+        data["private_dns_zones"].append(
+            {"service": "acr", "links": [{"name": "link", "vnet": "vnet-ml"}]}
+        )
+    return data
+
+
+def test_registry_names_are_judged(start_tenant: TenantFactory) -> None:
+    """Kind 6, the workspace's dependencies: the registry's login server and data endpoint, as
+    its own private endpoint lists them, resolve to it (the egress connection beside it is
+    Azure's and is not taken for the tenant's)."""
+    findings = run_case(start_tenant, _with_registry_endpoint(zone=True), "bind")
+
+    all_pass(findings)
+    names = {
+        f.resource_id
+        for f in findings
+        if f.check.id == "dns_name_resolves_private_endpoint" and f.status is Status.PASS
+    }
+    assert {"cra.azurecr.io", "cra.eastus.data.azurecr.io"} <= names
+
+
+def test_registry_without_its_zone_fails_on_its_names(start_tenant: TenantFactory) -> None:
+    """The same without the registry's private zone: its names resolve publicly, and the
+    missing zone is named with the registry zone's name."""
+    findings = run_case(start_tenant, _with_registry_endpoint(zone=False), "bind")
+
+    failed = {f.resource_id for f in fails(findings, "dns_name_resolves_private_endpoint")}
+    assert {"cra.azurecr.io", "cra.eastus.data.azurecr.io"} == failed
+    [zone] = fails(findings, "privatedns_zone_exists")
+    assert "privatelink.azurecr.io" in zone.message
+
+
+def _with_project() -> dict[str, Any]:
+    data = case_data("H01b")
+    data["workspaces"].append(
+        {"name": "proj-a", "guid": "dddddddd-0000-4000-8000-000000000004", "hub": "mlw-a"}
+    )
+    data["online_endpoints"].append(
+        {
+            "name": "ep-p",
+            "workspace": "proj-a",
+            "traffic": {"blue": 100},
+            "deployments": [{"name": "blue"}],
+        }
+    )
+    return data
+
+
+def test_project_endpoint_is_resolved_through_its_hubs_endpoint(
+    start_tenant: TenantFactory,
+) -> None:
+    """Kind 6, hub/project: a hub-based project has no private endpoint of its own; its
+    online endpoint's scoring host is judged against the hub's, not skipped ("0 fail")."""
+    findings = run_case(start_tenant, _with_project(), "bind")
+
+    all_pass(findings)
+    [project] = [
+        f
+        for f in findings
+        if f.check.id == "dns_name_resolves_private_endpoint"
+        and f.resource_id == "ep-p.eastus.inference.ml.azure.com"
+    ]
+    assert project.status is Status.PASS
+    assert project.evidence is not None
+    assert "hub mlw-a" in project.evidence.observed["sources"]
+    assert project.subject.endswith("/workspaces/proj-a")
+
+
+def test_project_whose_hub_endpoint_predates_online_endpoints_fails(
+    start_tenant: TenantFactory,
+) -> None:
+    """The hub's endpoint lists no scoring name (created before online endpoints): the
+    project's scoring host is a fail that says why, with the one remedy that works."""
+    data = _with_project()
+    guid = data["workspaces"][0]["guid"]
+    data["private_endpoints"][0]["dns_configs"] = [
+        {"fqdn": f"{guid}.workspace.eastus.api.azureml.ms", "ips": ["10.0.1.5"]},
+        {"fqdn": f"{guid}.workspace.eastus.cert.api.azureml.ms", "ips": ["10.0.1.5"]},
+        {"fqdn": f"ml-mlw-a-eastus-{guid}.eastus.notebooks.azure.net", "ips": ["10.0.1.5"]},
+    ]
+
+    findings = run_case(start_tenant, data, "bind")
+
+    failed = fails(findings, "dns_name_resolves_private_endpoint")
+    assert {"ep-a.eastus.inference.ml.azure.com", "ep-p.eastus.inference.ml.azure.com"} == {
+        f.resource_id for f in failed
+    }
+    assert all("before online endpoints existed" in f.message for f in failed)

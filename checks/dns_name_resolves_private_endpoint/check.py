@@ -42,7 +42,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META,
                 Status.FAIL,
                 name,
-                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) has no private address: "
+                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) is served by no private endpoint: "
                 f"no private endpoint of {name.workspace_name} lists {name.record_name} in its "
                 "customDnsConfigs or zone group. A workspace private endpoint created before "
                 "online endpoints existed (May 2022) lacks the scoring record.",

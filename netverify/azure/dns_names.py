@@ -21,6 +21,7 @@ from netverify.facts import (
     NameNote,
     OnlineEndpoint,
     PrivateEndpoint,
+    Registry,
     Workspace,
 )
 
@@ -29,6 +30,7 @@ CERT = "workspace certificate"
 NOTEBOOKS = "notebooks"
 SCORING = "scoring"
 KEY_VAULT = "Key Vault"
+REGISTRY = "container registry"
 # The notebooks host is "ml-<workspace, truncated>-<region>-<guid>", at most one DNS label.
 MAX_LABEL = 63
 # Microsoft's two pages disagree on the compute-instance zone (azure-clouds.md 2.4): a custom
@@ -105,6 +107,7 @@ def privatelink_name(cloud: Cloud, fqdn: str, guid: str) -> str:
         (public_suffix(cloud.aml_api_zone), cloud.aml_api_zone),
         (public_suffix(cloud.aml_notebooks_zone), cloud.aml_notebooks_zone),
         (cloud.keyvault_suffix, cloud.keyvault_zone),
+        (cloud.acr_suffix, cloud.acr_zone),
     ):
         if fqdn.endswith(f".{suffix}"):
             return f"{fqdn.removesuffix(f'.{suffix}')}.{zone}"
@@ -118,6 +121,8 @@ def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
     fqdn = fqdn.lower()
     if fqdn.endswith("." + cloud.keyvault_suffix):
         return (cloud.keyvault_suffix, public_suffix(cloud.keyvault_zone))
+    if fqdn.endswith("." + cloud.acr_suffix):
+        return (cloud.acr_suffix,)
     covering = [
         z
         for z in (*cloud.conditional_forwarder_zones, *COMPUTE_INSTANCE_ZONES)
@@ -136,6 +141,7 @@ def expected_names(
     workspace: Workspace,
     endpoints: Sequence[PrivateEndpoint],
     online_endpoints: Sequence[OnlineEndpoint],
+    hub: Workspace | None = None,
 ) -> tuple[list[ExpectedName], list[NameNote]]:
     """Every FQDN the workspace's private endpoints must answer, with the IPs each gives it,
     and the online endpoints deliberately left out (with why).
@@ -145,16 +151,21 @@ def expected_names(
     are the hosts of the managed online endpoints' ``scoringUri``: a Kubernetes endpoint is
     scored at its cluster's address, an endpoint without a ``scoringUri`` has none yet. A
     scoring host no endpoint serves is still expected (with no IPs), so it is judged.
+
+    A hub-based project (``hub``: its hub workspace, whose ``endpoints`` are given) has no
+    private endpoint of its own: its scoring hosts are served by the hub's, as the hub's names
+    are; the hub's own names are the hub's to judge.
     """
-    guid = workspace.workspace_guid or ""
+    owner = hub or workspace
+    guid = owner.workspace_guid or ""
     if not guid:
         return [], []
-    shapes = workspace_names(cloud, workspace.name, workspace.location, guid)
+    shapes = workspace_names(cloud, owner.name, owner.location, guid)
     served = {shape.purpose: _served_by(shape, endpoints) for shape in shapes}
     names = [
         _expected(cloud, workspace, shape, shape.fqdn, *served[shape.purpose])
         for shape in shapes
-        if shape.purpose != SCORING and served[shape.purpose][0]
+        if shape.purpose != SCORING and served[shape.purpose][0] and hub is None
     ]
     [scoring] = [s for s in shapes if s.purpose == SCORING]
     notes: list[NameNote] = []
@@ -190,9 +201,15 @@ def expected_names(
             )
         else:
             addresses, sources = served[SCORING]
+            inherited = (f"hub {hub.name}",) if hub is not None else ()
             names.append(
                 _expected(
-                    cloud, workspace, scoring, host.lower(), addresses, (SCORING_URI, *sources)
+                    cloud,
+                    workspace,
+                    scoring,
+                    host.lower(),
+                    addresses,
+                    (SCORING_URI, *sources, *inherited),
                 )
             )
     return names, notes
@@ -252,7 +269,44 @@ def vault_names(
     or zone groups give it; its record ``<vault>`` lives in the cloud's Key Vault zone."""
     fqdn = f"{vault.name}.{cloud.keyvault_suffix}".lower()
     shape = WorkspaceName(KEY_VAULT, fqdn, cloud.keyvault_zone, vault.name.lower())
-    addresses, sources = _served_by(shape, endpoints)
-    if not addresses:
-        return []
-    return [_expected(cloud, workspace, shape, fqdn, addresses, sources)]
+    return _dependency_names([shape], cloud, endpoints, workspace)
+
+
+def registry_names(
+    cloud: Cloud, registry: Registry, endpoints: Sequence[PrivateEndpoint], workspace: Workspace
+) -> list[ExpectedName]:
+    """The registry's login server (``<registry>.azurecr.io``) and each regional data endpoint
+    (``<registry>.<region>.data.azurecr.io``) its private endpoints list; records in the
+    cloud's registry zone, relative to it (``<registry>``, ``<registry>.<region>.data``)."""
+    suffix = "." + cloud.acr_suffix
+    login = f"{registry.name}{suffix}".lower()
+    fqdns = {
+        config.fqdn.lower()
+        for pe in endpoints
+        for config in pe.custom_dns_configs
+        if config.fqdn.lower() == login
+        or (
+            config.fqdn.lower().startswith(registry.name.lower() + ".")
+            and config.fqdn.lower().endswith(".data" + suffix)
+        )
+    }
+    shapes = [
+        WorkspaceName(REGISTRY, fqdn, cloud.acr_zone, fqdn.removesuffix(suffix))
+        for fqdn in sorted(fqdns)
+    ]
+    return _dependency_names(shapes, cloud, endpoints, workspace)
+
+
+def _dependency_names(
+    shapes: Sequence[WorkspaceName],
+    cloud: Cloud,
+    endpoints: Sequence[PrivateEndpoint],
+    workspace: Workspace,
+) -> list[ExpectedName]:
+    """Names of a resource the workspace depends on, each served by the endpoints that list it."""
+    names = []
+    for shape in shapes:
+        addresses, sources = _served_by(shape, endpoints)
+        if addresses:
+            names.append(_expected(cloud, workspace, shape, shape.fqdn, addresses, sources))
+    return names

@@ -57,6 +57,8 @@ def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
         storage_account_id=_linked_id(props, "storageAccount", rid),
         private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
         image_build_compute=_typed(props, "imageBuildCompute", str, None, rid) or None,
+        kind=_typed(body, "kind", str, None, rid, "(top level)"),
+        hub_id=_linked_id(props, "hubResourceId", rid),
         managed_network_isolation=canonical(
             _typed(managed, "isolationMode", str, None, rid, network_path), ISOLATION_MODE
         ),

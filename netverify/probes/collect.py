@@ -71,7 +71,9 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         for policy_task in policy_tasks:
             reads.merge(policy_task.result())
         visible = visible_task.result()
-        dns = collect_dns_facts(config, reader, workspaces, reads.key_vaults, visible, pool)
+        dns = collect_dns_facts(
+            config, reader, workspaces, reads.key_vaults, reads.registries, visible, pool
+        )
     return Facts(
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,

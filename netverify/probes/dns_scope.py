@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 
 from netverify.azure.clouds import cloud
-from netverify.azure.dns_names import expected_names, vault_names
+from netverify.azure.dns_names import expected_names, registry_names, vault_names
 from netverify.azure.net import is_private
 from netverify.config import Config
 from netverify.facts import (
@@ -24,6 +24,7 @@ from netverify.facts import (
     NameNote,
     PrivateEndpoint,
     Read,
+    Registry,
     Subscription,
     VirtualNetwork,
     Workspace,
@@ -40,6 +41,7 @@ def collect_dns_facts(
     reader: ArmReader,
     workspaces: Sequence[Read[Workspace]],
     vaults: Mapping[str, Read[KeyVault]],
+    registries: Mapping[str, Read[Registry]],
     subscriptions: Read[tuple[Subscription, ...]] | None,
     pool: Executor,
 ) -> DnsFacts:
@@ -47,16 +49,31 @@ def collect_dns_facts(
     vnet_id = config.agent.vnet_id
     agent_vnet = reader.virtual_network(vnet_id) if vnet_id else None
     readable = [w.value for w in workspaces if w.value is not None]
+    # A hub-based project has no private endpoint of its own: it is reached through its hub's.
+    hubs = {
+        ws.id.lower(): hub_read.value
+        for ws in readable
+        if ws.hub_id
+        and not ws.private_endpoint_connections
+        and (hub_read := reader.workspace(ws.hub_id)).value is not None
+    }
 
     connected = _unique(
         [
             *(
                 c.private_endpoint_id
-                for ws in readable
+                for ws in [*readable, *hubs.values()]
                 for c in ws.private_endpoint_connections
                 if c.private_endpoint_id
             ),
             *(pe for v in vaults.values() if v.value for pe in v.value.private_endpoint_ids),
+            *(
+                c.private_endpoint_id
+                for r in registries.values()
+                if r.value
+                for c in r.value.private_endpoint_connections
+                if c.private_endpoint_id
+            ),
         ]
     )
     # Endpoints Azure manages from Microsoft's subscriptions (online-endpoint egress to the
@@ -78,12 +95,12 @@ def collect_dns_facts(
         )
         for pe in managed
     ]
-    seen: set[str] = set()  # vaults shared by several workspaces are resolved once
+    seen: set[str] = set()  # vaults and registries several workspaces share: resolved once
     for ws, listing in zip(readable, online, strict=True):
-        own = _read_endpoints(
-            endpoints, [c.private_endpoint_id for c in ws.private_endpoint_connections]
-        )
-        found, left_out = expected_names(names, ws, own, listing.value or ())
+        hub = hubs.get(ws.id.lower())
+        connections = (hub or ws).private_endpoint_connections
+        own = _read_endpoints(endpoints, [c.private_endpoint_id for c in connections])
+        found, left_out = expected_names(names, ws, own, listing.value or (), hub)
         expected += found
         notes += left_out
         vault = vaults.get((ws.key_vault_id or "").lower())
@@ -91,6 +108,18 @@ def collect_dns_facts(
             seen.add(vault.value.id.lower())
             of_vault = _read_endpoints(endpoints, list(vault.value.private_endpoint_ids))
             expected += vault_names(names, vault.value, of_vault, ws)
+        registry = registries.get((ws.container_registry_id or "").lower())
+        if (
+            registry is not None
+            and registry.value is not None
+            and registry.value.id.lower() not in seen
+        ):
+            seen.add(registry.value.id.lower())
+            of_registry = _read_endpoints(
+                endpoints,
+                [c.private_endpoint_id for c in registry.value.private_endpoint_connections],
+            )
+            expected += registry_names(names, registry.value, of_registry, ws)
     peered = _peered(agent_vnet)
     expected = [
         dataclasses.replace(

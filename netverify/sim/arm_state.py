@@ -284,8 +284,10 @@ class _ArmBuilder:
                         },
                         "provisioningState": "Succeeded",
                         "privateEndpointConnections": self.connections(ws_id, ws.private_endpoints),
+                        "hubResourceId": self.rid("workspace", ws.hub) if ws.hub else None,
                     },
                 )
+                | {"kind": "Project" if ws.hub else "Default"}
             )
 
     def _add_key_vaults(self) -> None:

@@ -19,6 +19,7 @@ from netverify.azure.dns_names import (
     CERT,
     KEY_VAULT,
     NOTEBOOKS,
+    REGISTRY,
     SCORING,
     WorkspaceName,
     privatelink_name,
@@ -32,6 +33,7 @@ from netverify.sim.scenario import (
     KeyVaultSpec,
     PrivateEndpointSpec,
     RecordSpec,
+    RegistrySpec,
     Scenario,
     WorkspaceSpec,
     ZoneSpec,
@@ -63,6 +65,17 @@ def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[Endpoint
         fqdn = f"{vault.name}.{names.keyvault_suffix}".lower()
         shape = WorkspaceName(KEY_VAULT, fqdn, names.keyvault_zone, vault.name.lower())
         return [EndpointName("vault", shape, pe.ip)]
+    registry = endpoint_registry(scenario, pe)
+    if registry is not None:
+        region = scenario.place(registry)[2]
+        return [
+            EndpointName(
+                "registry",
+                WorkspaceName(REGISTRY, f"{host}.{names.acr_suffix}", names.acr_zone, host),
+                pe.ip,
+            )
+            for host in (registry.name.lower(), f"{registry.name.lower()}.{region}.data")
+        ]
     ws = endpoint_workspace(scenario, pe)
     if ws is None:
         return []
@@ -73,6 +86,12 @@ def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[Endpoint
         key = PURPOSE_KEYS[name.purpose]
         out.append(EndpointName(key, name, ips.get(key, pe.ip)))
     return out
+
+
+def endpoint_registry(scenario: Scenario, pe: PrivateEndpointSpec) -> RegistrySpec | None:
+    if pe.group_id != "registry":
+        return None
+    return next((r for r in scenario.registries if r.name.lower() == pe.target.lower()), None)
 
 
 def endpoint_vault(scenario: Scenario, pe: PrivateEndpointSpec) -> KeyVaultSpec | None:
@@ -135,7 +154,9 @@ def build_dns_world(scenario: Scenario) -> DnsWorld:
         fqdns = [n.name.fqdn for n in endpoint_names(scenario, pe) if n.key != "scoring"]
         if ws is not None:
             region = scenario.place(ws)[2]
-            endpoints = [e.name for e in scenario.online_endpoints if e.workspace == ws.name]
+            # A hub's endpoint also serves the scoring names of its projects.
+            served = {ws.name, *(w.name for w in scenario.workspaces if w.hub == ws.name)}
+            endpoints = [e.name for e in scenario.online_endpoints if e.workspace in served]
             fqdns += [scoring_fqdn(names, e, region) for e in endpoints]
         for number, fqdn in enumerate(fqdns, start=1):
             if fqdn in named:

@@ -95,8 +95,8 @@ class DnsConfigSpec(_Spec):
 
 
 # The names an Azure ML workspace endpoint serves (netverify.azure.dns_names), as scenario keys.
-NameKey = Literal["api", "cert", "notebooks", "scoring", "vault"]
-ZoneService = Literal["aml_api", "aml_notebooks", "keyvault"]
+NameKey = Literal["api", "cert", "notebooks", "scoring", "vault", "registry"]
+ZoneService = Literal["aml_api", "aml_notebooks", "keyvault", "acr"]
 
 
 class PrivateEndpointSpec(Placed):
@@ -211,6 +211,9 @@ class WorkspaceSpec(Placed):
     storage_account: str | None = None
     image_build_compute: str | None = None
     private_endpoints: tuple[str, ...] = ()
+    hub: str | None = Field(
+        None, description="The hub workspace of a hub-based project (kind Project)."
+    )
     managed_network: str = Field(
         "Disabled",
         description="isolationMode: Disabled|AllowInternetOutbound|AllowOnlyApprovedOutbound",
