@@ -68,7 +68,9 @@ def test_scoring_name_no_endpoint_serves_fails_with_why() -> None:
 
     [finding] = [f for f in check_findings(CHECK_ID, facts) if f.status is Status.FAIL]
 
-    assert "is served by no private endpoint: no private endpoint of mlw-test lists" in finding.message
+    assert (
+        "is served by no private endpoint: no private endpoint of mlw-test lists" in finding.message
+    )
     assert "before online endpoints existed (May 2022)" in finding.message
     assert finding.remediation is not None and "Recreate" in finding.remediation.text
 
