@@ -96,6 +96,16 @@ class KeyVault:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageAccount:
+    id: str
+    name: str
+    resource_group: str
+    public_network_access: str | None
+    # Ids of the private endpoints connected to the account (its names must resolve to them).
+    private_endpoint_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Subscription:
     subscription_id: str
     display_name: str
@@ -197,6 +207,7 @@ class Facts:
     workspaces: tuple[Read[Workspace], ...] = ()
     key_vaults: Mapping[str, Read[KeyVault]] = field(default_factory=dict)  # by lower-case id
     registries: Mapping[str, Read[Registry]] = field(default_factory=dict)  # by lower-case id
+    storage_accounts: Mapping[str, Read[StorageAccount]] = field(default_factory=dict)
     # Lists, by the lower-case id of their parent: a workspace's endpoints, an endpoint's deployments.
     online_endpoints: Mapping[str, Read[tuple[OnlineEndpoint, ...]]] = field(default_factory=dict)
     online_deployments: Mapping[str, Read[tuple[OnlineDeployment, ...]]] = field(

@@ -201,7 +201,9 @@ def test_forwarder_zone_accepts_either_compute_instance_spelling() -> None:
     assert ("vault.azure.net", "vaultcore.azure.net") == forwarder_zones(
         public, "kv.vault.azure.net"
     )
-    assert () == forwarder_zones(public, "st.blob.core.windows.net")
+    assert ("blob.core.windows.net",) == forwarder_zones(public, "st.blob.core.windows.net")
+    assert ("azurecr.io",) == forwarder_zones(public, "cr.eastus.data.azurecr.io")
+    assert () == forwarder_zones(public, "st.file.core.windows.net")
 
 
 def test_notebooks_host_fits_one_label() -> None:
@@ -242,6 +244,8 @@ def test_one_scenario_gives_each_cloud_its_names() -> None:
                 ".notebooks.chinacloudapi.cn",
                 ".inference.ml.azure.cn",
                 ".vault.azure.cn",
+                ".azurecr.cn",
+                ".blob.core.chinacloudapi.cn",
             )
         )
         for c in configs
@@ -250,6 +254,7 @@ def test_one_scenario_gives_each_cloud_its_names() -> None:
         "privatelink.api.ml.azure.cn",
         "privatelink.notebooks.chinacloudapi.cn",
         "privatelink.vaultcore.azure.cn",
+        "privatelink.blob.core.chinacloudapi.cn",
     } == zones
     names = {r.name for r in [*world.azure, *world.public]}
     assert not [n for n in names if n.endswith((".azureml.ms", ".azure.com", ".azure.net"))]

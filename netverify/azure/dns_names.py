@@ -22,6 +22,7 @@ from netverify.facts import (
     OnlineEndpoint,
     PrivateEndpoint,
     Registry,
+    StorageAccount,
     Workspace,
 )
 
@@ -31,6 +32,7 @@ NOTEBOOKS = "notebooks"
 SCORING = "scoring"
 KEY_VAULT = "Key Vault"
 REGISTRY = "container registry"
+STORAGE = "storage blob"
 # The notebooks host is "ml-<workspace, truncated>-<region>-<guid>", at most one DNS label.
 MAX_LABEL = 63
 # Microsoft's two pages disagree on the compute-instance zone (azure-clouds.md 2.4): a custom
@@ -108,6 +110,7 @@ def privatelink_name(cloud: Cloud, fqdn: str, guid: str) -> str:
         (public_suffix(cloud.aml_notebooks_zone), cloud.aml_notebooks_zone),
         (cloud.keyvault_suffix, cloud.keyvault_zone),
         (cloud.acr_suffix, cloud.acr_zone),
+        (cloud.blob_suffix, cloud.blob_zone),
     ):
         if fqdn.endswith(f".{suffix}"):
             return f"{fqdn.removesuffix(f'.{suffix}')}.{zone}"
@@ -123,6 +126,8 @@ def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
         return (cloud.keyvault_suffix, public_suffix(cloud.keyvault_zone))
     if fqdn.endswith("." + cloud.acr_suffix):
         return (cloud.acr_suffix,)
+    if fqdn.endswith("." + cloud.blob_suffix):
+        return (cloud.blob_suffix,)
     covering = [
         z
         for z in (*cloud.conditional_forwarder_zones, *COMPUTE_INSTANCE_ZONES)
@@ -295,6 +300,19 @@ def registry_names(
         for fqdn in sorted(fqdns)
     ]
     return _dependency_names(shapes, cloud, endpoints, workspace)
+
+
+def storage_names(
+    cloud: Cloud,
+    account: StorageAccount,
+    endpoints: Sequence[PrivateEndpoint],
+    workspace: Workspace,
+) -> list[ExpectedName]:
+    """The storage account's blob name (``<account>.blob.core.windows.net``) as its private
+    endpoints list it; record ``<account>`` in the cloud's blob zone."""
+    fqdn = f"{account.name}.{cloud.blob_suffix}".lower()
+    shape = WorkspaceName(STORAGE, fqdn, cloud.blob_zone, account.name.lower())
+    return _dependency_names([shape], cloud, endpoints, workspace)
 
 
 def _dependency_names(

@@ -52,6 +52,7 @@ from netverify.facts import (
     ReadFailure,
     ReadProblem,
     Registry,
+    StorageAccount,
     Subscription,
     VirtualNetwork,
     Workspace,
@@ -66,6 +67,7 @@ from netverify.probes.arm_bodies import (
     parse_private_dns_zone,
     parse_private_endpoint,
     parse_registry,
+    parse_storage_account,
     parse_subscription,
     parse_virtual_network,
     parse_workspace,
@@ -75,6 +77,8 @@ from netverify.probes.throttle import ReadBudgetPolicy
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
 # read through generic resources so no beta SDK is needed.
 ML_API_VERSION = "2025-12-01"
+# Microsoft.Storage, stable; read through generic resources so no storage SDK is needed.
+STORAGE_API_VERSION = "2023-05-01"
 # ManagementGroups_GetDescendants, stable; read generically so no extra SDK is needed.
 MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"
 # Reads that name no subscription (Resource Graph, management groups, built-in policy
@@ -134,6 +138,9 @@ class ArmReader:
             )
         except Exception as exc:  # as in _attempt: the failure is the fact
             return Read("/subscriptions", failure=describe_failure(exc, "/subscriptions"))
+
+    def storage_account(self, resource_id: str) -> Read[StorageAccount]:
+        return self._memoised(resource_id, lambda rid: self._read_storage(resource_id, rid))
 
     def registry(self, resource_id: str) -> Read[Registry]:
         return self._memoised(resource_id, lambda rid: self._read_registry(resource_id, rid))
@@ -231,6 +238,11 @@ class ArmReader:
             for c in client.private_endpoint_connections.list(rid.resource_group, rid.name)
         ]
         return parse_registry(body, connections, rid)
+
+    def _read_storage(self, raw_id: str, rid: ResourceId) -> StorageAccount:
+        client = self.client(ResourceManagementClient, rid.subscription)
+        body = client.resources.get_by_id(raw_id, api_version=STORAGE_API_VERSION).as_dict()
+        return parse_storage_account(body, rid)
 
     def _read_endpoints(self, workspace_id: str, rid: ResourceId) -> tuple[OnlineEndpoint, ...]:
         items = self.get_paged(rid.subscription, f"{workspace_id}/onlineEndpoints", ML_API_VERSION)

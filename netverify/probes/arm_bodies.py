@@ -25,6 +25,7 @@ from netverify.facts import (
     PrivateEndpoint,
     PrivateEndpointConnection,
     Registry,
+    StorageAccount,
     Subscription,
     VirtualNetwork,
     Workspace,
@@ -273,11 +274,29 @@ def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:
             _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
         ),
         has_network_acls=has_acls,
-        private_endpoint_ids=tuple(
-            pe
-            for raw in _typed(props, "privateEndpointConnections", list, [], rid)
-            if (pe := _connection(raw, rid).private_endpoint_id)
+        private_endpoint_ids=_endpoint_ids(props, rid),
+    )
+
+
+def parse_storage_account(body: Mapping[str, Any], rid: ResourceId) -> StorageAccount:
+    props = _properties(body, rid)
+    return StorageAccount(
+        id=str(rid),
+        name=rid.name,
+        resource_group=rid.resource_group,
+        public_network_access=canonical(
+            _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
         ),
+        private_endpoint_ids=_endpoint_ids(props, rid),
+    )
+
+
+def _endpoint_ids(props: Mapping[str, Any], rid: ResourceId) -> tuple[str, ...]:
+    """The private endpoint id of each of ``properties.privateEndpointConnections``."""
+    return tuple(
+        pe
+        for raw in _typed(props, "privateEndpointConnections", list, [], rid)
+        if (pe := _connection(raw, rid).private_endpoint_id)
     )
 
 

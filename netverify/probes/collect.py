@@ -20,11 +20,12 @@ from netverify.facts import (
     PolicyDefinition,
     Read,
     Registry,
+    StorageAccount,
     Workspace,
 )
 from netverify.probes.arm import ArmReader
 from netverify.probes.discovery import discover, interleave_by_subscription
-from netverify.probes.dns_scope import collect_dns_facts
+from netverify.probes.dns_scope import Dependencies, collect_dns_facts
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class _Reads:
 
     key_vaults: dict[str, Read[KeyVault]] = field(default_factory=dict)
     registries: dict[str, Read[Registry]] = field(default_factory=dict)
+    storage_accounts: dict[str, Read[StorageAccount]] = field(default_factory=dict)
     online_endpoints: dict[str, Read[tuple[OnlineEndpoint, ...]]] = field(default_factory=dict)
     online_deployments: dict[str, Read[tuple[OnlineDeployment, ...]]] = field(default_factory=dict)
     policy_assignments: dict[str, Read[tuple[PolicyAssignment, ...]]] = field(default_factory=dict)
@@ -72,12 +74,18 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
             reads.merge(policy_task.result())
         visible = visible_task.result()
         dns = collect_dns_facts(
-            config, reader, workspaces, reads.key_vaults, reads.registries, visible, pool
+            config,
+            reader,
+            workspaces,
+            Dependencies(reads.key_vaults, reads.registries, reads.storage_accounts),
+            visible,
+            pool,
         )
     return Facts(
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,
         registries=reads.registries,
+        storage_accounts=reads.storage_accounts,
         online_endpoints=reads.online_endpoints,
         online_deployments=reads.online_deployments,
         policy_assignments=reads.policy_assignments,
@@ -102,6 +110,9 @@ def _probe_workspace(reader: ArmReader, workspace_id: str) -> tuple[Read[Workspa
     if ws.container_registry_id:
         registry_id = ws.container_registry_id
         linked.registries[registry_id.lower()] = reader.registry(registry_id)
+    if ws.storage_account_id:
+        storage_id = ws.storage_account_id
+        linked.storage_accounts[storage_id.lower()] = reader.storage_account(storage_id)
     endpoints = linked.online_endpoints[ws.id.lower()] = reader.online_endpoints(ws.id)
     for endpoint in endpoints.value or ():
         linked.online_deployments[endpoint.id.lower()] = reader.online_deployments(endpoint.id)

@@ -11,9 +11,15 @@ import asyncio
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 from netverify.azure.clouds import cloud
-from netverify.azure.dns_names import expected_names, registry_names, vault_names
+from netverify.azure.dns_names import (
+    expected_names,
+    registry_names,
+    storage_names,
+    vault_names,
+)
 from netverify.azure.net import is_private
 from netverify.config import Config
 from netverify.facts import (
@@ -25,6 +31,7 @@ from netverify.facts import (
     PrivateEndpoint,
     Read,
     Registry,
+    StorageAccount,
     Subscription,
     VirtualNetwork,
     Workspace,
@@ -36,15 +43,25 @@ from netverify.probes.dns import build_resolvers, resolve_all_sync
 from netverify.probes.reach import probe_all
 
 
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """The workspaces' linked resources as read, by lower-case id: their names resolve too."""
+
+    vaults: Mapping[str, Read[KeyVault]]
+    registries: Mapping[str, Read[Registry]]
+    storage_accounts: Mapping[str, Read[StorageAccount]]
+
+
 def collect_dns_facts(
     config: Config,
     reader: ArmReader,
     workspaces: Sequence[Read[Workspace]],
-    vaults: Mapping[str, Read[KeyVault]],
-    registries: Mapping[str, Read[Registry]],
+    dependencies: Dependencies,
     subscriptions: Read[tuple[Subscription, ...]] | None,
     pool: Executor,
 ) -> DnsFacts:
+    vaults, registries = dependencies.vaults, dependencies.registries
+    accounts = dependencies.storage_accounts
     names = cloud(config.cloud)
     vnet_id = config.agent.vnet_id
     agent_vnet = reader.virtual_network(vnet_id) if vnet_id else None
@@ -74,6 +91,7 @@ def collect_dns_facts(
                 for c in r.value.private_endpoint_connections
                 if c.private_endpoint_id
             ),
+            *(pe for a in accounts.values() if a.value for pe in a.value.private_endpoint_ids),
         ]
     )
     # Endpoints Azure manages from Microsoft's subscriptions (online-endpoint egress to the
@@ -95,7 +113,7 @@ def collect_dns_facts(
         )
         for pe in managed
     ]
-    seen: set[str] = set()  # vaults and registries several workspaces share: resolved once
+    seen: set[str] = set()  # resources several workspaces share: resolved once
     for ws, listing in zip(readable, online, strict=True):
         hub = hubs.get(ws.id.lower())
         connections = (hub or ws).private_endpoint_connections
@@ -120,6 +138,15 @@ def collect_dns_facts(
                 [c.private_endpoint_id for c in registry.value.private_endpoint_connections],
             )
             expected += registry_names(names, registry.value, of_registry, ws)
+        account = accounts.get((ws.storage_account_id or "").lower())
+        if (
+            account is not None
+            and account.value is not None
+            and account.value.id.lower() not in seen
+        ):
+            seen.add(account.value.id.lower())
+            of_account = _read_endpoints(endpoints, list(account.value.private_endpoint_ids))
+            expected += storage_names(names, account.value, of_account, ws)
     peered = _peered(agent_vnet)
     expected = [
         dataclasses.replace(
@@ -192,9 +219,9 @@ def _with_zones(
     endpoints: Mapping[str, Read[PrivateEndpoint]],
     reader: ArmReader,
 ) -> list[ExpectedName]:
-    """The zones each name may be served from: those of the serving endpoints' zone groups;
-    without one (DNS kept elsewhere), every zone of that name the identity can see (Resource
-    Graph across its subscriptions, as landing zones keep them in a central one)."""
+    """The zones each name may be served from: those of the serving endpoints' zone groups,
+    and every zone of that name the identity can see (Resource Graph across its subscriptions,
+    as landing zones keep them in a central one)."""
     out = []
     visible: Read[tuple[str, ...]] | None = None  # searched once, when a name needs it
     for name in expected:
@@ -205,10 +232,14 @@ def _with_zones(
             for z in pe.value.zone_ids
             if _zone_name(z) == name.zone_name.lower()
         )
-        if not grouped:
-            if visible is None:
-                visible = find_private_dns_zones(reader)
-            grouped = [z for z in visible.value or () if _zone_name(z) == name.zone_name.lower()]
+        if visible is None:
+            visible = find_private_dns_zones(reader)
+        # Same-name zones elsewhere too: the agent's VNet may be linked to one of them (a
+        # central zone), which is then what Azure DNS answers from - and a VNet cannot be
+        # linked to two zones of one name, so the remedy must know.
+        grouped = _unique(
+            [*grouped, *(z for z in visible.value or () if _zone_name(z) == name.zone_name.lower())]
+        )
         out.append(dataclasses.replace(name, zone_ids=tuple(grouped)))
     return out
 

@@ -370,6 +370,9 @@ class _ArmBuilder:
                     {
                         "publicNetworkAccess": st.public_network_access,
                         "provisioningState": "Succeeded",
+                        "privateEndpointConnections": self.connections(
+                            self.rid("storage", st.name), st.private_endpoints
+                        ),
                     },
                 )
                 | {"kind": "StorageV2", "sku": {"name": "Standard_LRS"}}

@@ -20,6 +20,7 @@ from netverify.azure.dns_names import (
     KEY_VAULT,
     NOTEBOOKS,
     REGISTRY,
+    STORAGE,
     SCORING,
     WorkspaceName,
     privatelink_name,
@@ -34,6 +35,7 @@ from netverify.sim.scenario import (
     PrivateEndpointSpec,
     RecordSpec,
     RegistrySpec,
+    StorageSpec,
     Scenario,
     WorkspaceSpec,
     ZoneSpec,
@@ -65,6 +67,11 @@ def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[Endpoint
         fqdn = f"{vault.name}.{names.keyvault_suffix}".lower()
         shape = WorkspaceName(KEY_VAULT, fqdn, names.keyvault_zone, vault.name.lower())
         return [EndpointName("vault", shape, pe.ip)]
+    account = endpoint_storage(scenario, pe)
+    if account is not None:
+        fqdn = f"{account.name}.{names.blob_suffix}".lower()
+        shape = WorkspaceName(STORAGE, fqdn, names.blob_zone, account.name.lower())
+        return [EndpointName("blob", shape, pe.ip)]
     registry = endpoint_registry(scenario, pe)
     if registry is not None:
         region = scenario.place(registry)[2]
@@ -86,6 +93,12 @@ def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[Endpoint
         key = PURPOSE_KEYS[name.purpose]
         out.append(EndpointName(key, name, ips.get(key, pe.ip)))
     return out
+
+
+def endpoint_storage(scenario: Scenario, pe: PrivateEndpointSpec) -> StorageSpec | None:
+    if pe.group_id != "blob":
+        return None
+    return next((a for a in scenario.storage_accounts if a.name.lower() == pe.target.lower()), None)
 
 
 def endpoint_registry(scenario: Scenario, pe: PrivateEndpointSpec) -> RegistrySpec | None:

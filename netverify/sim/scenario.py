@@ -78,6 +78,7 @@ class RegistrySpec(Placed):
 
 class StorageSpec(Placed):
     public_network_access: str = "Disabled"
+    private_endpoints: tuple[str, ...] = ()
 
 
 class VnetSpec(Placed):
@@ -95,8 +96,8 @@ class DnsConfigSpec(_Spec):
 
 
 # The names an Azure ML workspace endpoint serves (netverify.azure.dns_names), as scenario keys.
-NameKey = Literal["api", "cert", "notebooks", "scoring", "vault", "registry"]
-ZoneService = Literal["aml_api", "aml_notebooks", "keyvault", "acr"]
+NameKey = Literal["api", "cert", "notebooks", "scoring", "vault", "registry", "blob"]
+ZoneService = Literal["aml_api", "aml_notebooks", "keyvault", "acr", "blob"]
 
 
 class PrivateEndpointSpec(Placed):
