@@ -280,13 +280,12 @@ def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:
 
 def parse_storage_account(body: Mapping[str, Any], rid: ResourceId) -> StorageAccount:
     props = _properties(body, rid)
+    access = _typed(props, "publicNetworkAccess", str, None, rid)
     return StorageAccount(
         id=str(rid),
         name=rid.name,
         resource_group=rid.resource_group,
-        public_network_access=canonical(
-            _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
-        ),
+        public_network_access=canonical(access, PUBLIC_NETWORK_ACCESS),
         private_endpoint_ids=_endpoint_ids(props, rid),
     )
 

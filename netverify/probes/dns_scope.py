@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from netverify.azure.clouds import cloud
 from netverify.azure.dns_names import (
@@ -50,6 +51,9 @@ class Dependencies:
     vaults: Mapping[str, Read[KeyVault]]
     registries: Mapping[str, Read[Registry]]
     storage_accounts: Mapping[str, Read[StorageAccount]]
+
+
+T = TypeVar("T")
 
 
 def collect_dns_facts(
@@ -121,32 +125,19 @@ def collect_dns_facts(
         found, left_out = expected_names(names, ws, own, listing.value or (), hub)
         expected += found
         notes += left_out
-        vault = vaults.get((ws.key_vault_id or "").lower())
-        if vault is not None and vault.value is not None and vault.value.id.lower() not in seen:
-            seen.add(vault.value.id.lower())
-            of_vault = _read_endpoints(endpoints, list(vault.value.private_endpoint_ids))
-            expected += vault_names(names, vault.value, of_vault, ws)
-        registry = registries.get((ws.container_registry_id or "").lower())
-        if (
-            registry is not None
-            and registry.value is not None
-            and registry.value.id.lower() not in seen
-        ):
-            seen.add(registry.value.id.lower())
-            of_registry = _read_endpoints(
-                endpoints,
-                [c.private_endpoint_id for c in registry.value.private_endpoint_connections],
-            )
-            expected += registry_names(names, registry.value, of_registry, ws)
-        account = accounts.get((ws.storage_account_id or "").lower())
-        if (
-            account is not None
-            and account.value is not None
-            and account.value.id.lower() not in seen
-        ):
-            seen.add(account.value.id.lower())
-            of_account = _read_endpoints(endpoints, list(account.value.private_endpoint_ids))
-            expected += storage_names(names, account.value, of_account, ws)
+        vault = _unseen(vaults, ws.key_vault_id, seen)
+        if vault is not None:
+            of_vault = _read_endpoints(endpoints, list(vault.private_endpoint_ids))
+            expected += vault_names(names, vault, of_vault, ws)
+        registry = _unseen(registries, ws.container_registry_id, seen)
+        if registry is not None:
+            registry_pes = [c.private_endpoint_id for c in registry.private_endpoint_connections]
+            of_registry = _read_endpoints(endpoints, registry_pes)
+            expected += registry_names(names, registry, of_registry, ws)
+        account = _unseen(accounts, ws.storage_account_id, seen)
+        if account is not None:
+            of_account = _read_endpoints(endpoints, list(account.private_endpoint_ids))
+            expected += storage_names(names, account, of_account, ws)
     peered = _peered(agent_vnet)
     expected = [
         dataclasses.replace(
@@ -193,6 +184,15 @@ def collect_dns_facts(
         gaps=gaps,
         notes=tuple(notes),
     )
+
+
+def _unseen(reads: Mapping[str, Read[T]], resource_id: str | None, seen: set[str]) -> T | None:
+    """The linked resource's value the first time a workspace names it (then ``seen``)."""
+    read = reads.get((resource_id or "").lower())
+    if read is None or read.value is None or read.resource_id.lower() in seen:
+        return None
+    seen.add(read.resource_id.lower())
+    return read.value
 
 
 def _read_endpoints(
