@@ -4,6 +4,7 @@ and the test suite cannot leave loopback."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from azure.identity import ManagedIdentityCredential
@@ -11,7 +12,7 @@ from azure.mgmt.privatedns import PrivateDnsManagementClient
 from pytest_socket import SocketConnectBlockedError
 
 from netverify.azure.clouds import CLOUDS, CloudName
-from netverify.sim.scenario import ScenarioError, parse_scenario
+from netverify.sim.scenario import ScenarioError, load_scenario, parse_scenario
 from tests.conftest import NonLoopbackTraffic, TenantFactory
 
 
@@ -73,3 +74,24 @@ def test_suite_cannot_send_datagrams_beyond_loopback() -> None:
     """A UDP DNS query to 168.63.129.16 is stopped before it leaves (sendto needs no connect)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(NonLoopbackTraffic):
         udp.sendto(b"\x00", ("168.63.129.16", 53))
+
+
+def test_local_zones_file_is_read_from_beside_the_scenario(tmp_path: Path) -> None:
+    """A custom server's local_zones_file is JSON beside the scenario; a missing or broken one
+    is a ScenarioError naming the file, never a traceback."""
+    scenario = tmp_path / "case.toml"
+    scenario.write_text(
+        'subscriptions = ["11111111-1111-4111-8111-111111111111"]\n'
+        '[[dns.custom_servers]]\naddress = "10.0.0.4"\nlocal_zones_file = "zones.json"\n'
+    )
+    (tmp_path / "zones.json").write_text('{"example.internal": {"*": ["10.0.1.7"]}}')
+
+    [server] = load_scenario(scenario).dns.custom_servers
+
+    assert {"example.internal": {"*": ("10.0.1.7",)}} == server.local_zones
+    (tmp_path / "zones.json").write_text("{not json")
+    with pytest.raises(ScenarioError, match=r"custom_servers\[0\].local_zones_file .*zones.json"):
+        load_scenario(scenario)
+    (tmp_path / "zones.json").unlink()
+    with pytest.raises(ScenarioError, match="No such file"):
+        load_scenario(scenario)

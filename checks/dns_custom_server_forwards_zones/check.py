@@ -107,8 +107,9 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
         causes.append(
             "answers from its own copy of "
             + "; ".join(
-                f"{z}, which lacks {', '.join(sorted({_record(n, z) for n, _ in names}))} "
-                f"({names[0][0].fqdn} -> {names[0][1].rcode} with AA and {z}'s SOA)"
+                f"{z} (or a server it sends that zone to), which lacks {', '.join(sorted({_record(n, z) for n, _ in names}))} "
+                f"({names[0][0].fqdn} -> {names[0][1].rcode}"
+                f"{' with AA' if names[0][1].authoritative else ''} and {z}'s SOA)"
                 for z, names in sorted(local.items())
             )
         )
@@ -126,13 +127,15 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
 
 
 def _local_copy(answer: DnsAnswer, name: ExpectedName) -> bool:
-    """The server answered from a zone it holds itself (AA, and that zone's SOA) on the way
-    from the name to its privatelink record: a hand-made copy, not a forwarding problem."""
+    """The server's "no" came from a zone on the way from the name to its private record that
+    Azure DNS answers: a zone the server holds itself (AA), or one a CNAME led into (BIND
+    follows a forwarded CNAME into its own copy and answers NXDOMAIN with that zone's SOA,
+    without AA) - a hand-made copy, not a missing forwarder."""
     zone = answer.soa_zone
-    if not answer.authoritative or not zone:
+    if not zone or answer.addresses:
         return False
-    on_the_way = (name.fqdn, *answer.cname_chain)
-    return any(n == zone or n.endswith("." + zone) for n in on_the_way)
+    inside = [n for n in (name.fqdn, *answer.cname_chain) if n == zone or n.endswith("." + zone)]
+    return bool(inside) and (answer.authoritative or any(n in answer.cname_chain for n in inside))
 
 
 def _record(name: ExpectedName, zone: str) -> str:

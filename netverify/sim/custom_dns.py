@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,8 +153,27 @@ def _bind_forwarders(address: str) -> str:
     return f"{{ {host} port {port}; }}"
 
 
+LocalZones = Mapping[str, Mapping[str, Sequence[str]]]
+"""Zone -> {owner relative to the zone ("@" the apex, "*" a wildcard) -> IPv4 addresses}."""
+
+
+def _zone_file(zone: str, records: Mapping[str, Sequence[str]]) -> str:
+    """A master zone file: SOA and NS at the apex (so NXDOMAIN carries the SOA), then A records."""
+    lines = [
+        "$TTL 60",
+        f"@ IN SOA localhost. hostmaster.{_zone(zone)}. 1 3600 600 86400 60",
+        "@ IN NS localhost.",
+        *(f"{owner} IN A {ip}" for owner, ips in records.items() for ip in ips),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _bind_conf(
-    workdir: Path, port: int, conditional: Mapping[str, str], default: str | None
+    workdir: Path,
+    port: int,
+    conditional: Mapping[str, str],
+    default: str | None,
+    local_zones: LocalZones,
 ) -> str:
     if default is None:
         # BIND cannot refuse by name, and with no forwarders it would iterate from the built-in
@@ -164,7 +183,12 @@ def _bind_conf(
     zones = "".join(
         f'zone "{_zone(z)}" {{ type forward; forward only; forwarders {_bind_forwarders(a)}; }};\n'
         for z, a in conditional.items()
+        if _zone(z) not in {_zone(local) for local in local_zones}
     )
+    for number, (zone, records) in enumerate(local_zones.items()):
+        path = workdir / f"local-{number}.zone"
+        path.write_text(_zone_file(zone, records), encoding="utf-8")
+        zones += f'zone "{_zone(zone)}" {{ type master; file "{path}"; }};\n'
     return f"""\
 options {{
     directory "{workdir}";
@@ -192,11 +216,18 @@ controls {{ }};
 
 
 def start_bind(
-    workdir: Path, conditional_forwarders: Mapping[str, str], default_forwarder: str | None
+    workdir: Path,
+    conditional_forwarders: Mapping[str, str],
+    default_forwarder: str | None,
+    local_zones: LocalZones | None = None,
 ) -> RunningDns:
+    """BIND forwarding as configured, and authoritative (master) for ``local_zones``."""
+
     def command(wd: Path, port: int) -> list[str]:
         conf = wd / "named.conf"
-        conf.write_text(_bind_conf(wd, port, conditional_forwarders, default_forwarder))
+        conf.write_text(
+            _bind_conf(wd, port, conditional_forwarders, default_forwarder, local_zones or {})
+        )
         # -g: foreground, log to stderr; -4: no IPv6 sockets at all. No -u: as root BIND keeps
         # running as root, which is fine for a test and avoids chown'ing the workdir.
         return [NAMED, "-g", "-4", "-c", str(conf)]

@@ -7,6 +7,7 @@ From one scenario come both the ARM bodies (``arm_state``) and, later, the DNS d
 
 from __future__ import annotations
 
+import json
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -163,6 +164,15 @@ class CustomDnsServerSpec(_Spec):
     )
     default_forwarder: str = Field("public", description='"public", or "none" (refuse the rest).')
     down: bool = Field(False, description="The server does not answer at all.")
+    local_zones: dict[str, dict[str, tuple[str, ...]]] = Field(
+        default_factory=dict,
+        description="Zones the server is authoritative for: zone -> {owner relative to the "
+        'zone, "@" for the apex, or a wildcard "*" -> IPv4 addresses} (manual DNS integration, '
+        "or a hand-made copy of a privatelink zone).",
+    )
+    local_zones_file: str | None = Field(
+        None, description="A JSON file of local_zones' shape, beside the scenario file."
+    )
 
 
 class HostEntrySpec(_Spec):
@@ -315,10 +325,23 @@ def parse_scenario(data: dict[str, Any], source: str) -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
+    """A scenario file; each custom server's ``local_zones_file`` is read from beside it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"{path}: {exc}") from exc
+    servers = (
+        data.get("dns", {}).get("custom_servers", []) if isinstance(data.get("dns"), dict) else []
+    )
+    for index, server in enumerate(servers if isinstance(servers, list) else []):
+        if isinstance(server, dict) and isinstance(server.get("local_zones_file"), str):
+            side = path.parent / server.pop("local_zones_file")
+            where = f"{path}: dns.custom_servers[{index}].local_zones_file {side}"
+            try:
+                zones = json.loads(side.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ScenarioError(f"{where}: {exc}") from exc
+            server["local_zones"] = {**zones, **server.get("local_zones", {})}
     return parse_scenario(data, str(path))
 
 

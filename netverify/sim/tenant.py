@@ -165,10 +165,19 @@ class SimulatedTenant:
             else {z: self.azure_dns.address for z in _healthy_forwarders(self.scenario)}
         )
         default = destinations.get(spec.default_forwarder)
+        workdir = self.workdir / "dns" / spec.address
+        if spec.local_zones:
+            # Only BIND plays a server authoritative for zones of its own here.
+            if self.custom_dns_kind != "bind":
+                raise ValueError(
+                    f"custom DNS server {spec.address} holds local zones "
+                    f"({', '.join(spec.local_zones)}): only --custom-dns bind can play it"
+                )
+            return start_bind(workdir, forwarders, default, spec.local_zones)
         if self.custom_dns_kind == "standin":
             return ForwardingDnsServer([], forwarders, default).start()
         start = REAL_SERVERS[self.custom_dns_kind][1]
-        return start(self.workdir / "dns" / spec.address, forwarders, default)
+        return start(workdir, forwarders, default)
 
     def _dns_targets(self) -> dict[str, str]:
         """Where queries for each declared DNS address really go (all loopback)."""

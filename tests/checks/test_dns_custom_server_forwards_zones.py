@@ -100,7 +100,8 @@ def test_local_copy_of_the_privatelink_zone_is_its_own_root_cause() -> None:
 
     assert Status.FAIL is finding.status
     assert (
-        "answers from its own copy of privatelink.api.azureml.ms, which lacks " in finding.message
+        "answers from its own copy of privatelink.api.azureml.ms (or a server it sends that "
+        "zone to), which lacks " in finding.message
     )
     assert f"{SCORING} -> NXDOMAIN with AA" in finding.message
     assert finding.evidence.observed["local_zone_copies"] == ["privatelink.api.azureml.ms"]
@@ -169,3 +170,20 @@ def test_a_server_that_answers_nothing_is_not_judged_on_forwarding() -> None:
     answers = [silent, dns_answer(AZURE)]
 
     assert [Status.SKIPPED] == check_statuses(CHECK_ID, dns_facts(answers))
+
+
+def test_bind_following_a_forwarded_cname_into_its_copy_is_a_local_copy() -> None:
+    """What a real BIND answers in H12: the forwarded CNAME, then NXDOMAIN from its own copy
+    of the privatelink zone with that zone's SOA - and no AA (the chain began forwarded)."""
+    chain = ("ep-a.g.inference.eastus.privatelink.api.azureml.ms",)
+    mine = dataclasses.replace(
+        dns_answer(CUSTOM, (), fqdn=SCORING, rcode="NXDOMAIN", chain=chain),
+        soa_zone="privatelink.api.azureml.ms",
+    )
+    answers = [mine, dns_answer(AZURE, ("10.0.1.7",), fqdn=SCORING, chain=chain)]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[_scoring()]))
+
+    assert finding.evidence is not None
+    assert ["privatelink.api.azureml.ms"] == finding.evidence.observed["local_zone_copies"]
+    assert f"{SCORING} -> NXDOMAIN and privatelink.api.azureml.ms's SOA" in finding.message
