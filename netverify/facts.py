@@ -476,6 +476,8 @@ class DnsFacts:
     # Failed list reads (a workspace's online endpoints): names that could not be known.
     gaps: tuple[Read[Any], ...] = ()
     notes: tuple[NameNote, ...] = ()
+    # The search for zones by name across the identity's subscriptions (None: not needed).
+    zone_search: Read[tuple[str, ...]] | None = None
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

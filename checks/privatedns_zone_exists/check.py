@@ -40,6 +40,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         if unread:
             yield failed_read(META, unread[0], "private DNS zone", linked=False)
             continue
+        search = dns.zone_search
+        if not reads and search is not None and search.failure is not None:
+            # Not found because not searched: "missing" would be a claim without evidence.
+            yield failed_read(META, search, "list of private DNS zones", linked=False)
+            continue
         if all(answered_privately(dns, n) for n in names):
             # DNS outranks the inventory: the names work (DNS kept on the VNet's own servers).
             yield Finding(

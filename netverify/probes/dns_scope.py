@@ -150,7 +150,8 @@ def collect_dns_facts(
         )
         for name in expected
     ]
-    expected = _with_zones(expected, endpoints, reader)
+    zone_search = find_private_dns_zones(reader) if expected else None
+    expected = _with_zones(expected, endpoints, zone_search)
 
     zone_ids = _unique(z for e in expected for z in e.zone_ids)
     zones = dict(zip(_keys(zone_ids), pool.map(reader.private_dns_zone, zone_ids), strict=True))
@@ -183,6 +184,7 @@ def collect_dns_facts(
         endpoint_vnets=endpoint_vnets,
         gaps=gaps,
         notes=tuple(notes),
+        zone_search=zone_search,
     )
 
 
@@ -217,13 +219,12 @@ def _peered(agent_vnet: Read[VirtualNetwork] | None) -> set[str]:
 def _with_zones(
     expected: list[ExpectedName],
     endpoints: Mapping[str, Read[PrivateEndpoint]],
-    reader: ArmReader,
+    visible: Read[tuple[str, ...]] | None,
 ) -> list[ExpectedName]:
     """The zones each name may be served from: those of the serving endpoints' zone groups,
     and every zone of that name the identity can see (Resource Graph across its subscriptions,
     as landing zones keep them in a central one)."""
     out = []
-    visible: Read[tuple[str, ...]] | None = None  # searched once, when a name needs it
     for name in expected:
         grouped = _unique(
             z
@@ -232,13 +233,18 @@ def _with_zones(
             for z in pe.value.zone_ids
             if _zone_name(z) == name.zone_name.lower()
         )
-        if visible is None:
-            visible = find_private_dns_zones(reader)
         # Same-name zones elsewhere too: the agent's VNet may be linked to one of them (a
         # central zone), which is then what Azure DNS answers from - and a VNet cannot be
         # linked to two zones of one name, so the remedy must know.
         grouped = _unique(
-            [*grouped, *(z for z in visible.value or () if _zone_name(z) == name.zone_name.lower())]
+            [
+                *grouped,
+                *(
+                    z
+                    for z in (visible.value or () if visible else ())
+                    if _zone_name(z) == name.zone_name.lower()
+                ),
+            ]
         )
         out.append(dataclasses.replace(name, zone_ids=tuple(grouped)))
     return out

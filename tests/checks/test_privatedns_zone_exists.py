@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from netverify.facts import DnsAnswer, ReadProblem
 from netverify.model import Status
 from netverify.testing import (
@@ -91,3 +93,19 @@ def test_zone_unreadable_is_an_error() -> None:
     )
 
     assert [Status.ERROR] == check_statuses(CHECK_ID, facts)
+
+
+def test_zones_that_could_not_be_searched_are_an_error_not_missing() -> None:
+    """No zone group and the zone search failed (Resource Graph and the lists refused): an
+    error naming the failed read, never "the zone does not exist"."""
+    facts = dns_facts(public_answers(), names=[expected_name(zone_ids=())], zones=[])
+    assert facts.dns is not None
+    refused = failed(
+        "/providers/Microsoft.Network/privateDnsZones", ReadProblem.FORBIDDEN, status_code=403
+    )
+    facts = dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, zone_search=refused))
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.ERROR is finding.status
+    assert "list of private DNS zones" in finding.message
