@@ -48,10 +48,13 @@ class Read(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class PrivateEndpointConnection:
+    """One of a resource's ``properties.privateEndpointConnections`` (its owner's side)."""
+
     id: str
     private_endpoint_id: str | None
     status: str | None  # Pending | Approved | Rejected | Disconnected | Timeout
     description: str | None
+    actions_required: str | None = None  # privateLinkServiceConnectionState.actionsRequired
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +94,12 @@ class KeyVault:
     virtual_network_rules: tuple[str, ...]
     public_network_access: str | None
     has_network_acls: bool = True
-    # Ids of the private endpoints connected to the vault (its name must resolve to them).
-    private_endpoint_ids: tuple[str, ...] = ()
+    private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+
+    @property
+    def private_endpoint_ids(self) -> tuple[str, ...]:
+        """The private endpoints connected to the vault (its name resolves to them)."""
+        return _endpoint_ids(self.private_endpoint_connections)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +108,16 @@ class StorageAccount:
     name: str
     resource_group: str
     public_network_access: str | None
-    # Ids of the private endpoints connected to the account (its names must resolve to them).
-    private_endpoint_ids: tuple[str, ...] = ()
+    private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+
+    @property
+    def private_endpoint_ids(self) -> tuple[str, ...]:
+        """The private endpoints connected to the account (its names resolve to them)."""
+        return _endpoint_ids(self.private_endpoint_connections)
+
+
+def _endpoint_ids(connections: tuple[PrivateEndpointConnection, ...]) -> tuple[str, ...]:
+    return tuple(c.private_endpoint_id for c in connections if c.private_endpoint_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +222,9 @@ class Facts:
     workspaces: tuple[Read[Workspace], ...] = ()
     key_vaults: Mapping[str, Read[KeyVault]] = field(default_factory=dict)  # by lower-case id
     registries: Mapping[str, Read[Registry]] = field(default_factory=dict)  # by lower-case id
+    # The hubs of hub-based projects that have no private endpoint of their own (they are
+    # reached through the hub's), by lower-case id.
+    hubs: Mapping[str, Read[Workspace]] = field(default_factory=dict)
     storage_accounts: Mapping[str, Read[StorageAccount]] = field(default_factory=dict)
     # Lists, by the lower-case id of their parent: a workspace's endpoints, an endpoint's deployments.
     online_endpoints: Mapping[str, Read[tuple[OnlineEndpoint, ...]]] = field(default_factory=dict)
@@ -269,6 +287,20 @@ class CustomDnsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivateLinkServiceConnection:
+    """The private endpoint's own side of one connection: an entry of its
+    ``privateLinkServiceConnections``, or of ``manualPrivateLinkServiceConnections`` (``manual``:
+    a request that waits for the target's owner to approve it)."""
+
+    id: str
+    target_id: str | None  # privateLinkServiceId
+    status: str | None  # privateLinkServiceConnectionState.status
+    description: str | None = None
+    actions_required: str | None = None
+    manual: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PrivateEndpoint:
     id: str
     name: str
@@ -281,10 +313,46 @@ class PrivateEndpoint:
     # The A records the zone groups say they wrote (privateDnsZoneConfigs[].recordSets[]).
     zone_records: tuple[ZoneGroupRecord, ...] = ()
     zone_group_names: tuple[str, ...] = ()  # privateDnsZoneGroups[].name
+    connections: tuple[PrivateLinkServiceConnection, ...] = ()
+
+    @property
+    def ips(self) -> tuple[str, ...]:
+        """Every IP the endpoint gives a name (customDnsConfigs and its zone groups' records)."""
+        return tuple(
+            dict.fromkeys(
+                [
+                    *(ip for c in self.custom_dns_configs for ip in c.ip_addresses),
+                    *(ip for r in self.zone_records for ip in r.ip_addresses),
+                ]
+            )
+        )
 
     @property
     def vnet_id(self) -> str | None:
         return self.subnet_id.split("/subnets/")[0] if self.subnet_id else None
+
+
+APPROVED = "Approved"
+
+
+def connection_status(
+    connection: PrivateEndpointConnection, endpoint: PrivateEndpoint | None
+) -> str | None:
+    """Whether Private Link carries the endpoint's traffic to the connection's resource.
+
+    The resource owner's record (``connection``, the target's ``privateEndpointConnections``)
+    is what approving or rejecting changes; the endpoint's own side (when it was read) mirrors
+    it, and alone shows what the owner did from elsewhere (Disconnected: the owner removed
+    it). So the first state of the two that is not Approved wins; None when neither says.
+    """
+    target = (connection.id.split("/privateEndpointConnections/")[0]).lower()
+    own = [
+        c.status
+        for c in (endpoint.connections if endpoint is not None else ())
+        if (c.target_id or "").lower() == target
+    ]
+    states = [s for s in (connection.status, *own) if s]
+    return next((s for s in states if s != APPROVED), states[0] if states else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +428,10 @@ class ExpectedName:
     # Where Azure says the name exists: "customDnsConfigs", "scoringUri" (an online endpoint).
     sources: tuple[str, ...] = ()
     reachable: tuple[str, ...] = ()  # ids of the endpoints the agent's VNet reaches
+    # Endpoints of the resource that list the name but whose connection is not Approved
+    # (``connection_status``): Private Link drops their traffic, so their IPs are no right
+    # answer - nor a stale one; the connection is what is wrong.
+    withheld: tuple[EndpointAddresses, ...] = ()
 
     @property
     def serving(self) -> tuple[EndpointAddresses, ...]:
@@ -376,11 +448,16 @@ class ExpectedName:
     @property
     def all_ips(self) -> tuple[str, ...]:
         """Every IP any endpoint of the resource has for the name (none of them is stale)."""
-        return tuple(dict.fromkeys(ip for e in self.endpoints for ip in e.ips))
+        return tuple(dict.fromkeys(ip for e in (*self.endpoints, *self.withheld) for ip in e.ips))
 
     @property
     def private_endpoint_ids(self) -> tuple[str, ...]:
         return tuple(e.private_endpoint_id for e in self.serving)
+
+    @property
+    def withheld_ips(self) -> tuple[str, ...]:
+        """IPs of the resource's endpoints whose connection is not Approved (no right answer)."""
+        return tuple(dict.fromkeys(ip for e in self.withheld for ip in e.ips))
 
 
 @dataclass(frozen=True, slots=True)

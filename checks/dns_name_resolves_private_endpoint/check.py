@@ -84,7 +84,13 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             name,
             f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
             f"{describe(bad[0])} through {bad[0].resolver}, not to its private endpoint "
-            f"{', '.join(name.expected_ips)}.",
+            f"{', '.join(name.expected_ips)}"
+            + (
+                " (the address of a private endpoint whose connection is not Approved: "
+                "privateendpoint_connection_approved)."
+                if set(bad[0].addresses) <= set(name.withheld_ips)
+                else "."
+            ),
             Evidence(observed, expected),
             META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
         )

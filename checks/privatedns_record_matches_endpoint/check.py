@@ -42,9 +42,13 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     subject=zone.id,
                 )
                 continue
+            withheld = set(record.values) & set(name.withheld_ips)
             why = (
                 f"{', '.join(stale)} belongs to no private endpoint of {name.workspace_name}"
                 if stale
+                else f"{', '.join(sorted(withheld))} belongs to a private endpoint whose "
+                "connection is not Approved (privateendpoint_connection_approved)"
+                if withheld
                 else "none of them belongs to a private endpoint the agent's VNet reaches"
             )
             yield Finding(

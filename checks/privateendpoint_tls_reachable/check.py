@@ -3,8 +3,9 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.facts import Facts
-from netverify.model import Evidence, Finding, Status
+from netverify.checklib.connections import ConnectionState, all_states
+from netverify.facts import APPROVED, Facts
+from netverify.model import Evidence, Finding, Remediation, Status
 
 META = load_meta(__file__)
 
@@ -13,6 +14,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     if dns is None:
         return
+    withheld = _withheld_ips(facts)
     for probe in dns.reachability:
         observed = {
             "fqdn": probe.fqdn,
@@ -37,6 +39,32 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             )
             continue
         stage = "TLS handshake" if probe.connected else "TCP connection"
+        held = withheld.get(probe.address)
+        if held is not None and not probe.connected:
+            # Private Link drops the traffic of a connection that is not Approved: that, not
+            # an NSG or a route, is the first cause (privateendpoint_connection_approved).
+            observed["privateEndpoint"] = held.endpoint_id
+            observed["connectionStatus"] = held.status
+            yield Finding(
+                META,
+                Status.FAIL,
+                probe.fqdn,
+                f"{probe.fqdn} resolves to {probe.address} but the TCP connection on port "
+                f"{probe.port} fails: {probe.address} is private endpoint "
+                f"{_name(held.endpoint_id)}, whose connection to {held.owner.kind} "
+                f"{held.owner.name} is {held.status}, not Approved, so Private Link drops "
+                "its traffic.",
+                Evidence(observed, expected),
+                Remediation(
+                    f"Have the connection of private endpoint {_name(held.endpoint_id)} to "
+                    f"{held.owner.kind} {held.owner.name} approved (see "
+                    "privateendpoint_connection_approved); NSGs, firewalls and routes are not "
+                    "the first suspect.",
+                    f"az network private-endpoint-connection show --id {held.connection.id}",
+                ),
+                subject=subject,
+            )
+            continue
         yield Finding(
             META,
             Status.FAIL,
@@ -49,3 +77,19 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             ),
             subject=subject,
         )
+
+
+def _withheld_ips(facts: Facts) -> dict[str, ConnectionState]:
+    """IP -> the connection, not Approved, of the private endpoint that has it."""
+    return {
+        ip: state
+        for state in all_states(facts)
+        if state.status not in (None, APPROVED)
+        and state.endpoint is not None
+        and state.endpoint.value is not None
+        for ip in state.endpoint.value.ips
+    }
+
+
+def _name(arm_id: str) -> str:
+    return arm_id.rstrip("/").rsplit("/", 1)[-1]

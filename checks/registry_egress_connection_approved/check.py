@@ -10,15 +10,9 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from netverify.checklib.catalog import load_meta
+from netverify.checklib.connections import is_egress
 from netverify.checklib.judging import skipped, unreadable, workspaces_by_link
-from netverify.facts import (
-    EGRESS_DESCRIPTION,
-    Facts,
-    PrivateEndpointConnection,
-    Read,
-    Registry,
-    Workspace,
-)
+from netverify.facts import Facts, Read, Registry, Workspace
 from netverify.model import Evidence, Finding, Status
 
 META = load_meta(__file__)
@@ -39,14 +33,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             yield from _judge(registry, workspaces, facts)
 
 
-def _is_egress(connection: PrivateEndpointConnection, facts: Facts) -> bool:
-    if (connection.description or "").strip().lower() == EGRESS_DESCRIPTION.lower():
-        return True
-    return bool(connection.private_endpoint_id and facts.outside(connection.private_endpoint_id))
-
-
 def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Iterator[Finding]:
-    egress = [c for c in registry.private_endpoint_connections if _is_egress(c, facts)]
+    egress = [c for c in registry.private_endpoint_connections if is_egress(c, facts)]
     if not egress:
         unknown = facts.subscriptions is None or facts.subscriptions.value is None
         yield skipped(

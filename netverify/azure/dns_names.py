@@ -147,6 +147,7 @@ def expected_names(
     endpoints: Sequence[PrivateEndpoint],
     online_endpoints: Sequence[OnlineEndpoint],
     hub: Workspace | None = None,
+    withheld: Sequence[PrivateEndpoint] = (),
 ) -> tuple[list[ExpectedName], list[NameNote]]:
     """Every FQDN the workspace's private endpoints must answer, with the IPs each gives it,
     and the online endpoints deliberately left out (with why).
@@ -160,6 +161,11 @@ def expected_names(
     A hub-based project (``hub``: its hub workspace, whose ``endpoints`` are given) has no
     private endpoint of its own: its scoring hosts are served by the hub's, as the hub's names
     are; the hub's own names are the hub's to judge.
+
+    ``withheld`` are the workspace's (or hub's) endpoints whose connection is not Approved:
+    their IPs are kept on the names as ``withheld`` (no right answer, no stale one either),
+    and a scoring host only they serve is not expected (its endpoint's connection is the
+    finding, not the name).
     """
     owner = hub or workspace
     guid = owner.workspace_guid or ""
@@ -167,8 +173,9 @@ def expected_names(
         return [], []
     shapes = workspace_names(cloud, owner.name, owner.location, guid)
     served = {shape.purpose: _served_by(shape, endpoints) for shape in shapes}
+    held = {shape.purpose: _served_by(shape, withheld)[0] for shape in shapes}
     names = [
-        _expected(cloud, workspace, shape, shape.fqdn, *served[shape.purpose])
+        _expected(cloud, workspace, shape, shape.fqdn, *served[shape.purpose], held[shape.purpose])
         for shape in shapes
         if shape.purpose != SCORING and served[shape.purpose][0] and hub is None
     ]
@@ -204,7 +211,7 @@ def expected_names(
                     f"{cloud.inference_suffix}: not a name the workspace's private endpoint serves.",
                 )
             )
-        else:
+        elif served[SCORING][0] or not held[SCORING]:
             addresses, sources = served[SCORING]
             inherited = (f"hub {hub.name}",) if hub is not None else ()
             names.append(
@@ -215,6 +222,7 @@ def expected_names(
                     host.lower(),
                     addresses,
                     (SCORING_URI, *sources, *inherited),
+                    held[SCORING],
                 )
             )
     return names, notes
@@ -253,6 +261,7 @@ def _expected(
     fqdn: str,
     endpoints: tuple[EndpointAddresses, ...],
     sources: tuple[str, ...],
+    withheld: tuple[EndpointAddresses, ...] = (),
 ) -> ExpectedName:
     return ExpectedName(
         fqdn=fqdn,
@@ -264,21 +273,30 @@ def _expected(
         record_name=shape.record,
         forwarder_zones=forwarder_zones(cloud, fqdn),
         sources=sources,
+        withheld=withheld,
     )
 
 
 def vault_names(
-    cloud: Cloud, vault: KeyVault, endpoints: Sequence[PrivateEndpoint], workspace: Workspace
+    cloud: Cloud,
+    vault: KeyVault,
+    endpoints: Sequence[PrivateEndpoint],
+    workspace: Workspace,
+    withheld: Sequence[PrivateEndpoint] = (),
 ) -> list[ExpectedName]:
     """The vault's name (``<vault>.vault.azure.net``) as its private endpoints' customDnsConfigs
     or zone groups give it; its record ``<vault>`` lives in the cloud's Key Vault zone."""
     fqdn = f"{vault.name}.{cloud.keyvault_suffix}".lower()
     shape = WorkspaceName(KEY_VAULT, fqdn, cloud.keyvault_zone, vault.name.lower())
-    return _dependency_names([shape], cloud, endpoints, workspace)
+    return _dependency_names([shape], cloud, endpoints, workspace, withheld)
 
 
 def registry_names(
-    cloud: Cloud, registry: Registry, endpoints: Sequence[PrivateEndpoint], workspace: Workspace
+    cloud: Cloud,
+    registry: Registry,
+    endpoints: Sequence[PrivateEndpoint],
+    workspace: Workspace,
+    withheld: Sequence[PrivateEndpoint] = (),
 ) -> list[ExpectedName]:
     """The registry's login server (``<registry>.azurecr.io``) and each regional data endpoint
     (``<registry>.<region>.data.azurecr.io``) its private endpoints list; records in the
@@ -299,7 +317,7 @@ def registry_names(
         WorkspaceName(REGISTRY, fqdn, cloud.acr_zone, fqdn.removesuffix(suffix))
         for fqdn in sorted(fqdns)
     ]
-    return _dependency_names(shapes, cloud, endpoints, workspace)
+    return _dependency_names(shapes, cloud, endpoints, workspace, withheld)
 
 
 def storage_names(
@@ -307,12 +325,13 @@ def storage_names(
     account: StorageAccount,
     endpoints: Sequence[PrivateEndpoint],
     workspace: Workspace,
+    withheld: Sequence[PrivateEndpoint] = (),
 ) -> list[ExpectedName]:
     """The storage account's blob name (``<account>.blob.core.windows.net``) as its private
     endpoints list it; record ``<account>`` in the cloud's blob zone."""
     fqdn = f"{account.name}.{cloud.blob_suffix}".lower()
     shape = WorkspaceName(STORAGE, fqdn, cloud.blob_zone, account.name.lower())
-    return _dependency_names([shape], cloud, endpoints, workspace)
+    return _dependency_names([shape], cloud, endpoints, workspace, withheld)
 
 
 def _dependency_names(
@@ -320,11 +339,14 @@ def _dependency_names(
     cloud: Cloud,
     endpoints: Sequence[PrivateEndpoint],
     workspace: Workspace,
+    withheld: Sequence[PrivateEndpoint],
 ) -> list[ExpectedName]:
-    """Names of a resource the workspace depends on, each served by the endpoints that list it."""
+    """Names of a resource the workspace depends on, each served by the endpoints that list it
+    (the ``withheld`` ones, whose connection is not Approved, serve none)."""
     names = []
     for shape in shapes:
         addresses, sources = _served_by(shape, endpoints)
         if addresses:
-            names.append(_expected(cloud, workspace, shape, shape.fqdn, addresses, sources))
+            held = _served_by(shape, withheld)[0]
+            names.append(_expected(cloud, workspace, shape, shape.fqdn, addresses, sources, held))
     return names

@@ -24,6 +24,7 @@ from netverify.facts import (
     PrivateDnsZone,
     PrivateEndpoint,
     PrivateEndpointConnection,
+    PrivateLinkServiceConnection,
     Registry,
     StorageAccount,
     Subscription,
@@ -39,7 +40,6 @@ class MalformedResource(ValueError):
 
 def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
     props = _properties(body, rid)
-    connections = _typed(props, "privateEndpointConnections", list, [], rid)
     managed = _typed(props, "managedNetwork", dict, {}, rid)
     network_path = "properties.managedNetwork"
     return Workspace(
@@ -56,7 +56,7 @@ def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
         key_vault_id=_linked_id(props, "keyVault", rid),
         container_registry_id=_linked_id(props, "containerRegistry", rid),
         storage_account_id=_linked_id(props, "storageAccount", rid),
-        private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+        private_endpoint_connections=_connections(props, rid),
         image_build_compute=_typed(props, "imageBuildCompute", str, None, rid) or None,
         kind=_typed(body, "kind", str, None, rid, "(top level)"),
         hub_id=_linked_id(props, "hubResourceId", rid),
@@ -274,7 +274,7 @@ def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:
             _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
         ),
         has_network_acls=has_acls,
-        private_endpoint_ids=_endpoint_ids(props, rid),
+        private_endpoint_connections=_connections(props, rid),
     )
 
 
@@ -286,16 +286,16 @@ def parse_storage_account(body: Mapping[str, Any], rid: ResourceId) -> StorageAc
         name=rid.name,
         resource_group=rid.resource_group,
         public_network_access=canonical(access, PUBLIC_NETWORK_ACCESS),
-        private_endpoint_ids=_endpoint_ids(props, rid),
+        private_endpoint_connections=_connections(props, rid),
     )
 
 
-def _endpoint_ids(props: Mapping[str, Any], rid: ResourceId) -> tuple[str, ...]:
-    """The private endpoint id of each of ``properties.privateEndpointConnections``."""
+def _connections(
+    props: Mapping[str, Any], rid: ResourceId
+) -> tuple[PrivateEndpointConnection, ...]:
+    """``properties.privateEndpointConnections``, each with its state."""
     return tuple(
-        pe
-        for raw in _typed(props, "privateEndpointConnections", list, [], rid)
-        if (pe := _connection(raw, rid).private_endpoint_id)
+        _connection(raw, rid) for raw in _typed(props, "privateEndpointConnections", list, [], rid)
     )
 
 
@@ -359,15 +359,26 @@ def _connection(raw: Any, rid: ResourceId) -> PrivateEndpointConnection:
     if not isinstance(raw, dict):
         raise MalformedResource(f"{rid.name}: privateEndpointConnections holds {raw!r}")
     props = raw.get("properties") or {}
-    state = props.get("privateLinkServiceConnectionState") or {}
+    state = _state(props, rid, "privateEndpointConnections[].properties")
     return PrivateEndpointConnection(
         id=str(raw.get("id", "")),
         private_endpoint_id=(props.get("privateEndpoint") or {}).get("id"),
-        status=canonical(
-            _typed(state, "status", str, None, rid, "privateLinkServiceConnectionState"),
-            CONNECTION_STATUS,
-        ),
-        description=state.get("description"),
+        status=state[0],
+        description=state[1],
+        actions_required=state[2],
+    )
+
+
+def _state(
+    props: Mapping[str, Any], rid: ResourceId, path: str
+) -> tuple[str | None, str | None, str | None]:
+    """``privateLinkServiceConnectionState``: (status, description, actionsRequired)."""
+    where = f"{path}.privateLinkServiceConnectionState"
+    state = _typed(props, "privateLinkServiceConnectionState", dict, {}, rid, path)
+    return (
+        canonical(_typed(state, "status", str, None, rid, where), CONNECTION_STATUS),
+        _typed(state, "description", str, None, rid, where),
+        _typed(state, "actionsRequired", str, None, rid, where),
     )
 
 
@@ -410,18 +421,26 @@ def parse_private_endpoint(
 ) -> PrivateEndpoint:
     props = _properties(body, rid)
     connections = [
-        *_typed(props, "privateLinkServiceConnections", list, [], rid),
-        *_typed(props, "manualPrivateLinkServiceConnections", list, [], rid),
+        (connection, key == "manualPrivateLinkServiceConnections")
+        for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections")
+        for connection in _typed(props, key, list, [], rid)
     ]
     targets: list[str] = []
     groups: list[str] = []
-    for connection in connections:
+    sides: list[PrivateLinkServiceConnection] = []
+    for connection, manual in connections:
         cprops = connection.get("properties") if isinstance(connection, dict) else None
         if not isinstance(cprops, dict):
             raise MalformedResource(f"{rid.type} {rid.name}: a connection has no properties")
         target = _typed(cprops, "privateLinkServiceId", str, None, rid, "connection.properties")
         targets += [target] if target else []
         groups += _strings(cprops, "groupIds", rid, "connection.properties")
+        status, description, actions = _state(cprops, rid, "connection.properties")
+        sides.append(
+            PrivateLinkServiceConnection(
+                str(connection.get("id") or ""), target, status, description, actions, manual
+            )
+        )
     configs = []
     for entry in _typed(props, "customDnsConfigs", list, [], rid):
         if not isinstance(entry, dict) or not isinstance(entry.get("fqdn"), str):
@@ -458,6 +477,7 @@ def parse_private_endpoint(
         zone_ids=tuple(z for z in zone_ids if z),
         zone_records=tuple(r for r in zone_records if r.zone_id and r.record_name),
         zone_group_names=tuple(str(g.get("name")) for g in zone_groups if g.get("name")),
+        connections=tuple(sides),
     )
 
 

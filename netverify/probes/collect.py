@@ -34,6 +34,7 @@ class _Reads:
 
     key_vaults: dict[str, Read[KeyVault]] = field(default_factory=dict)
     registries: dict[str, Read[Registry]] = field(default_factory=dict)
+    hubs: dict[str, Read[Workspace]] = field(default_factory=dict)
     storage_accounts: dict[str, Read[StorageAccount]] = field(default_factory=dict)
     online_endpoints: dict[str, Read[tuple[OnlineEndpoint, ...]]] = field(default_factory=dict)
     online_deployments: dict[str, Read[tuple[OnlineDeployment, ...]]] = field(default_factory=dict)
@@ -85,6 +86,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,
         registries=reads.registries,
+        hubs=reads.hubs,
         storage_accounts=reads.storage_accounts,
         online_endpoints=reads.online_endpoints,
         online_deployments=reads.online_deployments,
@@ -105,6 +107,8 @@ def _probe_workspace(reader: ArmReader, workspace_id: str) -> tuple[Read[Workspa
     ws = read.value
     if ws is None:
         return read, linked
+    if ws.hub_id and not ws.private_endpoint_connections:
+        linked.hubs[ws.hub_id.lower()] = reader.workspace(ws.hub_id)
     if ws.key_vault_id:
         linked.key_vaults[ws.key_vault_id.lower()] = reader.key_vault(ws.key_vault_id)
     if ws.container_registry_id:

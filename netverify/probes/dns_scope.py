@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -24,18 +24,21 @@ from netverify.azure.dns_names import (
 from netverify.azure.net import is_private
 from netverify.config import Config
 from netverify.facts import (
+    APPROVED,
     DnsAnswer,
     DnsFacts,
     ExpectedName,
     KeyVault,
     NameNote,
     PrivateEndpoint,
+    PrivateEndpointConnection,
     Read,
     Registry,
     StorageAccount,
     Subscription,
     VirtualNetwork,
     Workspace,
+    connection_status,
     outside_subscriptions,
 )
 from netverify.probes.arm import ArmReader
@@ -118,26 +121,33 @@ def collect_dns_facts(
         for pe in managed
     ]
     seen: set[str] = set()  # resources several workspaces share: resolved once
+    withheld_seen: set[str] = set()
     for ws, listing in zip(readable, online, strict=True):
         hub = hubs.get(ws.id.lower())
-        connections = (hub or ws).private_endpoint_connections
-        own = _read_endpoints(endpoints, [c.private_endpoint_id for c in connections])
-        found, left_out = expected_names(names, ws, own, listing.value or (), hub)
+        owner = hub or ws
+        own, held = _by_approval(endpoints, owner.private_endpoint_connections)
+        found, left_out = expected_names(names, ws, own, listing.value or (), hub, held)
         expected += found
         notes += left_out
+        # Each owner's withheld endpoints once (a hub serves several projects).
+        if owner.id.lower() not in withheld_seen:
+            withheld_seen.add(owner.id.lower())
+            notes += _withheld_notes(owner.id, owner.private_endpoint_connections, endpoints)
         vault = _unseen(vaults, ws.key_vault_id, seen)
         if vault is not None:
-            of_vault = _read_endpoints(endpoints, list(vault.private_endpoint_ids))
-            expected += vault_names(names, vault, of_vault, ws)
+            of_vault, held = _by_approval(endpoints, vault.private_endpoint_connections)
+            expected += vault_names(names, vault, of_vault, ws, held)
+            notes += _withheld_notes(vault.id, vault.private_endpoint_connections, endpoints)
         registry = _unseen(registries, ws.container_registry_id, seen)
         if registry is not None:
-            registry_pes = [c.private_endpoint_id for c in registry.private_endpoint_connections]
-            of_registry = _read_endpoints(endpoints, registry_pes)
-            expected += registry_names(names, registry, of_registry, ws)
+            of_registry, held = _by_approval(endpoints, registry.private_endpoint_connections)
+            expected += registry_names(names, registry, of_registry, ws, held)
+            notes += _withheld_notes(registry.id, registry.private_endpoint_connections, endpoints)
         account = _unseen(accounts, ws.storage_account_id, seen)
         if account is not None:
-            of_account = _read_endpoints(endpoints, list(account.private_endpoint_ids))
-            expected += storage_names(names, account, of_account, ws)
+            of_account, held = _by_approval(endpoints, account.private_endpoint_connections)
+            expected += storage_names(names, account, of_account, ws, held)
+            notes += _withheld_notes(account.id, account.private_endpoint_connections, endpoints)
     peered = _peered(agent_vnet)
     expected = [
         dataclasses.replace(
@@ -197,14 +207,50 @@ def _unseen(reads: Mapping[str, Read[T]], resource_id: str | None, seen: set[str
     return read.value
 
 
-def _read_endpoints(
-    endpoints: Mapping[str, Read[PrivateEndpoint]], ids: Sequence[str | None]
-) -> list[PrivateEndpoint]:
-    """The endpoints among ``ids`` that were read (failed reads are reported by the checks)."""
+def _by_approval(
+    endpoints: Mapping[str, Read[PrivateEndpoint]],
+    connections: Sequence[PrivateEndpointConnection],
+) -> tuple[list[PrivateEndpoint], list[PrivateEndpoint]]:
+    """The read endpoints of ``connections`` (failed reads are reported by the checks): those
+    whose names are right answers, and those withheld because their connection is in a known
+    state that is not Approved (Private Link drops their traffic). A connection in no known
+    state is not withheld: privateendpoint_connection_approved says it could not tell."""
+    serving: list[PrivateEndpoint] = []
+    withheld: list[PrivateEndpoint] = []
+    for connection, endpoint in _connected(endpoints, connections):
+        status = connection_status(connection, endpoint)
+        (withheld if status not in (None, APPROVED) else serving).append(endpoint)
+    return serving, withheld
+
+
+def _connected(
+    endpoints: Mapping[str, Read[PrivateEndpoint]],
+    connections: Sequence[PrivateEndpointConnection],
+) -> Iterator[tuple[PrivateEndpointConnection, PrivateEndpoint]]:
+    for connection in connections:
+        pe = connection.private_endpoint_id
+        read = endpoints.get(pe.lower()) if pe else None
+        if read is not None and read.value is not None:
+            yield connection, read.value
+
+
+def _withheld_notes(
+    owner_id: str,
+    connections: Sequence[PrivateEndpointConnection],
+    endpoints: Mapping[str, Read[PrivateEndpoint]],
+) -> list[NameNote]:
+    """A note per endpoint whose names are not judged because its connection is not Approved."""
     return [
-        read.value
-        for pe in ids
-        if pe and (read := endpoints.get(pe.lower())) is not None and read.value is not None
+        NameNote(
+            endpoint.id,
+            owner_id,
+            f"Private endpoint {endpoint.name}: its connection to {owner_id.rsplit('/', 1)[-1]} "
+            f"is {status}, so Private Link drops its traffic and the names it lists are not "
+            "judged as right answers (privateendpoint_connection_approved reports the "
+            "connection).",
+        )
+        for connection, endpoint in _connected(endpoints, connections)
+        if (status := connection_status(connection, endpoint)) not in (None, APPROVED)
     ]
 
 

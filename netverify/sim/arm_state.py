@@ -145,6 +145,23 @@ class _ArmBuilder:
     def _add_private_endpoints(self) -> None:
         for pe in self.scenario.private_endpoints:
             vnet_id = self.rid("vnet", pe.vnet)
+            # As in PrivateEndpoints_Get and its manual-approval example: a manual request
+            # sits in manualPrivateLinkServiceConnections, the other list stays empty.
+            kind = (
+                "manualPrivateLinkServiceConnections"
+                if pe.manual
+                else "privateLinkServiceConnections"
+            )
+            connection = {
+                "id": f"{self.rid('private_endpoint', pe.name)}/{kind}/{pe.name}",
+                "name": pe.name,
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "privateLinkServiceId": self.target_id(pe.target),
+                    "groupIds": [pe.group_id],
+                    "privateLinkServiceConnectionState": connection_state(pe.status, pe.manual),
+                },
+            }
             self.state.add(
                 self.envelope(
                     "private_endpoint",
@@ -152,23 +169,8 @@ class _ArmBuilder:
                     {
                         "provisioningState": "Succeeded",
                         "subnet": {"id": f"{vnet_id}/subnets/{pe.subnet}"},
-                        "privateLinkServiceConnections": [
-                            {
-                                "id": f"{self.rid('private_endpoint', pe.name)}/privateLinkServiceConnections/{pe.name}",
-                                "name": pe.name,
-                                "properties": {
-                                    "provisioningState": "Succeeded",
-                                    "privateLinkServiceId": self.target_id(pe.target),
-                                    "groupIds": [pe.group_id],
-                                    "privateLinkServiceConnectionState": {
-                                        "status": pe.status,
-                                        "description": "Auto-Approved",
-                                        "actionsRequired": "None",
-                                    },
-                                },
-                            }
-                        ],
-                        "manualPrivateLinkServiceConnections": [],
+                        "privateLinkServiceConnections": [] if pe.manual else [connection],
+                        "manualPrivateLinkServiceConnections": [connection] if pe.manual else [],
                         "customDnsConfigs": [
                             {"fqdn": c.fqdn, "ipAddresses": list(c.ips)}
                             for c in custom_dns_configs(self.scenario, pe)
@@ -236,6 +238,7 @@ class _ArmBuilder:
         ]
 
     def _connections(self, owner_id: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+        specs = {p.name.lower(): p for p in self.scenario.private_endpoints}
         return [
             {
                 "id": f"{owner_id}/privateEndpointConnections/{name}",
@@ -243,18 +246,15 @@ class _ArmBuilder:
                 "type": f"{owner_id.split('/providers/')[1].rsplit('/', 1)[0]}/privateEndpointConnections",
                 "properties": {
                     "privateEndpoint": {"id": self.rid("private_endpoint", name)},
-                    "privateLinkServiceConnectionState": {
-                        "status": next(
-                            (p.status for p in self.scenario.private_endpoints if p.name == name),
-                            "Approved",
-                        ),
-                        "description": "Auto-Approved",
-                        "actionsRequired": "None",
-                    },
+                    # The owner's side carries the same state as the endpoint's.
+                    "privateLinkServiceConnectionState": connection_state(
+                        spec.status if spec else "Approved", spec.manual if spec else False
+                    ),
                     "provisioningState": "Succeeded",
                 },
             }
             for name in names
+            for spec in [specs.get(name.lower())]
         ]
 
     def _add_workspaces(self) -> None:
@@ -517,6 +517,22 @@ class _ArmBuilder:
                         },
                     }
                 )
+
+
+# The descriptions Azure writes for each state when nobody types one (the recorded examples:
+# "Auto-Approved", "Awaiting approval"); approving or rejecting by hand overwrites them.
+DESCRIPTIONS = {
+    "Approved": "Auto-Approved",
+    "Pending": "Awaiting approval",
+    "Rejected": "Rejected by the resource owner",
+    "Disconnected": "Removed by the resource owner",
+}
+
+
+def connection_state(status: str, manual: bool) -> dict[str, str]:
+    """A ``privateLinkServiceConnectionState`` body for ``status``."""
+    description = "Approved" if manual and status == "Approved" else DESCRIPTIONS.get(status, "")
+    return {"status": status, "description": description, "actionsRequired": "None"}
 
 
 def add_governance(state: ArmState, scenario: Scenario) -> None:

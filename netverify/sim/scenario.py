@@ -106,7 +106,16 @@ class PrivateEndpointSpec(Placed):
     subnet: str = "default"
     target: str = Field(description="Name of the workspace, vault, registry or storage account.")
     group_id: str
-    status: str = "Approved"
+    status: str = Field(
+        "Approved",
+        description="The connection's state on both sides: Approved | Pending | Rejected | "
+        "Disconnected (Private Link carries traffic only when Approved; see dns.silent_ips).",
+    )
+    manual: bool = Field(
+        False,
+        description="A manual-approval request (manualPrivateLinkServiceConnections), as made "
+        "by a requester without rights on the target.",
+    )
     dns_configs: tuple[DnsConfigSpec, ...] = Field(
         (), description="customDnsConfigs as written; unset: derived for the cloud from `ip`."
     )
