@@ -17,7 +17,12 @@ from netverify.azure.dns_names import (
     notebooks_host,
     privatelink_name,
 )
-from netverify.facts import CustomDnsConfig, PrivateEndpoint, ZoneGroupRecord
+from netverify.facts import (
+    CustomDnsConfig,
+    PrivateEndpoint,
+    PrivateLinkServiceConnection,
+    ZoneGroupRecord,
+)
 from netverify.probes.arm_bodies import (
     MalformedResource,
     parse_private_dns_zone,
@@ -346,3 +351,61 @@ def test_scoring_host_no_endpoint_serves_is_still_expected() -> None:
     assert [(API_NAME, ("10.0.1.5",)), ("ep-a.eastus.inference.ml.azure.com", ())] == [
         (n.fqdn, n.expected_ips) for n in names
     ]
+
+
+def test_private_endpoint_records_each_side_of_its_connections() -> None:
+    """privateLinkServiceConnections and manualPrivateLinkServiceConnections (the recorded
+    manual-approval example's shape) both give the endpoint's side: state and manual flag."""
+    state = {"status": "pending", "description": "Awaiting approval", "actionsRequired": "None"}
+    body = {
+        "properties": {
+            "privateLinkServiceConnections": [],
+            "manualPrivateLinkServiceConnections": [
+                {
+                    "id": f"{PE}/manualPrivateLinkServiceConnections/c1",
+                    "properties": {
+                        "privateLinkServiceId": "/x/kv",
+                        "groupIds": ["vault"],
+                        "requestMessage": "Please manually approve my connection.",
+                        "privateLinkServiceConnectionState": state,
+                    },
+                }
+            ],
+        }
+    }
+
+    pe = parse_private_endpoint(body, [], PE)
+
+    assert (
+        PrivateLinkServiceConnection(
+            f"{PE}/manualPrivateLinkServiceConnections/c1",
+            "/x/kv",
+            "Pending",
+            "Awaiting approval",
+            "None",
+            manual=True,
+        ),
+    ) == pe.connections
+    assert ("/x/kv",) == pe.target_ids
+
+
+def test_names_come_only_from_approved_connections() -> None:
+    """A withheld endpoint (connection not Approved) gives no right answer: its IPs sit on the
+    name as withheld (not stale), and a scoring host only it serves is not expected."""
+    approved = _pe("pe-a", CustomDnsConfig(API_NAME, ("10.0.1.5",)))
+    rejected = _pe(
+        "pe-b",
+        CustomDnsConfig(API_NAME, ("10.1.1.5",)),
+        CustomDnsConfig(SCORING_WILDCARD, ("10.1.1.7",)),
+    )
+    managed = endpoint("ep-a", scoring_uri="https://ep-a.eastus.inference.ml.azure.com/score")
+
+    names, notes = expected_names(
+        PUBLIC, workspace(guid="g"), [approved], [managed], withheld=[rejected]
+    )
+
+    [name] = names
+    assert (API_NAME, ("10.0.1.5",)) == (name.fqdn, name.expected_ips)
+    assert ("10.1.1.5",) == name.withheld_ips
+    assert ("10.0.1.5", "10.1.1.5") == name.all_ips
+    assert [] == notes

@@ -210,6 +210,62 @@ def local_copy_lacks_the_wildcard(findings: list[Finding]) -> None:
     no_remedy_says([server], "forward-zone", "server=/", "type forward")
 
 
+CONNECTION = "privateendpoint_connection_approved"
+H19_CONNECTION = (
+    "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-ml/providers/"
+    "Microsoft.MachineLearningServices/workspaces/mlw-a/privateEndpointConnections/pe-mlw-a"
+)
+
+
+def workspace_connection_rejected(findings: list[Finding]) -> None:
+    """H19: one fail, on the connection and its state, with the approval - no TCP failure
+    blamed on NSGs, no DNS finding on names whose endpoint carries no traffic."""
+    [finding] = fails(findings)
+    assert (CONNECTION, H19_CONNECTION) == (finding.check.id, finding.subject)
+    assert finding.message == (
+        "Workspace mlw-a: the connection of private endpoint pe-mlw-a is Rejected, not "
+        "Approved: the owner rejected it, so Private Link drops the traffic to 10.0.1.5, "
+        "10.0.1.6, 10.0.1.7."
+    )
+    assert finding.evidence is not None and finding.remediation is not None
+    observed = finding.evidence.observed
+    assert ("Rejected", "Rejected") == (
+        observed["status"],
+        observed["privateEndpointSide"][0]["status"],
+    )
+    assert ["10.0.1.5", "10.0.1.6", "10.0.1.7"] == observed["ips"]
+    assert "bring it back to Pending" in finding.remediation.text
+    assert (
+        f'az network private-endpoint-connection approve --id {H19_CONNECTION} --description "Approved"'
+        == finding.remediation.command
+    )
+    no_remedy_says(findings, "nsg", "route")
+    assert not [f for f in findings if f.check.id == "privateendpoint_tls_reachable"]
+    [note] = [f for f in findings if f.check.id == "dns_name_resolves_private_endpoint"]
+    assert note.status is Status.SKIPPED and "is Rejected" in note.message
+
+
+def vault_pending_and_old_endpoint_disconnected(findings: list[Finding]) -> None:
+    """H19b: the vault's manual request Pending and the workspace's old endpoint Disconnected
+    fail on their connections; the approved endpoint and every name pass."""
+    vault, old = sorted(fails(findings), key=lambda f: f.resource_id)
+    assert {CONNECTION} == {vault.check.id, old.check.id}
+    assert vault.message.startswith(
+        "Key Vault kv-b (used by mlw-b): the connection of private endpoint pe-kv-b is Pending"
+    )
+    assert vault.evidence is not None and vault.remediation is not None
+    assert [True] == [s["manualApproval"] for s in vault.evidence.observed["privateEndpointSide"]]
+    assert "private-endpoint-connection approve --id" in (vault.remediation.command or "")
+    assert "pe-mlw-b-old is Disconnected, not Approved" in old.message
+    assert old.remediation is not None and "cannot be approved" in old.remediation.text
+    approved = [f for f in findings if f.check.id == CONNECTION and f.status is Status.PASS]
+    assert ["pe-mlw-b"] == [f.subject.rsplit("/", 1)[-1] for f in approved]
+    resolved = [f for f in findings if f.check.id == "dns_name_resolves_private_endpoint"]
+    assert {Status.PASS, Status.SKIPPED} == {f.status for f in resolved}
+    assert not [f for f in resolved if "kv-b.vault" in f.resource_id]  # withheld: not judged
+    no_remedy_says(findings, "nsg", "stale")
+
+
 # -- fixes, applied to the scenario ---------------------------------------------------------
 
 
@@ -229,6 +285,17 @@ def forward_public_zones(data: dict[str, Any]) -> None:
 def add_wildcard_to_local_copy(data: dict[str, Any]) -> None:
     fixed = json.loads((CASES / "H12-local-privatelink-zone-fixed.json").read_text())
     data["dns"]["custom_servers"][0]["local_zones"] = fixed
+
+
+def approve_connections(data: dict[str, Any]) -> None:
+    """Approve every connection (a re-created endpoint's new connection is approved too):
+    Private Link carries their traffic again - the IPs the case silenced for it answer."""
+    approved = set()
+    for pe in data["private_endpoints"]:
+        pe["status"] = "Approved"
+        approved |= {pe.get(key) for key in ("ip", "notebooks_ip", "scoring_ip")}
+    dns = data.get("dns", {})
+    dns["silent_ips"] = [ip for ip in dns.get("silent_ips", []) if ip not in approved]
 
 
 @dataclass(frozen=True)
@@ -255,6 +322,8 @@ CASE_TABLE = [
     Case("H08", scaling_is_a_note),
     Case("H10", manual_zones_pass),
     Case("H12", local_copy_lacks_the_wildcard, add_wildcard_to_local_copy),
+    Case("H19", workspace_connection_rejected, approve_connections),
+    Case("H19b", vault_pending_and_old_endpoint_disconnected, approve_connections),
 ]
 
 

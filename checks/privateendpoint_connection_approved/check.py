@@ -41,10 +41,10 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 )
             continue
         for state in states(owner, facts):
-            yield _judge(state)
+            yield _judge(state, facts)
 
 
-def _judge(state: ConnectionState) -> Finding:
+def _judge(state: ConnectionState, facts: Facts) -> Finding:
     owner, connection = state.owner, state.connection
     endpoint = state.endpoint.value if state.endpoint is not None else None
     sides = _endpoint_side(endpoint, owner)
@@ -94,12 +94,14 @@ def _judge(state: ConnectionState) -> Finding:
         )
     ips = ", ".join(endpoint.ips) if endpoint is not None and endpoint.ips else "its IPs"
     meaning = MEANING.get(state.status, "Private Link does not carry it")
+    resolved = _resolved_to(facts, endpoint)
+    still = f" although {', '.join(resolved)} still resolve(s) there" if resolved else ""
     return Finding(
         META,
         Status.FAIL,
         owner.id,
         f"{what} is {state.status}, not Approved{told}: {meaning}, so Private Link drops the "
-        f"traffic to {ips} although the names still resolve there.",
+        f"traffic to {ips}{still}.",
         evidence,
         _remediation(state, endpoint),
         subject=connection.id,
@@ -169,6 +171,14 @@ def _endpoint_side(endpoint: PrivateEndpoint | None, owner: Owner) -> list[dict[
         for c in endpoint.connections
         if (c.target_id or "").lower() == owner.id.lower()
     ]
+
+
+def _resolved_to(facts: Facts, endpoint: PrivateEndpoint | None) -> list[str]:
+    """The names some resolver of this run answered with one of the endpoint's IPs."""
+    if facts.dns is None or endpoint is None:
+        return []
+    ips = set(endpoint.ips)
+    return sorted({a.fqdn for a in facts.dns.answers if ips & set(a.addresses)})
 
 
 def _name(arm_id: str) -> str:

@@ -109,7 +109,8 @@ class PrivateEndpointSpec(Placed):
     status: str = Field(
         "Approved",
         description="The connection's state on both sides: Approved | Pending | Rejected | "
-        "Disconnected (Private Link carries traffic only when Approved; see dns.silent_ips).",
+        "Disconnected (Private Link carries traffic only when Approved: nothing answers on the "
+        "IPs of another state).",
     )
     manual: bool = Field(
         False,

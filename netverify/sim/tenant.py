@@ -272,10 +272,15 @@ class SimulatedTenant:
         return document
 
     def _live_ips(self) -> set[str]:
-        """NIC IPs of the private endpoints: their front ends answer TLS (unless silenced)."""
+        """NIC IPs of the private endpoints: their front ends answer TLS (unless silenced).
+
+        Private Link carries traffic only for an Approved connection: the IPs of a Pending,
+        Rejected or Disconnected one keep their NICs and records but nothing answers there.
+        """
         nics = {
             ip
             for pe in self.scenario.private_endpoints
+            if pe.status == "Approved"
             for ip in (pe.ip, pe.notebooks_ip, pe.scoring_ip)
             if ip
         }
