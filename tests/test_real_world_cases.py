@@ -210,6 +210,44 @@ def local_copy_lacks_the_wildcard(findings: list[Finding]) -> None:
     no_remedy_says([server], "forward-zone", "server=/", "type forward")
 
 
+def inspection_in_front_of_scoring(findings: list[Finding]) -> None:
+    """The scoring name at 10.0.1.7 fails on its certificate, naming what answered; nothing
+    else fails (DNS, records, links are fine), and the other names' TLS passes."""
+    scoring = "ep-a.eastus.inference.ml.azure.com"
+    [bad] = fails(findings)
+    assert ("privateendpoint_tls_reachable", scoring, "10.0.1.7:443") == (
+        bad.check.id,
+        bad.resource_id,
+        bad.subject,
+    )
+    assert bad.message.startswith(
+        f"{scoring} at 10.0.1.7 answers TLS on port 443, but the certificate presented is not "
+        f"the private endpoint's: it is not valid for {scoring} (subject "
+        "CN=tls-inspection.corp.example,"
+    )
+    assert "names tls-inspection.corp.example); its issuer " in bad.message
+    assert "O=Corp TLS Inspection CA is not trusted (unable to get local issuer certificate)" in (
+        bad.message
+    )
+    assert bad.message.endswith(
+        "Something between this VNet and the private endpoint terminates TLS (a TLS-inspecting "
+        "firewall or proxy); every client that verifies certificates fails."
+    )
+    assert bad.evidence is not None
+    observed = bad.evidence.observed
+    assert (True, False, 20) == (observed["tcp"], observed["tls"], observed["verify_code"])
+    certificate = observed["certificate"]
+    assert ["tls-inspection.corp.example"] == certificate["dns_names"]
+    assert certificate["subject"].startswith("CN=tls-inspection.corp.example,")
+    assert "O=Corp TLS Inspection CA" in certificate["issuer"]
+    assert bad.remediation is not None
+    assert bad.remediation.text.startswith(f"Exempt {scoring} from TLS inspection")
+    no_remedy_says([bad], "nsg", "forward", "recreate", "delete")
+    tls = [f for f in findings if f.check.id == "privateendpoint_tls_reachable"]
+    assert len(tls) > 1
+    assert all(f.status is Status.PASS for f in tls if f is not bad)
+
+
 # -- fixes, applied to the scenario ---------------------------------------------------------
 
 
@@ -229,6 +267,11 @@ def forward_public_zones(data: dict[str, Any]) -> None:
 def add_wildcard_to_local_copy(data: dict[str, Any]) -> None:
     fixed = json.loads((CASES / "H12-local-privatelink-zone-fixed.json").read_text())
     data["dns"]["custom_servers"][0]["local_zones"] = fixed
+
+
+def remove_inspection(data: dict[str, Any]) -> None:
+    """The firewall no longer inspects the Azure ML names: the front end's own certificate."""
+    del data["dns"]["tls_interceptors"]
 
 
 @dataclass(frozen=True)
@@ -255,6 +298,7 @@ CASE_TABLE = [
     Case("H08", scaling_is_a_note),
     Case("H10", manual_zones_pass),
     Case("H12", local_copy_lacks_the_wildcard, add_wildcard_to_local_copy),
+    Case("H22", inspection_in_front_of_scoring, remove_inspection),
 ]
 
 
