@@ -89,13 +89,14 @@ def test_certificate_minted_for_the_name_by_an_untrusted_ca(start_tenant: Tenant
         f"{API} at 10.20.1.5 answers TLS on port 443, but the certificate presented is not the "
         "private endpoint's: its issuer "
     )
-    assert f"O={MINTING_CA} is not trusted (unable to get local issuer certificate)." in (
-        api.message
+    assert (
+        f"OU=TLS inspection,O={MINTING_CA} is not trusted (unable to get local issuer certificate)."
+        in (api.message)
     )
     assert api.evidence is not None
     certificate = api.evidence.observed["certificate"]
     assert device["names"] == certificate["dns_names"]
-    assert f"O={MINTING_CA}" in certificate["issuer"]
+    assert f"OU=TLS inspection,O={MINTING_CA}" == certificate["issuer"]
     assert api.remediation is not None
     assert api.remediation.text.startswith(f"Exempt {API} from TLS inspection")
 

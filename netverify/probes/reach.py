@@ -73,8 +73,9 @@ async def probe(
             latency,
             detail,
             certificate,
-            error.verify_code if error else 0,
-            error.verify_message if error else "",
+            # OpenSSL sets both; the fallbacks keep a failure from reading as "verified".
+            (error.verify_code or 0) if error else 0,
+            (error.verify_message or str(error)) if error else "",
         )
 
     try:
@@ -93,7 +94,8 @@ async def probe(
         return result(True, False, f"TLS handshake timed out after {config.timeout_seconds:g}s")
     except ssl.SSLCertVerificationError as exc:
         # The server answered TLS; what it presented is read on a second, unverified handshake.
-        detail = f"TLS certificate verification failed: {exc.verify_message}"
+        writer.close()
+        detail = f"TLS certificate verification failed: {exc.verify_message or exc}"
         return result(True, False, detail, await _unverified(host, port, fqdn, config), exc)
     except (OSError, ssl.SSLError) as exc:
         return result(True, False, f"TLS handshake failed: {exc}")

@@ -43,6 +43,10 @@ REAL_SERVERS = {
 }
 # The host's local cache, as systemd-resolved's stub address in /etc/resolv.conf.
 HOST_CACHE_ADDRESS = "127.0.0.53"
+# The organization and units of the simulated certificates' subjects.
+SIM_ORGANIZATION = "netverify"
+FRONT_END = "Private endpoint front end"
+INSPECTION = "TLS inspection"
 # An expired certificate's validity (a fixed year long past, so no test depends on the clock).
 EXPIRED_FROM = datetime(2020, 1, 1, tzinfo=UTC)
 EXPIRED_ON = datetime(2021, 1, 1, tzinfo=UTC)
@@ -73,16 +77,18 @@ def _front_end_names(world: DnsWorld) -> list[str]:
 
 
 def _server_context(
-    authority: trustme.CA, names: list[str], *, expired: bool = False
+    authority: trustme.CA, names: list[str], owner: tuple[str, str], *, expired: bool = False
 ) -> ssl.SSLContext:
-    """A TLS server context presenting a certificate for ``names`` issued by ``authority``."""
+    """A TLS server context presenting a certificate for ``names`` (subject CN = the first,
+    O and OU = ``owner``) issued by ``authority``."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    leaf = (
-        authority.issue_cert(
-            *names, common_name=names[0], not_before=EXPIRED_FROM, not_after=EXPIRED_ON
-        )
-        if expired
-        else authority.issue_cert(*names, common_name=names[0])
+    leaf = authority.issue_cert(
+        *names,
+        common_name=names[0],
+        organization_name=owner[0],
+        organization_unit_name=owner[1],
+        not_before=EXPIRED_FROM if expired else None,
+        not_after=EXPIRED_ON if expired else None,
     )
     leaf.configure_cert(context)
     return context
@@ -107,7 +113,11 @@ class SimulatedTenant:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="netverify-sim-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        authority = trustme.CA()
+        # Fixed names (trustme's default is a random OU): the certificates' subjects and issuers
+        # are evidence, and the demo says the same in every run.
+        authority = trustme.CA(
+            organization_name=SIM_ORGANIZATION, organization_unit_name="Simulated CA"
+        )
         self.ca_path = self.workdir / "sim-ca.pem"
         authority.cert_pem.write_to_path(str(self.ca_path))
         server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -138,15 +148,22 @@ class SimulatedTenant:
         self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
         self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
         self.host_cache: ForwardingDnsServer | None = None
-        self.endpoints = TlsListener(_server_context(authority, _front_end_names(world)))
+        self.endpoints = TlsListener(
+            _server_context(authority, _front_end_names(world), (SIM_ORGANIZATION, FRONT_END))
+        )
         # Each inspecting device has its own CA (one per issuer name), not the agent's.
         inspection_cas = {
-            i.issuer: trustme.CA(organization_name=i.issuer)
+            i.issuer: trustme.CA(organization_name=i.issuer, organization_unit_name=INSPECTION)
             for i in self.scenario.dns.tls_interceptors
         }
         self.interceptors = {
             i.ip: TlsListener(
-                _server_context(inspection_cas[i.issuer], list(i.names), expired=i.expired)
+                _server_context(
+                    inspection_cas[i.issuer],
+                    list(i.names),
+                    (i.issuer, INSPECTION),
+                    expired=i.expired,
+                )
             )
             for i in self.scenario.dns.tls_interceptors
         }
