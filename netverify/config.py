@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -134,11 +135,27 @@ class DnsConfig(_Section):
     )
 
 
+def _ca_file(value: Path) -> Path:
+    """A readable PEM file of CA certificates (what ``ssl`` will load), or a clear error."""
+    if not value.is_file():
+        raise ValueError(f"{value} is not a file")
+    try:
+        ssl.create_default_context(cafile=str(value))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"{value} holds no PEM CA certificate ssl can load: {exc}") from exc
+    return value
+
+
 class ReachabilityConfig(_Section):
     enabled: bool = Field(True, description="TCP + TLS (SNI = FQDN) to each resolved private IP.")
     port: int = Field(443, gt=0, lt=65536)
     timeout_seconds: float = Field(3.0, gt=0)
     concurrency: int = Field(32, ge=1, le=1024)
+    ca_file: Annotated[Path, AfterValidator(_ca_file)] | None = Field(
+        None,
+        description="PEM CA certificates trusted for the endpoints' TLS on top of the system "
+        "store (a company CA the clients also trust).",
+    )
     address_map: dict[str, DnsAddress] = Field(
         default_factory=dict,
         description="Connect to another host:port instead of a resolved IP (demo: loopback).",

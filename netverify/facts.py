@@ -523,8 +523,32 @@ class DnsAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerCertificate:
+    """The X.509 certificate a TLS server presented (its leaf), read from the DER it sent.
+
+    ``subject`` and ``issuer`` are RFC 4514 strings (``CN=tls-inspection.corp.example``);
+    ``dns_names`` are the subjectAltName dNSName entries, lower-case; the validity bounds are
+    UTC.
+    """
+
+    subject: str
+    issuer: str
+    dns_names: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Reachability:
-    """TCP connect and TLS handshake (SNI = fqdn) to one resolved private IP."""
+    """TCP connect and TLS handshake (SNI = fqdn) to one resolved private IP.
+
+    ``tls_ok``: the handshake completed and the certificate verified for ``fqdn`` against the
+    system trust store plus ``reachability.ca_file``. A certificate that does not verify leaves
+    ``connected`` true and sets ``verify_code`` / ``verify_message`` (OpenSSL's X509_V_ERR code
+    and text, from ``ssl.SSLCertVerificationError``); ``certificate`` is what the server
+    presented (read again without verification when verification failed; None when it could
+    not be read).
+    """
 
     fqdn: str
     address: str
@@ -534,6 +558,9 @@ class Reachability:
     tls_ok: bool
     latency_ms: float = 0.0
     detail: str = ""
+    certificate: PeerCertificate | None = None
+    verify_code: int = 0
+    verify_message: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,10 @@ BAD_FILES = [
     ),
     ("[dns]\nconcurrency = 0\n", "dns.concurrency: Input should be greater than or equal to 1"),
     (
+        '[reachability]\nca_file = "/nonexistent/company-ca.pem"\n',
+        "reachability.ca_file: /nonexistent/company-ca.pem is not a file",
+    ),
+    (
         "[reachability]\nenabeld = false\n",
         "reachability.enabeld: unknown key (expected one of: enabled,",
     ),

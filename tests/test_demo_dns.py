@@ -58,6 +58,21 @@ def test_demo_shows_each_dns_failure_class(
     ]
     assert 4 == len(healthy)  # API, certificate, scoring, Key Vault
     assert {"pass"} == {e["status"] for e in healthy}
+    # Both TLS failure classes: nothing answers (stale IPs), and a firewall that inspects TLS in
+    # front of mlw-broken's scoring IP (its certificate, not the endpoint's; no NSG advice).
+    tls = [
+        e
+        for e in events
+        if e["check_id"] == "privateendpoint_tls_reachable" and e["status"] == "fail"
+    ]
+    assert any("the TCP connection on port 443 fails" in e["message"] for e in tls)
+    [inspected] = [e for e in tls if "terminates TLS" in e["message"]]
+    assert "ep-churn.westus.inference.ml.azure.com at 10.0.1.9 answers TLS" in inspected["message"]
+    assert (
+        "OU=TLS inspection,O=Contoso TLS Inspection CA"
+        == (inspected["evidence"]["observed"]["certificate"]["issuer"])
+    )
+    assert "NSG" not in inspected["remediation"]["text"]
     said = "a real bind (/usr/sbin/named)" if custom_dns == "bind" else "a Python stand-in"
     assert said in captured.err
 

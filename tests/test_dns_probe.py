@@ -175,22 +175,31 @@ def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.Mon
 
 
 @pytest.fixture
-def tls_listener() -> Iterator[TlsListener]:
+def ca_file(tmp_path: Path) -> Path:
+    return tmp_path / "ca.pem"
+
+
+@pytest.fixture
+def tls_listener(ca_file: Path) -> Iterator[TlsListener]:
+    """A front end with a certificate for NAME's wildcard, from the CA in ``ca_file``."""
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(ca_file))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    trustme.CA().issue_cert("*.azure.invalid").configure_cert(context)
+    authority.issue_cert("*.workspace.eastus.api.azureml.ms").configure_cert(context)
     listener = TlsListener(context)
     listener.start()
     yield listener
     listener.stop()
 
 
-def reach(address_map: dict[str, str]) -> ReachabilityConfig:
-    return ReachabilityConfig(timeout_seconds=1.0, address_map=address_map)
+def reach(address_map: dict[str, str], ca_file: Path | None = None) -> ReachabilityConfig:
+    return ReachabilityConfig(timeout_seconds=1.0, address_map=address_map, ca_file=ca_file)
 
 
-def test_tls_handshake_with_sni(tls_listener: TlsListener) -> None:
-    """Connected, TLS done, and the listener saw the FQDN as SNI."""
-    result = asyncio.run(probe(NAME, "10.0.1.5", reach({"10.0.1.5": tls_listener.address})))
+def test_tls_handshake_with_sni(tls_listener: TlsListener, ca_file: Path) -> None:
+    """Connected, TLS done (certificate verified), and the listener saw the FQDN as SNI."""
+    config = reach({"10.0.1.5": tls_listener.address}, ca_file)
+    result = asyncio.run(probe(NAME, "10.0.1.5", config))
 
     assert (True, True, tls_listener.address) == (result.connected, result.tls_ok, result.target)
     assert [NAME] == tls_listener.server_names

@@ -266,6 +266,41 @@ def vault_pending_and_old_endpoint_disconnected(findings: list[Finding]) -> None
     no_remedy_says(findings, "nsg", "stale")
 
 
+def inspection_in_front_of_scoring(findings: list[Finding]) -> None:
+    """The scoring name at 10.0.1.7 fails on its certificate, naming what answered; nothing
+    else fails (DNS, records, links are fine), and the other names' TLS passes."""
+    scoring = "ep-a.eastus.inference.ml.azure.com"
+    [bad] = fails(findings)
+    assert ("privateendpoint_tls_reachable", scoring, "10.0.1.7:443") == (
+        bad.check.id,
+        bad.resource_id,
+        bad.subject,
+    )
+    device = "CN=tls-inspection.corp.example,OU=TLS inspection,O=Corp TLS Inspection CA"
+    issuer = "OU=TLS inspection,O=Corp TLS Inspection CA"
+    assert bad.message == (
+        f"{scoring} at 10.0.1.7 answers TLS on port 443, but the certificate presented is not "
+        f"the private endpoint's: it is not valid for {scoring} (subject {device}; names "
+        f"tls-inspection.corp.example); its issuer {issuer} is not trusted (unable to get local "
+        "issuer certificate). Something between this VNet and the private endpoint terminates "
+        "TLS (a TLS-inspecting firewall or proxy); every client that verifies certificates fails."
+    )
+    assert bad.evidence is not None
+    observed = bad.evidence.observed
+    assert (True, False, 20) == (observed["tcp"], observed["tls"], observed["verify_code"])
+    assert (device, issuer, ["tls-inspection.corp.example"]) == (
+        observed["certificate"]["subject"],
+        observed["certificate"]["issuer"],
+        observed["certificate"]["dns_names"],
+    )
+    assert bad.remediation is not None
+    assert bad.remediation.text.startswith(f"Exempt {scoring} from TLS inspection")
+    no_remedy_says([bad], "nsg", "forward", "recreate", "delete")
+    tls = [f for f in findings if f.check.id == "privateendpoint_tls_reachable"]
+    assert len(tls) > 1
+    assert all(f.status is Status.PASS for f in tls if f is not bad)
+
+
 # -- fixes, applied to the scenario ---------------------------------------------------------
 
 
@@ -298,6 +333,11 @@ def approve_connections(data: dict[str, Any]) -> None:
     dns["silent_ips"] = [ip for ip in dns.get("silent_ips", []) if ip not in approved]
 
 
+def remove_inspection(data: dict[str, Any]) -> None:
+    """The firewall no longer inspects the Azure ML names: the front end's own certificate."""
+    del data["dns"]["tls_interceptors"]
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -324,6 +364,7 @@ CASE_TABLE = [
     Case("H12", local_copy_lacks_the_wildcard, add_wildcard_to_local_copy),
     Case("H19", workspace_connection_rejected, approve_connections),
     Case("H19b", vault_pending_and_old_endpoint_disconnected, approve_connections),
+    Case("H22", inspection_in_front_of_scoring, remove_inspection),
 ]
 
 

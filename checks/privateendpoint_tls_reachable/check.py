@@ -1,13 +1,67 @@
-"""Each private IP a workspace name resolved to answers TCP and a TLS handshake."""
+"""Each private IP a workspace name resolved to answers TCP and a TLS handshake, with a
+certificate valid for the name from a trusted issuer."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import ConnectionState, all_states
-from netverify.facts import APPROVED, Facts
+from netverify.facts import APPROVED, Facts, PeerCertificate, Reachability
 from netverify.model import Evidence, Finding, Remediation, Status
 
 META = load_meta(__file__)
+
+# OpenSSL's X509_V_ERR codes (x509_vfy.h) that mean "no trusted CA issued this chain":
+# UNABLE_TO_GET_ISSUER_CERT, DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN,
+# UNABLE_TO_GET_ISSUER_CERT_LOCALLY, UNABLE_TO_VERIFY_LEAF_SIGNATURE.
+UNTRUSTED_ISSUER = frozenset({2, 18, 19, 20, 21})
+# CERT_NOT_YET_VALID, CERT_HAS_EXPIRED.
+OUT_OF_DATE = frozenset({9, 10})
+
+
+def valid_for(fqdn: str, dns_names: tuple[str, ...]) -> bool:
+    """Whether a certificate's dNSNames cover ``fqdn`` (RFC 6125: a ``*`` stands for exactly
+    the whole left-most label; case-insensitive)."""
+    host = fqdn.lower().rstrip(".")
+    for name in dns_names:
+        name = name.lower().rstrip(".")
+        if name == host:
+            return True
+        if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
+            return True
+    return False
+
+
+def _certificate(cert: PeerCertificate | None) -> dict[str, Any] | None:
+    if cert is None:
+        return None
+    return {
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "dns_names": list(cert.dns_names),
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
+    }
+
+
+def _faults(probe: Reachability) -> list[str]:
+    """What is wrong with the certificate presented, in words."""
+    cert = probe.certificate
+    faults = []
+    if cert is not None and not valid_for(probe.fqdn, cert.dns_names):
+        names = ", ".join(cert.dns_names) or "no DNS names"
+        faults.append(f"it is not valid for {probe.fqdn} (subject {cert.subject}; names {names})")
+    if probe.verify_code in UNTRUSTED_ISSUER:
+        issuer = f"its issuer {cert.issuer}" if cert is not None else "its issuer"
+        faults.append(f"{issuer} is not trusted ({probe.verify_message})")
+    elif probe.verify_code in OUT_OF_DATE and cert is not None:
+        faults.append(
+            f"it is valid only from {cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d} "
+            f"({probe.verify_message})"
+        )
+    if not faults:
+        faults.append(f"it does not verify ({probe.verify_message})")
+    return faults
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
@@ -25,8 +79,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             "tls": probe.tls_ok,
             "latency_ms": round(probe.latency_ms, 1),
             "detail": probe.detail,
+            "certificate": _certificate(probe.certificate),
+            "verify_code": probe.verify_code,
+            "verify_message": probe.verify_message,
         }
-        expected = {"tcp": True, "tls": True}
+        expected = {"tcp": True, "tls": True, "certificate_valid_for": probe.fqdn}
         subject = f"{probe.address}:{probe.port}"
         if probe.tls_ok:
             yield Finding(
@@ -35,6 +92,20 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 probe.fqdn,
                 f"{probe.fqdn} at {probe.address} accepts TCP {probe.port} and TLS.",
                 Evidence(observed, expected),
+                subject=subject,
+            )
+            continue
+        if probe.verify_message:
+            yield Finding(
+                META,
+                Status.FAIL,
+                probe.fqdn,
+                f"{probe.fqdn} at {probe.address} answers TLS on port {probe.port}, but the "
+                f"certificate presented is not the private endpoint's: {'; '.join(_faults(probe))}. "
+                "Something between this VNet and the private endpoint terminates TLS (a "
+                "TLS-inspecting firewall or proxy); every client that verifies certificates fails.",
+                Evidence(observed, expected),
+                _interception_remedy(probe),
                 subject=subject,
             )
             continue
@@ -93,3 +164,13 @@ def _withheld_ips(facts: Facts) -> dict[str, ConnectionState]:
 
 def _name(arm_id: str) -> str:
     return arm_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _interception_remedy(probe: Reachability) -> Remediation:
+    cert = probe.certificate
+    presented = f" (it presents {cert.subject}, issued by {cert.issuer})" if cert else ""
+    return Remediation(
+        f"Exempt {probe.fqdn} from TLS inspection on the firewall or proxy that routes this "
+        f"VNet's traffic to {probe.address}{presented}, so the private endpoint's own "
+        "certificate reaches the clients; then run netverify again."
+    )

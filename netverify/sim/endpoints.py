@@ -1,8 +1,9 @@
 """Stand-in for the private endpoints' front ends: a TLS listener on loopback.
 
 The reachability probe connects to a resolved private IP; the simulated tenant maps the IPs of
-live endpoints here and every other private IP to a closed port, so "resolves but does not
-answer" can be shown without a packet leaving the machine.
+live endpoints here, the IPs behind a TLS-inspecting device to a listener of its own (another
+certificate, another CA) and every other private IP to a closed port, so "resolves but does not
+answer" and "something terminates TLS" can be shown without a packet leaving the machine.
 """
 
 from __future__ import annotations

@@ -190,6 +190,18 @@ class HostEntrySpec(_Spec):
     ips: tuple[str, ...]
 
 
+class TlsInterceptorSpec(_Spec):
+    """A TLS-inspecting firewall or proxy in front of a private IP: it completes the handshake
+    itself, with a certificate from a CA of its own that the agent does not trust."""
+
+    ip: str = Field(description="The private IP whose traffic it intercepts.")
+    names: tuple[str, ...] = Field(
+        min_length=1, description="The dNSNames of the certificate it presents."
+    )
+    issuer: str = Field(description="Organization name of the CA that issued that certificate.")
+    expired: bool = Field(False, description="The certificate's notAfter is in the past.")
+
+
 class DnsWorldSpec(_Spec):
     """What the agent's resolvers see: the VNet's custom DNS servers, the host's resolver."""
 
@@ -205,6 +217,17 @@ class DnsWorldSpec(_Spec):
     silent_ips: tuple[str, ...] = Field(
         (), description="Private endpoint IPs whose front end accepts no connection."
     )
+    tls_interceptors: tuple[TlsInterceptorSpec, ...] = Field(
+        (), description="Devices that terminate TLS in front of private IPs (TLS inspection)."
+    )
+
+    @model_validator(mode="after")
+    def _one_interceptor_per_ip(self) -> DnsWorldSpec:
+        ips = [i.ip for i in self.tls_interceptors]
+        twice = sorted({ip for ip in ips if ips.count(ip) > 1})
+        if twice:
+            raise ValueError(f"tls_interceptors: more than one in front of {', '.join(twice)}")
+        return self
 
 
 class DeploymentSpec(_Spec):

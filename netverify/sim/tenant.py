@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from netverify.sim.custom_dns import (
     start_unbound,
 )
 from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
-from netverify.sim.dns_world import agent_vnet, build_dns_world, private_ips
+from netverify.sim.dns_world import DnsWorld, agent_vnet, build_dns_world, private_ips
 from netverify.sim.endpoints import TlsListener
 from netverify.sim.scenario import CustomDnsServerSpec, Scenario
 from netverify.sim.servers import SimulatedArm, TokenBook, TokenEndpoint
@@ -42,6 +43,13 @@ REAL_SERVERS = {
 }
 # The host's local cache, as systemd-resolved's stub address in /etc/resolv.conf.
 HOST_CACHE_ADDRESS = "127.0.0.53"
+# The organization and units of the simulated certificates' subjects.
+SIM_ORGANIZATION = "netverify"
+FRONT_END = "Private endpoint front end"
+INSPECTION = "TLS inspection"
+# An expired certificate's validity (a fixed year long past, so no test depends on the clock).
+EXPIRED_FROM = datetime(2020, 1, 1, tzinfo=UTC)
+EXPIRED_ON = datetime(2021, 1, 1, tzinfo=UTC)
 
 
 def _healthy_forwarders(scenario: Scenario) -> tuple[str, ...]:
@@ -57,6 +65,33 @@ def installed_custom_dns() -> CustomDnsKind:
         if os.access(binary, os.X_OK):
             return kind  # type: ignore[return-value]
     return "standin"
+
+
+def _front_end_names(world: DnsWorld) -> list[str]:
+    """The dNSNames of the private endpoints' certificate: for each name they serve, a wildcard
+    over its parent (``*.eastus.inference.ml.azure.com``, ``*.vault.azure.net``), as Azure's."""
+    served = {r.name.lower() for r in world.public if r.rtype == "CNAME"}
+    wildcards = sorted({f"*.{name.split('.', 1)[1]}" for name in served if "." in name})
+    # A scenario without private endpoints still gets a front end (no name resolves to it).
+    return wildcards or ["front-end.invalid"]
+
+
+def _server_context(
+    authority: trustme.CA, names: list[str], owner: tuple[str, str], *, expired: bool = False
+) -> ssl.SSLContext:
+    """A TLS server context presenting a certificate for ``names`` (subject CN = the first,
+    O and OU = ``owner``) issued by ``authority``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf = authority.issue_cert(
+        *names,
+        common_name=names[0],
+        organization_name=owner[0],
+        organization_unit_name=owner[1],
+        not_before=EXPIRED_FROM if expired else None,
+        not_after=EXPIRED_ON if expired else None,
+    )
+    leaf.configure_cert(context)
+    return context
 
 
 class SimulatedTenant:
@@ -78,7 +113,11 @@ class SimulatedTenant:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="netverify-sim-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        authority = trustme.CA()
+        # Fixed names (trustme's default is a random OU): the certificates' subjects and issuers
+        # are evidence, and the demo says the same in every run.
+        authority = trustme.CA(
+            organization_name=SIM_ORGANIZATION, organization_unit_name="Simulated CA"
+        )
         self.ca_path = self.workdir / "sim-ca.pem"
         authority.cert_pem.write_to_path(str(self.ca_path))
         server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -109,9 +148,25 @@ class SimulatedTenant:
         self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
         self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
         self.host_cache: ForwardingDnsServer | None = None
-        endpoint_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        authority.issue_cert("*.azure.invalid").configure_cert(endpoint_context)
-        self.endpoints = TlsListener(endpoint_context)
+        self.endpoints = TlsListener(
+            _server_context(authority, _front_end_names(world), (SIM_ORGANIZATION, FRONT_END))
+        )
+        # Each inspecting device has its own CA (one per issuer name), not the agent's.
+        inspection_cas = {
+            i.issuer: trustme.CA(organization_name=i.issuer, organization_unit_name=INSPECTION)
+            for i in self.scenario.dns.tls_interceptors
+        }
+        self.interceptors = {
+            i.ip: TlsListener(
+                _server_context(
+                    inspection_cas[i.issuer],
+                    list(i.names),
+                    (i.issuer, INSPECTION),
+                    expired=i.expired,
+                )
+            )
+            for i in self.scenario.dns.tls_interceptors
+        }
 
     def __enter__(self) -> SimulatedTenant:
         self.identity.start()
@@ -119,6 +174,8 @@ class SimulatedTenant:
         self.azure_dns.start()
         self.public_dns.start()
         self.endpoints.start()
+        for interceptor in self.interceptors.values():
+            interceptor.start()
         try:
             for spec in self.scenario.dns.custom_servers:
                 if not spec.down:
@@ -220,6 +277,8 @@ class SimulatedTenant:
                 server.stop()
         self.custom_servers.clear()
         self.endpoints.stop()
+        for interceptor in self.interceptors.values():
+            interceptor.stop()
         self.public_dns.stop()
         self.azure_dns.stop()
         self.arm.stop()
@@ -257,9 +316,10 @@ class SimulatedTenant:
             },
             "reachability": {
                 "timeout_seconds": 1.0,
+                # The front ends' certificates come from the tenant's CA, as Azure's from its own.
+                "ca_file": str(self.ca_path),
                 "address_map": {
-                    ip: self.endpoints.address if ip in self._live_ips() else DEAD_FORWARDER
-                    for ip in sorted(private_ips(self.scenario))
+                    ip: self._front_end(ip) for ip in sorted(private_ips(self.scenario))
                 },
             },
         }
@@ -270,6 +330,12 @@ class SimulatedTenant:
         for name, values in sections.items():
             document[name] = {**document.get(name, {}), **values}
         return document
+
+    def _front_end(self, ip: str) -> str:
+        """What answers TLS for a private IP: an inspecting device, the front end, or nothing."""
+        if ip in self.interceptors:
+            return self.interceptors[ip].address
+        return self.endpoints.address if ip in self._live_ips() else DEAD_FORWARDER
 
     def _live_ips(self) -> set[str]:
         """NIC IPs of the private endpoints: their front ends answer TLS (unless silenced).
