@@ -73,6 +73,26 @@ def test_demo_shows_each_dns_failure_class(
         == (inspected["evidence"]["observed"]["certificate"]["issuer"])
     )
     assert "NSG" not in inspected["remediation"]["text"]
+    # A connection that was never approved: its own finding, its names noted, not judged.
+    [pending] = [
+        e
+        for e in events
+        if e["check_id"] == "privateendpoint_connection_approved" and e["status"] == "fail"
+    ]
+    assert pending["message"] == (
+        "Storage account stbroken (used by mlw-broken): the connection of private endpoint "
+        "pe-stbroken is Pending, not Approved: the request waits for the owner's approval, so "
+        "Private Link drops the traffic to 10.0.1.40."
+    )
+    assert ("Pending", [True]) == (
+        pending["evidence"]["observed"]["status"],
+        [s["manualApproval"] for s in pending["evidence"]["observed"]["privateEndpointSide"]],
+    )
+    assert not [
+        e
+        for e in events
+        if "10.0.1.40" in json.dumps(e) and e is not pending and e["status"] == "fail"
+    ]
     said = "a real bind (/usr/sbin/named)" if custom_dns == "bind" else "a Python stand-in"
     assert said in captured.err
 
