@@ -8,31 +8,17 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netverify.agent.state import StateError, StateStore, state_directory
-from netverify.azure.clouds import CloudName, cloud
-from netverify.checklib.catalog import CatalogError, load_checks
-from netverify.config import Config, ConfigError, config_path, load_config, parse_config
-from netverify.model import EXIT_CANNOT_RUN
-from netverify.output import render
-from netverify.report import (
-    FindingsFileError,
-    MalformedResolution,
-    ReportInput,
-    history_from_change_events,
-    history_from_runs,
-    read_findings_file,
-    write_report,
-)
-from netverify.sinks.delivery import Delivery, SinkEnvironment
-from netverify.sinks.events import to_event
-from netverify.sinks.spool import SpoolError
+from netverify.azure.clouds import CloudName
+from netverify.model import EXIT_CANNOT_RUN, CannotRun
 
+# Each command imports what it uses inside its handler: `--help`, `checks list` and
+# `config check` must not pay for the Azure SDKs, the sinks or the report (bench/startup.py).
 if TYPE_CHECKING:
+    from netverify.config import Config
+    from netverify.report import ReportInput
     from netverify.runner import RunResult
 
 
@@ -41,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
-    except (ConfigError, CatalogError, SpoolError) as exc:
+    except CannotRun as exc:
         print(f"netverify: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
@@ -185,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _deliver(config: Config, result: RunResult, fmt: str) -> int:
+    from netverify.output import render
+    from netverify.sinks.events import to_event
+
     events = [to_event(f, result.context) for f in result.findings]
     sys.stdout.write(render(events, fmt))  # type: ignore[arg-type]
     # How the scope was discovered belongs to the run summary: under the table for people,
@@ -200,7 +189,10 @@ def _deliver(config: Config, result: RunResult, fmt: str) -> int:
 
 def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any]]) -> None:
     """Spool every event for every sink, then deliver for at most delivery.flush_timeout_seconds."""
+    from netverify.agent.state import state_directory
+    from netverify.azure.clouds import cloud
     from netverify.probes.credentials import make_credential  # azure.identity: only with sinks
+    from netverify.sinks.delivery import Delivery, SinkEnvironment
 
     names = cloud(config.cloud)
     delivery = Delivery(
@@ -220,6 +212,7 @@ def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any
 
 
 def _run(args: argparse.Namespace) -> int:
+    from netverify.config import config_path, load_config
     from netverify.runner import run_once  # the probes and every Azure SDK: only for a run
 
     config = load_config(config_path(args.config))
@@ -230,11 +223,21 @@ def _serve(args: argparse.Namespace) -> int:
     from netverify.agent.daemon import (
         serve,  # the scheduler and the metrics only load for the agent
     )
+    from netverify.config import config_path
 
     return serve(config_path(args.config), args.state_dir, args.log_level)
 
 
 def _report(args: argparse.Namespace) -> int:
+    from netverify.agent.state import StateError, StateStore
+    from netverify.report import (
+        FindingsFileError,
+        MalformedResolution,
+        history_from_change_events,
+        history_from_runs,
+        read_findings_file,
+    )
+
     try:
         if _is_sqlite(args.source):
             store = StateStore(args.source)
@@ -258,15 +261,21 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _write_report(path: Path, report: ReportInput) -> None:
+    from datetime import UTC, datetime
+
+    from netverify.report import write_report
+
     write_report(path, report, datetime.now(UTC))
     print(f"netverify: report written to {path}", file=sys.stderr)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from netverify.report import history_from_runs
     from netverify.runner import run_once
     from netverify.sim.cloud_naming import in_cloud  # demo-only code
     from netverify.sim.scenario import builtin_scenario, load_scenario
     from netverify.sim.tenant import SimulatedTenant
+    from netverify.sinks.events import to_event
 
     scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
     if args.cloud:
@@ -286,6 +295,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     from netverify import doctor
+    from netverify.agent.state import state_directory
+    from netverify.config import config_path, load_config
 
     config = load_config(config_path(args.config))
     diagnoses = doctor.diagnose(config, state_directory(args.state_dir, config.state.directory))
@@ -314,7 +325,9 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _checks_list(args: argparse.Namespace) -> int:
-    checks = [c.meta for c in load_checks()]
+    from netverify.checklib.catalog import list_checks
+
+    checks = list_checks()
     if args.output == "json":
         import json
 
@@ -343,6 +356,8 @@ def _checks_list(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from netverify.config import config_path, load_config
+
     path = config_path(args.path)
     config = load_config(path)
     print(f"{path}: valid ({config.cloud.value}, {len(config.scope.workspaces)} workspaces)")
@@ -351,6 +366,8 @@ def _config_check(args: argparse.Namespace) -> int:
 
 def _config_init(args: argparse.Namespace) -> int:
     import tomli_w
+
+    from netverify.config import parse_config
 
     document: dict[str, Any] = {
         "cloud": args.cloud,
@@ -378,6 +395,8 @@ def _config_init(args: argparse.Namespace) -> int:
 
 
 def _config_example(args: argparse.Namespace) -> int:
+    from importlib import resources
+
     sys.stdout.write((resources.files("netverify") / "config_example.toml").read_text("utf-8"))
     return 0
 

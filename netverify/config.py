@@ -25,6 +25,7 @@ from netverify.azure.arm_ids import (
 )
 from netverify.azure.clouds import AZURE_DNS_ADDRESS, CloudName
 from netverify.azure.net import split_host_port
+from netverify.model import CannotRun
 from netverify.schedule import cron_trigger
 
 DEFAULT_CONFIG_PATH = Path("/etc/netverify/config.toml")
@@ -32,7 +33,7 @@ CONFIG_ENV = "NETVERIFY_CONFIG"
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 
 
-class ConfigError(Exception):
+class ConfigError(CannotRun):
     """A configuration that cannot be used; the message names the file, the key and the problem."""
 
 

@@ -89,6 +89,11 @@ class Finding:
 EXIT_CANNOT_RUN = 2
 
 
+class CannotRun(Exception):
+    """What netverify was given cannot be used (a config, a check folder, a spool): the message
+    names what and where; the CLI prints it in one line and exits ``EXIT_CANNOT_RUN``."""
+
+
 def exit_code(findings: list[Finding] | tuple[Finding, ...]) -> int:
     """0 all pass, 1 at least one fail, 3 no fail but something could not be observed."""
     return exit_code_of({f.status for f in findings})

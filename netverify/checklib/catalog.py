@@ -15,14 +15,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from netverify.config import describe_errors
 from netverify.contracts import Check
-from netverify.model import CheckMeta, Severity
+from netverify.model import CannotRun, CheckMeta, Severity
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
 
-class CatalogError(Exception):
+class CatalogError(CannotRun):
     """A check folder that does not hold a valid check."""
 
 
@@ -62,6 +61,8 @@ def load_meta(path: str | Path) -> CheckMeta:
     try:
         raw = _Metadata.model_validate(tomllib.loads(source.read_text(encoding="utf-8")))
     except ValidationError as exc:
+        from netverify.config import describe_errors  # pydantic's messages, as config says them
+
         raise CatalogError(describe_errors(str(source), exc, _Metadata)) from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{source}: {exc}") from exc
@@ -78,6 +79,16 @@ def load_meta(path: str | Path) -> CheckMeta:
         remediation_command=raw.remediation.command.strip(),
         references=raw.references,
     )
+
+
+def list_checks(root: Path | None = None) -> tuple[CheckMeta, ...]:
+    """Every check's metadata under ``root`` (default: the shipped checks), sorted by id, without
+    importing the checks' code (what `netverify checks list` shows)."""
+    folder = root or checks_dir()
+    metas = tuple(load_meta(source.parent) for source in sorted(folder.glob("*/check.py")))
+    if not metas:
+        raise CatalogError(f"no checks found under {folder}")
+    return metas
 
 
 @cache

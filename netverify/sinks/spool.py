@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from netverify.contracts import Transport
+from netverify.model import CannotRun
 
 log = logging.getLogger("netverify.sinks.spool")
 
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 
-class SpoolError(Exception):
+class SpoolError(CannotRun):
     """A spool that cannot be opened; the message names the sink and the file."""
 
 
