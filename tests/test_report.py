@@ -431,6 +431,30 @@ def test_demo_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[st
     } <= set(headings)
 
 
+def test_zone_findings_of_the_demo_link_from_their_matrix_cells(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Real check output, not hand-built evidence: the zone checks carry their names' answers in
+    ``names[].resolutions``, and each failing zone finding is linked from a wrong answer's cell."""
+    assert 0 == main(["demo", "-o", "jsonl"])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    zones = {
+        e["uid"]: e["resource_name"]
+        for e in events
+        if e["check_id"].startswith("privatedns_zone_") and e["status"] == "fail"
+    }
+    assert {"privatelink.azurecr.io", "privatelink.blob.core.windows.net"} <= set(zones.values())
+
+    linked = {
+        ref.uid
+        for matrix in matrices_from_events(events)
+        for cell in matrix.cells.values()
+        for ref in cell.explains
+    }
+
+    assert set(zones) <= linked
+
+
 def test_report_from_the_state_database(tmp_path: Path) -> None:
     """`netverify report --from state.sqlite3` reports the agent's last run, with its history."""
     store = StateStore.open(tmp_path / "state")

@@ -3,7 +3,9 @@
 Two shapes are read, both under ``evidence.observed``:
 
 - ``resolutions``: a list of answers, one object per FQDN x resolver, with the raw rcode,
-  addresses and CNAME chain (README, "HTML report"). Nothing is lost; this is the one to emit.
+  addresses and CNAME chain (README, "HTML report"), also inside each of ``names: [...]`` (the
+  zone and record checks' rows, ``checklib.dns.name_evidence``). Nothing is lost; this is the
+  one to emit.
 - ``resolution``: the DNS checks' one-line summaries, ``{resolver: summary}`` beside an ``fqdn``
   (one row) or ``{fqdn: {resolver: summary}}`` (several rows), also inside each of
   ``names: [...]``. A summary is ``"cname -> cname -> 10.0.1.8,10.0.1.9"``, ``"... -> (no
@@ -39,25 +41,25 @@ def answers_of(event: Mapping[str, Any]) -> Iterator[tuple[str, str, object]]:
     observed = (event.get("evidence") or {}).get("observed") or {}
     workspaces = workspaces_of(event) or [NO_WORKSPACE]
     where = f"finding {event['check_id']} {event['uid']}: evidence.observed"
-    structured = observed.get("resolutions")
-    if structured is not None:
-        if not isinstance(structured, list):
-            raise MalformedResolution(f"{where}.resolutions: expected a list")
-        for workspace in workspaces:
-            for index, answer in enumerate(structured):
-                yield workspace, f"{where}.resolutions[{index}]", answer
     rows = [(observed, where)]
     names = observed.get("names")
     if isinstance(names, list):
         rows += [(n, f"{where}.names[{i}]") for i, n in enumerate(names) if isinstance(n, Mapping)]
     for row, place in rows:
+        own = row.get("workspace") if row is not observed else None
+        owners = [own] if isinstance(own, str) and own else workspaces
+        structured = row.get("resolutions")
+        if structured is not None:
+            if not isinstance(structured, list):
+                raise MalformedResolution(f"{place}.resolutions: expected a list")
+            for index, answer in enumerate(structured):
+                for workspace in owners:
+                    yield workspace, f"{place}.resolutions[{index}]", answer
         summaries = row.get("resolution")
-        if summaries is None:
-            continue
-        own = row.get("workspace")
-        for answer in _from_summaries(row.get("fqdn"), summaries, f"{place}.resolution"):
-            for workspace in [own] if isinstance(own, str) and own else workspaces:
-                yield workspace, f"{place}.resolution", answer
+        if summaries is not None:
+            for answer in _from_summaries(row.get("fqdn"), summaries, f"{place}.resolution"):
+                for workspace in owners:
+                    yield workspace, f"{place}.resolution", answer
 
 
 def _from_summaries(fqdn: object, summaries: object, place: str) -> Iterator[dict[str, Any]]:
