@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -9,6 +10,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from netverify.azure.arm_ids import subscription_of
+from netverify.azure.net import split_host_port
 
 T = TypeVar("T")
 
@@ -276,6 +278,55 @@ class VirtualNetwork:
     dns_servers: tuple[str, ...]
     # remoteVirtualNetwork.id of each virtualNetworkPeerings entry whose peeringState is Connected.
     peered_vnet_ids: tuple[str, ...] = ()
+
+    def holds(self, address: str) -> bool:
+        """``address`` (an IP, maybe with a port) lies in one of the VNet's address prefixes."""
+        try:
+            ip = ipaddress.ip_address(split_host_port(address)[0])
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(p, strict=False) for p in self.address_prefixes)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEndpoint:
+    """A DNS Private Resolver's inbound endpoint (Microsoft.Network/dnsResolvers/
+    inboundEndpoints): a DNS server at ``ip`` that asks Azure DNS of ``vnet_id``."""
+
+    id: str
+    ip: str  # properties.ipConfigurations[].privateIpAddress
+    vnet_id: str  # the VNet of the ipConfiguration's subnet
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardingRule:
+    """One rule of a DNS forwarding ruleset (Microsoft.Network/dnsForwardingRulesets/
+    forwardingRules): Azure DNS in the linked VNets sends names under ``domain`` to
+    ``targets``."""
+
+    id: str
+    domain: str  # domainName, lower-case, without the trailing dot
+    targets: tuple[str, ...]  # targetDnsServers[].ipAddress
+    enabled: bool  # forwardingRuleState == "Enabled"
+
+    def covers(self, fqdn: str) -> bool:
+        return fqdn == self.domain or fqdn.endswith("." + self.domain)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardingRuleset:
+    id: str
+    linked_vnet_ids: tuple[str, ...]  # virtualNetworkLinks[].properties.virtualNetwork.id
+    rules: tuple[ForwardingRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateResolvers:
+    """The DNS Private Resolvers' inbound endpoints and the forwarding rulesets of the
+    subscriptions that hold the agent's VNet and the private endpoints' VNets."""
+
+    inbound_endpoints: tuple[InboundEndpoint, ...] = ()
+    rulesets: tuple[ForwardingRuleset, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,6 +633,8 @@ class DnsFacts:
     notes: tuple[NameNote, ...] = ()
     # The search for zones by name across the identity's subscriptions (None: not needed).
     zone_search: Read[tuple[str, ...]] | None = None
+    # Private resolvers and rulesets, one read per subscription (None: not read).
+    private_resolvers: tuple[Read[PrivateResolvers], ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -594,6 +647,37 @@ class DnsFacts:
 
     def resolvers_of(self, kind: ResolverKind) -> tuple[Resolver, ...]:
         return tuple(r for r in self.resolvers if r.kind is kind)
+
+    @property
+    def inbound_endpoints(self) -> tuple[InboundEndpoint, ...]:
+        return tuple(
+            e for r in self.private_resolvers if r.value for e in r.value.inbound_endpoints
+        )
+
+    @property
+    def rulesets(self) -> tuple[ForwardingRuleset, ...]:
+        return tuple(s for r in self.private_resolvers if r.value for s in r.value.rulesets)
+
+    def azure_dns_vnet(self, resolver: Resolver) -> str | None:
+        """The id of the VNet whose Azure DNS answers at the end of ``resolver``'s path.
+
+        Azure DNS itself: the agent's VNet. A custom server: the VNet of the Private Resolver
+        inbound endpoint at its address, else the VNet read here (the agent's, or a private
+        endpoint's) whose address space holds it. None for the host resolver and for an address
+        no VNet read holds (a server on premises, or in a VNet netverify did not read).
+        """
+        if resolver.kind is ResolverKind.AZURE:
+            return self.agent_vnet_id
+        if resolver.kind is not ResolverKind.CUSTOM:
+            return None
+        for inbound in self.inbound_endpoints:
+            if inbound.ip == resolver.address:
+                return inbound.vnet_id
+        vnets = [self.agent_vnet, *self.endpoint_vnets.values()]
+        for vnet in (r.value for r in vnets if r is not None and r.value is not None):
+            if vnet.holds(resolver.address):
+                return vnet.id
+        return None
 
     def zone(self, zone_id: str) -> Read[PrivateDnsZone] | None:
         return self.zones.get(zone_id.lower())

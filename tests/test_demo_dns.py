@@ -20,8 +20,9 @@ DNS_FAILURE_CLASSES = {
     ("dns_custom_server_forwards_zones", "fail"),
     ("dns_answer_inside_vnet", "fail"),
     ("dns_host_resolver_matches_vnet", "fail"),
-    ("dns_resolver_answers", "error"),
+    ("dns_resolver_answers", "fail"),  # the VNet's second server is down: an outage
     ("privateendpoint_tls_reachable", "fail"),
+    ("dns_forwarding_ruleset_no_loop", "fail"),
     ("dns_name_resolves_private_endpoint", "fail"),
 }
 
@@ -93,6 +94,26 @@ def test_demo_shows_each_dns_failure_class(
         for e in events
         if "10.0.1.40" in json.dumps(e) and e is not pending and e["status"] == "fail"
     ]
+    # Issue 18's classes: a VNet server down is an outage (fail, no cause made up); the
+    # firewall's DNS proxy strips private answers (its exemption, no forwarder); the spoke's
+    # ruleset loops back to its resolver's inbound endpoint.
+    servers = {
+        e["resource_id"]: e
+        for e in events
+        if e["check_id"] == "dns_custom_server_forwards_zones" and e["status"] == "fail"
+    }
+    assert servers["10.0.0.5"]["message"].endswith("; cause not identified.")
+    assert "reaches Azure DNS but drops the private address" in servers["10.0.0.6"]["message"]
+    assert "forward-zone" not in servers["10.0.0.6"]["remediation"]["text"]
+    [loop] = [
+        e
+        for e in events
+        if e["check_id"] == "dns_forwarding_ruleset_no_loop" and e["status"] == "fail"
+    ]
+    assert (
+        "forwards privatelink.api.azureml.ms to 10.1.0.68 (rule privatelink-api)" in loop["message"]
+    )
+    assert "corp.contoso.example" not in loop["message"]
     said = "a real bind (/usr/sbin/named)" if custom_dns == "bind" else "a Python stand-in"
     assert said in captured.err
 

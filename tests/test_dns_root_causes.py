@@ -75,6 +75,22 @@ def scenario(**changes: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
             {"service": "aml_notebooks", "links": [{"name": "hub", "vnet": "vnet-hub"}]},
         ],
         "dns": {"custom_servers": [{"address": "10.0.0.4"}]},
+        # A resolver whose ruleset sends only the company's own domain on premises.
+        "dns_resolvers": [
+            {
+                "name": "dnspr",
+                "vnet": "vnet-hub",
+                "inbound_endpoints": [{"name": "in", "ip": "10.0.0.68"}],
+            }
+        ],
+        "dns_forwarding_rulesets": [
+            {
+                "name": "rs",
+                "resolver": "dnspr",
+                "vnets": ["vnet-hub"],
+                "rules": [{"name": "corp", "domain": "corp.example.", "targets": ["192.168.10.4"]}],
+            }
+        ],
     }
     for change in changes.values():
         change(data)
@@ -187,8 +203,9 @@ def test_only_privatelink_zones_forwarded(start_tenant: TenantFactory, kind: str
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_forwarder_to_the_wrong_address(start_tenant: TenantFactory, kind: str) -> None:
-    """api.azureml.ms forwarded to an address that does not answer: the custom server fails
-    those names (an error, not a verdict), and Azure DNS is still checked and passes."""
+    """api.azureml.ms forwarded to an address that does not answer: the VNet's server fails
+    names Azure DNS resolves - an outage of the workload (a fail, exit 1), not a gap in what
+    netverify saw - and Azure DNS is still checked and passes."""
     # (BIND answers SERVFAIL; dnsmasq and Unbound time out.)
     zones = [z if z != "api.azureml.ms" else (z, "10.9.9.9") for z in CLOUD_ZONES]
 
@@ -196,8 +213,12 @@ def test_forwarder_to_the_wrong_address(start_tenant: TenantFactory, kind: str) 
 
     bad = failing(findings)
     error = bad[("dns_resolver_answers", "10.0.0.4")]
-    assert Status.ERROR is error.status
+    assert Status.FAIL is error.status
+    assert "every client that uses this resolver cannot resolve them" in error.message
     assert error.evidence is not None
+    assert {API, API.replace(".api.", ".cert.api.")} <= set(
+        error.evidence.observed["failed_names_that_exist"]
+    )
     # BIND answers SERVFAIL at once; dnsmasq and Unbound stay silent past the query timeout.
     assert set(error.evidence.observed["failed"]) <= {"SERVFAIL", "TIMEOUT"}
     asked = {c["fqdn"] for c in error.evidence.observed["resolutions"]}
@@ -263,10 +284,12 @@ def test_stale_record(start_tenant: TenantFactory, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_resolver_down_is_an_error_and_the_rest_is_checked(
+def test_resolver_down_fails_the_workload_and_the_rest_is_checked(
     start_tenant: TenantFactory, kind: str
 ) -> None:
-    """The VNet's DNS server is down: an error for it, and Azure DNS still passes every name."""
+    """The VNet's DNS server is down while Azure DNS resolves every name: the workload cannot
+    resolve them - fails on the server, its resolver and each name (no cause proven, so no
+    forwarder proposed) - and Azure DNS and the records still pass."""
 
     def down(data: dict[str, Any]) -> None:
         data["dns"]["custom_servers"][0]["down"] = True
@@ -274,19 +297,23 @@ def test_resolver_down_is_an_error_and_the_rest_is_checked(
     findings = run(start_tenant, scenario(down=down), kind)
 
     bad = failing(findings)
-    assert Status.ERROR is bad[("dns_resolver_answers", "10.0.0.4")].status
-    assert not [
-        k
-        for k in bad
-        if k[0] != "dns_resolver_answers" and k[0] != "dns_name_resolves_private_endpoint"
-    ]
-    assert all(
-        f.status is Status.ERROR
-        for k, f in bad.items()
-        if k[0] == "dns_name_resolves_private_endpoint"
-    )
+    assert {
+        "dns_resolver_answers",
+        "dns_name_resolves_private_endpoint",
+        "dns_custom_server_forwards_zones",
+    } == {k[0] for k in bad}
+    assert {Status.FAIL} == {f.status for f in bad.values() if f.resource_id != "168.63.129.16"}
+    server = bad[("dns_custom_server_forwards_zones", "10.0.0.4")]
+    assert "every client that uses it cannot resolve them; cause not identified." in server.message
+    assert server.remediation is not None and server.remediation.command is None
     records = [f for f in findings if f.check.id == "privatedns_record_present"]
     assert {Status.PASS} == {f.status for f in records}
+    azure = [
+        f
+        for f in findings
+        if f.check.id == "dns_resolver_answers" and f.resource_id == "168.63.129.16"
+    ]
+    assert [Status.PASS] == [f.status for f in azure]
 
 
 def test_unreadable_inputs_are_errors_and_the_rest_is_judged(start_tenant: TenantFactory) -> None:

@@ -52,6 +52,9 @@ def case_data(name: str) -> dict[str, Any]:
         side = server.pop("local_zones_file", None)
         if side:
             server["local_zones"] = json.loads((CASES / side).read_text(encoding="utf-8"))
+        config = server.pop("config_file", None)
+        if config:
+            server["config"] = (CASES / config).read_text(encoding="utf-8")
     return data
 
 
@@ -301,6 +304,61 @@ def inspection_in_front_of_scoring(findings: list[Finding]) -> None:
     assert all(f.status is Status.PASS for f in tls if f is not bad)
 
 
+def hub_zones_serve_the_spoke(findings: list[Finding]) -> None:
+    """H13: names resolve through the hub's resolver from the zones linked to the hub; the
+    spoke without a link is a note inside a pass, and nothing proposes linking it."""
+    all_pass(findings)
+    links = [f for f in findings if f.check.id == "privatedns_zone_linked_agent_vnet"]
+    assert len(links) == 2 and {Status.PASS} == {f.status for f in links}
+    for link in links:
+        assert link.message.endswith(
+            "is linked to vnet-hub (whose Azure DNS answers for the VNet's DNS server 10.1.0.4); "
+            "the agent's VNet vnet-spoke itself has no link and needs none while its names "
+            "resolve through that server."
+        )
+        assert link.remediation is None
+    [server] = [f for f in findings if f.check.id == "dns_custom_server_forwards_zones"]
+    assert Status.PASS is server.status
+    assert "Azure DNS of vnet-hub (by the zones linked there" in server.message
+
+
+def ruleset_loop(findings: list[Finding]) -> None:
+    """H16: an outage of the workload (fail, exit 1), with the looping rules as the cause."""
+    assert 1 == exit_code(findings)
+    assert not [f for f in findings if f.status is Status.ERROR]
+    [loop] = fails(findings, "dns_forwarding_ruleset_no_loop")
+    assert loop.message == (
+        "Ruleset ruleset-hub (linked to vnet-hub) forwards privatelink.api.azureml.ms to "
+        "10.1.0.4 (rule privatelink-api); forwards privatelink.notebooks.azure.net to 10.1.0.4 "
+        "(rule privatelink-notebooks): an inbound endpoint in a VNet the ruleset is linked to, "
+        "so every query for those names loops back to Azure DNS of that VNet and fails."
+    )
+    assert loop.remediation is not None
+    assert 2 == (loop.remediation.command or "").count("az dns-resolver forwarding-rule delete")
+    [server] = fails(findings, "dns_custom_server_forwards_zones")
+    assert "gives no answer for any of the 4 name(s)" in server.message
+    assert "forwarding rule privatelink-api of ruleset ruleset-hub" in server.message
+    names = fails(findings, "dns_name_resolves_private_endpoint")
+    assert len(names) == 4 and all("the workload cannot resolve it" in f.message for f in names)
+    no_remedy_says(findings, "forward-zone", "server=/", "type forward")
+
+
+def rebinding_strips_private_answers(findings: list[Finding]) -> None:
+    """H18: the server reaches Azure DNS and strips the private address: the cause and the
+    exemption, never a forwarder (the server forwards everything already)."""
+    [server] = fails(findings, "dns_custom_server_forwards_zones")
+    assert "reaches Azure DNS but drops the private address of 4 name(s)" in server.message
+    assert server.evidence is not None
+    observed = server.evidence.observed
+    assert ([], 4) == (observed["zones_not_forwarded"], len(observed["private_answers_dropped"]))
+    assert server.remediation is not None
+    assert 'private-domain: "api.azureml.ms"' in server.remediation.text
+    no_remedy_says([server], "forward-zone", "server=/", "type forward")
+    assert {"dns_custom_server_forwards_zones", "dns_name_resolves_private_endpoint"} >= {
+        f.check.id for f in fails(findings)
+    }
+
+
 # -- fixes, applied to the scenario ---------------------------------------------------------
 
 
@@ -338,6 +396,23 @@ def remove_inspection(data: dict[str, Any]) -> None:
     del data["dns"]["tls_interceptors"]
 
 
+def drop_looping_rules(data: dict[str, Any]) -> None:
+    """The rules go; the inbound endpoint's Azure DNS answers from the hub's zones again."""
+    data["dns_forwarding_rulesets"][0]["rules"] = []
+    fixed = (CASES / "H16-inbound-endpoint-named-fixed.conf").read_text(encoding="utf-8")
+    data["dns"]["custom_servers"][0]["config"] = fixed
+
+
+def unbound_variant(name: str) -> Fix:
+    """H18's named variants: the server's configuration after a change."""
+
+    def fix(data: dict[str, Any]) -> None:
+        conf = (CASES / f"H18-unbound-{name}.conf").read_text(encoding="utf-8")
+        data["dns"]["custom_servers"][0]["config"] = conf
+
+    return fix
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -365,6 +440,14 @@ CASE_TABLE = [
     Case("H19", workspace_connection_rejected, approve_connections),
     Case("H19b", vault_pending_and_old_endpoint_disconnected, approve_connections),
     Case("H22", inspection_in_front_of_scoring, remove_inspection),
+    Case("H13", hub_zones_serve_the_spoke),
+    Case("H16", ruleset_loop, drop_looping_rules),
+    Case(
+        "H18",
+        rebinding_strips_private_answers,
+        unbound_variant("real-fix-private-domain"),
+        custom_dns="unbound",
+    ),
 ]
 
 
@@ -392,3 +475,13 @@ def test_case_fix_turns_the_world_all_pass(case: Case, start_tenant: TenantFacto
     assert case.fix is not None
     case.fix(data)
     all_pass(run_case(start_tenant, data, case.custom_dns))  # type: ignore[arg-type]
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(not os.access(UNBOUND, os.X_OK), reason=f"{UNBOUND} missing")
+def test_h18_netverify_fix_applied_still_fails(start_tenant: TenantFactory) -> None:
+    """The case's `netverify-fix-applied` variant (forward-zones for the five Azure ML zones,
+    the remedy a shape-only diagnosis proposed) changes nothing: the same verdict."""
+    data = case_data("H18")
+    unbound_variant("netverify-fix-applied")(data)
+    rebinding_strips_private_answers(run_case(start_tenant, data, "unbound"))

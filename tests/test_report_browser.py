@@ -105,18 +105,26 @@ def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
         "Workspace mlw-spoke",
     ] == list(by_caption)
     broken = by_caption["Workspace mlw-broken"]
-    resolvers = ["host", "custom 10.0.0.4", "custom 10.0.0.5", "azure 168.63.129.16"]
+    resolvers = [
+        "host",
+        "custom 10.0.0.4",
+        "custom 10.0.0.5",
+        "custom 10.0.0.6",
+        "azure 168.63.129.16",
+    ]
     assert resolvers == broken["resolvers"]
 
     def outcomes(matrix: dict[str, Any], fqdn: str) -> list[tuple[str, str]]:
         return [(o, label) for o, label, _ in matrix["rows"][fqdn]]
 
     # The notebooks name: public through the host and the custom server (no forwarder for the
-    # notebooks zone), the second custom server is down, Azure DNS has no record for it.
+    # notebooks zone), the second custom server is down, the firewall's proxy (an Unbound)
+    # chases Azure DNS's CNAME to NXDOMAIN, and Azure DNS has no record for it.
     assert [
         ("public", "PUBLIC"),
         ("public", "PUBLIC"),
         ("error", "ERROR"),
+        ("nxdomain", "NXDOMAIN"),
         ("nodata", "NO ADDRESS"),
     ] == outcomes(broken, NOTEBOOKS_BROKEN)
     # The spoke's API: a stale host cache, NXDOMAIN from the custom server, no zone linked.
@@ -125,6 +133,7 @@ def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
         ("private", "PRIVATE"),
         ("nxdomain", "NXDOMAIN"),
         ("error", "ERROR"),
+        ("nxdomain", "NXDOMAIN"),
         ("nodata", "NO ADDRESS"),
     ] == outcomes(spoke, SPOKE_API)
     colours = {

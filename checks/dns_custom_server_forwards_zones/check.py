@@ -1,11 +1,26 @@
 """Each custom DNS server answers the workspace names as Azure DNS does, zone by zone."""
 
+from collections import Counter
 from collections.abc import Iterator
 
+from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import describe, resolutions, resolves_to
+from netverify.checklib.dns import (
+    describe,
+    looping_rules,
+    resolutions,
+    resolves_to,
+    zones_answer_privately,
+)
 from netverify.checklib.judging import skipped
-from netverify.facts import DnsAnswer, DnsFacts, ExpectedName, Facts, Resolver, ResolverKind
+from netverify.facts import (
+    DnsAnswer,
+    DnsFacts,
+    ExpectedName,
+    Facts,
+    Resolver,
+    ResolverKind,
+)
 from netverify.model import Evidence, Finding, Remediation, Status
 
 META = load_meta(__file__)
@@ -22,19 +37,21 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
 
 
 def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
+    reference = _Reference(dns, server, azure)
     compared: list[ExpectedName] = []
     wrong: dict[str, list[tuple[ExpectedName, DnsAnswer]]] = {}
     silent: dict[str, list[tuple[ExpectedName, DnsAnswer]]] = {}
     local: dict[str, list[tuple[ExpectedName, DnsAnswer]]] = {}
+    stripped: list[tuple[ExpectedName, DnsAnswer]] = []
+    unexplained: list[tuple[ExpectedName, DnsAnswer]] = []
     answered_zones: set[str] = set()
     for name in dns.expected:
         mine = dns.answer(name.fqdn, server.name)
-        reference = dns.answer(name.fqdn, azure.name) if azure else None
         zones = name.forwarder_zones or (name.zone_name,)
         if mine is not None and mine.answered:
             answered_zones.update(zones)
         # Only names Azure DNS resolves privately tell us anything about forwarding.
-        if mine is None or not resolves_to(reference, name):
+        if mine is None or not reference.private(name):
             continue
         compared.append(name)
         if resolves_to(mine, name):
@@ -44,45 +61,46 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
                 silent.setdefault(zone, []).append((name, mine))
         elif _local_copy(mine, name):
             local.setdefault(mine.soa_zone or "", []).append((name, mine))
-        else:
+        elif _stripped(mine, name, reference.answer(name)):
+            stripped.append((name, mine))
+        elif _not_forwarded(mine):
             for zone in zones:
                 wrong.setdefault(zone, []).append((name, mine))
+        else:
+            unexplained.append((name, mine))
     # Timeouts or SERVFAIL confined to a zone while the server answers others: that zone's
-    # forwarder points at a dead or wrong target. A server that answers nothing at all is
-    # dns_resolver_answers' finding, not a forwarding one.
+    # forwarder points at a dead or wrong target.
     dead = {z: names for z, names in silent.items() if z not in answered_zones and answered_zones}
     if not compared:
         return skipped(
             META,
             server.address,
-            f"No name both asked of {server.name} and resolved privately by Azure DNS.",
+            f"No name both asked of {server.name} and resolved privately by {reference.said}.",
         )
-    if not answered_zones:
-        return skipped(
-            META,
-            server.address,
-            f"{server.name} answered no name at all: nothing to say about its forwarders "
-            "(dns_resolver_answers reports the server).",
-        )
-    observed = {
+    observed: dict[str, object] = {
         "server": server.address,
+        "reference": reference.said,
         "resolutions": resolutions(dns, [n.fqdn for n in compared]),
         "zones_not_forwarded": sorted(wrong),
         "zones_forwarded_to_no_answer": sorted(dead),
         "local_zone_copies": sorted(local),
+        "private_answers_dropped": [n.fqdn for n, _ in stripped],
+        "unexplained": [n.fqdn for n, _ in unexplained],
     }
     expected = {
         "forwarded_to_azure_dns": sorted(
             {z for n in compared for z in n.forwarder_zones or (n.zone_name,)}
         )
     }
-    if not (wrong or dead or local):
+    if not answered_zones:
+        return _outage(dns, server, reference, compared, Evidence(observed, expected))
+    if not (wrong or dead or local or stripped or unexplained):
         return Finding(
             META,
             Status.PASS,
             server.address,
             f"Custom DNS server {server.address} answers {len(compared)} name(s) with the private "
-            "IPs Azure DNS gives.",
+            f"IPs {reference.said} gives.",
             Evidence(observed, expected),
             subject=server.name,
         )
@@ -113,17 +131,160 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
                 for z, names in sorted(local.items())
             )
         )
+    if stripped:
+        name, answer = stripped[0]
+        seen = (
+            f"{answer.summary()}, Azure's CNAME into {name.zone_name} without the A record"
+            if answer.cname_chain
+            else 'an empty answer without the SOA a zone\'s own "no such record" carries'
+        )
+        causes.append(
+            f"reaches Azure DNS but drops the private address of {len(stripped)} name(s): "
+            f"{name.fqdn} -> {seen} (DNS-rebinding protection or private-address filtering "
+            "strips answers in private ranges)"
+        )
+    if unexplained:
+        name, answer = unexplained[0]
+        causes.append(
+            f"answers {len(unexplained)} name(s) otherwise than {reference.said}, for a cause "
+            f"not identified: e.g. {name.fqdn} -> {describe(answer)}"
+            f"{' (SOA ' + answer.soa_zone + ')' if answer.soa_zone else ''}, where the private "
+            f"endpoint has {', '.join(name.expected_ips)}"
+        )
     azure_dns = azure.address if azure else AZURE_DNS
     return Finding(
         META,
         Status.FAIL,
         server.address,
-        f"Custom DNS server {server.address} " + "; it ".join(causes) + " (Azure DNS gives the "
-        "private IP).",
+        f"Custom DNS server {server.address} " + "; it ".join(causes) + f" ({reference.said} "
+        "gives the private IP).",
         Evidence(observed, expected),
-        _remediation(server.address, azure_dns, sorted({*wrong, *dead}), local),
+        _remediation(
+            server.address,
+            azure_dns,
+            sorted({*wrong, *dead}),
+            local,
+            [n for n, _ in stripped],
+            [n for n, _ in unexplained],
+        ),
         subject=server.name,
     )
+
+
+class _Reference:
+    """What the server's answers are compared with: Azure DNS as the agent asks it when the
+    server's path ends in the agent's VNet; else Azure DNS of the server's VNet, which the
+    agent cannot ask, judged from the zones linked there."""
+
+    def __init__(self, dns: DnsFacts, server: Resolver, azure: Resolver | None) -> None:
+        self.dns, self.azure = dns, azure
+        vnet = dns.azure_dns_vnet(server)
+        agent = dns.agent_vnet_id
+        self.vnet = vnet if vnet and agent and vnet.lower() != agent.lower() else None
+        self.said = (
+            f"Azure DNS of {self.vnet.rsplit('/', 1)[-1]} (by the zones linked there; the agent "
+            "cannot ask it from its own VNet)"
+            if self.vnet
+            else "Azure DNS"
+        )
+
+    def answer(self, name: ExpectedName) -> DnsAnswer | None:
+        """Azure DNS's own answer, when the agent could ask the Azure DNS that matters."""
+        if self.vnet is not None or self.azure is None:
+            return None
+        return self.dns.answer(name.fqdn, self.azure.name)
+
+    def private(self, name: ExpectedName) -> bool:
+        if self.vnet is not None:
+            return zones_answer_privately(self.dns, name, self.vnet)
+        return resolves_to(
+            self.dns.answer(name.fqdn, self.azure.name) if self.azure else None, name
+        )
+
+
+def _outage(
+    dns: DnsFacts,
+    server: Resolver,
+    reference: _Reference,
+    names: list[ExpectedName],
+    evidence: Evidence,
+) -> Finding:
+    """The server answers none of the names that exist: every client of it fails to resolve
+    them. The cause is named when the ARM facts prove one (a forwarding rule that loops)."""
+    answers = [a for n in names if (a := dns.answer(n.fqdn, server.name)) is not None]
+    kinds = ", ".join(f"{n} {rcode}" for rcode, n in Counter(a.rcode for a in answers).items())
+    vnet = dns.azure_dns_vnet(server)
+    loops = looping_rules(dns, [vnet] if vnet else [], names)
+    if loops:
+        cause = "; ".join(
+            f"forwarding rule {_name(rule.id)} of ruleset {_name(ruleset.id)} (linked to "
+            f"{', '.join(_name(v) for v in ruleset.linked_vnet_ids)}) sends {rule.domain} to "
+            f"{', '.join(rule.targets)}, the inbound endpoint whose queries Azure DNS of that "
+            "VNet answers: the query loops"
+            for ruleset, rule in loops
+        )
+        remedy = Remediation(
+            "Unlink the ruleset from the inbound endpoint's VNet, or drop the rule: a rule "
+            "must never target an inbound endpoint in a VNet the ruleset is linked to (Azure "
+            "DNS of that VNet already answers the privatelink zones linked to it).",
+            "; ".join(
+                f"az dns-resolver forwarding-rule delete --ids {rule.id}" for _, rule in loops
+            ),
+        )
+    else:
+        unread = [r.failure.message for r in dns.private_resolvers if r.failure is not None]
+        cause = "cause not identified" + (
+            f" (the DNS forwarding rulesets could not be read: {unread[0]})" if unread else ""
+        )
+        remedy = Remediation(
+            f"Query {server.address} by hand for one of the names (dig @{server.address} "
+            f"{names[0].fqdn} A) and follow its forwarders: each must reach Azure DNS "
+            "(168.63.129.16) from a VNet linked to the private DNS zones; a forwarder that "
+            "points back at the server itself, directly or through a ruleset, loops."
+        )
+    return Finding(
+        META,
+        Status.FAIL,
+        server.address,
+        f"Custom DNS server {server.address} gives no answer for any of the {len(names)} "
+        f"name(s) {reference.said} resolves privately ({kinds}), e.g. {names[0].fqdn}: every "
+        f"client that uses it cannot resolve them; {cause}.",
+        evidence,
+        remedy,
+        subject=server.name,
+    )
+
+
+def _name(resource_id: str) -> str:
+    return resource_id.rsplit("/", 1)[-1]
+
+
+def _stripped(answer: DnsAnswer, name: ExpectedName, azure: DnsAnswer | None) -> bool:
+    """NOERROR without address nor SOA, and no chain or Azure DNS's own chain into the
+    privatelink zone: the server got Azure DNS's answer and removed the private A record -
+    what DNS-rebinding protection does (Unbound keeps the CNAMEs, dnsmasq empties the answer).
+    A zone's empty answer carries its SOA; a chain other than Azure DNS's came from elsewhere."""
+    chain = answer.cname_chain
+    into_zone = not chain or any(
+        c == name.zone_name or c.endswith("." + name.zone_name) for c in chain
+    )
+    same_chain = azure is None or tuple(azure.cname_chain[: len(chain)]) == tuple(chain)
+    return (
+        answer.rcode == "NOERROR"
+        and into_zone
+        and same_chain
+        and not answer.addresses
+        and not answer.soa_zone
+    )
+
+
+def _not_forwarded(answer: DnsAnswer) -> bool:
+    """The answer is public DNS's: a public address, or NXDOMAIN under a public zone's SOA -
+    the server asked public DNS, not Azure DNS."""
+    if answer.addresses:
+        return not all(is_private(a) for a in answer.addresses)
+    zone = answer.soa_zone or ""
+    return answer.rcode == "NXDOMAIN" and bool(zone) and not zone.startswith("privatelink.")
 
 
 def _local_copy(answer: DnsAnswer, name: ExpectedName) -> bool:
@@ -163,9 +324,13 @@ def _remediation(
     azure_dns: str,
     zones: list[str],
     local: dict[str, list[tuple[ExpectedName, DnsAnswer]]],
+    stripped: list[ExpectedName],
+    unexplained: list[ExpectedName],
 ) -> Remediation:
     """Forwarders for the zones that are not (or wrongly) forwarded, one snippet per server kind
-    and one command per zone; for each local copy, the records it lacks as zone-file lines."""
+    and one command per zone; for each local copy, the records it lacks as zone-file lines; for
+    stripped answers, the exemption from rebinding protection per server kind; for answers no
+    cause explains, what to look at (never a forwarder the evidence does not call for)."""
     lines = sorted(
         {
             f"{_record(n, zone)}.{zone}. IN A {ip}"
@@ -181,8 +346,9 @@ def _remediation(
         if local
         else ""
     )
+    extra = " ".join(t for t in (copies, _exempt(stripped), _look(server, unexplained)) if t)
     if not zones:
-        return Remediation(copies)
+        return Remediation(extra)
     per_zone = [
         META.remediation(
             server=server,
@@ -198,5 +364,33 @@ def _remediation(
         )
         for zone in zones
     ]
-    text = " ".join(t for t in (per_zone[0].text, copies) if t)
+    text = " ".join(t for t in (per_zone[0].text, extra) if t)
     return Remediation(text, "; ".join(r.command or "" for r in per_zone))
+
+
+def _exempt(names: list[ExpectedName]) -> str:
+    """Exempt the names' public zones from DNS-rebinding protection, per server kind."""
+    if not names:
+        return ""
+    zones = sorted({z for n in names for z in n.forwarder_zones or (n.zone_name,)})
+    return (
+        f"Exempt {', '.join(zones)} from the server's DNS-rebinding protection (private "
+        "addresses are these names' right answer); adding forwarders changes nothing. "
+        "Unbound (pfSense/OPNsense): "
+        + " ".join(f'private-domain: "{z}"' for z in zones)
+        + "; dnsmasq: "
+        + " ".join(f"rebind-domain-ok=/{z}/" for z in zones)
+        + "; BIND: deny-answer-addresses { ... } except-from { "
+        + " ".join(f'"{z}";' for z in zones)
+        + " };"
+    )
+
+
+def _look(server: str, names: list[ExpectedName]) -> str:
+    if not names:
+        return ""
+    return (
+        f"For {', '.join(n.fqdn for n in names[:3])}: query {server} by hand (dig @{server} "
+        f"{names[0].fqdn} A +norecurse, then without) and compare each hop with Azure DNS; "
+        "netverify did not find which of the server's settings gives this answer."
+    )

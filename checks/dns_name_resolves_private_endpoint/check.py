@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     describe,
+    exists_privately,
     name_evidence,
     name_finding,
     resolves_to,
@@ -59,6 +60,20 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             )
             continue
         if answers and all(not a.answered for a in answers):
+            if exists_privately(dns, name):
+                # An outage for the workload, not a gap in what netverify saw.
+                yield name_finding(
+                    META,
+                    Status.FAIL,
+                    name,
+                    f"{name.fqdn} ({name.purpose} of {name.workspace_name}) does not resolve "
+                    f"through {', '.join(judged_by)} ({answers[0].summary()}), although Azure "
+                    f"DNS gives it its private endpoint {', '.join(name.expected_ips)}: the "
+                    "workload cannot resolve it (the DNS server's own finding says why).",
+                    Evidence(observed, expected),
+                    META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
+                )
+                continue
             yield name_finding(
                 META,
                 Status.ERROR,
@@ -88,7 +103,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             + (
                 " (the address of a private endpoint whose connection is not Approved: "
                 "privateendpoint_connection_approved)."
-                if set(bad[0].addresses) <= set(name.withheld_ips)
+                if bad[0].addresses and set(bad[0].addresses) <= set(name.withheld_ips)
                 else "."
             ),
             Evidence(observed, expected),

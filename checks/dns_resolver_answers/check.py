@@ -5,7 +5,12 @@ from collections.abc import Iterator
 
 from netverify.azure.net import split_host_port
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import answer_detail, resolutions
+from netverify.checklib.dns import (
+    answer_detail,
+    exists_privately,
+    resolutions,
+    vnet_resolver_names,
+)
 from netverify.facts import Facts, ResolverKind
 from netverify.model import Evidence, Finding, Status
 
@@ -16,6 +21,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     if dns is None or not dns.expected:
         return
+    used = {r.name for r in dns.resolvers_of(ResolverKind.HOST)} | set(vnet_resolver_names(dns))
     for resolver in dns.resolvers:
         answers = [a for e in dns.expected if (a := dns.answer(e.fqdn, resolver.name)) is not None]
         failed = [a for a in answers if not a.answered]
@@ -43,12 +49,26 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         # The host resolver is named by its resolv.conf; dig asks its first nameserver.
         declared = resolver.targets[0] if resolver.kind is ResolverKind.HOST else resolver.address
         host, port = split_host_port(declared) if declared else ("127.0.0.53", 53)
+        # A resolver the workload uses that fails on names Azure DNS resolves is an outage
+        # observed (fail); what else fails, netverify could not observe (error).
+        failed_fqdns = {a.fqdn for a in failed}
+        existing = sorted(
+            {e.fqdn for e in dns.expected if e.fqdn in failed_fqdns and exists_privately(dns, e)}
+        )
+        outage = resolver.name in used and bool(existing)
+        observed["failed_names_that_exist"] = existing
         yield Finding(
             META,
-            Status.ERROR,
+            Status.FAIL if outage else Status.ERROR,
             resolver.address,
             f"Resolver {resolver.name} gave no answer for {len(failed)} of {len(answers)} names "
-            f"({kinds}), e.g. {first.fqdn}: {first.summary()}.",
+            f"({kinds}), e.g. {first.fqdn}: {first.summary()}"
+            + (
+                f"; {len(existing)} of them exist (Azure DNS resolves them privately): every "
+                "client that uses this resolver cannot resolve them."
+                if outage
+                else "."
+            ),
             Evidence(observed),
             META.remediation(server=resolver.address, host=host, port=str(port), fqdn=first.fqdn),
             subject=resolver.name,

@@ -1,9 +1,10 @@
-"""The private DNS zone that holds a workspace's records is linked to the agent's VNet."""
+"""The private DNS zone that holds a workspace's records is linked to the VNet whose Azure DNS
+answers the agent's VNet: the agent's own, or the hub's where its DNS server or resolver is."""
 
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import name_evidence, resource_group, zone_reads
+from netverify.checklib.dns import answering_vnets, name_evidence, resource_group, zone_reads
 from netverify.checklib.judging import skipped
 from netverify.facts import ExpectedName, Facts, PrivateDnsZone
 from netverify.model import Evidence, Finding, Status
@@ -20,61 +21,95 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         for read in zone_reads(dns, name):
             if read.value is not None:
                 served.setdefault(read.value.id.lower(), (read.value, []))[1].append(name)
-    vnet_id = dns.agent_vnet_id
+    agent = dns.agent_vnet_id
+    # Where the VNet's DNS path reaches Azure DNS: a link there is what makes the zone answer.
+    answering = answering_vnets(dns) if agent else {}
     for zone, names in served.values():
-        if vnet_id is None:
+        if agent is None:
             yield skipped(META, zone.id, "agent.vnet_id is not configured: no VNet to judge.")
             continue
         observed = {
             "linked_vnets": list(zone.linked_vnet_ids),
             "names": [name_evidence(dns, n) for n in names],
+            "azure_dns_vnets": answering,
         }
-        expected = {"linked_vnet": vnet_id}
-        if zone.linked_to(vnet_id):
+        needed = list(answering) or [agent]
+        expected = {"linked_vnets": needed}
+        missing = [v for v in needed if not zone.linked_to(v)]
+        if not missing:
             yield Finding(
                 META,
                 Status.PASS,
                 zone.id,
-                f"Zone {zone.name} is linked to the agent's VNet.",
+                _linked(zone, agent, answering),
                 Evidence(observed, expected),
             )
             continue
         # Another zone of the same name, linked, may serve these names instead (DNS kept in
         # a hub); then this zone is not the one to link and the record checks judge the rest.
-        other = _linked_twin(facts, zone, names, vnet_id)
+        other = _linked_twin(facts, zone, names, missing)
         if other is not None:
             yield Finding(
                 META,
                 Status.PASS,
                 zone.id,
-                f"Zone {zone.id} is not linked to the agent's VNet, but {other} of the same name is.",
+                f"Zone {zone.id} is not linked to {_name(missing[0])}, but {other} of the same "
+                "name is.",
                 Evidence(observed, expected),
             )
             continue
         workspaces = sorted({n.workspace_name for n in names})
+        target = missing[0]
+        where = (
+            "the agent's VNet"
+            if target.lower() == agent.lower()
+            else f"{_name(target)}, where the VNet's DNS server "
+            f"{', '.join(answering[target])} asks Azure DNS"
+        )
         yield Finding(
             META,
             Status.FAIL,
             zone.id,
             f"Zone {zone.name} ({zone.id}) holds the records of {', '.join(workspaces)} but is not "
-            f"linked to the agent's VNet: Azure DNS there does not answer from it.",
+            f"linked to {where}: Azure DNS there does not answer from it.",
             Evidence(observed, expected),
             META.remediation(
                 zone_name=zone.name,
                 resource_group=resource_group(zone.id),
-                link_name=f"link-{vnet_id.rsplit('/', 1)[-1]}",
-                vnet_id=vnet_id,
+                link_name=f"link-{_name(target)}",
+                vnet_id=target,
             ),
         )
 
 
+def _linked(zone: PrivateDnsZone, agent: str, answering: dict[str, list[str]]) -> str:
+    if zone.linked_to(agent):
+        return f"Zone {zone.name} is linked to the agent's VNet."
+    hubs = ", ".join(
+        f"{_name(vnet)} (whose Azure DNS answers for the VNet's DNS server {', '.join(servers)})"
+        for vnet, servers in answering.items()
+    )
+    return (
+        f"Zone {zone.name} is linked to {hubs}; the agent's VNet {_name(agent)} itself has no "
+        "link and needs none while its names resolve through that server."
+    )
+
+
+def _name(vnet_id: str) -> str:
+    return vnet_id.rsplit("/", 1)[-1]
+
+
 def _linked_twin(
-    facts: Facts, zone: PrivateDnsZone, names: list[ExpectedName], vnet_id: str
+    facts: Facts, zone: PrivateDnsZone, names: list[ExpectedName], vnets: list[str]
 ) -> str | None:
     assert facts.dns is not None
     for name in names:
         for read in zone_reads(facts.dns, name):
             twin = read.value
-            if twin is not None and twin.id.lower() != zone.id.lower() and twin.linked_to(vnet_id):
+            if (
+                twin is not None
+                and twin.id.lower() != zone.id.lower()
+                and any(twin.linked_to(v) for v in vnets)
+            ):
                 return twin.id
     return None

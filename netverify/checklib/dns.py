@@ -10,6 +10,8 @@ from netverify.facts import (
     DnsAnswer,
     DnsFacts,
     ExpectedName,
+    ForwardingRule,
+    ForwardingRuleset,
     PrivateDnsZone,
     Read,
     ResolverKind,
@@ -99,6 +101,45 @@ def vnet_resolver_names(dns: DnsFacts) -> list[str]:
     return customs or [r.name for r in dns.resolvers_of(ResolverKind.AZURE)]
 
 
+def answering_vnets(dns: DnsFacts) -> dict[str, list[str]]:
+    """The VNets whose Azure DNS answers at the end of the VNet's DNS path (ids as ARM spells
+    them, one entry per VNet whatever the case), each with the addresses of the resolvers whose
+    path ends there (``DnsFacts.azure_dns_vnet``): the agent's VNet when it uses Azure DNS, the
+    hub's when its DNS server or resolver lives there."""
+    by_name = {r.name: r for r in dns.resolvers}
+    vnets: dict[str, list[str]] = {}
+    spelled: dict[str, str] = {}
+    for name in vnet_resolver_names(dns):
+        vnet = dns.azure_dns_vnet(by_name[name])
+        if vnet is not None:
+            key = spelled.setdefault(vnet.lower(), vnet)
+            vnets.setdefault(key, []).append(by_name[name].address)
+    return vnets
+
+
+def zones_answer_privately(dns: DnsFacts, name: ExpectedName, vnet_id: str) -> bool:
+    """Azure DNS of ``vnet_id`` would give the name its private IPs, by the ARM facts: a zone
+    of the name linked to that VNet holds its record with the endpoint's IPs. For a VNet the
+    agent cannot ask Azure DNS from (a hub's)."""
+    for zone in (r.value for r in _reads(dns, name.zone_ids) if r.value is not None):
+        record = zone.record(name.record_name)
+        if zone.linked_to(vnet_id) and record and set(record.values) <= set(name.expected_ips):
+            return bool(record.values)
+    return False
+
+
+def exists_privately(dns: DnsFacts, name: ExpectedName) -> bool:
+    """Azure DNS gives the name its private IPs - as the agent asked it, or, for the VNet
+    where the VNet's DNS path reaches Azure DNS, by the zones linked there: the name exists,
+    so a resolver that fails on it fails the workload."""
+    if any(
+        resolves_to(dns.answer(name.fqdn, r.name), name)
+        for r in dns.resolvers_of(ResolverKind.AZURE)
+    ):
+        return True
+    return any(zones_answer_privately(dns, name, vnet) for vnet in answering_vnets(dns))
+
+
 def answered_privately(dns: DnsFacts, name: ExpectedName) -> bool:
     """Every resolver of the VNet answers the name with its private endpoint's IPs: the DNS
     evidence that the name works, whatever the zone inventory says."""
@@ -165,3 +206,25 @@ def record_names(name: ExpectedName, zone: PrivateDnsZone) -> dict[str, str]:
         "record_name": name.record_name,
         "ip": ",".join(name.expected_ips),
     }
+
+
+def looping_rules(
+    dns: DnsFacts, vnet_ids: Iterable[str], names: Iterable[ExpectedName]
+) -> list[tuple[ForwardingRuleset, ForwardingRule]]:
+    """Enabled forwarding rules that send any of ``names`` (or their privatelink zone) back
+    into Azure DNS of a VNet they apply in: the rule's ruleset is linked to one of
+    ``vnet_ids`` and the rule targets an inbound endpoint in a VNet that ruleset is linked to -
+    the loop the endpoints-and-rulesets article warns against. Shape: (ruleset, rule) pairs."""
+    wanted = {v.lower() for v in vnet_ids}
+    names = list(names)
+    found = []
+    for ruleset in dns.rulesets:
+        linked = {v.lower() for v in ruleset.linked_vnet_ids}
+        if not linked & wanted:
+            continue
+        inbound = {e.ip for e in dns.inbound_endpoints if e.vnet_id.lower() in linked}
+        for rule in ruleset.rules:
+            covered = any(rule.covers(n.fqdn) or rule.covers(n.zone_name) for n in names)
+            if rule.enabled and covered and inbound & set(rule.targets):
+                found.append((ruleset, rule))
+    return found

@@ -41,6 +41,7 @@ from netverify.azure.clouds import Cloud
 from netverify.azure.permissions import required_action
 from netverify.config import ArmConfig
 from netverify.facts import (
+    InboundEndpoint,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
@@ -48,6 +49,7 @@ from netverify.facts import (
     PolicyDefinition,
     PrivateDnsZone,
     PrivateEndpoint,
+    PrivateResolvers,
     Read,
     ReadFailure,
     ReadProblem,
@@ -59,6 +61,8 @@ from netverify.facts import (
 )
 from netverify.probes.arm_bodies import (
     MalformedResource,
+    parse_forwarding_ruleset,
+    parse_inbound_endpoints,
     parse_key_vault,
     parse_online_deployment,
     parse_online_endpoint,
@@ -81,6 +85,9 @@ ML_API_VERSION = "2025-12-01"
 STORAGE_API_VERSION = "2023-05-01"
 # ManagementGroups_GetDescendants, stable; read generically so no extra SDK is needed.
 MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"
+# Microsoft.Network/dnsResolvers and dnsForwardingRulesets: the stable version of the
+# recorded examples, read through generic requests (no extra SDK).
+DNS_RESOLVER_API_VERSION = "2022-07-01"
 # Reads that name no subscription (Resource Graph, management groups, built-in policy
 # definitions) share one concurrency bound under this key.
 TENANT = "tenant"
@@ -215,6 +222,29 @@ class ArmReader:
         def read() -> tuple[str, ...]:
             client = self.client(PrivateDnsManagementClient, subscription)
             return tuple(str(z.id) for z in client.private_zones.list() if z.id)
+
+        return self._memoised_unparsed(where, subscription, read)
+
+    def private_resolvers(self, subscription: str) -> Read[PrivateResolvers]:
+        """Every DNS Private Resolver's inbound endpoints and every forwarding ruleset (with
+        its rules and VNet links) in a subscription."""
+        where = f"/subscriptions/{subscription}/providers/Microsoft.Network/dnsResolvers"
+
+        def read() -> PrivateResolvers:
+            version = DNS_RESOLVER_API_VERSION
+            inbound: list[InboundEndpoint] = []
+            for resolver in self.get_paged(subscription, where, version):
+                rid = ResourceId.parse(str(resolver.get("id", "")))
+                items = self.get_paged(subscription, f"{rid}/inboundEndpoints", version)
+                inbound += parse_inbound_endpoints(items, rid)
+            rulesets = []
+            listed = where.replace("dnsResolvers", "dnsForwardingRulesets")
+            for ruleset in self.get_paged(subscription, listed, version):
+                rid = ResourceId.parse(str(ruleset.get("id", "")))
+                rules = self.get_paged(subscription, f"{rid}/forwardingRules", version)
+                links = self.get_paged(subscription, f"{rid}/virtualNetworkLinks", version)
+                rulesets.append(parse_forwarding_ruleset(rules, links, rid))
+            return PrivateResolvers(tuple(inbound), tuple(rulesets))
 
         return self._memoised_unparsed(where, subscription, read)
 

@@ -16,6 +16,9 @@ from netverify.azure.arm_ids import ResourceId, ResourceIdError
 from netverify.facts import (
     CustomDnsConfig,
     DnsRecordSet,
+    ForwardingRule,
+    ForwardingRuleset,
+    InboundEndpoint,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
@@ -496,16 +499,7 @@ def parse_private_dns_zone(
         else:
             continue  # SOA, TXT, ...: nothing a check needs
         sets.append(DnsRecordSet(str(record.get("name", "")), rtype, values))
-    linked = []
-    for link in links:
-        vnet = (_properties(link, rid).get("virtualNetwork") or {}).get("id")
-        if not isinstance(vnet, str):
-            raise MalformedResource(
-                f"{rid.type} {rid.name}: virtual network link {link.get('name')!r} names no "
-                "properties.virtualNetwork.id"
-            )
-        linked.append(vnet)
-    return PrivateDnsZone(str(rid), rid.name, tuple(sets), tuple(linked))
+    return PrivateDnsZone(str(rid), rid.name, tuple(sets), _linked_vnets(links, rid))
 
 
 def _strings(where: Mapping[str, Any], key: str, rid: ResourceId, path: str) -> tuple[str, ...]:
@@ -515,3 +509,65 @@ def _strings(where: Mapping[str, Any], key: str, rid: ResourceId, path: str) -> 
             f"{rid.type} {rid.name}: {path}.{key} is {values!r}, expected strings"
         )
     return tuple(values)
+
+
+def parse_inbound_endpoints(
+    items: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> tuple[InboundEndpoint, ...]:
+    """A resolver's ``inboundEndpoints`` list (InboundEndpoints_List, 2022-07-01): one
+    ``InboundEndpoint`` per IP configuration, in the VNet of its subnet."""
+    endpoints = []
+    for item in items:
+        props = _properties(item, rid)
+        for config in _typed(props, "ipConfigurations", list, [], rid):
+            config = config if isinstance(config, dict) else {}
+            subnet = (config.get("subnet") or {}).get("id")
+            ip = config.get("privateIpAddress")
+            if not isinstance(subnet, str) or "/subnets/" not in subnet.lower() or not ip:
+                raise MalformedResource(
+                    f"{rid.type} {rid.name}: inbound endpoint {item.get('name')!r} has an "
+                    "ipConfiguration without subnet.id or privateIpAddress"
+                )
+            vnet = subnet[: subnet.lower().index("/subnets/")]
+            endpoints.append(InboundEndpoint(str(item.get("id", "")), str(ip), vnet))
+    return tuple(endpoints)
+
+
+def parse_forwarding_ruleset(
+    rules: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]], rid: ResourceId
+) -> ForwardingRuleset:
+    """A ruleset from its ``forwardingRules`` and ``virtualNetworkLinks`` lists (2022-07-01)."""
+    parsed = []
+    for rule in rules:
+        props = _properties(rule, rid)
+        domain = props.get("domainName")
+        if not isinstance(domain, str) or not domain.strip("."):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: forwarding rule {rule.get('name')!r} has no domainName"
+            )
+        targets = tuple(
+            str(t["ipAddress"])
+            for t in _typed(props, "targetDnsServers", list, [], rid)
+            if isinstance(t, dict) and t.get("ipAddress")
+        )
+        state = str(props.get("forwardingRuleState") or "Enabled").lower()
+        parsed.append(
+            ForwardingRule(
+                str(rule.get("id", "")), domain.strip(".").lower(), targets, state == "enabled"
+            )
+        )
+    return ForwardingRuleset(str(rid), _linked_vnets(links, rid), tuple(parsed))
+
+
+def _linked_vnets(links: Sequence[Mapping[str, Any]], rid: ResourceId) -> tuple[str, ...]:
+    """The VNet ids of a zone's or a ruleset's ``virtualNetworkLinks``."""
+    linked = []
+    for link in links:
+        vnet = (_properties(link, rid).get("virtualNetwork") or {}).get("id")
+        if not isinstance(vnet, str):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: virtual network link {link.get('name')!r} names no "
+                "properties.virtualNetwork.id"
+            )
+        linked.append(vnet)
+    return tuple(linked)

@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
 from netverify.azure.dns_names import (
     expected_names,
@@ -172,6 +173,13 @@ def collect_dns_facts(
         zip(_keys(vnet_ids), pool.map(reader.virtual_network, vnet_ids), strict=True)
     )
 
+    # Resolvers and rulesets live beside the VNets they serve (the hub's, the spoke's).
+    resolver_subscriptions = _unique(
+        s for v in [vnet_id or "", *vnet_ids] if (s := subscription_of(v))
+    )
+    private_resolvers = (
+        tuple(pool.map(reader.private_resolvers, resolver_subscriptions)) if expected else ()
+    )
     vnet = agent_vnet.value if agent_vnet is not None else None
     vnet_servers = vnet.dns_servers if vnet is not None and config.dns.use_vnet_dns_servers else ()
     resolvers = build_resolvers(config.dns, vnet_servers)
@@ -195,6 +203,7 @@ def collect_dns_facts(
         gaps=gaps,
         notes=tuple(notes),
         zone_search=zone_search,
+        private_resolvers=private_resolvers,
     )
 
 

@@ -25,6 +25,8 @@ TYPES = {
     "vnet": "Microsoft.Network/virtualNetworks",
     "private_endpoint": "Microsoft.Network/privateEndpoints",
     "zone": "Microsoft.Network/privateDnsZones",
+    "dns_resolver": "Microsoft.Network/dnsResolvers",
+    "ruleset": "Microsoft.Network/dnsForwardingRulesets",
 }
 
 
@@ -91,6 +93,8 @@ class _ArmBuilder:
             ("vnet", scenario.vnets),
             ("private_endpoint", scenario.private_endpoints),
             ("zone", scenario.private_dns_zones),
+            ("dns_resolver", scenario.dns_resolvers),
+            ("ruleset", scenario.dns_forwarding_rulesets),
         ):
             for spec in items:
                 self.specs[(kind, spec.name.lower())] = spec
@@ -106,6 +110,8 @@ class _ArmBuilder:
         self._add_vnets()
         self._add_private_dns_zones()
         self._add_online_endpoints()
+        self._add_dns_resolvers()
+        self._add_forwarding_rulesets()
         add_governance(self.state, self.scenario)
         return self.state
 
@@ -473,6 +479,96 @@ class _ArmBuilder:
                             "registrationEnabled": link.registration_enabled,
                             "resolutionPolicy": "Default",
                             "virtualNetworkLinkState": "Completed",
+                            "provisioningState": "Succeeded",
+                        },
+                    }
+                )
+
+    def _add_dns_resolvers(self) -> None:
+        """DNS Private Resolvers and their inbound endpoints (DnsResolvers_Get and
+        InboundEndpoints_List of the recorded 2022-07-01 examples)."""
+        for resolver in self.scenario.dns_resolvers:
+            resolver_id = self.rid("dns_resolver", resolver.name)
+            vnet_id = self.rid("vnet", resolver.vnet)
+            self.state.collections[f"{resolver_id}/inboundEndpoints".lower()] = []
+            self.state.add(
+                self.envelope(
+                    "dns_resolver",
+                    resolver,
+                    {
+                        "virtualNetwork": {"id": vnet_id},
+                        "dnsResolverState": "Connected",
+                        "provisioningState": "Succeeded",
+                    },
+                )
+            )
+            for inbound in resolver.inbound_endpoints:
+                self.state.add(
+                    {
+                        "id": f"{resolver_id}/inboundEndpoints/{inbound.name}",
+                        "name": inbound.name,
+                        "type": "Microsoft.Network/dnsResolvers/inboundEndpoints",
+                        "location": self.scenario.place(resolver)[2],
+                        "properties": {
+                            "ipConfigurations": [
+                                {
+                                    "subnet": {"id": f"{vnet_id}/subnets/{inbound.subnet}"},
+                                    "privateIpAddress": inbound.ip,
+                                    "privateIpAllocationMethod": "Static",
+                                }
+                            ],
+                            "provisioningState": "Succeeded",
+                        },
+                    }
+                )
+
+    def _add_forwarding_rulesets(self) -> None:
+        """Forwarding rulesets with their rules and VNet links (DnsForwardingRulesets_Get,
+        ForwardingRules_CreateOrUpdate, VirtualNetworkLinks_Get of the 2022-07-01 examples)."""
+        for ruleset in self.scenario.dns_forwarding_rulesets:
+            ruleset_id = self.rid("ruleset", ruleset.name)
+            resolver_id = self.rid("dns_resolver", ruleset.resolver)
+            for child in ("forwardingRules", "virtualNetworkLinks"):  # listed even if empty
+                self.state.collections[f"{ruleset_id}/{child}".lower()] = []
+            self.state.add(
+                self.envelope(
+                    "ruleset",
+                    ruleset,
+                    {
+                        "dnsResolverOutboundEndpoints": [
+                            {"id": f"{resolver_id}/outboundEndpoints/outbound"}
+                        ],
+                        "provisioningState": "Succeeded",
+                    },
+                )
+            )
+            for rule in ruleset.rules:
+                self.state.add(
+                    {
+                        "id": f"{ruleset_id}/forwardingRules/{rule.name}",
+                        "name": rule.name,
+                        "type": "Microsoft.Network/dnsForwardingRulesets/forwardingRules",
+                        "etag": "00000000-0000-0000-0000-000000000000",
+                        "properties": {
+                            "domainName": rule.domain,
+                            "targetDnsServers": [
+                                {"ipAddress": ip, "port": 53} for ip in rule.targets
+                            ],
+                            "forwardingRuleState": "Enabled" if rule.enabled else "Disabled",
+                            "provisioningState": "Succeeded",
+                        },
+                    }
+                )
+            for vnet in ruleset.vnets:
+                self.state.add(
+                    {
+                        "id": f"{ruleset_id}/virtualNetworkLinks/link-{vnet}",
+                        "name": f"link-{vnet}",
+                        "type": "Microsoft.Network/dnsForwardingRulesets/virtualNetworkLinks",
+                        "etag": "00000000-0000-0000-0000-000000000000",
+                        "properties": {
+                            "virtualNetwork": {"id": self.rid("vnet", vnet)},
+                            "metadata": {},
                             "provisioningState": "Succeeded",
                         },
                     }

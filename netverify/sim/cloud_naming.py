@@ -78,7 +78,10 @@ class _Renamer:
         return value
 
     def rename(self, name: str, *, relative: bool) -> str:
-        """A DNS name under a source suffix, or a record name relative to a zone; else as is."""
+        """A DNS name under a source suffix (absolute with its final dot too), or a record name
+        relative to a zone; else as is."""
+        if name.endswith(".") and len(name) > 1:
+            return self.rename(name[:-1], relative=False) + "."
         for old, new in self.suffixes:
             if name == old or name.endswith("." + old):
                 return self._relabel(name.removesuffix(old)) + new

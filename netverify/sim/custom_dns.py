@@ -10,6 +10,7 @@ trust anchors, no IPv6, no control channel, no system configuration files.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import subprocess
 import time
@@ -145,6 +146,60 @@ def _start(kind: str, workdir: Path, command: Callable[[Path, int], list[str]]) 
     )
 
 
+# -- a server's own configuration ----------------------------------------------------------------
+
+# What a configuration file may name: the server's own address, port and directory, and the
+# stand-ins it forwards to ({azure.host}, {view:vnet-hub.port}, ...).
+_PLACEHOLDER = re.compile(r"\{(host|port|dir|azure\.(?:host|port)|view:[\w.-]+\.(?:host|port))\}")
+# Where each kind names an upstream: those must be loopback, like every other forwarder here.
+_UPSTREAMS = {
+    "bind": re.compile(r"forwarders\s*\{([^}]*)\}"),
+    "unbound": re.compile(r"forward-addr:\s*(\S+)"),
+    "dnsmasq": re.compile(r"^\s*server=(?:/[^/]*/)*([^/\s]+)\s*$", re.MULTILINE),
+}
+_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+
+
+def fill_config(kind: str, template: str, values: Mapping[str, str]) -> str:
+    """``template`` with its placeholders filled from ``values``; refuses an unknown placeholder
+    and any upstream that is not on loopback (ValueError naming it)."""
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise ValueError(f"{kind} config names {match.group(0)}, which nothing here plays")
+        return values[match.group(1)]
+
+    text = _PLACEHOLDER.sub(fill, template)
+    for upstream in _UPSTREAMS[kind].finditer(text):
+        for address in _ADDRESS.findall(upstream.group(1)):
+            if not ipaddress.ip_address(address).is_loopback:
+                raise ValueError(f"{kind} config forwards to {address}, which is not on loopback")
+    return text
+
+
+CONFIG_FILES = {"bind": "named.conf", "unbound": "unbound.conf", "dnsmasq": "dnsmasq.conf"}
+
+
+def start_configured(
+    kind: str, workdir: Path, template: str, upstreams: Mapping[str, str]
+) -> RunningDns:
+    """A real ``kind`` server running ``template`` as its configuration file, with {host},
+    {port}, {dir} and the ``upstreams`` placeholders (``"azure.host"`` -> ``"127.0.0.1"``)
+    filled in."""
+
+    def command(wd: Path, port: int) -> list[str]:
+        conf = wd / CONFIG_FILES[kind]
+        values = {**upstreams, "host": HOST, "port": str(port), "dir": str(wd)}
+        conf.write_text(fill_config(kind, template, values))
+        if kind == "bind":
+            return [NAMED, "-g", "-4", "-c", str(conf)]
+        if kind == "unbound":
+            return [UNBOUND, "-d", "-c", str(conf)]
+        return [DNSMASQ, "--no-daemon", f"--conf-file={conf}", "--log-facility=-"]
+
+    return _start(kind, workdir, command)
+
+
 # -- BIND --------------------------------------------------------------------------------------
 
 
@@ -238,11 +293,24 @@ def start_bind(
 # -- dnsmasq -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Rebinding:
+    """DNS-rebinding protection: private addresses stripped, except under ``exempt``."""
+
+    exempt: tuple[str, ...] = ()
+
+
 def start_dnsmasq(
-    workdir: Path, conditional_forwarders: Mapping[str, str], default_forwarder: str | None
+    workdir: Path,
+    conditional_forwarders: Mapping[str, str],
+    default_forwarder: str | None,
+    rebinding: Rebinding | None = None,
 ) -> RunningDns:
     def command(wd: Path, port: int) -> list[str]:
         servers = []
+        if rebinding is not None:
+            servers.append("--stop-dns-rebind")
+            servers += [f"--rebind-domain-ok=/{_zone(d)}/" for d in rebinding.exempt]
         for zone, address in conditional_forwarders.items():
             host, fport = _loopback(address)
             servers.append(f"--server=/{_zone(zone)}/{host}#{fport}")
@@ -273,15 +341,26 @@ def start_dnsmasq(
 # -- unbound -----------------------------------------------------------------------------------
 
 
+# The RFC 1918 ranges, as firewall appliances' rebinding protection lists them.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
 def _unbound_conf(
-    workdir: Path, port: int, conditional: Mapping[str, str], default: str | None
+    workdir: Path,
+    port: int,
+    conditional: Mapping[str, str],
+    default: str | None,
+    rebinding: Rebinding | None = None,
 ) -> str:
     forwards = dict(conditional)
     local_zones = ""
+    if rebinding is not None:
+        local_zones += "".join(f"    private-address: {r}\n" for r in PRIVATE_RANGES)
+        local_zones += "".join(f'    private-domain: "{_zone(d)}"\n' for d in rebinding.exempt)
     if default is None:
         # Refuse everything, then reopen the forwarded zones: the closest local-zone wins, and
         # without the "." refuse unbound would iterate from its built-in root hints.
-        local_zones = '    local-zone: "." refuse\n' + "".join(
+        local_zones += '    local-zone: "." refuse\n' + "".join(
             f'    local-zone: "{_zone(z)}." transparent\n' for z in conditional
         )
     else:
@@ -318,11 +397,16 @@ server:
 
 
 def start_unbound(
-    workdir: Path, conditional_forwarders: Mapping[str, str], default_forwarder: str | None
+    workdir: Path,
+    conditional_forwarders: Mapping[str, str],
+    default_forwarder: str | None,
+    rebinding: Rebinding | None = None,
 ) -> RunningDns:
     def command(wd: Path, port: int) -> list[str]:
         conf = wd / "unbound.conf"
-        conf.write_text(_unbound_conf(wd, port, conditional_forwarders, default_forwarder))
+        conf.write_text(
+            _unbound_conf(wd, port, conditional_forwarders, default_forwarder, rebinding)
+        )
         return [UNBOUND, "-d", "-c", str(conf)]
 
     return _start("unbound", workdir, command)

@@ -4,13 +4,15 @@
   derived here (for the scenario's cloud, via ``netverify.azure.dns_names``), with the planted
   ``missing_records`` / ``stale_records``.
 - Public DNS: each workspace name CNAMEs into its ``privatelink`` name, which has a public IP.
-- Azure DNS (168.63.129.16): public DNS, except that every zone linked to the agent's VNet is
-  answered from the zone's records (a name the linked zone lacks is NXDOMAIN, as in Azure).
+- Azure DNS (168.63.129.16), one view per VNet: public DNS, except that every zone linked to
+  that VNet is answered from the zone's records (a name the linked zone lacks is NXDOMAIN, as in
+  Azure). The agent asks its own VNet's view; a DNS server asks the view of the VNet it is in.
 - The custom DNS servers' forwarder lists, and the host's resolver (with a stale cache).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from netverify.azure.clouds import cloud
@@ -152,10 +154,33 @@ def agent_vnet(scenario: Scenario) -> str | None:
     return scenario.vnets[0].name if scenario.vnets else None
 
 
+def server_vnet(scenario: Scenario, address: str) -> str | None:
+    """The VNet a DNS server's address lies in (its Azure DNS is that VNet's); else the
+    agent's VNet."""
+    ip = ipaddress.ip_address(address)
+    for vnet in scenario.vnets:
+        if any(ip in ipaddress.ip_network(p, strict=False) for p in vnet.address_space):
+            return vnet.name
+    return agent_vnet(scenario)
+
+
 @dataclass(frozen=True, slots=True)
 class DnsWorld:
-    azure: list[Record]
+    azure: list[Record]  # Azure DNS as the agent's VNet sees it
     public: list[Record]
+    views: dict[str, list[Record]]  # Azure DNS as each VNet (by name) sees it
+
+
+def _azure_view(scenario: Scenario, public: list[Record], vnet: str | None) -> list[Record]:
+    linked = [z for z in scenario.private_dns_zones if any(link.vnet == vnet for link in z.links)]
+    private = [
+        Record(f"{r.name}.{z.name}", r.type, value, r.ttl)
+        for z in linked
+        for r in zone_records(scenario, z)
+        for value in r.values
+    ]
+    shadowed = tuple("." + z.name.lower() for z in linked)
+    return [r for r in public if not r.name.lower().endswith(shadowed)] + private
 
 
 def build_dns_world(scenario: Scenario) -> DnsWorld:
@@ -179,17 +204,10 @@ def build_dns_world(scenario: Scenario) -> DnsWorld:
             public.append(Record(fqdn, "CNAME", target))
             # A public front end per name (documentation-style data, never contacted).
             public.append(Record(target, "A", f"52.160.{index}.{number}"))
-    vnet = agent_vnet(scenario)
-    linked = [z for z in scenario.private_dns_zones if any(link.vnet == vnet for link in z.links)]
-    private = [
-        Record(f"{r.name}.{z.name}", r.type, value, r.ttl)
-        for z in linked
-        for r in zone_records(scenario, z)
-        for value in r.values
-    ]
-    shadowed = tuple("." + z.name.lower() for z in linked)
-    azure = [r for r in public if not r.name.lower().endswith(shadowed)] + private
-    return DnsWorld(azure=azure, public=public)
+    views = {v.name: _azure_view(scenario, public, v.name) for v in scenario.vnets}
+    return DnsWorld(
+        azure=_azure_view(scenario, public, agent_vnet(scenario)), public=public, views=views
+    )
 
 
 def private_ips(scenario: Scenario) -> set[str]:

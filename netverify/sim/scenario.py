@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from netverify.azure.clouds import AZURE_DNS_ADDRESS, CloudName, cloud
+from netverify.azure.clouds import AZURE_DNS_ADDRESS, Cloud, CloudName, cloud
 from netverify.config import describe_errors
 from netverify.facts import EGRESS_DESCRIPTION
 
@@ -172,7 +172,11 @@ class CustomDnsServerSpec(_Spec):
         None,
         description="Conditional forwarders; unset: Azure ML's and Key Vault's zones to Azure DNS.",
     )
-    default_forwarder: str = Field("public", description='"public", or "none" (refuse the rest).')
+    default_forwarder: str = Field(
+        "public",
+        description='"public", "azure" (Azure DNS of the VNet the server lives in), or "none" '
+        "(refuse the rest).",
+    )
     down: bool = Field(False, description="The server does not answer at all.")
     local_zones: dict[str, dict[str, tuple[str, ...]]] = Field(
         default_factory=dict,
@@ -183,6 +187,67 @@ class CustomDnsServerSpec(_Spec):
     local_zones_file: str | None = Field(
         None, description="A JSON file of local_zones' shape, beside the scenario file."
     )
+    rebinding_protection: bool = Field(
+        False,
+        description="DNS-rebinding protection, as firewall appliances ship it: answers in "
+        "private ranges are stripped (Unbound private-address, dnsmasq --stop-dns-rebind, the "
+        "stand-in alike; BIND has no such filter, so Unbound or dnsmasq plays the server).",
+    )
+    rebind_exempt: tuple[str, ...] = Field(
+        (), description="Domains exempt from it (Unbound private-domain, rebind-domain-ok)."
+    )
+    kind: Literal["bind", "unbound", "dnsmasq"] | None = Field(
+        None,
+        description="The real server that plays this one with `config` (default: --custom-dns).",
+    )
+    config_file: str | None = Field(
+        None, description="A file holding `config`, beside the scenario file."
+    )
+    config: str | None = Field(
+        None,
+        description="The server's own configuration file (named.conf, unbound.conf or dnsmasq "
+        "options), run as written with {host}, {port}, {dir} and {azure.host}/{azure.port} (Azure "
+        "DNS as seen from the server's VNet; {view:VNET.host}/{view:VNET.port} from another VNet) "
+        "filled in; it may forward only to those addresses.",
+    )
+
+    @model_validator(mode="after")
+    def _config_has_a_kind(self) -> CustomDnsServerSpec:
+        if self.config is not None and self.kind is None:
+            raise ValueError(f"custom server {self.address}: `config` needs `kind`")
+        return self
+
+
+class InboundEndpointSpec(_Spec):
+    name: str
+    ip: str
+    subnet: str = "snet-dnsresolver-inbound"
+
+
+class DnsResolverSpec(Placed):
+    """An Azure DNS Private Resolver; its inbound endpoints are DNS servers of its VNet (what
+    answers there is declared as a custom server at the endpoint's IP)."""
+
+    vnet: str
+    inbound_endpoints: tuple[InboundEndpointSpec, ...] = ()
+
+
+class ForwardingRuleSpec(_Spec):
+    name: str
+    domain: str = Field(
+        "", description='domainName, e.g. "privatelink.api.azureml.ms."; unset: `service`\'s zone.'
+    )
+    service: ZoneService | None = Field(None, description="The zone, for the scenario's cloud.")
+    targets: tuple[str, ...] = Field(min_length=1, description="targetDnsServers' IPs (port 53).")
+    enabled: bool = True
+
+
+class ForwardingRulesetSpec(Placed):
+    """A DNS forwarding ruleset: Azure DNS in each linked VNet forwards the rules' domains."""
+
+    resolver: str = Field(description="The DNS resolver whose outbound endpoint it uses.")
+    vnets: tuple[str, ...] = Field((), description="VNets it is linked to.")
+    rules: tuple[ForwardingRuleSpec, ...] = ()
 
 
 class HostEntrySpec(_Spec):
@@ -316,6 +381,8 @@ class Scenario(_Spec):
     faults: tuple[FaultSpec, ...] = ()
     management_groups: tuple[ManagementGroupSpec, ...] = ()
     policy_assignments: tuple[PolicyAssignmentSpec, ...] = ()
+    dns_resolvers: tuple[DnsResolverSpec, ...] = ()
+    dns_forwarding_rulesets: tuple[ForwardingRulesetSpec, ...] = ()
     resource_graph_page_size: int = Field(1000, ge=1, le=1000)
     # ARM's read throttling per subscription (token bucket; ARM's own is 250 and 25/s). Unset:
     # no throttling, and no x-ms-ratelimit-remaining-subscription-reads header.
@@ -339,6 +406,13 @@ class Scenario(_Spec):
         if any(not z.name for z in zones):
             raise ValueError("private_dns_zones: each zone needs a name or a service")
         object.__setattr__(self, "private_dns_zones", zones)  # still being constructed
+        rulesets = tuple(
+            rs.model_copy(update={"rules": tuple(_named_domain(r, names) for r in rs.rules)})
+            for rs in self.dns_forwarding_rulesets
+        )
+        if any(not r.domain for rs in rulesets for r in rs.rules):
+            raise ValueError("dns_forwarding_rulesets: each rule needs a domain or a service")
+        object.__setattr__(self, "dns_forwarding_rulesets", rulesets)
         return self
 
     def place(self, spec: Placed) -> tuple[str, str, str]:
@@ -350,6 +424,13 @@ class Scenario(_Spec):
         )
 
 
+def _named_domain(rule: ForwardingRuleSpec, names: Cloud) -> ForwardingRuleSpec:
+    """A rule given by zone service gets that zone's name in the scenario's cloud."""
+    if rule.domain or rule.service is None:
+        return rule
+    return rule.model_copy(update={"domain": getattr(names, f"{rule.service}_zone") + "."})
+
+
 def parse_scenario(data: dict[str, Any], source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
@@ -358,7 +439,8 @@ def parse_scenario(data: dict[str, Any], source: str) -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    """A scenario file; each custom server's ``local_zones_file`` is read from beside it."""
+    """A scenario file; each custom server's ``local_zones_file`` and ``config_file`` are read
+    from beside it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -367,15 +449,29 @@ def load_scenario(path: Path) -> Scenario:
         data.get("dns", {}).get("custom_servers", []) if isinstance(data.get("dns"), dict) else []
     )
     for index, server in enumerate(servers if isinstance(servers, list) else []):
-        if isinstance(server, dict) and isinstance(server.get("local_zones_file"), str):
-            side = path.parent / server.pop("local_zones_file")
-            where = f"{path}: dns.custom_servers[{index}].local_zones_file {side}"
-            try:
-                zones = json.loads(side.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ScenarioError(f"{where}: {exc}") from exc
+        if not isinstance(server, dict):
+            continue
+        where = f"{path}: dns.custom_servers[{index}]"
+        if isinstance(server.get("local_zones_file"), str):
+            zones = json.loads(
+                _side_file(path, server.pop("local_zones_file"), where, "local_zones_file")
+            )
             server["local_zones"] = {**zones, **server.get("local_zones", {})}
+        if isinstance(server.get("config_file"), str):
+            server["config"] = _side_file(path, server.pop("config_file"), where, "config_file")
     return parse_scenario(data, str(path))
+
+
+def _side_file(scenario: Path, name: str, where: str, key: str) -> str:
+    """A file beside the scenario (JSON is checked to parse), or a ScenarioError naming it."""
+    side = scenario.parent / name
+    try:
+        text = side.read_text(encoding="utf-8")
+        if side.suffix == ".json":
+            json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{where}.{key} {side}: {exc}") from exc
+    return text
 
 
 def builtin_scenario(name: str = "demo") -> Scenario:

@@ -141,6 +141,7 @@ class SimulatedArm(_Recording):
         super().__init__()
         self.authority_host = authority_host
         self.state = state
+        self._subscriptions = {rid.split("/")[2] for rid in state.resources if rid.count("/") == 2}
         self.tokens = tokens
         self.page_size = page_size
         self.resource_graph_page_size = resource_graph_page_size
@@ -244,6 +245,9 @@ class SimulatedArm(_Recording):
             return 200, self.state.resources[key], headers
         if key in self.state.collections:
             return 200, self._page(parts.query, path, self.state.collections[key]), headers
+        if _SUBSCRIPTION_LIST.fullmatch(key) and key.split("/")[2] in self._subscriptions:
+            # A subscription with no resource of that type lists none, as ARM does.
+            return 200, self._page(parts.query, path, []), headers
         return 404, _not_found(path), headers
 
     def _spend_read(self, key: str) -> float | None:
@@ -334,6 +338,10 @@ REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
 _RESOURCE_TYPE_FILTER = re.compile(r"^resourceType eq '([^']+)'$", re.IGNORECASE)
 _GRAPH_TYPE = re.compile(r"where type =~ '([^']+)'", re.IGNORECASE)
 _GRAPH_GROUPS = re.compile(r"where resourceGroup in~ \(([^)]*)\)", re.IGNORECASE)
+
+
+# /subscriptions/{id}/providers/{namespace}/{type}: a resource type listed per subscription.
+_SUBSCRIPTION_LIST = re.compile(r"/subscriptions/[^/]+/providers/[^/]+\.[^/]+/[^/]+")
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -24,19 +25,29 @@ from netverify.sim.custom_dns import (
     DNSMASQ,
     NAMED,
     UNBOUND,
+    Rebinding,
     RunningDns,
     start_bind,
+    start_configured,
     start_dnsmasq,
     start_unbound,
 )
 from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
-from netverify.sim.dns_world import DnsWorld, agent_vnet, build_dns_world, private_ips
+from netverify.sim.dns_world import (
+    DnsWorld,
+    agent_vnet,
+    build_dns_world,
+    private_ips,
+    server_vnet,
+)
 from netverify.sim.endpoints import TlsListener
 from netverify.sim.scenario import CustomDnsServerSpec, Scenario
 from netverify.sim.servers import SimulatedArm, TokenBook, TokenEndpoint
 
 CustomDnsKind = Literal["bind", "unbound", "dnsmasq", "standin"]
-REAL_SERVERS = {
+# Each real server by kind: its binary, and how to start it with (workdir, conditional
+# forwarders, default forwarder).
+REAL_SERVERS: dict[str, tuple[str, Callable[[Path, Mapping[str, str], str | None], RunningDns]]] = {
     "bind": (NAMED, start_bind),
     "unbound": (UNBOUND, start_unbound),
     "dnsmasq": (DNSMASQ, start_dnsmasq),
@@ -143,7 +154,10 @@ class SimulatedTenant:
             issuer_host=names.authority_host,
         )
         world = build_dns_world(scenario)
+        self.world = world
         self.azure_dns = StaticDnsServer(world.azure)
+        # Azure DNS as seen from the other VNets, started for the DNS servers that live there.
+        self.azure_views: dict[str, StaticDnsServer] = {}
         self.public_dns = StaticDnsServer(world.public)
         self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
         self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
@@ -206,15 +220,35 @@ class SimulatedTenant:
         else:
             binary = REAL_SERVERS[self.custom_dns_kind][0]
             who = f"a real {self.custom_dns_kind} ({binary}) configured with the scenario's forwarders"
-        silent = f" ({', '.join(down)}: down, nothing answers)" if down else ""
+        notes = [f"{', '.join(down)}: down, nothing answers"] if down else []
+        notes += [
+            f"{s.address}: {'a Python stand-in' if p == 'standin' else 'a real ' + p}, for its "
+            "DNS-rebinding protection"
+            for s in specs
+            if not s.down and s.config is None and (p := self.player(s)) != self.custom_dns_kind
+        ]
+        silent = f" ({'; '.join(notes)})" if notes else ""
         return (
             f"the VNet's custom DNS servers ({servers}) are {who}{silent}; Azure DNS "
             f"({self.scenario.dns.azure_dns}) and public DNS are stand-ins serving the scenario; "
             "every address is mapped to 127.0.0.1."
         )
 
+    def _azure_of(self, vnet: str | None) -> str:
+        """The address of Azure DNS as seen from ``vnet`` (the agent's when it is the agent's
+        or unknown)."""
+        if vnet is None or vnet == agent_vnet(self.scenario) or vnet not in self.world.views:
+            return self.azure_dns.address
+        if vnet not in self.azure_views:
+            self.azure_views[vnet] = StaticDnsServer(self.world.views[vnet]).start()
+        return self.azure_views[vnet].address
+
     def _start_custom(self, spec: CustomDnsServerSpec) -> RunningDns | ForwardingDnsServer:
-        destinations = {"azure": self.azure_dns.address, "public": self.public_dns.address}
+        azure = self._azure_of(server_vnet(self.scenario, spec.address))
+        workdir = self.workdir / "dns" / spec.address
+        if spec.config is not None and spec.kind is not None:
+            return start_configured(spec.kind, workdir, spec.config, self._upstreams(azure))
+        destinations = {"azure": azure, "public": self.public_dns.address}
         zones = spec.forwarders
         forwarders = (
             {f.zone: destinations.get(f.to, DEAD_FORWARDER) for f in zones}
@@ -222,7 +256,6 @@ class SimulatedTenant:
             else {z: self.azure_dns.address for z in _healthy_forwarders(self.scenario)}
         )
         default = destinations.get(spec.default_forwarder)
-        workdir = self.workdir / "dns" / spec.address
         if spec.local_zones:
             # Only BIND plays a server authoritative for zones of its own here.
             if self.custom_dns_kind != "bind":
@@ -231,10 +264,40 @@ class SimulatedTenant:
                     f"({', '.join(spec.local_zones)}): only --custom-dns bind can play it"
                 )
             return start_bind(workdir, forwarders, default, spec.local_zones)
-        if self.custom_dns_kind == "standin":
-            return ForwardingDnsServer([], forwarders, default).start()
-        start = REAL_SERVERS[self.custom_dns_kind][1]
-        return start(workdir, forwarders, default)
+        player = self.player(spec)
+        if not spec.rebinding_protection:
+            if player == "standin":
+                return ForwardingDnsServer([], forwarders, default).start()
+            return REAL_SERVERS[player][1](workdir, forwarders, default)
+        if player == "standin":
+            return ForwardingDnsServer(
+                [], forwarders, default, strip_private_except=spec.rebind_exempt
+            ).start()
+        starter = start_unbound if player == "unbound" else start_dnsmasq
+        return starter(workdir, forwarders, default, Rebinding(spec.rebind_exempt))
+
+    def player(self, spec: CustomDnsServerSpec) -> CustomDnsKind:
+        """What plays a custom server: --custom-dns, unless the server needs what that one
+        lacks (rebinding protection: Unbound, else dnsmasq, else the stand-in - not BIND)."""
+        kind = self.custom_dns_kind
+        if spec.rebinding_protection and kind == "bind":
+            installed = [
+                k for k in ("unbound", "dnsmasq") if os.access(REAL_SERVERS[k][0], os.X_OK)
+            ]
+            return installed[0] if installed else "standin"  # type: ignore[return-value]
+        return kind
+
+    def _upstreams(self, azure: str) -> dict[str, str]:
+        """The placeholders a server's own configuration may name: Azure DNS of its VNet and
+        of each VNet, as host and port."""
+        addresses = {"azure": azure} | {
+            f"view:{vnet.name}": self._azure_of(vnet.name) for vnet in self.scenario.vnets
+        }
+        values: dict[str, str] = {}
+        for name, address in addresses.items():
+            host, port = address.rsplit(":", 1)
+            values |= {f"{name}.host": host, f"{name}.port": port}
+        return values
 
     def _dns_targets(self) -> dict[str, str]:
         """Where queries for each declared DNS address really go (all loopback)."""
@@ -276,6 +339,9 @@ class SimulatedTenant:
             if server is not None:
                 server.stop()
         self.custom_servers.clear()
+        for view in self.azure_views.values():
+            view.stop()
+        self.azure_views.clear()
         self.endpoints.stop()
         for interceptor in self.interceptors.values():
             interceptor.stop()

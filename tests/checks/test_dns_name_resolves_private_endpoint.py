@@ -7,6 +7,7 @@ import dataclasses
 from netverify.facts import EndpointAddresses, ExpectedName
 from netverify.model import Status
 from netverify.testing import (
+    API_NAME,
     AZURE,
     CUSTOM,
     ENDPOINT_ID,
@@ -47,15 +48,34 @@ def test_headline_fails_on_public_answer_and_carries_the_matrix() -> None:
     assert ["ws.workspace.eastus.privatelink.api.azureml.ms"] == cells[AZURE]["cname_chain"]
 
 
-def test_headline_is_an_error_when_the_resolver_fails() -> None:
-    """No answer from the workload's resolver: error, not fail."""
+def test_headline_fails_when_the_resolver_fails_on_a_name_that_exists() -> None:
+    """No answer from the workload's resolver for a name Azure DNS resolves privately: the
+    workload cannot resolve it - a fail (exit 1), not "could not observe"."""
     answers = [
         dns_answer(HOST, (), rcode="TIMEOUT", chain=()),
         dns_answer(CUSTOM),
         dns_answer(AZURE),
     ]
 
-    assert [Status.ERROR] == check_statuses(CHECK_ID, dns_facts(answers))
+    finding = only_finding(CHECK_ID, dns_facts(answers))
+
+    assert Status.FAIL is finding.status
+    assert finding.message == (
+        f"{API_NAME} (workspace API of mlw-test) does not resolve through host (TIMEOUT), "
+        "although Azure DNS gives it its private endpoint 10.0.1.5: the workload cannot resolve "
+        "it (the DNS server's own finding says why)."
+    )
+
+
+def test_headline_is_an_error_when_nothing_shows_the_name_exists() -> None:
+    """Azure DNS fails as well and no linked zone holds the record: not observed (error)."""
+    answers = [
+        dns_answer(HOST, (), rcode="SERVFAIL", chain=()),
+        dns_answer(CUSTOM, (), rcode="SERVFAIL", chain=()),
+        dns_answer(AZURE, (), rcode="TIMEOUT", chain=()),
+    ]
+
+    assert [Status.ERROR] == check_statuses(CHECK_ID, dns_facts(answers, zones=[]))
 
 
 def test_scoring_name_no_endpoint_serves_fails_with_why() -> None:
