@@ -29,7 +29,7 @@ from netverify.config import (
 )
 from netverify.contracts import Format, Transport
 from netverify.sinks.events import event_id
-from netverify.sinks.formats import RENDERERS, as_text
+from netverify.sinks.formats import RENDERERS, as_text, render_each
 from netverify.sinks.spool import Backoff, Courier, Spool, SpoolStats
 
 if TYPE_CHECKING:
@@ -48,13 +48,14 @@ class JsonLinesFile:
     def __init__(self, path: Path | None, fmt: Format, stream: TextIO | None = None) -> None:
         self.path = path
         self.stream = stream
+        self.format = fmt
         self.render = RENDERERS[fmt]
 
     def line(self, event: Mapping[str, Any]) -> str:
         return as_text(self.render(event)) + "\n"
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        text = "".join(self.line(e) for e in events)
+        text = "".join(render_each(self.line, events, self.format))
         if self.stream is not None:
             self.stream.write(text)
             self.stream.flush()

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
-from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms
+from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms, render_each
 from netverify.sinks.spool import Refused, RetryLater
 
 # Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
@@ -133,7 +133,8 @@ class SplunkHec:
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         # HEC batches are concatenated objects: no array, no commas.
-        body = "".join(compact_json(self._envelope(e)) for e in events)
+        envelopes = render_each(self._envelope, events, f"Splunk HEC {self.config.format}")
+        body = "".join(compact_json(e) for e in envelopes)
         answer = self.client.post("/services/collector/event", body.encode(), self.headers)
         reply = answer.json() or {}
         if answer.status == 503 or reply.get("code") == 9:  # "Server is busy"
@@ -177,6 +178,7 @@ class Webhook:
     """POSTs a JSON array of events; any 2xx takes the batch."""
 
     def __init__(self, config: WebhookSink) -> None:
+        self.format = config.format
         self.render = RENDERERS[config.format]
         self.client = HttpsClient(config.url, config.ca_file, config.timeout_seconds)
         self.headers = {"Content-Type": "application/json"}
@@ -187,7 +189,7 @@ class Webhook:
             self.headers["Authorization"] = authorization
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        body = compact_json([self.render(e) for e in events]).encode()
+        body = compact_json(render_each(self.render, events, f"webhook {self.format}")).encode()
         judge(self.client.post("", body, self.headers), "webhook")
 
     def close(self) -> None:
