@@ -315,7 +315,8 @@ def to_cef(change_or_finding: Mapping[str, Any]) -> str:
 
 
 def compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Strict JSON (``ValueError`` for NaN or infinity, which no SIEM parses)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def as_text(rendered: Any) -> str:

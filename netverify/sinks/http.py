@@ -131,10 +131,13 @@ class SplunkHec:
             envelope["index"] = self.config.index
         return envelope
 
+    def _json_envelope(self, event: Mapping[str, Any]) -> str:
+        return compact_json(self._envelope(event))
+
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         # HEC batches are concatenated objects: no array, no commas.
-        envelopes = render_each(self._envelope, events, f"Splunk HEC {self.config.format}")
-        body = "".join(compact_json(e) for e in envelopes)
+        envelopes = render_each(self._json_envelope, events, f"Splunk HEC {self.config.format}")
+        body = "".join(envelopes)
         answer = self.client.post("/services/collector/event", body.encode(), self.headers)
         reply = answer.json() or {}
         if answer.status == 503 or reply.get("code") == 9:  # "Server is busy"
@@ -189,8 +192,13 @@ class Webhook:
             self.headers["Authorization"] = authorization
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        body = compact_json(render_each(self.render, events, f"webhook {self.format}")).encode()
+        # Each event serialized on its own, so that one that cannot be is refused alone.
+        rendered = render_each(self._json, events, f"webhook {self.format}")
+        body = ("[" + ",".join(rendered) + "]").encode()
         judge(self.client.post("", body, self.headers), "webhook")
+
+    def _json(self, event: Mapping[str, Any]) -> str:
+        return compact_json(self.render(event))
 
     def close(self) -> None:
         return

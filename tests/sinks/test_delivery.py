@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from netverify.agent.state import state_directory
+from netverify.agent.state import Change, change_event, state_directory
 from netverify.azure.clouds import cloud
 from netverify.cli import main
 from netverify.config import Config, parse_config
 from netverify.runner import run_once
 from netverify.sinks.delivery import Delivery, SinkEnvironment
+from netverify.sinks.events import event_id
 from netverify.sinks.spool import SpoolStats
 from netverify.testing import finding_events
 from tests.conftest import TenantFactory
@@ -59,6 +60,37 @@ def test_an_event_that_has_an_event_id_keeps_it(tmp_path: Path) -> None:
     sinks.flush(5)
 
     assert "given-upstream" == json.loads((tmp_path / "a.jsonl").read_text())["event_id"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "ocsf", "ecs", "cef"])
+def test_a_poison_event_is_rejected_and_the_others_arrive(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Findings, a change event and, among them, one that cannot be rendered: that one moves to
+    rejected with its reason, everything else arrives in order, nothing is left spooled."""
+    where = "stdout" if fmt == "cef" else f'jsonl_file"\npath = "{tmp_path}/f'
+    sinks = delivery(f'[[sinks]]\ntype = "{where}"\nname = "f"\nformat = "{fmt}"\n')
+    findings = finding_events(2)
+    change = change_event(Change.FAILING, findings[0], None, findings[0]["observed_at"])
+    poison: dict[str, Any] = {"kind": "change", "event_id": "poison-1", "change": "failing"}
+    if fmt == "json":  # netverify's own JSON renders any object, but not NaN (not JSON)
+        poison["bad"] = float("nan")
+    events = [*findings[:2], poison, change, *findings[2:]]
+
+    sinks.enqueue(events)
+    assert {"f": True} == sinks.flush(5)
+
+    out = capsys.readouterr().out if fmt == "cef" else (tmp_path / "f").read_text()
+    ids = [e.get("event_id") or event_id(e) for e in events if e is not poison]
+    assert len(ids) == len(out.splitlines())
+    assert [] == [i for i in ids if i not in out]
+    [(rejected, reason)] = sinks.spools()["f"].rejected()
+    assert "poison-1" == rejected["event_id"]
+    error = "ValueError: Out of range float values" if fmt == "json" else "KeyError: 'finding'"
+    assert reason.startswith(f"event poison-1 cannot be rendered as {fmt}: {error}")
+    assert (
+        SpoolStats(delivered=5, retried=0, dropped=0, rejected=1, backlog=0) == sinks.stats()["f"]
+    )
 
 
 def test_the_file_is_reopened_per_batch_so_rotation_loses_nothing(tmp_path: Path) -> None:
