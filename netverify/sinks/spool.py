@@ -164,7 +164,14 @@ class Spool:
             if not unreadable:
                 return events
             for seq, body, problem in unreadable:
-                self._move_to_rejected(seq, body, f"unreadable spool row {seq}: {problem}", None)
+                self._move_to_rejected(seq, body, f"unreadable spool row {seq}: {problem}")
+                log.error(
+                    "sink %s: spool row %d is not an event (%s); it is kept in %s, table rejected",
+                    self.name,
+                    seq,
+                    problem,
+                    self.path,
+                )
 
     def delivered(self, batch: Sequence[SpooledEvent]) -> None:
         def work(db: sqlite3.Connection) -> None:
@@ -177,7 +184,14 @@ class Spool:
         self._run(lambda db: _count(db, "retried", count), write=True)
 
     def reject(self, item: SpooledEvent, reason: str) -> None:
-        self._move_to_rejected(item.seq, _json(item.event), reason, item.event.get("event_id"))
+        self._move_to_rejected(item.seq, _json(item.event), reason)
+        log.error(
+            "sink %s refused event %s for good (%s); it is kept in %s, table rejected",
+            self.name,
+            item.event.get("event_id"),
+            reason,
+            self.path,
+        )
 
     def rejected(self) -> list[tuple[dict[str, Any] | str, str]]:
         """Each rejected event with its reason; a row that was not JSON as its text."""
@@ -230,7 +244,7 @@ class Spool:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _move_to_rejected(self, seq: int, body: Any, reason: str, event_id: str | None) -> None:
+    def _move_to_rejected(self, seq: int, body: Any, reason: str) -> None:
         def work(db: sqlite3.Connection) -> None:
             deleted = db.execute("DELETE FROM events WHERE seq = ?", (seq,)).rowcount
             if deleted:  # another courier may have delivered it meanwhile
@@ -241,13 +255,6 @@ class Spool:
                 _count(db, "rejected", 1)
 
         self._run(work, write=True)
-        log.error(
-            "sink %s refused event %s for good (%s); it is kept in %s, table rejected",
-            self.name,
-            event_id,
-            reason,
-            self.path,
-        )
 
     def _trim(self, db: sqlite3.Connection, table: str) -> int:
         """Delete the oldest rows beyond the bound; counts them as dropped."""
