@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,10 @@ from netverify.azure.clouds import cloud
 from netverify.cli import main
 from netverify.config import Config, parse_config
 from netverify.runner import run_once
+from netverify.sinks import delivery as delivery_module
 from netverify.sinks.delivery import Delivery, SinkEnvironment
 from netverify.sinks.events import event_id
-from netverify.sinks.spool import SpoolStats
+from netverify.sinks.spool import SpoolError, SpoolStats
 from netverify.testing import finding_events
 from tests.conftest import TenantFactory
 
@@ -170,3 +173,64 @@ def test_every_sink_example_in_the_readme_is_a_valid_config() -> None:
     assert {"azure_monitor", "splunk_hec", "jsonl_file", "syslog"} <= {
         sink.type for config in configs for sink in config.sinks
     }
+
+
+def test_a_full_disk_under_the_file_sink_leaves_no_half_line_and_no_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ENOSPC half-way through a batch: the file is cut back to where it was, the warning names
+    the file and the full disk, and the retry writes every line once."""
+    path = tmp_path / "findings.jsonl"
+    sinks = delivery(
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "f"\npath = "{path}"\n'
+        "[delivery]\nretry_initial_seconds = 0.01\nretry_max_seconds = 0.02\n"
+    )
+    events = finding_events(2)
+    real_write = os.write
+    failures = [OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))]
+
+    def fill_up(fd: int, data: bytes) -> int:
+        if failures and data:
+            real_write(fd, data[: len(data) // 2])  # part of the batch went, then the disk is full
+            raise failures.pop()
+        return real_write(fd, data)
+
+    monkeypatch.setattr(delivery_module.os, "write", fill_up)
+    sinks.enqueue(events)
+    with caplog.at_level(logging.WARNING, logger="netverify.sinks.spool"):
+        assert {"f": True} == sinks.flush(5)
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [event_id(e) for e in events] == [line["event_id"] for line in lines]
+    assert f"(cannot write {path}: the disk is full (No space left on device)); retry 1" in (
+        caplog.text
+    )
+    assert (4, 4, 0) == (
+        sinks.stats()["f"].delivered,
+        sinks.stats()["f"].retried,
+        sinks.stats()["f"].backlog,
+    )
+
+
+def test_one_spool_that_cannot_take_events_spares_the_others(tmp_path: Path) -> None:
+    """enqueue tries every spool: the one on a full disk is named in the error, the other has
+    the events and delivers them."""
+    sinks = delivery(
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "full"\npath = "{tmp_path}/a"\n'
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "fine"\npath = "{tmp_path}/b"\n'
+    )
+    full = sinks.spools()["full"]
+
+    def no_room(events: Any) -> int:
+        raise SpoolError(
+            f"spool of sink full at {full.path}: the disk is full (database or disk is full)"
+        )
+
+    full.put = no_room  # type: ignore[method-assign]
+    with pytest.raises(SpoolError) as error:
+        sinks.enqueue(finding_events(1))
+
+    assert f"spool of sink full at {full.path}: the disk is full" in str(error.value)
+    assert {"full": True, "fine": True} == sinks.flush(5)
+    assert 2 == len((tmp_path / "b").read_text().splitlines())
+    assert not (tmp_path / "a").exists()
