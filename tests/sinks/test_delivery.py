@@ -19,7 +19,7 @@ from netverify.runner import run_once
 from netverify.sinks import delivery as delivery_module
 from netverify.sinks.delivery import Delivery, SinkEnvironment
 from netverify.sinks.events import event_id
-from netverify.sinks.spool import SpoolError, SpoolStats
+from netverify.sinks.spool import Spool, SpoolError, SpoolStats
 from netverify.testing import finding_events
 from tests.conftest import TenantFactory
 
@@ -234,3 +234,37 @@ def test_one_spool_that_cannot_take_events_spares_the_others(tmp_path: Path) -> 
     assert {"full": True, "fine": True} == sinks.flush(5)
     assert 2 == len((tmp_path / "b").read_text().splitlines())
     assert not (tmp_path / "a").exists()
+
+
+def test_run_delivers_to_the_sinks_whose_spool_took_the_events(
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`netverify run` with one spool on a full disk: exit 2 with the error naming that spool
+    and the full disk, and the other sink still gets every finding of the run."""
+    tenant = start_tenant()
+    config = tenant.write_config(tmp_path / "c.toml")
+    config.write_text(
+        config.read_text()
+        + f'\n[[sinks]]\ntype = "jsonl_file"\nname = "full"\npath = "{tmp_path}/a"\n'
+        + f'[[sinks]]\ntype = "jsonl_file"\nname = "fine"\npath = "{tmp_path}/b"\n'
+    )
+    put = Spool.put
+
+    def full_disk(spool: Spool, events: Any) -> int:
+        if spool.name == "full":
+            raise SpoolError(f"spool of sink full at {spool.path}: the disk is full (test)")
+        return put(spool, events)
+
+    monkeypatch.setattr(Spool, "put", full_disk)
+
+    assert 2 == main(["run", "-c", str(config), "-o", "jsonl"])
+
+    captured = capsys.readouterr()
+    full = Spool.in_directory(state_directory(None, None), "full", 10).path
+    assert f"spool of sink full at {full}: the disk is full (test)" in captured.err
+    printed = [json.loads(line)["uid"] for line in captured.out.splitlines()]
+    delivered = [json.loads(line)["uid"] for line in (tmp_path / "b").read_text().splitlines()]
+    assert printed == delivered
