@@ -635,3 +635,48 @@ def test_every_format_gets_every_finding_and_change_of_two_runs(
         event = {k: v for k, v in row.items() if k != "TimeGenerated"}
         schemas["change" if event.get("kind") == "change" else "finding"].validate(event)
     assert any(":still_failing|Still failing: " in line for line in rsyslog.lines())
+
+
+def test_an_unreadable_spool_and_row_spare_the_agent_and_the_other_sinks(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """At start one sink's spool file is not SQLite and another's holds a row that is not JSON:
+    the file is set aside and a fresh spool started, the row moves to rejected, both logged;
+    both sinks get every finding and change event of the first run."""
+    state = tmp_path / "state"
+    (state / "spool").mkdir(parents=True)
+    (state / "spool" / "broken.sqlite").write_bytes(b"not a spool\n" * 100)
+    rows = Spool.in_directory(state, "rows", 10_000)
+    rows.put([{"event_id": "to-break"}])
+    rows.close()
+    with sqlite3.connect(state / "spool" / "rows.sqlite") as db:
+        db.execute("UPDATE events SET body = '{truncated'")
+    document = tenant.config_document(schedule=SCHEDULE, health={"listen": "off"})
+    document["sinks"] = [
+        {"type": "jsonl_file", "name": name, "path": str(tmp_path / f"{name}.jsonl")}
+        for name in ("broken", "rows")
+    ]
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(document), encoding="utf-8")
+
+    agent = start_agent("--config", str(config), "--state-dir", str(state))
+    first = agent.wait_for(run_finished)
+    expected = {event_id(f) for f in agent.findings(0, first)}
+    expected |= {c["event_id"] for c in agent.changes(0, first)}
+
+    def delivered(name: str) -> set[str]:
+        path = tmp_path / f"{name}.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return {json.loads(line)["event_id"] for line in lines}
+
+    eventually(lambda: expected <= delivered("broken") and expected <= delivered("rows"))
+    assert 0 == agent.stop()[0]
+
+    [aside] = (state / "spool").glob("broken.sqlite.unreadable-*")
+    assert b"not a spool\n" * 100 == aside.read_bytes()
+    assert 1 == Spool.in_directory(state, "broken", 10_000).stats().set_aside
+    [(row, reason)] = Spool.in_directory(state, "rows", 10_000).rejected()
+    assert ("{truncated", "unreadable spool row 1: not JSON: ") == (row, reason[:34])
+    messages = [str(line.get("message")) for line in agent.lines]
+    assert any(m.startswith("spool of sink broken at ") and "set aside as" in m for m in messages)
+    assert any(m.startswith("sink rows: spool row 1 is not an event") for m in messages)
