@@ -34,7 +34,7 @@ from netverify.sim.tenant import SimulatedTenant
 from netverify.sinks.events import event_id, load_schema
 from netverify.sinks.spool import Spool
 from tests.conftest import TenantFactory
-from tests.servers.receivers import LogsIngestionStandIn, WebhookStandIn
+from tests.servers.receivers import LogsIngestionStandIn, SplunkHecStandIn, WebhookStandIn
 from tests.servers.rsyslog import RSYSLOGD, start_rsyslog
 
 INTERVAL_SECONDS = 2
@@ -545,17 +545,20 @@ def test_every_format_gets_every_finding_and_change_of_two_runs(
     tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
 ) -> None:
     """One sink per format (CEF over syslog TCP to rsyslogd, OCSF and ECS to webhooks, JSON to
-    Logs Ingestion), each spool poisoned with an event no format can render: the poison moves to
+    Logs Ingestion and to Splunk HEC), each spool poisoned with an event no format can render: the poison moves to
     rejected with its reason, and every finding and change event of two runs (failing, then the
     still_failing reminders) arrives once at every receiver; OCSF validates as class 2003 and the
     JSON against the finding and change schemas."""
     rsyslog = start_rsyslog(tmp_path / "rsyslog")
     ocsf_hook, ecs_hook = WebhookStandIn(tmp_path / "ocsf"), WebhookStandIn(tmp_path / "ecs")
     ingestion = LogsIngestionStandIn(tmp_path / "li", tenant.arm.tokens, RULE, STREAM)
-    for server in (ocsf_hook, ecs_hook, ingestion):
+    hec = SplunkHecStandIn(tmp_path / "hec", "hec-token", ack_delay_seconds=0)
+    (tmp_path / "hec-token").write_text("hec-token")
+    servers = (ocsf_hook, ecs_hook, ingestion, hec)
+    for server in servers:
         server.start()
     state = tmp_path / "state"
-    for name in ("cef", "ocsf", "ecs", "json"):
+    for name in ("cef", "ocsf", "ecs", "json", "hec"):
         poisoned = Spool.in_directory(state, name, 10_000)
         poisoned.put([POISON])
         poisoned.close()
@@ -584,6 +587,13 @@ def test_every_format_gets_every_finding_and_change_of_two_runs(
             "stream": STREAM,
             "ca_file": str(ingestion.ca_pem),
         },
+        {
+            "type": "splunk_hec",
+            "name": "hec",
+            "url": hec.url,
+            "token_file": str(tmp_path / "hec-token"),
+            "ca_file": str(hec.ca_pem),
+        },
     ]
     for sink, hook in ((document["sinks"][1], ocsf_hook), (document["sinks"][2], ecs_hook)):
         sink["ca_file"] = str(hook.ca_pem)
@@ -597,6 +607,7 @@ def test_every_format_gets_every_finding_and_change_of_two_runs(
             "ocsf": [e["metadata"]["uid"] for e in list(ocsf_hook.received)],
             "ecs": [e["event"]["id"] for e in list(ecs_hook.received)],
             "json": [r["event_id"] for r in list(ingestion.rows)],
+            "hec": [e["event"]["event_id"] for e in list(hec.indexed)],
         }
 
     try:
@@ -608,7 +619,7 @@ def test_every_format_gets_every_finding_and_change_of_two_runs(
         assert 0 == agent.stop()[0]
     finally:
         rsyslog.stop()
-        for server in (ocsf_hook, ecs_hook, ingestion):
+        for server in servers:
             server.stop()
 
     runs = {f["run_id"] for f in findings}
@@ -631,8 +642,8 @@ def test_every_format_gets_every_finding_and_change_of_two_runs(
     schemas = {
         kind: jsonschema.Draft202012Validator(load_schema(kind)) for kind in ("finding", "change")
     }
-    for row in ingestion.rows:
-        event = {k: v for k, v in row.items() if k != "TimeGenerated"}
+    rows = [{k: v for k, v in r.items() if k != "TimeGenerated"} for r in ingestion.rows]
+    for event in rows + [e["event"] for e in hec.indexed]:
         schemas["change" if event.get("kind") == "change" else "finding"].validate(event)
     assert any(":still_failing|Still failing: " in line for line in rsyslog.lines())
 
