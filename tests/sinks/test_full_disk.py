@@ -22,7 +22,7 @@ from netverify.azure.clouds import cloud
 from netverify.config import parse_config
 from netverify.sinks.delivery import Delivery, SinkEnvironment
 from netverify.sinks.events import event_id
-from netverify.sinks.spool import SpoolError
+from netverify.sinks.spool import Spool, SpoolError
 from netverify.testing import finding_events
 
 mount, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -45,6 +45,10 @@ try:
 except SpoolError as exc:
     report["errors"].append(str(exc))
 report["flushed_on_full_disk"] = sinks.flush(1)["f"]
+try:
+    Spool.in_directory(mount, "new", 10)
+except SpoolError as exc:
+    report["errors"].append(str(exc))
 filler.close()
 (mount / "filler").unlink()
 report["flushed_after"] = sinks.flush(5)["f"]
@@ -60,8 +64,8 @@ print(json.dumps(report))
     os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare"
 )
 def test_a_full_tmpfs_under_the_spool_is_named_and_loses_no_spooled_event(tmp_path: Path) -> None:
-    """Spool on a 512 KiB tmpfs that fills up: putting events fails with an error naming the
-    spool and the full disk; what was spooled before is delivered, each event once, also the
+    """Spool on a 512 KiB tmpfs that fills up: putting events, and opening a new spool, fail
+    with an error naming the spool and the full disk (no hint to set state.directory); what was spooled before is delivered, each event once, also the
     batch the receiver took while the spool could not record it."""
     mount = tmp_path / "tmpfs"
     mount.mkdir()
@@ -83,9 +87,11 @@ def test_a_full_tmpfs_under_the_spool_is_named_and_loses_no_spooled_event(tmp_pa
     report = json.loads(ran.stdout.splitlines()[-1])
 
     assert "No space left on device" == report["filled"]
+    new = report["spool"].replace("f.sqlite", "new.sqlite")
     assert [
-        f"spool of sink f at {report['spool']}: the disk is full (database or disk is full)"
-    ] == (report["errors"])
+        f"spool of sink f at {report['spool']}: the disk is full (database or disk is full)",
+        f"cannot open the spool of sink new at {new}: the disk is full (database or disk is full)",
+    ] == report["errors"]
     # On the full disk the receiver took the third batch, but the spool could not forget it:
     # it is kept back, not sent again, and forgotten once there is room.
     assert (True, False, True, 0) == (
