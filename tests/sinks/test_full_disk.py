@@ -65,8 +65,9 @@ print(json.dumps(report))
 )
 def test_a_full_tmpfs_under_the_spool_is_named_and_loses_no_spooled_event(tmp_path: Path) -> None:
     """Spool on a 512 KiB tmpfs that fills up: putting events, and opening a new spool, fail
-    with an error naming the spool and the full disk (no hint to set state.directory); what was spooled before is delivered, each event once, also the
-    batch the receiver took while the spool could not record it."""
+    with an error naming the spool and the full disk (no hint to set state.directory); what was
+    spooled before is delivered, each event once, also the batch the receiver took while the
+    spool could not record it."""
     mount = tmp_path / "tmpfs"
     mount.mkdir()
     out = tmp_path / "out.jsonl"
