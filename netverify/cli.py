@@ -205,8 +205,10 @@ def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any
         state_directory(None, config.state.directory),
     )
     try:
-        delivery.enqueue(events)
-        delivery.flush()
+        try:
+            delivery.enqueue(events)
+        finally:  # the spools that took the events deliver them, whatever the others said
+            delivery.flush()
     finally:
         delivery.close()
 

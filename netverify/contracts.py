@@ -36,7 +36,9 @@ class Transport(Protocol):
     """Sends one batch of events; returns only once the receiver has taken all of them.
 
     Raises ``netverify.sinks.spool.RetryLater`` for a transient failure (the batch stays
-    spooled) and ``Refused`` for events the receiver will never take (they are dropped).
+    spooled) and ``Refused`` for events the receiver will never take, or that cannot be rendered
+    (``netverify.sinks.formats.render_each``): the spool isolates each and sets it aside in its
+    ``rejected`` table.
     """
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None: ...

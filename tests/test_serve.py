@@ -25,13 +25,17 @@ from typing import Any
 import jsonschema
 import pytest
 import tomli_w
+from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
 from netverify.agent.state import STATE_FILE, StateStore
 from netverify.model import Status
 from netverify.runner import run_once
 from netverify.sim.tenant import SimulatedTenant
-from netverify.sinks.events import load_schema
+from netverify.sinks.events import event_id, load_schema
+from netverify.sinks.spool import Spool
 from tests.conftest import TenantFactory
+from tests.servers.receivers import LogsIngestionStandIn, SplunkHecStandIn, WebhookStandIn
+from tests.servers.rsyslog import RSYSLOGD, start_rsyslog
 
 INTERVAL_SECONDS = 2
 SCHEDULE = {"interval_minutes": INTERVAL_SECONDS / 60, "jitter_seconds": 0}
@@ -528,3 +532,162 @@ def test_change_events_a_sink_missed_are_sent_later(
     sent = [json.loads(line) for line in sink.read_text().splitlines()]
     assert truth.changes + 1 == len({c["event_id"] for c in sent if c.get("kind") == "change"})
     assert left_over["uid"] in {c["uid"] for c in sent if c.get("kind") == "change"}
+
+
+RULE = "dcr-0123456789abcdef0123456789abcdef"
+STREAM = "Custom-NetverifyFindings_CL"
+POISON = {"kind": "change", "event_id": "poison-1", "change": "failing"}
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(not os.path.exists(RSYSLOGD), reason="rsyslogd not installed")
+def test_every_format_gets_every_finding_and_change_of_two_runs(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """One sink per format (CEF over syslog TCP to rsyslogd, OCSF and ECS to webhooks, JSON to
+    Logs Ingestion and to Splunk HEC), each spool poisoned with an event no format can render: the poison moves to
+    rejected with its reason, and every finding and change event of two runs (failing, then the
+    still_failing reminders) arrives once at every receiver; OCSF validates as class 2003 and the
+    JSON against the finding and change schemas."""
+    rsyslog = start_rsyslog(tmp_path / "rsyslog")
+    ocsf_hook, ecs_hook = WebhookStandIn(tmp_path / "ocsf"), WebhookStandIn(tmp_path / "ecs")
+    ingestion = LogsIngestionStandIn(tmp_path / "li", tenant.arm.tokens, RULE, STREAM)
+    hec = SplunkHecStandIn(tmp_path / "hec", "hec-token", ack_delay_seconds=0)
+    (tmp_path / "hec-token").write_text("hec-token")
+    servers = (ocsf_hook, ecs_hook, ingestion, hec)
+    for server in servers:
+        server.start()
+    state = tmp_path / "state"
+    for name in ("cef", "ocsf", "ecs", "json", "hec"):
+        poisoned = Spool.in_directory(state, name, 10_000)
+        poisoned.put([POISON])
+        poisoned.close()
+    document = tenant.config_document(
+        schedule=SCHEDULE,
+        health={"listen": "off"},
+        state={"reminder_hours": 0.0001},  # a reminder every run: changes in both runs
+        delivery={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2},
+    )
+    document["sinks"] = [
+        {
+            "type": "syslog",
+            "name": "cef",
+            "host": rsyslog.host,
+            "port": rsyslog.tcp_port,
+            "protocol": "tcp",
+            "format": "cef",
+        },
+        {"type": "webhook", "name": "ocsf", "url": ocsf_hook.url, "format": "ocsf"},
+        {"type": "webhook", "name": "ecs", "url": ecs_hook.url, "format": "ecs"},
+        {
+            "type": "azure_monitor",
+            "name": "json",
+            "endpoint": ingestion.url,
+            "rule_id": RULE,
+            "stream": STREAM,
+            "ca_file": str(ingestion.ca_pem),
+        },
+        {
+            "type": "splunk_hec",
+            "name": "hec",
+            "url": hec.url,
+            "token_file": str(tmp_path / "hec-token"),
+            "ca_file": str(hec.ca_pem),
+        },
+    ]
+    for sink, hook in ((document["sinks"][1], ocsf_hook), (document["sinks"][2], ecs_hook)):
+        sink["ca_file"] = str(hook.ca_pem)
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(document), encoding="utf-8")
+
+    def received() -> dict[str, list[str]]:
+        lines = rsyslog.lines()
+        return {
+            "cef": [line.split("externalId=")[1].split(" ")[0] for line in lines],
+            "ocsf": [e["metadata"]["uid"] for e in list(ocsf_hook.received)],
+            "ecs": [e["event"]["id"] for e in list(ecs_hook.received)],
+            "json": [r["event_id"] for r in list(ingestion.rows)],
+            "hec": [e["event"]["event_id"] for e in list(hec.indexed)],
+        }
+
+    try:
+        agent = start_agent("--config", str(config), "--state-dir", str(state))
+        second = agent.wait_for(run_finished, agent.wait_for(run_finished) + 1)
+        findings, changes = agent.findings(0, second), agent.changes(0, second)
+        expected = {event_id(f) for f in findings} | {c["event_id"] for c in changes}
+        eventually(lambda: all(expected <= set(ids) for ids in received().values()))
+        assert 0 == agent.stop()[0]
+    finally:
+        rsyslog.stop()
+        for server in servers:
+            server.stop()
+
+    runs = {f["run_id"] for f in findings}
+    assert 2 == len(runs)
+    assert {"failing", "still_failing"} == {c["change"] for c in changes}
+    assert 2 * truth_of(tenant).changes == len(changes)
+    for name, ids in received().items():
+        assert ([], False) == ([i for i in set(ids) if ids.count(i) > 1], "poison-1" in ids), name
+        spool = Spool.in_directory(state, name, 10_000)
+        [(rejected, reason)] = spool.rejected()
+        assert (POISON, 1, 0) == (rejected, spool.stats().rejected, spool.stats().backlog), name
+        assert reason.startswith("event poison-1 cannot be rendered as "), reason
+    for ocsf in ocsf_hook.received:
+        ComplianceFinding.model_validate(ocsf)
+    closing = [e for e in ocsf_hook.received if e["metadata"]["uid"] in expected]
+    assert {(1, "Create"), (2, "Update")} == {
+        (e["activity_id"], e["activity_name"]) for e in closing
+    }
+    assert {"state", "event"} == {e["event"]["kind"] for e in ecs_hook.received}
+    schemas = {
+        kind: jsonschema.Draft202012Validator(load_schema(kind)) for kind in ("finding", "change")
+    }
+    rows = [{k: v for k, v in r.items() if k != "TimeGenerated"} for r in ingestion.rows]
+    for event in rows + [e["event"] for e in hec.indexed]:
+        schemas["change" if event.get("kind") == "change" else "finding"].validate(event)
+    assert any(":still_failing|Still failing: " in line for line in rsyslog.lines())
+
+
+def test_an_unreadable_spool_and_row_spare_the_agent_and_the_other_sinks(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """At start one sink's spool file is not SQLite and another's holds a row that is not JSON:
+    the file is set aside and a fresh spool started, the row moves to rejected, both logged;
+    both sinks get every finding and change event of the first run."""
+    state = tmp_path / "state"
+    (state / "spool").mkdir(parents=True)
+    (state / "spool" / "broken.sqlite").write_bytes(b"not a spool\n" * 100)
+    rows = Spool.in_directory(state, "rows", 10_000)
+    rows.put([{"event_id": "to-break"}])
+    rows.close()
+    with sqlite3.connect(state / "spool" / "rows.sqlite") as db:
+        db.execute("UPDATE events SET body = '{truncated'")
+    document = tenant.config_document(schedule=SCHEDULE, health={"listen": "off"})
+    document["sinks"] = [
+        {"type": "jsonl_file", "name": name, "path": str(tmp_path / f"{name}.jsonl")}
+        for name in ("broken", "rows")
+    ]
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(document), encoding="utf-8")
+
+    agent = start_agent("--config", str(config), "--state-dir", str(state))
+    first = agent.wait_for(run_finished)
+    expected = {event_id(f) for f in agent.findings(0, first)}
+    expected |= {c["event_id"] for c in agent.changes(0, first)}
+
+    def delivered(name: str) -> set[str]:
+        path = tmp_path / f"{name}.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return {json.loads(line)["event_id"] for line in lines}
+
+    eventually(lambda: expected <= delivered("broken") and expected <= delivered("rows"))
+    assert 0 == agent.stop()[0]
+
+    [aside] = (state / "spool").glob("broken.sqlite.unreadable-*")
+    assert b"not a spool\n" * 100 == aside.read_bytes()
+    assert 1 == Spool.in_directory(state, "broken", 10_000).stats().set_aside
+    [(row, reason)] = Spool.in_directory(state, "rows", 10_000).rejected()
+    assert ("{truncated", "unreadable spool row 1: not JSON: ") == (row, reason[:34])
+    messages = [str(line.get("message")) for line in agent.lines]
+    assert any(m.startswith("spool of sink broken at ") and "set aside as" in m for m in messages)
+    assert any(m.startswith("sink rows: spool row 1 is not an event") for m in messages)

@@ -74,7 +74,12 @@ def serve(config_file: Path, state_dir: Path | None, log_level: str) -> int:
     except (ConfigError, StateError) as exc:
         log.error("cannot start", extra=fields(problem=str(exc)))
         return EXIT_CANNOT_RUN
-    daemon = Daemon(config_file, config, store)
+    try:
+        daemon = Daemon(config_file, config, store)
+    except SpoolError as exc:  # a spool directory that cannot be written, a full disk
+        store.close()
+        log.error("cannot start", extra=fields(problem=str(exc)))
+        return EXIT_CANNOT_RUN
     try:
         code = daemon.run()
     finally:

@@ -16,7 +16,7 @@ from azure.monitor.ingestion import LogsIngestionClient, LogsUploadError
 
 from netverify.azure.clouds import Cloud
 from netverify.config import AzureMonitorSink
-from netverify.sinks.formats import RENDERERS
+from netverify.sinks.formats import RENDERERS, render_each
 from netverify.sinks.http import raise_for_status
 
 
@@ -45,7 +45,7 @@ class AzureMonitorLogs:
         self.client.upload(
             self.config.rule_id,
             self.config.stream,
-            [self.row(e) for e in events],
+            render_each(self.row, events, f"Logs Ingestion {self.config.format}"),
             on_error=failures.append,
         )
         if not failures:

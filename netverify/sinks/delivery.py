@@ -7,7 +7,9 @@ What is not delivered by then stays on disk for the next run (or ``netverify ser
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +31,8 @@ from netverify.config import (
 )
 from netverify.contracts import Format, Transport
 from netverify.sinks.events import event_id
-from netverify.sinks.formats import RENDERERS, as_text
-from netverify.sinks.spool import Backoff, Courier, Spool, SpoolStats
+from netverify.sinks.formats import RENDERERS, as_text, render_each
+from netverify.sinks.spool import Backoff, Courier, RetryLater, Spool, SpoolError, SpoolStats
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential  # the Azure Monitor sink's only
@@ -48,25 +50,48 @@ class JsonLinesFile:
     def __init__(self, path: Path | None, fmt: Format, stream: TextIO | None = None) -> None:
         self.path = path
         self.stream = stream
+        self.format = fmt
         self.render = RENDERERS[fmt]
 
     def line(self, event: Mapping[str, Any]) -> str:
         return as_text(self.render(event)) + "\n"
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        text = "".join(self.line(e) for e in events)
+        """Raises ``RetryLater`` naming the file when it cannot be written (``the disk is full``);
+        a batch that could not be written whole is cut off again, so no line is half there and
+        none is written twice when the batch is retried."""
+        text = "".join(render_each(self.line, events, self.format))
         if self.stream is not None:
             self.stream.write(text)
             self.stream.flush()
             return
         assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _append(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            cause = f"the disk is full ({exc.strerror})" if full else (exc.strerror or str(exc))
+            raise RetryLater(f"cannot write {self.path}: {cause}") from exc
 
     def close(self) -> None:
         return
+
+
+def _append(path: Path, data: bytes) -> None:
+    """``data`` at the end of ``path``, whole or not at all (the file is cut back on failure)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(fd, data[written:])
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +150,19 @@ class Delivery:
         return {name: spool for name, (_, spool) in self._sinks.items()}
 
     def enqueue(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Commit to every spool; an event without an ``event_id`` gets one (``events.event_id``)."""
+        """Commit to every spool; an event without an ``event_id`` gets one (``events.event_id``).
+
+        Raises ``SpoolError`` naming every spool that could not take them (after all were tried).
+        """
         stamped = [{**e, "event_id": e.get("event_id") or event_id(e)} for e in events]
-        for spool in self.spools().values():
-            spool.put(stamped)
+        failures = []
+        for spool in self.spools().values():  # one spool that cannot take them spares the rest
+            try:
+                spool.put(stamped)
+            except SpoolError as exc:
+                failures.append(str(exc))
+        if failures:
+            raise SpoolError("; ".join(failures))
 
     def flush(self, timeout: float | None = None) -> dict[str, bool]:
         """Deliver every spool in parallel for at most ``timeout`` seconds; True = emptied."""

@@ -1,19 +1,23 @@
-"""One finding event (``events.to_event`` plus ``event_id``) in each SIEM's own format.
+"""Every event a sink gets, in each SIEM's own format: a finding event (``events.to_event`` plus
+``event_id``) and a change event (``agent.state.change_event``: a change around a finding).
 
 One mapping for every format (README "Send findings to your SIEM"; sources in
 ``shared/reference/siem.md``): the event id is what a SIEM de-duplicates on, the finding uid
 follows one problem across runs, and a passing or skipped finding is informational whatever the
-check's severity, so that no SIEM raises an alert for it.
+check's severity, so that no SIEM raises an alert for it. A change event is rendered as the
+finding it wraps, marked as that format's own state change: OCSF activity Update or Close (with
+the finding's status), ECS ``event.type: change``, CEF a signature id and name of its own.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from netverify.contracts import Format
+from netverify.sinks.spool import Refused
 
 OCSF_VERSION = "1.9.0"
 ECS_VERSION = "8.11.0"
@@ -27,6 +31,49 @@ _CEF_SEVERITY = {"info": 1, "low": 3, "medium": 5, "high": 8, "critical": 10}
 # OCSF compliance.status_id: 1 Pass, 2 Warning, 3 Fail, 0 Unknown (could not observe), 99 Other.
 _OCSF_COMPLIANCE = {"pass": (1, "Pass"), "fail": (3, "Fail"), "error": (0, "Unknown")}
 _ECS_OUTCOME = {"pass": "success", "fail": "failure"}
+# A change to a finding is an OCSF Update (it fails, or still fails: status New) or a Close
+# (resolved: status Resolved); a finding event itself is a Create.
+_OCSF_CHANGE = {"failing": (2, 1), "still_failing": (2, 1), "resolved": (3, 4)}
+_OCSF_ACTIVITY_NAME = {1: "Create", 2: "Update", 3: "Close"}
+_OCSF_STATUS_NAME = {1: "New", 4: "Resolved"}
+_CEF_CHANGE_NAME = {
+    "failing": "Now failing",
+    "still_failing": "Still failing",
+    "resolved": "Resolved",
+}
+Rendered = TypeVar("Rendered")
+
+
+def is_change(event: Mapping[str, Any]) -> bool:
+    return event.get("kind") == "change"
+
+
+def finding_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The finding event an event is about: itself, or the one a change event wraps (under the
+    change's own ``event_id``, which is what a SIEM de-duplicates the change on)."""
+    if is_change(event):
+        return {**event["finding"], "event_id": event["event_id"]}
+    return event
+
+
+def render_each(
+    render: Callable[[Mapping[str, Any]], Rendered], events: Sequence[Any], fmt: str
+) -> list[Rendered]:
+    """``render`` of every event, in order.
+
+    Raises ``Refused`` naming the first event that cannot be rendered (its event id, ``fmt`` and
+    the error): the courier then sets that one event aside and the others keep flowing.
+    """
+    rendered = []
+    for event in events:
+        try:
+            rendered.append(render(event))
+        except Exception as exc:  # one malformed event must never hold back the queue
+            which = event.get("event_id") if isinstance(event, Mapping) else None
+            raise Refused(
+                f"event {which} cannot be rendered as {fmt}: {type(exc).__name__}: {exc}"
+            ) from exc
+    return rendered
 
 
 def _alerting(event: Mapping[str, Any]) -> bool:
@@ -57,26 +104,33 @@ def _resource_data(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"subject": event["subject"], "evidence": event["evidence"]}
 
 
-def to_ocsf(event: Mapping[str, Any]) -> dict[str, Any]:
-    """OCSF Compliance Finding (class 2003), activity Create."""
+def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
+    """OCSF Compliance Finding (class 2003): a finding is activity Create, status New; a change
+    is activity Update (failing, still_failing; status New) or Close (resolved; status Resolved),
+    with ``failing_since`` as ``finding_info.first_seen_time``."""
+    event = finding_of(change_or_finding)
+    change = change_or_finding if is_change(change_or_finding) else None
+    activity_id, status_id = _OCSF_CHANGE[change["change"]] if change else (1, 1)
+    activity = _OCSF_ACTIVITY_NAME[activity_id]
+    failing_since = change["failing_since"] if change else None
     severity_id = _event_severity(event, _OCSF_SEVERITY)
     compliance_id, compliance = _OCSF_COMPLIANCE.get(event["status"], (99, "Skipped"))
     observed = epoch_ms(event["observed_at"])
     remediation = event["remediation"]
     return _compact(
         {
-            "activity_id": 1,
-            "activity_name": "Create",
+            "activity_id": activity_id,
+            "activity_name": activity,
             "category_uid": 2,
             "category_name": "Findings",
             "class_uid": 2003,
             "class_name": "Compliance Finding",
-            "type_uid": 200301,
-            "type_name": "Compliance Finding: Create",
+            "type_uid": 200300 + activity_id,
+            "type_name": f"Compliance Finding: {activity}",
             "severity_id": severity_id,
             "severity": _OCSF_SEVERITY_NAME[severity_id],
-            "status_id": 1,
-            "status": "New",
+            "status_id": status_id,
+            "status": _OCSF_STATUS_NAME[status_id],
             "time": observed,
             "timezone_offset": 0,
             "message": event["message"],
@@ -96,6 +150,7 @@ def to_ocsf(event: Mapping[str, Any]) -> dict[str, Any]:
                 "desc": event["rationale"],
                 "types": [f"Network isolation/{event['resource_type'] or 'DNS'}"],
                 "src_url": (event["references"] or [None])[0],
+                "first_seen_time": epoch_ms(failing_since) if failing_since else None,
                 "last_seen_time": observed,
             },
             "compliance": {
@@ -127,13 +182,22 @@ def to_ocsf(event: Mapping[str, Any]) -> dict[str, Any]:
                 "provider": "Azure",
                 "account": {"uid": event["subscription_id"]},
             },
-            "unmapped": {"agent": event["agent"], "status": event["status"]},
+            "unmapped": {
+                "agent": event["agent"],
+                "status": event["status"],
+                "change": change["change"] if change else None,
+                "previous_status": change["previous_status"] if change else None,
+            },
         }
     )
 
 
-def to_ecs(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Elastic Common Schema: a posture snapshot (``event.kind: state``)."""
+def to_ecs(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
+    """Elastic Common Schema: a finding is a posture snapshot (``event.kind: state``, type info);
+    a change is ``event.kind: event``, type change, ``event.action`` the change and
+    ``event.start`` the time it started failing."""
+    event = finding_of(change_or_finding)
+    change = change_or_finding if is_change(change_or_finding) else None
     return _compact(
         {
             "@timestamp": event["observed_at"],
@@ -141,13 +205,15 @@ def to_ecs(event: Mapping[str, Any]) -> dict[str, Any]:
             "message": event["message"],
             "event": {
                 "id": event["event_id"],
-                "kind": "state",
+                "kind": "event" if change else "state",
                 "category": ["configuration"],
-                "type": ["info"],
+                "type": ["change" if change else "info"],
+                "action": change["change"] if change else None,
+                "start": change["failing_since"] if change else None,
                 "outcome": _ECS_OUTCOME.get(event["status"], "unknown"),
                 "severity": _event_severity(event, _CEF_SEVERITY),
                 "provider": PRODUCT,
-                "dataset": "netverify.finding",
+                "dataset": "netverify.change" if change else "netverify.finding",
             },
             "rule": {
                 "id": event["check_id"],
@@ -177,6 +243,15 @@ def to_ecs(event: Mapping[str, Any]) -> dict[str, Any]:
                 "run_id": event["run_id"],
                 "agent": event["agent"],
                 "cloud": event["cloud"],
+                "change": (
+                    {
+                        "change": change["change"],
+                        "previous_status": change["previous_status"],
+                        "failing_since": change["failing_since"],
+                    }
+                    if change
+                    else None
+                ),
             },
         }
     )
@@ -196,12 +271,19 @@ def _cef_value(value: str) -> str:
     )
 
 
-def to_cef(event: Mapping[str, Any]) -> str:
-    """ArcSight CEF 0 (what Sentinel's CommonSecurityLog and QRadar parse)."""
+def to_cef(change_or_finding: Mapping[str, Any]) -> str:
+    """ArcSight CEF 0 (what Sentinel's CommonSecurityLog and QRadar parse).
+
+    A change has a signature id and name of its own (``<check id>:<change>``, "Now failing: …"),
+    the change as ``act`` (DeviceAction) and the previous status as ``cs3``.
+    """
+    event = finding_of(change_or_finding)
+    change = change_or_finding if is_change(change_or_finding) else None
     remediation = event["remediation"] or {}
     custom = [
         ("cs1", "resourceId", event["resource_id"]),
         ("cs2", "standard", STANDARD),
+        ("cs3", "previousStatus", change["previous_status"] if change else None),
         ("cs4", "remediation", remediation.get("command") or remediation.get("text")),
         ("cs5", "subscriptionId", event["subscription_id"]),
         ("cs6", "findingUid", event["uid"]),
@@ -210,6 +292,7 @@ def to_cef(event: Mapping[str, Any]) -> str:
         ("rt", str(epoch_ms(event["observed_at"]))),
         ("externalId", event["event_id"]),
         ("outcome", event["status"]),
+        ("act", change["change"] if change else None),
         ("cat", "network-isolation"),
         ("msg", event["message"]),
         ("dvchost", event["agent"]["name"]),
@@ -222,15 +305,18 @@ def to_cef(event: Mapping[str, Any]) -> str:
         _cef_header(PRODUCT),
         _cef_header(PRODUCT),
         _cef_header(event["producer"]["version"])[:31],
-        _cef_header(event["check_id"]),
-        _cef_header(event["title"]),
+        _cef_header(f"{event['check_id']}:{change['change']}" if change else event["check_id"]),
+        _cef_header(
+            f"{_CEF_CHANGE_NAME[change['change']]}: {event['title']}" if change else event["title"]
+        ),
         str(_event_severity(event, _CEF_SEVERITY)),
     ]
     return "|".join(header) + "|" + " ".join(f"{k}={_cef_value(v)}" for k, v in extension if v)
 
 
 def compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Strict JSON (``ValueError`` for NaN or infinity, which no SIEM parses)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def as_text(rendered: Any) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
-from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms
+from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms, render_each
 from netverify.sinks.spool import Refused, RetryLater
 
 # Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
@@ -131,9 +131,13 @@ class SplunkHec:
             envelope["index"] = self.config.index
         return envelope
 
+    def _json_envelope(self, event: Mapping[str, Any]) -> str:
+        return compact_json(self._envelope(event))
+
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         # HEC batches are concatenated objects: no array, no commas.
-        body = "".join(compact_json(self._envelope(e)) for e in events)
+        envelopes = render_each(self._json_envelope, events, f"Splunk HEC {self.config.format}")
+        body = "".join(envelopes)
         answer = self.client.post("/services/collector/event", body.encode(), self.headers)
         reply = answer.json() or {}
         if answer.status == 503 or reply.get("code") == 9:  # "Server is busy"
@@ -177,6 +181,7 @@ class Webhook:
     """POSTs a JSON array of events; any 2xx takes the batch."""
 
     def __init__(self, config: WebhookSink) -> None:
+        self.format = config.format
         self.render = RENDERERS[config.format]
         self.client = HttpsClient(config.url, config.ca_file, config.timeout_seconds)
         self.headers = {"Content-Type": "application/json"}
@@ -187,8 +192,13 @@ class Webhook:
             self.headers["Authorization"] = authorization
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        body = compact_json([self.render(e) for e in events]).encode()
+        # Each event serialized on its own, so that one that cannot be is refused alone.
+        rendered = render_each(self._json, events, f"webhook {self.format}")
+        body = ("[" + ",".join(rendered) + "]").encode()
         judge(self.client.post("", body, self.headers), "webhook")
+
+    def _json(self, event: Mapping[str, Any]) -> str:
+        return compact_json(self.render(event))
 
     def close(self) -> None:
         return

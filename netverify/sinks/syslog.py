@@ -19,17 +19,20 @@ from datetime import datetime
 from typing import Any
 
 from netverify.config import SyslogSink
-from netverify.sinks.formats import RENDERERS, as_text
+from netverify.sinks.formats import RENDERERS, as_text, finding_of, is_change, render_each
 from netverify.sinks.spool import Refused, RetryLater
 
 # RFC 5424 severities: a passing finding is informational, a failing one as grave as its check.
 _SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}
 _NOTICE, _INFO = 5, 6
 MSGID = "finding"
+CHANGE_MSGID = "change"
 MAX_UDP_PAYLOAD = 65_507
 
 
-def syslog_severity(event: Mapping[str, Any]) -> int:
+def syslog_severity(change_or_finding: Mapping[str, Any]) -> int:
+    """A finding's, or for a change event the severity of the finding as it is now."""
+    event = finding_of(change_or_finding)
     if event["status"] == "fail":
         return _SEVERITY[event["severity"]]
     return _NOTICE if event["status"] == "error" else _INFO
@@ -67,10 +70,11 @@ class Syslog:
         text = as_text(self.render(event))
         stamp = timestamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
         # No BOM: CEF parsers (Sentinel's AMA, QRadar) expect "CEF:" first in MSG.
-        return f"<{pri}>1 {stamp} {self.hostname} {self.app_name} - {MSGID} - {text}".encode()
+        msgid = CHANGE_MSGID if is_change(event) else MSGID
+        return f"<{pri}>1 {stamp} {self.hostname} {self.app_name} - {msgid} - {text}".encode()
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
-        messages = [self.message(e) for e in events]
+        messages = render_each(self.message, events, f"syslog {self.config.format}")
         try:
             if self.config.protocol == "udp":
                 self._send_datagrams(messages)

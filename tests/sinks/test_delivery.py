@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netverify.agent.state import state_directory
+from netverify.agent.state import Change, change_event, state_directory
 from netverify.azure.clouds import cloud
 from netverify.cli import main
 from netverify.config import Config, parse_config
 from netverify.runner import run_once
+from netverify.sinks import delivery as delivery_module
 from netverify.sinks.delivery import Delivery, SinkEnvironment
-from netverify.sinks.spool import SpoolStats
+from netverify.sinks.events import event_id
+from netverify.sinks.spool import Spool, SpoolError, SpoolStats
 from netverify.testing import finding_events
 from tests.conftest import TenantFactory
 
@@ -59,6 +63,37 @@ def test_an_event_that_has_an_event_id_keeps_it(tmp_path: Path) -> None:
     sinks.flush(5)
 
     assert "given-upstream" == json.loads((tmp_path / "a.jsonl").read_text())["event_id"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "ocsf", "ecs", "cef"])
+def test_a_poison_event_is_rejected_and_the_others_arrive(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Findings, a change event and, among them, one that cannot be rendered: that one moves to
+    rejected with its reason, everything else arrives in order, nothing is left spooled."""
+    where = "stdout" if fmt == "cef" else f'jsonl_file"\npath = "{tmp_path}/f'
+    sinks = delivery(f'[[sinks]]\ntype = "{where}"\nname = "f"\nformat = "{fmt}"\n')
+    findings = finding_events(2)
+    change = change_event(Change.FAILING, findings[0], None, findings[0]["observed_at"])
+    poison: dict[str, Any] = {"kind": "change", "event_id": "poison-1", "change": "failing"}
+    if fmt == "json":  # netverify's own JSON renders any object, but not NaN (not JSON)
+        poison["bad"] = float("nan")
+    events = [*findings[:2], poison, change, *findings[2:]]
+
+    sinks.enqueue(events)
+    assert {"f": True} == sinks.flush(5)
+
+    out = capsys.readouterr().out if fmt == "cef" else (tmp_path / "f").read_text()
+    ids = [e.get("event_id") or event_id(e) for e in events if e is not poison]
+    assert len(ids) == len(out.splitlines())
+    assert [] == [i for i in ids if i not in out]
+    [(rejected, reason)] = sinks.spools()["f"].rejected()
+    assert "poison-1" == rejected["event_id"]
+    error = "ValueError: Out of range float values" if fmt == "json" else "KeyError: 'finding'"
+    assert reason.startswith(f"event poison-1 cannot be rendered as {fmt}: {error}")
+    assert (
+        SpoolStats(delivered=5, retried=0, dropped=0, rejected=1, backlog=0) == sinks.stats()["f"]
+    )
 
 
 def test_the_file_is_reopened_per_batch_so_rotation_loses_nothing(tmp_path: Path) -> None:
@@ -138,3 +173,98 @@ def test_every_sink_example_in_the_readme_is_a_valid_config() -> None:
     assert {"azure_monitor", "splunk_hec", "jsonl_file", "syslog"} <= {
         sink.type for config in configs for sink in config.sinks
     }
+
+
+def test_a_full_disk_under_the_file_sink_leaves_no_half_line_and_no_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ENOSPC half-way through a batch: the file is cut back to where it was, the warning names
+    the file and the full disk, and the retry writes every line once."""
+    path = tmp_path / "findings.jsonl"
+    sinks = delivery(
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "f"\npath = "{path}"\n'
+        "[delivery]\nretry_initial_seconds = 0.01\nretry_max_seconds = 0.02\n"
+    )
+    events = finding_events(2)
+    real_write = os.write
+    failures = [OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))]
+
+    def fill_up(fd: int, data: bytes) -> int:
+        if failures and data:
+            real_write(fd, data[: len(data) // 2])  # part of the batch went, then the disk is full
+            raise failures.pop()
+        return real_write(fd, data)
+
+    monkeypatch.setattr(delivery_module.os, "write", fill_up)
+    sinks.enqueue(events)
+    with caplog.at_level(logging.WARNING, logger="netverify.sinks.spool"):
+        assert {"f": True} == sinks.flush(5)
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [event_id(e) for e in events] == [line["event_id"] for line in lines]
+    assert f"(cannot write {path}: the disk is full (No space left on device)); retry 1" in (
+        caplog.text
+    )
+    assert (4, 4, 0) == (
+        sinks.stats()["f"].delivered,
+        sinks.stats()["f"].retried,
+        sinks.stats()["f"].backlog,
+    )
+
+
+def test_one_spool_that_cannot_take_events_spares_the_others(tmp_path: Path) -> None:
+    """enqueue tries every spool: the one on a full disk is named in the error, the other has
+    the events and delivers them."""
+    sinks = delivery(
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "full"\npath = "{tmp_path}/a"\n'
+        f'[[sinks]]\ntype = "jsonl_file"\nname = "fine"\npath = "{tmp_path}/b"\n'
+    )
+    full = sinks.spools()["full"]
+
+    def no_room(events: Any) -> int:
+        raise SpoolError(
+            f"spool of sink full at {full.path}: the disk is full (database or disk is full)"
+        )
+
+    full.put = no_room  # type: ignore[method-assign]
+    with pytest.raises(SpoolError) as error:
+        sinks.enqueue(finding_events(1))
+
+    assert f"spool of sink full at {full.path}: the disk is full" in str(error.value)
+    assert {"full": True, "fine": True} == sinks.flush(5)
+    assert 2 == len((tmp_path / "b").read_text().splitlines())
+    assert not (tmp_path / "a").exists()
+
+
+def test_run_delivers_to_the_sinks_whose_spool_took_the_events(
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`netverify run` with one spool on a full disk: exit 2 with the error naming that spool
+    and the full disk, and the other sink still gets every finding of the run."""
+    tenant = start_tenant()
+    config = tenant.write_config(tmp_path / "c.toml")
+    config.write_text(
+        config.read_text()
+        + f'\n[[sinks]]\ntype = "jsonl_file"\nname = "full"\npath = "{tmp_path}/a"\n'
+        + f'[[sinks]]\ntype = "jsonl_file"\nname = "fine"\npath = "{tmp_path}/b"\n'
+    )
+    put = Spool.put
+
+    def full_disk(spool: Spool, events: Any) -> int:
+        if spool.name == "full":
+            raise SpoolError(f"spool of sink full at {spool.path}: the disk is full (test)")
+        return put(spool, events)
+
+    monkeypatch.setattr(Spool, "put", full_disk)
+
+    assert 2 == main(["run", "-c", str(config), "-o", "jsonl"])
+
+    captured = capsys.readouterr()
+    full = Spool.in_directory(state_directory(None, None), "full", 10).path
+    assert f"spool of sink full at {full}: the disk is full (test)" in captured.err
+    printed = [json.loads(line)["uid"] for line in captured.out.splitlines()]
+    delivered = [json.loads(line)["uid"] for line in (tmp_path / "b").read_text().splitlines()]
+    assert printed == delivered

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
+from netverify.agent.state import Change, change_event
 from netverify.config import SyslogSink
 from netverify.sinks.events import event_id
-from netverify.sinks.formats import epoch_ms, to_cef, to_ecs, to_ocsf
+from netverify.sinks.formats import RENDERERS, epoch_ms, render_each, to_cef, to_ecs, to_ocsf
+from netverify.sinks.spool import Refused
 from netverify.sinks.syslog import Syslog
 from netverify.testing import finding_events
 
@@ -20,6 +22,15 @@ def stamped(**changes: Any) -> dict[str, Any]:
     [vault_event, _workspace_event] = finding_events(1)
     event = {**vault_event, **changes}
     return {**event, "event_id": event_id(event)}
+
+
+def changed(change: Change) -> dict[str, Any]:
+    """A change event of the failing vault finding (resolved: of the same finding, now passing)."""
+    [vault_event, _workspace_event] = finding_events(1)
+    if change is Change.RESOLVED:
+        return change_event(change, {**vault_event, "status": "pass"}, "fail", None)
+    since = "2026-11-24T06:00:00Z"
+    return change_event(change, vault_event, None if change is Change.FAILING else "fail", since)
 
 
 def cef_extension(line: str) -> str:
@@ -169,3 +180,149 @@ def test_readme_examples_are_what_netverify_renders() -> None:
     assert json.dumps(to_ocsf(event), indent=2) == readme_block("`ocsf`:")
     assert syslog.message(event).decode() == readme_block("`cef` over syslog")
     assert to_ecs(event)["event"] == json.loads(readme_block("`ecs`, abridged"))["event"]
+
+
+@pytest.mark.parametrize(
+    ("change", "activity", "status", "compliance_status", "severity_id"),
+    [
+        (Change.FAILING, (2, "Update", 200302), (1, "New"), 3, 4),
+        (Change.STILL_FAILING, (2, "Update", 200302), (1, "New"), 3, 4),
+        (Change.RESOLVED, (3, "Close", 200303), (4, "Resolved"), 1, 1),
+    ],
+)
+def test_ocsf_change_updates_or_closes_the_finding(
+    change: Change,
+    activity: tuple[int, str, int],
+    status: tuple[int, str],
+    compliance_status: int,
+    severity_id: int,
+) -> None:
+    """A change is the finding's Update (failing, still failing: New) or Close (Resolved), a valid
+    class 2003 under the change's own event id, the change itself in unmapped."""
+    event = changed(change)
+    ocsf = to_ocsf(event)
+
+    parsed = ComplianceFinding.model_validate(ocsf)
+    assert activity == (ocsf["activity_id"], ocsf["activity_name"], ocsf["type_uid"])
+    assert f"Compliance Finding: {activity[1]}" == ocsf["type_name"]
+    assert status == (ocsf["status_id"], ocsf["status"])
+    assert (compliance_status, severity_id) == (
+        ocsf["compliance"]["status_id"],
+        ocsf["severity_id"],
+    )
+    assert (event["event_id"], event["uid"]) == (parsed.metadata.uid, parsed.finding_info.uid)
+    assert event["event_id"] != event_id(event["finding"])
+    assert change.value == ocsf["unmapped"]["change"]
+    assert event["previous_status"] == ocsf["unmapped"].get("previous_status")
+    since = event["failing_since"]
+    assert (epoch_ms(since) if since else None) == ocsf["finding_info"].get("first_seen_time")
+    assert to_ocsf(event["finding"] | {"event_id": "x"})["finding_info"] == {
+        k: v for k, v in ocsf["finding_info"].items() if k != "first_seen_time"
+    }
+
+
+def test_ocsf_finding_is_a_create_without_change() -> None:
+    """A finding event stays activity Create, status New, with no change in unmapped."""
+    ocsf = to_ocsf(stamped())
+
+    assert (1, "Create", 200301, 1, "New") == (
+        ocsf["activity_id"],
+        ocsf["activity_name"],
+        ocsf["type_uid"],
+        ocsf["status_id"],
+        ocsf["status"],
+    )
+    assert {"agent", "status"} == set(ocsf["unmapped"])
+    assert "first_seen_time" not in ocsf["finding_info"]
+
+
+def test_ecs_change_is_an_event_of_type_change() -> None:
+    """ECS: kind event, type change, the change as event.action, failing_since as event.start."""
+    event = changed(Change.FAILING)
+    ecs = to_ecs(event)
+
+    assert {
+        "id": event["event_id"],
+        "kind": "event",
+        "category": ["configuration"],
+        "type": ["change"],
+        "action": "failing",
+        "start": "2026-11-24T06:00:00Z",
+        "outcome": "failure",
+        "severity": 8,
+        "provider": "netverify",
+        "dataset": "netverify.change",
+    } == ecs["event"]
+    assert {"change": "failing", "failing_since": "2026-11-24T06:00:00Z"} == ecs["netverify"][
+        "change"
+    ]
+    assert event["finding"]["check_id"] == ecs["rule"]["id"]
+    resolved = to_ecs(changed(Change.RESOLVED))["event"]
+    assert ("resolved", "success", 1) == (
+        resolved["action"],
+        resolved["outcome"],
+        resolved["severity"],
+    )
+    assert "start" not in resolved
+    finding = to_ecs(stamped())
+    assert ("state", ["info"], "netverify.finding") == (
+        finding["event"]["kind"],
+        finding["event"]["type"],
+        finding["event"]["dataset"],
+    )
+    assert "action" not in finding["event"]
+    assert "change" not in finding["netverify"]
+
+
+def test_cef_change_has_its_own_signature_and_name() -> None:
+    """CEF: Signature ID <check>:<change>, Name "Now failing: …", act the change, cs3 previous."""
+    event = changed(Change.STILL_FAILING)
+    line = to_cef(event)
+    header = line.split("|")
+    extension = cef_extension(line)
+
+    title = event["finding"]["title"]
+    assert [
+        "keyvault_network_bypass_azure_services:still_failing",
+        f"Still failing: {title}",
+        "8",
+    ] == header[4:7]
+    assert f"externalId={event['event_id']}" in extension
+    assert "act=still_failing" in extension
+    assert "cs3Label=previousStatus cs3=fail" in extension
+    assert f"cs6Label=findingUid cs6={event['uid']}" in extension
+    resolved = to_cef(changed(Change.RESOLVED)).split("|")
+    assert ("keyvault_network_bypass_azure_services:resolved", f"Resolved: {title}", "1") == tuple(
+        resolved[4:7]
+    )
+    assert "Now failing: " in to_cef(changed(Change.FAILING))
+    finding = to_cef(stamped())
+    assert "keyvault_network_bypass_azure_services" == finding.split("|")[4]
+    assert " act=" not in cef_extension(finding)
+    assert "cs3" not in cef_extension(finding)
+
+
+def test_syslog_change_has_msgid_change_and_the_finding_severity() -> None:
+    """Over syslog a change is MSGID change, PRI from the finding it wraps (local0 + err)."""
+    syslog = Syslog(SyslogSink(type="syslog", host="siem", format="cef"), "agent-test")
+
+    change = syslog.message(changed(Change.FAILING)).decode().split(" ")
+    finding = syslog.message(stamped()).decode().split(" ")
+
+    assert ("<131>1", "change") == (change[0], change[5])
+    assert ("<131>1", "finding") == (finding[0], finding[5])
+    assert "<134>1" == syslog.message(changed(Change.RESOLVED)).decode().split(" ")[0]
+
+
+@pytest.mark.parametrize("fmt", ["ocsf", "ecs", "cef"])
+def test_an_event_that_cannot_be_rendered_is_refused_by_its_id(fmt: str) -> None:
+    """render_each renders every event; one without the keys its format needs is Refused, the
+    reason naming its event id, the format and the error."""
+    render = RENDERERS[fmt]  # type: ignore[index]
+    good = [stamped(), changed(Change.FAILING)]
+    poison = {"kind": "change", "event_id": "poison-1", "change": "failing"}
+
+    assert [render(e) for e in good] == render_each(render, good, fmt)
+    with pytest.raises(Refused) as refused:
+        render_each(render, [*good, poison], fmt)
+    assert f"event poison-1 cannot be rendered as {fmt}: KeyError: 'finding'" == str(refused.value)

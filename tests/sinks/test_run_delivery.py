@@ -249,3 +249,20 @@ def test_spool_at_its_bound_drops_the_oldest_run_and_says_so(
     received = [(e["run_id"], e["uid"]) for e in webhook.received]
     assert [(e["run_id"], e["uid"]) for e in (first + second + third)[-bound:]] == received
     assert (3 * n - bound, 0) == (spool.stats().dropped, spool.stats().backlog)
+
+
+def test_two_runs_on_one_state_directory_deliver_each_event_once(
+    start_tenant: TenantFactory, tmp_path: Path, webhook: WebhookStandIn, demo_findings: int
+) -> None:
+    """Two `netverify run` at once (the service and the timer unit on one state directory) share
+    the spool: they take turns at it, so every event of both runs reaches the webhook once."""
+    config = write_config(start_tenant, tmp_path / "c.toml", [webhook_sink(webhook)], batch_size=7)
+
+    runs = [netverify_run(config, tmp_path / f"run-{i}.jsonl") for i in range(2)]
+    for run in runs:
+        _, errors = run.communicate(timeout=120)
+        assert 1 == run.returncode, errors
+
+    received = [e["event_id"] for e in webhook.received]
+    assert 2 * demo_findings == len(set(received))
+    assert len(set(received)) == len(received)

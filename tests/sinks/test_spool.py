@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netverify.sinks.spool import Backoff, Courier, Refused, RetryLater, Spool, SpoolStats
+from netverify.sinks import spool as spool_module
+from netverify.sinks.spool import (
+    Backoff,
+    Courier,
+    Refused,
+    RetryLater,
+    Spool,
+    SpoolError,
+    SpoolStats,
+)
 
 
 def events(count: int, start: int = 0) -> list[dict[str, Any]]:
@@ -143,3 +154,196 @@ def test_backoff_grows_exponentially_with_full_jitter() -> None:
     assert 4.0 == backoff.delay(3, None, lambda: 0.5)
     assert 300.0 == backoff.delay(20, None, lambda: 1.0)
     assert 30.0 == backoff.delay(0, 30.0, lambda: 0.2)
+
+
+def test_an_unreadable_row_moves_to_rejected_and_the_rest_flows(
+    spool: Spool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row that is not JSON, and one that is JSON but no object: each moves to rejected with
+    its text and the reason, is counted and logged; the events around them are delivered."""
+    spool.put(events(4))
+    with sqlite3.connect(spool.path) as db:
+        db.execute('UPDATE events SET body = \'{"event_id": "e1", trunc\' WHERE seq = 2')
+        db.execute("UPDATE events SET body = '[3]' WHERE seq = 4")
+    transport = ScriptedTransport()
+
+    with caplog.at_level(logging.ERROR, logger="netverify.sinks.spool"):
+        assert Courier(spool, transport, backoff=FAST).flush(5)
+
+    assert [0, 2] == transport.received
+    assert [
+        (
+            '{"event_id": "e1", trunc',
+            "unreadable spool row 2: not JSON: JSONDecodeError: Expecting property name "
+            "enclosed in double quotes: line 1 column 20 (char 19)",
+        ),
+        ("[3]", "unreadable spool row 4: not a JSON object"),
+    ] == spool.rejected()
+    assert SpoolStats(delivered=2, retried=0, dropped=0, rejected=2, backlog=0) == spool.stats()
+    assert (
+        f"sink test: spool row 4 is not an event (not a JSON object); it is kept in {spool.path}"
+    ) in caplog.text
+
+
+def corrupt(path: Path) -> None:
+    """Overwrite a spool's pages after the first with garbage (its header stays SQLite's)."""
+    data = bytearray(path.read_bytes())
+    data[8192:] = b"\x5a" * (len(data) - 8192)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["not a database", "damaged pages"])
+def test_an_unreadable_spool_file_is_set_aside_and_a_fresh_one_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    """A spool file SQLite cannot read is renamed aside (kept as it was), counted and logged;
+    the sink starts a fresh spool and delivers; the other sink's spool is not touched."""
+    directory = tmp_path / "state"
+    other = Spool.in_directory(directory, "other", 100_000)
+    other.put(events(3))
+    broken = Spool.in_directory(directory, "broken", 100_000)
+    broken.put(events(2000))
+    broken.close()
+    if damage == "not a database":
+        broken.path.write_bytes(b"this is not SQLite\n" * 100)
+    else:
+        corrupt(broken.path)
+    before = broken.path.read_bytes()
+
+    with caplog.at_level(logging.ERROR, logger="netverify.sinks.spool"):
+        fresh = Spool.in_directory(directory, "broken", 100_000)
+
+    [aside] = (directory / "spool").glob("broken.sqlite.unreadable-*")
+    assert before == aside.read_bytes()
+    cause = "file is not a database" if damage == "not a database" else "integrity check: "
+    assert (
+        f"spool of sink broken at {broken.path} cannot be read ({cause}" in caplog.text
+        and f"set aside as {aside} and a fresh spool started" in caplog.text
+    )
+    assert SpoolStats(0, 0, 0, 0, backlog=0, set_aside=1) == fresh.stats()
+    transport = ScriptedTransport()
+    fresh.put(events(2, start=10))
+    assert Courier(fresh, transport, backoff=FAST).flush(5)
+    assert [10, 11] == transport.received
+    assert SpoolStats(0, 0, 0, 0, backlog=3, set_aside=0) == other.stats()
+
+
+def test_a_spool_that_becomes_unreadable_is_set_aside_and_the_call_done_again(
+    spool: Spool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite finding the open spool corrupt mid-call: set aside, a fresh spool, and the call
+    (here: put) done on it, so the events are not lost."""
+    spool.put(events(2))
+    real = spool_module._transaction
+    failures = [sqlite_error("database disk image is malformed", "SQLITE_CORRUPT")]
+
+    def corrupt_once(db: sqlite3.Connection, work: Any, write: bool) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(db, work, write)
+
+    monkeypatch.setattr(spool_module, "_transaction", corrupt_once)
+    with caplog.at_level(logging.ERROR, logger="netverify.sinks.spool"):
+        spool.put(events(1, start=5))
+
+    assert [5] == [e.event["n"] for e in spool.head(10)]
+    assert 1 == spool.stats().set_aside
+    assert "cannot be read (database disk image is malformed): set aside as" in caplog.text
+    assert 1 == len(list(spool.path.parent.glob("s.sqlite.unreadable-*")))
+
+
+def sqlite_error(message: str, name: str) -> sqlite3.OperationalError:
+    """The error SQLite raises, with the error name it carries (SQLITE_FULL, SQLITE_CORRUPT)."""
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorname = name  # type: ignore[attr-defined]
+    return error
+
+
+class FullDisk:
+    """Monkeypatched at the spool's write boundary: while ``full``, every write transaction
+    fails as SQLite fails on ENOSPC; reads go on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.full = False
+        real = spool_module._transaction
+
+        def transaction(db: sqlite3.Connection, work: Any, write: bool) -> Any:
+            if write and self.full:
+                raise sqlite_error("database or disk is full", "SQLITE_FULL")
+            return real(db, work, write)
+
+        monkeypatch.setattr(spool_module, "_transaction", transaction)
+
+
+def test_a_full_disk_is_named_and_nothing_is_lost_or_sent_twice(
+    spool: Spool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk fills after the receiver took a batch: the spool cannot forget it, the error
+    names the file and the full disk, and the batch is not sent again; new events cannot be
+    spooled (the error says why); once there is room, the rest goes, each event once."""
+    disk = FullDisk(monkeypatch)
+    spool.put(events(3))
+    transport = ScriptedTransport()
+    courier = Courier(spool, transport, batch_size=2, backoff=FAST)
+    sent = transport.send
+
+    def send_then_fill(batch: Sequence[Mapping[str, Any]]) -> None:
+        sent(batch)
+        disk.full = True
+
+    transport.send = send_then_fill  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="netverify.sinks.spool"):
+        assert not courier.flush(0.3)
+        with pytest.raises(SpoolError) as full:
+            spool.put(events(1, start=3))
+
+    assert [0, 1] == transport.received
+    assert [2] == transport.batches
+    disk_full = f"spool of sink test at {spool.path}: the disk is full (database or disk is full)"
+    assert disk_full == str(full.value)
+    assert f"2 events were delivered but are still in the spool ({disk_full})" in caplog.text
+
+    disk.full = False
+    transport.send = sent  # type: ignore[method-assign]
+    spool.put(events(1, start=3))
+    assert courier.flush(5)
+    assert [0, 1, 2, 3] == transport.received
+    assert SpoolStats(delivered=4, retried=0, dropped=0, rejected=0, backlog=0) == spool.stats()
+
+
+def test_an_event_put_twice_is_spooled_once(spool: Spool) -> None:
+    """Putting events again (change events a failed enqueue left pending) adds only new ids."""
+    spool.put(events(3))
+    spool.delivered(spool.head(1))
+    spool.put(events(5))
+
+    assert [1, 2, 3, 4] == [e.event["n"] for e in spool.head(10)]
+
+
+def test_two_processes_take_turns_at_one_spool(tmp_path: Path) -> None:
+    """Two spools on one file (two open files, as two processes have): while one courier
+    delivers, the other waits for its turn and sends nothing; every event goes once."""
+    first = Spool(tmp_path / "s.sqlite", name="service", max_events=100)
+    second = Spool(tmp_path / "s.sqlite", name="timer", max_events=100)
+    first.put(events(3))
+    release, holding = threading.Event(), threading.Event()
+    slow, other = ScriptedTransport(), ScriptedTransport()
+    slow_send = slow.send
+
+    def hold(batch: Sequence[Mapping[str, Any]]) -> None:
+        holding.set()
+        assert release.wait(10)
+        slow_send(batch)
+
+    slow.send = hold  # type: ignore[method-assign]
+    delivering = threading.Thread(target=Courier(first, slow, backoff=FAST).flush, args=(10,))
+    delivering.start()
+    assert holding.wait(10)
+
+    assert not Courier(second, other, backoff=FAST).flush(0.3)
+    assert [] == other.batches
+    release.set()
+    delivering.join(10)
+    assert Courier(second, other, backoff=FAST).flush(5)
+    assert ([0, 1, 2], []) == (slow.received, other.received)
+    assert 0 == second.stats().backlog
