@@ -82,6 +82,13 @@ class CredentialConfig(_Section):
         description="managed_identity inside Azure; default = azure-identity's chain (laptop).",
     )
     client_id: str | None = Field(None, description="Client id of a user-assigned identity.")
+    timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="Connect and read timeout of each token request (a silent token endpoint "
+        "cannot hold the run).",
+    )
 
 
 class ArmConfig(_Section):
@@ -101,6 +108,18 @@ class ArmConfig(_Section):
         ge=0,
         le=250,
         description="Wait rather than leave fewer reads than this in a subscription's ARM budget.",
+    )
+    max_retry_after_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Wait at most this long before a retry, whatever a 429's Retry-After asks.",
+    )
+    max_pages: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Stop a paged list (nextLink, $skipToken) after this many pages: an error.",
     )
 
 
