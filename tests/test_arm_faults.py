@@ -3,11 +3,19 @@ simulated tenant: throttling, outages, permissions, missing resources, bad bodie
 
 from __future__ import annotations
 
-from netverify.azure.clouds import CloudName
+import json
+import socket
+
+import pytest
+
+from netverify.azure.clouds import CloudName, cloud
 from netverify.facts import ReadProblem
-from netverify.model import Status
+from netverify.model import Finding, Status
+from netverify.probes.arm import ArmReader
+from netverify.probes.credentials import make_credential
 from netverify.runner import run_once
 from netverify.sim.scenario import FaultSpec
+from netverify.sim.tenant import SimulatedTenant
 from tests.conftest import TenantFactory
 
 KV_PATH = "/providers/Microsoft.KeyVault/vaults/kv-broken$"
@@ -171,3 +179,70 @@ def test_arm_refuses_requests_without_a_valid_bearer(start_tenant: TenantFactory
         raise AssertionError("expected 401")
     except urllib.error.HTTPError as exc:
         assert exc.code == 401
+
+
+# -- bounded waits and loops (issue 13) ------------------------------------------------------
+
+HEALTHY_ENDPOINTS = "/workspaces/mlw-healthy/onlineEndpoints$"
+
+
+def arm_reader(tenant: SimulatedTenant, sleeps: list[float], **arm: object) -> ArmReader:
+    """An ArmReader on the tenant whose waits are recorded in ``sleeps``, not slept."""
+    config = tenant.config(arm={**tenant.config_document()["arm"], **arm})
+    credential = make_credential(config.credential, cloud(config.cloud))
+    return ArmReader(credential, cloud(config.cloud), config.arm, sleep=sleeps.append)
+
+
+def errors_saying(result, text: str) -> list[Finding]:  # type: ignore[no-untyped-def]
+    return [f for f in result.findings if f.status == Status.ERROR and text in f.message]
+
+
+def test_self_pointing_next_link_is_an_error_after_two_pages(start_tenant: TenantFactory) -> None:
+    """A list whose nextLink names its own page is read twice, then an error names the list."""
+    tenant = start_tenant()
+    endpoints = f"{tenant.workspace_ids()[0]}/onlineEndpoints"
+    loop = f"{tenant.arm.url}{endpoints}?api-version=2025-12-01"
+    tenant.arm.inject(
+        FaultSpec(
+            path=HEALTHY_ENDPOINTS, status=200, body=json.dumps({"value": [], "nextLink": loop})
+        )
+    )
+
+    result = run_once(tenant.config())
+
+    hits = [r for r in tenant.arm.requests if r.path == endpoints]
+    assert len(hits) == 2
+    found = errors_saying(result, "nextLink repeats")
+    assert found
+    assert {endpoints} == {f.resource_id for f in found}
+    detail = f"the list at {endpoints} does not end: its nextLink repeats after 2 pages"
+    assert all({"problem": "malformed", "detail": detail} == f.evidence.observed for f in found)
+    # The rest of the run is judged: the other workspace's endpoint list was read as usual.
+    churn = findings_by(result, "online_endpoint_traffic_to_succeeded_deployment")["ep-churn"]
+    assert churn.status != Status.ERROR
+
+
+def test_silent_token_endpoint_cannot_hold_the_run(
+    start_tenant: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token endpoint that accepts the connection and never answers: each token request
+    gives up after credential.timeout_seconds, and the run ends unauthenticated (exit 2)."""
+    tenant = start_tenant()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv(
+            "IDENTITY_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}/msi/token"
+        )
+
+        result = run_once(tenant.config(credential={"timeout_seconds": 0.2}))
+
+    assert result.exit_code == 2
+    assert tenant.arm.requests == []  # no read was sent without a token
+    errors = {
+        f.evidence.observed.get("detail") for f in result.findings if f.status == Status.ERROR
+    }
+    assert {
+        "no access token: the token request failed within credential.timeout_seconds: "
+        "Response timeout"
+    } == errors

@@ -140,7 +140,8 @@ class Pages:
 
 class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
     """ARM's bearer-token policy, for the ARM endpoint only: a request to any other origin is
-    refused (``ForeignHost``) before the token is added or anything is sent."""
+    refused (``ForeignHost``) before the token is added or anything is sent. A token request
+    that fails on the network raises ``ClientAuthenticationError``."""
 
     def __init__(self, credential: TokenCredential, scope: str, endpoint: str) -> None:
         super().__init__(credential, scope)
@@ -153,7 +154,14 @@ class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
                 f"refused to send the ARM token to {origin}, which is not the ARM endpoint "
                 f"{self._origin} (a nextLink or redirect pointed there; not followed)"
             )
-        super().on_request(request)
+        try:
+            super().on_request(request)  # asks the credential for a token if it has none
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            # The token endpoint timed out or could not be reached: no token, not "no ARM",
+            # and not worth the ARM retries (the credential has retried within its deadline).
+            raise ClientAuthenticationError(
+                f"the token request failed within credential.timeout_seconds: {_first_line(exc)}"
+            ) from exc
 
 
 def _origin(url: str) -> str:
