@@ -356,7 +356,11 @@ class DeliveryConfig(_Section):
     )
     batch_size: int = Field(500, ge=1, le=10_000)
     retry_initial_seconds: float = Field(1.0, gt=0)
-    retry_max_seconds: float = Field(300.0, gt=0)
+    retry_max_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="The longest wait between deliveries, a receiver's Retry-After included.",
+    )
     flush_timeout_seconds: float = Field(
         30.0, ge=0, description="How long `netverify run` waits for delivery before it exits."
     )
