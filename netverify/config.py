@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import tomllib
 from pathlib import Path
@@ -246,12 +247,29 @@ def _https_url(value: str) -> str:
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 
+_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CREDENTIAL_FILE_HELP = (
+    "An absolute path, or the name of a systemd LoadCredential= credential (read from "
+    "$CREDENTIALS_DIRECTORY)."
+)
+
+
 def _secret_source(file: Path | None, env: str | None, what: str, *, required: bool) -> None:
-    """Secrets come from a file or the environment, never from the config or a command line."""
+    """Secrets come from a file or the environment, never from the config or a command line.
+
+    A ``*_file`` that is relative names a ``LoadCredential=`` credential (read under
+    ``$CREDENTIALS_DIRECTORY`` when the sink starts). A ``*_env`` that is not a variable name
+    is most likely the secret itself pasted in: the error does not repeat it.
+    """
     if file is not None and env is not None:
         raise ValueError(f"set {what}_file or {what}_env, not both")
     if required and file is None and env is None:
         raise ValueError(f"set {what}_file or {what}_env")
+    if env is not None and not _ENVIRONMENT_NAME.match(env):
+        raise ValueError(
+            f"{what}_env must be the name of an environment variable (letters, digits and _, "
+            "not starting with a digit), not the secret itself; its value is not shown"
+        )
 
 
 class JsonLinesFileSink(_Section):
@@ -308,7 +326,7 @@ class AzureMonitorSink(_Section):
 class SplunkHecSink(_Section):
     type: Literal["splunk_hec"]
     url: HttpsUrl = Field(description="e.g. https://splunk.example:8088")
-    token_file: Path | None = None
+    token_file: Path | None = Field(None, description=CREDENTIAL_FILE_HELP)
     token_env: str | None = None
     index: str | None = None
     source: str = "netverify"
@@ -330,7 +348,9 @@ class WebhookSink(_Section):
     type: Literal["webhook"]
     url: HttpsUrl
     format: JsonFormat = "json"
-    authorization_file: Path | None = Field(None, description="file with the Authorization value")
+    authorization_file: Path | None = Field(
+        None, description=f"The Authorization value. {CREDENTIAL_FILE_HELP}"
+    )
     authorization_env: str | None = None
     ca_file: Path | None = None
     timeout_seconds: float = Field(30.0, gt=0)

@@ -403,3 +403,24 @@ def test_next_link_to_another_host_is_refused(start_tenant: TenantFactory) -> No
         f"refused to send the ARM token to https://localhost:{port}, which is not the ARM "
         f"endpoint https://127.0.0.1:{port} (a nextLink or redirect pointed there; not followed)"
     } == {f.evidence.observed["detail"] for f in found}
+
+
+def test_a_token_echoed_in_an_arm_error_is_redacted(start_tenant: TenantFactory) -> None:
+    """An ARM error body that echoes the request's bearer token: the finding names the error,
+    never the token."""
+    tenant = start_tenant()
+    token = tenant.arm.tokens.issue({"aud": "https://management.azure.com"})
+    echo = {
+        "error": {"code": "BadGateway", "message": f"upstream saw Authorization: Bearer {token}"}
+    }
+    tenant.arm.inject(FaultSpec(path=KV_PATH, status=502, body=json.dumps(echo)))
+
+    result = run_once(tenant.config())
+
+    finding = findings_by(result, "keyvault_network_bypass_azure_services")["kv-broken"]
+    assert finding.status == Status.ERROR
+    assert (
+        "ARM answered 502 after retries: BadGateway: upstream saw Authorization: [redacted]"
+        == finding.evidence.observed["detail"]
+    )
+    assert all(token not in f.message and token not in str(f.evidence) for f in result.findings)

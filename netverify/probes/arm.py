@@ -7,6 +7,7 @@ parsed by ``probes.arm_bodies``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -78,6 +79,7 @@ from netverify.probes.arm_bodies import (
     parse_workspace,
 )
 from netverify.probes.throttle import CappedRetryPolicy, ReadBudgetPolicy
+from netverify.secret import redact
 
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
 # read through generic resources so no beta SDK is needed.
@@ -512,7 +514,15 @@ class ArmReader:
 
 
 def describe_failure(exc: Exception, path: str) -> ReadFailure:
-    """Name what went wrong in words an on-call engineer can act on; ``path``: what was read."""
+    """Name what went wrong in words an on-call engineer can act on; ``path``: what was read.
+
+    The message is redacted (``secret.redact``): an ARM error body may echo the bearer token.
+    """
+    failure = _failure(exc, path)
+    return dataclasses.replace(failure, message=redact(failure.message))
+
+
+def _failure(exc: Exception, path: str) -> ReadFailure:
     if isinstance(exc, MalformedResource | EndlessList | ForeignHost):
         return ReadFailure(ReadProblem.MALFORMED, str(exc))
     if isinstance(exc, DecodeError):

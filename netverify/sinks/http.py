@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
+from netverify.secret import CREDENTIALS_DIRECTORY, credential_path, remember
 from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms
 from netverify.sinks.spool import Refused, RetryLater
 
@@ -36,16 +37,25 @@ class SecretError(Exception):
 
 
 def read_secret(file: Path | None, env: str | None, what: str) -> str | None:
+    """The secret from ``file`` (a relative name: a ``LoadCredential=`` credential under
+    ``$CREDENTIALS_DIRECTORY``) or from the environment variable ``env``; redacted from every
+    output from now on (``secret.remember``). Raises ``SecretError`` naming where it looked."""
     if file is not None:
+        path = credential_path(file)
+        if path is None:
+            raise SecretError(
+                f"cannot read {what} from {file}: a relative path names a LoadCredential= "
+                f"credential, and ${CREDENTIALS_DIRECTORY} is not set"
+            )
         try:
-            return file.read_text(encoding="utf-8").strip()
+            return remember(path.read_text(encoding="utf-8").strip())
         except OSError as exc:
-            raise SecretError(f"cannot read {what} from {file}: {exc.strerror}") from exc
+            raise SecretError(f"cannot read {what} from {path}: {exc.strerror}") from exc
     if env is not None:
         value = os.environ.get(env)
         if not value:
             raise SecretError(f"{what}: environment variable {env} is not set")
-        return value
+        return remember(value)
     return None
 
 
