@@ -64,7 +64,9 @@ class ReadBudgetPolicy(SansIOHTTPPolicy[Any, Any]):
         if subscription is None or header is None:
             return
         try:
-            remaining = float(header)
+            # ARM's bucket never holds less than nothing; a negative (or NaN) count would make
+            # the next read wait for as long as the number says.
+            remaining = max(0.0, float(header))
         except ValueError:
             return
         with self._lock:
