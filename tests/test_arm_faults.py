@@ -245,7 +245,7 @@ def test_silent_token_endpoint_cannot_hold_the_run(
         f.evidence.observed.get("detail") for f in result.findings if f.status == Status.ERROR
     }
     assert {
-        "no access token: the token request failed within credential.timeout_seconds: "
+        "no access token: the token request failed (credential.timeout_seconds bounds it): "
         "Response timeout"
     } == errors
 

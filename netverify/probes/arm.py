@@ -162,12 +162,14 @@ class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
             # The token endpoint timed out or could not be reached: no token, not "no ARM",
             # and not worth the ARM retries (the credential has retried within its deadline).
             raise ClientAuthenticationError(
-                f"the token request failed within credential.timeout_seconds: {_first_line(exc)}"
+                "the token request failed (credential.timeout_seconds bounds it): "
+                f"{_first_line(exc)}"
             ) from exc
 
 
 def _origin(url: str) -> str:
-    """``scheme://host:port`` of a URL, the port made explicit; the URL itself if it has none."""
+    """``scheme://host:port`` of a URL, the port made explicit; the URL itself if its port is
+    not a number."""
     parts = urlsplit(url)
     try:
         port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
@@ -207,13 +209,9 @@ class ArmReader:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_concurrency)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        self._sleep = sleep
+        # One for all clients: a SansIO policy holds no link to the next policy of a pipeline.
         self._budget = ReadBudgetPolicy(config.reserve_reads, sleep=sleep)
-        self._retry = CappedRetryPolicy(
-            max_retry_after=config.max_retry_after_seconds,
-            sleep=sleep,
-            retry_total=config.retry_total,
-            retry_backoff_factor=config.retry_backoff_seconds,
-        )
         self._transport = RequestsTransport(
             session=session,
             session_owner=False,
@@ -504,7 +502,13 @@ class ArmReader:
                     credential_scopes=[self._cloud.arm_scope],
                     transport=self._transport,
                     custom_hook_policy=self._budget,
-                    retry_policy=self._retry,
+                    # HTTP policies are linked into their pipeline (``next``): one per client.
+                    retry_policy=CappedRetryPolicy(
+                        max_retry_after=self._config.max_retry_after_seconds,
+                        sleep=self._sleep,
+                        retry_total=self._config.retry_total,
+                        retry_backoff_factor=self._config.retry_backoff_seconds,
+                    ),
                     authentication_policy=ArmEndpointBearerPolicy(
                         self._credential, self._cloud.arm_scope, self.base_url
                     ),
