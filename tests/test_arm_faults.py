@@ -424,3 +424,24 @@ def test_a_token_echoed_in_an_arm_error_is_redacted(start_tenant: TenantFactory)
         == finding.evidence.observed["detail"]
     )
     assert all(token not in f.message and token not in str(f.evidence) for f in result.findings)
+
+
+def test_an_arm_that_never_answers_is_an_error_after_the_timeouts(
+    start_tenant: TenantFactory,
+) -> None:
+    """A vault read that gets no answer times out after arm.timeout_seconds on each try; after
+    the retries (back-off through the reader's sleep) it is an unavailable read."""
+    tenant = start_tenant()
+    vault = f"{resource_group(tenant)}/providers/Microsoft.KeyVault/vaults/kv-healthy"
+    tenant.arm.inject(FaultSpec(path="/vaults/kv-healthy$", status=200, delay_seconds=30))
+    sleeps: list[float] = []
+
+    read = arm_reader(tenant, sleeps, timeout_seconds=0.2).key_vault(vault)
+
+    assert read.failure is not None
+    assert ReadProblem.UNAVAILABLE == read.failure.problem
+    assert read.failure.message.startswith("cannot reach ARM: ")
+    assert "Read timed out" in read.failure.message
+    # retry_total = 2: three tries; azure-core retries the first at once, then backs off
+    # retry_backoff_seconds * 2.
+    assert [0.1] == sleeps
