@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 # Environment variables whose values are credentials (azure-identity reads them).
 SECRET_ENVIRONMENT = (
@@ -61,6 +62,18 @@ def redact(text: str) -> str:
     for shape in _SECRET_SHAPES:
         text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text
+
+
+def redact_all(value: Any) -> Any:
+    """``value`` with ``redact`` applied to every string in it (dicts, lists, tuples walked;
+    dict keys are field names and kept)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_all(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_all(item) for item in value)
+    return value
 
 
 class RedactedStderr(logging.Handler):
