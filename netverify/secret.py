@@ -87,11 +87,23 @@ class RedactedStderr(logging.Handler):
             self.handleError(record)
 
 
-def credential_path(path: Path) -> Path | None:
+class SecretError(Exception):
+    """A secret named in the config cannot be read."""
+
+
+def secret_file(path: Path, what: str) -> Path:
     """Where a secret file is: an absolute path as given; a relative one names a credential
     under ``$CREDENTIALS_DIRECTORY`` (``LoadCredential=siem-token:...`` → ``siem-token``).
-    None for a relative path when that variable is not set (not under systemd)."""
+
+    Raises ``SecretError`` for a relative path when that variable is not set (not under
+    systemd): it is not looked up in the working directory.
+    """
     if path.is_absolute():
         return path
     directory = os.environ.get(CREDENTIALS_DIRECTORY)
-    return Path(directory) / path if directory else None
+    if not directory:
+        raise SecretError(
+            f"cannot read {what} from {path}: a relative path names a LoadCredential= "
+            f"credential, and ${CREDENTIALS_DIRECTORY} is not set"
+        )
+    return Path(directory) / path
