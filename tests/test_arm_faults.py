@@ -445,3 +445,29 @@ def test_an_arm_that_never_answers_is_an_error_after_the_timeouts(
     # retry_total = 2: three tries; azure-core retries the first at once, then backs off
     # retry_backoff_seconds * 2.
     assert [0.1] == sleeps
+
+
+def test_a_redirect_to_another_host_is_refused(start_tenant: TenantFactory) -> None:
+    """A 307 from ARM to another host is not followed with the token: the read fails naming
+    the host, and nothing reaches it."""
+    tenant = start_tenant()
+    vault = f"{resource_group(tenant)}/providers/Microsoft.KeyVault/vaults/kv-healthy"
+    port = tenant.arm.url.rsplit(":", 1)[1]
+    tenant.arm.inject(
+        FaultSpec(
+            path="/vaults/kv-healthy$",
+            status=307,
+            body="",
+            headers={"Location": f"https://localhost:{port}/stolen"},
+        )
+    )
+
+    read = arm_reader(tenant, []).key_vault(vault)
+
+    assert read.failure is not None
+    assert (
+        f"refused to send the ARM token to https://localhost:{port}, which is not the ARM "
+        f"endpoint https://127.0.0.1:{port} (a nextLink or redirect pointed there; not followed)"
+        == read.failure.message
+    )
+    assert [] == [r for r in tenant.arm.requests if r.path == "/stolen"]
