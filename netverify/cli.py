@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 import traceback
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from netverify.azure.clouds import CloudName
 from netverify.model import EXIT_CANNOT_RUN, CannotRun
+from netverify.secret import RedactedStderr, redact
 
 # Each command imports what it uses inside its handler: `--help`, `checks list` and
 # `config check` must not pay for the Azure SDKs, the sinks or the report (bench/startup.py).
@@ -24,23 +26,35 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _redacted_stderr_logging()
     try:
         code: int = args.handler(args)
         return code
     except CannotRun as exc:
-        print(f"netverify: {exc}", file=sys.stderr)
+        print(redact(f"netverify: {exc}"), file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
         if os.environ.get("NETVERIFY_DEBUG"):
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
         print(
-            f"netverify: could not run: {type(exc).__name__}: {exc} "
-            "(set NETVERIFY_DEBUG=1 for the traceback)",
+            redact(
+                f"netverify: could not run: {type(exc).__name__}: {exc} "
+                "(set NETVERIFY_DEBUG=1 for the traceback)"
+            ),
             file=sys.stderr,
         )
         return EXIT_CANNOT_RUN
+
+
+def _redacted_stderr_logging() -> None:
+    """Warnings (a sink that cannot deliver, an SDK retry) go to stderr as Python's last-resort
+    handler would print them, but redacted: a receiver may echo its secret in a 401 body.
+    ``serve`` replaces this with its JSON lines (``agent.logs``), which redact too."""
+    root = logging.getLogger()
+    if not any(isinstance(h, RedactedStderr) for h in root.handlers):
+        root.addHandler(RedactedStderr(logging.WARNING))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import tomllib
 from pathlib import Path
@@ -82,6 +83,13 @@ class CredentialConfig(_Section):
         description="managed_identity inside Azure; default = azure-identity's chain (laptop).",
     )
     client_id: str | None = Field(None, description="Client id of a user-assigned identity.")
+    timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="Connect and read timeout of each token request (a silent token endpoint "
+        "cannot hold the run).",
+    )
 
 
 class ArmConfig(_Section):
@@ -101,6 +109,18 @@ class ArmConfig(_Section):
         ge=0,
         le=250,
         description="Wait rather than leave fewer reads than this in a subscription's ARM budget.",
+    )
+    max_retry_after_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Wait at most this long before a retry, whatever a 429's Retry-After asks.",
+    )
+    max_pages: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Stop a paged list (nextLink, $skipToken) after this many pages: an error.",
     )
 
 
@@ -227,12 +247,29 @@ def _https_url(value: str) -> str:
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 
+_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CREDENTIAL_FILE_HELP = (
+    "An absolute path, or the name of a systemd LoadCredential= credential (read from "
+    "$CREDENTIALS_DIRECTORY)."
+)
+
+
 def _secret_source(file: Path | None, env: str | None, what: str, *, required: bool) -> None:
-    """Secrets come from a file or the environment, never from the config or a command line."""
+    """Secrets come from a file or the environment, never from the config or a command line.
+
+    A ``*_file`` that is relative names a ``LoadCredential=`` credential (read under
+    ``$CREDENTIALS_DIRECTORY`` when the sink starts). A ``*_env`` that is not a variable name
+    is most likely the secret itself pasted in: the error does not repeat it.
+    """
     if file is not None and env is not None:
         raise ValueError(f"set {what}_file or {what}_env, not both")
     if required and file is None and env is None:
         raise ValueError(f"set {what}_file or {what}_env")
+    if env is not None and not _ENVIRONMENT_NAME.match(env):
+        raise ValueError(
+            f"{what}_env must be the name of an environment variable (letters, digits and _, "
+            "not starting with a digit), not the secret itself; its value is not shown"
+        )
 
 
 class JsonLinesFileSink(_Section):
@@ -289,7 +326,7 @@ class AzureMonitorSink(_Section):
 class SplunkHecSink(_Section):
     type: Literal["splunk_hec"]
     url: HttpsUrl = Field(description="e.g. https://splunk.example:8088")
-    token_file: Path | None = None
+    token_file: Path | None = Field(None, description=CREDENTIAL_FILE_HELP)
     token_env: str | None = None
     index: str | None = None
     source: str = "netverify"
@@ -311,7 +348,9 @@ class WebhookSink(_Section):
     type: Literal["webhook"]
     url: HttpsUrl
     format: JsonFormat = "json"
-    authorization_file: Path | None = Field(None, description="file with the Authorization value")
+    authorization_file: Path | None = Field(
+        None, description=f"The Authorization value. {CREDENTIAL_FILE_HELP}"
+    )
     authorization_env: str | None = None
     ca_file: Path | None = None
     timeout_seconds: float = Field(30.0, gt=0)
@@ -337,7 +376,11 @@ class DeliveryConfig(_Section):
     )
     batch_size: int = Field(500, ge=1, le=10_000)
     retry_initial_seconds: float = Field(1.0, gt=0)
-    retry_max_seconds: float = Field(300.0, gt=0)
+    retry_max_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="The longest wait between deliveries, a receiver's Retry-After included.",
+    )
     flush_timeout_seconds: float = Field(
         30.0, ge=0, description="How long `netverify run` waits for delivery before it exits."
     )

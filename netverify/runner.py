@@ -18,6 +18,7 @@ from netverify.facts import Facts, ReadProblem
 from netverify.model import Agent, Evidence, Finding, RunContext, Status, exit_code
 from netverify.probes.collect import collect_facts
 from netverify.probes.credentials import make_credential
+from netverify.secret import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]
                     check.meta,
                     Status.ERROR,
                     "netverify",
-                    f"Check {check.meta.id} crashed: {type(exc).__name__}: {exc}",
+                    redact(f"Check {check.meta.id} crashed: {type(exc).__name__}: {exc}"),
                     Evidence(
                         {"exception": type(exc).__name__, "at": f"{where.filename}:{where.lineno}"}
                     ),

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from netverify.agent.daemon import freshness, stale_period
-from netverify.agent.logs import REDACTED, JsonLines, fields, redact
+from netverify.agent.logs import JsonLines, fields
 from netverify.agent.notify import notify, watchdog_interval
 from netverify.config import ConfigError, ScheduleConfig, parse_config
 from netverify.schedule import cron_trigger, crontab_weekdays
+from netverify.secret import REDACTED, redact, remember
 
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -96,12 +97,37 @@ def test_agent_sections_defaults_and_values() -> None:
         '{"access_token": "sim-abc123_XYZ-789", "expires_in": "3600"}',
         "client_secret=sim-abc123_XYZ-789&scope=x",
         "X-IDENTITY-HEADER: sim-abc123_XYZ-789",
+        "{'Authorization': 'Splunk sim-abc123_XYZ-789'}",
+        "DefaultEndpointsProtocol=https;AccountKey=sim-abc123_XYZ-789;EndpointSuffix=x",
+        "https://st.blob.core.windows.net/c?sv=2024&sig=sim-abc123_XYZ-789&se=1",
+        '"api-key": "sim-abc123_XYZ-789"',
+        "echoed token=sim-abc123_XYZ-789",
     ],
 )
 def test_redact_removes_token_shapes(text: str) -> None:
-    """Bearer tokens, access_token fields, client secrets and the identity header are redacted."""
+    """Bearer tokens, Authorization values, access_token fields, client secrets, keys, SAS
+    signatures and the identity header are redacted."""
     assert "sim-abc123_XYZ-789" not in redact(text)
     assert REDACTED in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the list at /x does not end: its $skipToken repeats after 2 pages",
+        "no access token: the token request failed within credential.timeout_seconds",
+        "keyVault kv-1 allows public network access; authorization failed for scope /s",
+    ],
+)
+def test_redact_leaves_ordinary_text_alone(text: str) -> None:
+    """Words such as token, key and authorization outside a name=value secret are kept."""
+    assert text == redact(text)
+
+
+def test_redact_removes_remembered_secrets() -> None:
+    """A secret read from a file is redacted wherever it turns up, whatever its shape."""
+    remember("plain-secret-4b1d9")
+    assert f"401: unknown key {REDACTED}" == redact("401: unknown key plain-secret-4b1d9")
 
 
 def test_redact_removes_secret_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,11 +3,21 @@ simulated tenant: throttling, outages, permissions, missing resources, bad bodie
 
 from __future__ import annotations
 
-from netverify.azure.clouds import CloudName
-from netverify.facts import ReadProblem
-from netverify.model import Status
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from netverify.azure.clouds import CloudName, cloud
+from netverify.facts import DiscoveryMethod, ReadProblem
+from netverify.model import Finding, Status
+from netverify.probes.arm import ArmReader
+from netverify.probes.credentials import make_credential
+from netverify.probes.discovery import discover
 from netverify.runner import run_once
 from netverify.sim.scenario import FaultSpec
+from netverify.sim.tenant import SimulatedTenant
 from tests.conftest import TenantFactory
 
 KV_PATH = "/providers/Microsoft.KeyVault/vaults/kv-broken$"
@@ -171,3 +181,293 @@ def test_arm_refuses_requests_without_a_valid_bearer(start_tenant: TenantFactory
         raise AssertionError("expected 401")
     except urllib.error.HTTPError as exc:
         assert exc.code == 401
+
+
+# -- bounded waits and loops (issue 13) ------------------------------------------------------
+
+HEALTHY_ENDPOINTS = "/workspaces/mlw-healthy/onlineEndpoints$"
+
+
+def arm_reader(tenant: SimulatedTenant, sleeps: list[float], **arm: object) -> ArmReader:
+    """An ArmReader on the tenant whose waits are recorded in ``sleeps``, not slept."""
+    config = tenant.config(arm={**tenant.config_document()["arm"], **arm})
+    credential = make_credential(config.credential, cloud(config.cloud))
+    return ArmReader(credential, cloud(config.cloud), config.arm, sleep=sleeps.append)
+
+
+def errors_saying(result, text: str) -> list[Finding]:  # type: ignore[no-untyped-def]
+    return [f for f in result.findings if f.status == Status.ERROR and text in f.message]
+
+
+def test_self_pointing_next_link_is_an_error_after_two_pages(start_tenant: TenantFactory) -> None:
+    """A list whose nextLink names its own page is read twice, then an error names the list."""
+    tenant = start_tenant()
+    endpoints = f"{tenant.workspace_ids()[0]}/onlineEndpoints"
+    loop = f"{tenant.arm.url}{endpoints}?api-version=2025-12-01"
+    tenant.arm.inject(
+        FaultSpec(
+            path=HEALTHY_ENDPOINTS, status=200, body=json.dumps({"value": [], "nextLink": loop})
+        )
+    )
+
+    result = run_once(tenant.config())
+
+    hits = [r for r in tenant.arm.requests if r.path == endpoints]
+    assert len(hits) == 2
+    found = errors_saying(result, "nextLink repeats")
+    assert found
+    assert {endpoints} == {f.resource_id for f in found}
+    detail = f"the list at {endpoints} does not end: its nextLink repeats after 2 pages"
+    assert all({"problem": "malformed", "detail": detail} == f.evidence.observed for f in found)
+    # The rest of the run is judged: the other workspace's endpoint list was read as usual.
+    churn = findings_by(result, "online_endpoint_traffic_to_succeeded_deployment")["ep-churn"]
+    assert churn.status != Status.ERROR
+
+
+def test_silent_token_endpoint_cannot_hold_the_run(
+    start_tenant: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token endpoint that accepts the connection and never answers: each token request
+    gives up after credential.timeout_seconds, and the run ends unauthenticated (exit 2)."""
+    tenant = start_tenant()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv(
+            "IDENTITY_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}/msi/token"
+        )
+
+        result = run_once(tenant.config(credential={"timeout_seconds": 0.2}))
+
+    assert result.exit_code == 2
+    assert tenant.arm.requests == []  # no read was sent without a token
+    errors = {
+        f.evidence.observed.get("detail") for f in result.findings if f.status == Status.ERROR
+    }
+    assert {
+        "no access token: the token request failed (credential.timeout_seconds bounds it): "
+        "Response timeout"
+    } == errors
+
+
+def resource_group(tenant: SimulatedTenant) -> str:
+    return tenant.workspace_ids()[0].split("/providers/")[0]
+
+
+def test_self_pointing_next_link_of_an_sdk_list_is_an_error(start_tenant: TenantFactory) -> None:
+    """The SDK pager's nextLink is checked too: a registry's connection list that points back
+    to itself is read twice, and the registry read fails naming the list."""
+    tenant = start_tenant()
+    registry = (
+        f"{resource_group(tenant)}/providers/Microsoft.ContainerRegistry/registries/crhealthy"
+    )
+    connections = f"{registry}/privateEndpointConnections"
+    loop = f"{tenant.arm.url}{connections}?api-version=2025-11-01"
+    tenant.arm.inject(
+        FaultSpec(
+            path="/crhealthy/privateEndpointConnections$",
+            status=200,
+            body=json.dumps({"value": [], "nextLink": loop}),
+        )
+    )
+
+    read = arm_reader(tenant, []).registry(registry)
+
+    assert read.failure is not None
+    assert ReadProblem.MALFORMED == read.failure.problem
+    assert (
+        f"the list at {connections} does not end: its nextLink repeats after 2 pages"
+        == read.failure.message
+    )
+    assert 2 == len([r for r in tenant.arm.requests if r.path == connections])
+
+
+def zone_records(tenant: SimulatedTenant) -> tuple[str, str]:
+    """(the id of the demo's azureml zone, the path of its record-set list)."""
+    zone = f"{resource_group(tenant)}/providers/Microsoft.Network/privateDnsZones/privatelink.api.azureml.ms"
+    return zone, f"{zone}/ALL"
+
+
+def test_a_list_longer_than_the_page_cap_is_an_error(start_tenant: TenantFactory) -> None:
+    """With one record per page and arm.max_pages = 2, the zone's record list stops after two
+    pages with an error that names the cap."""
+    tenant = start_tenant()
+    tenant.arm.page_size = 1
+    zone, records = zone_records(tenant)
+
+    read = arm_reader(tenant, [], max_pages=2).private_dns_zone(zone)
+
+    assert read.failure is not None
+    assert (
+        f"the list at {records} was not read to its end: page cap 2 reached (arm.max_pages) "
+        "and its nextLink goes on" == read.failure.message
+    )
+    assert 2 == len([r for r in tenant.arm.requests if r.path.lower() == records.lower()])
+
+
+def test_a_list_within_the_page_cap_is_read_to_its_end(start_tenant: TenantFactory) -> None:
+    """The same list, one record per page, under the default cap: every page is followed."""
+    tenant = start_tenant()
+    tenant.arm.page_size = 1
+    zone, records = zone_records(tenant)
+    expected = len(tenant.arm.state.collections[records.lower()])
+
+    read = arm_reader(tenant, []).private_dns_zone(zone)
+
+    assert read.value is not None
+    assert expected > 2
+    assert expected == len([r for r in tenant.arm.requests if r.path.lower() == records.lower()])
+
+
+def test_a_repeated_skip_token_ends_the_resource_graph_query(start_tenant: TenantFactory) -> None:
+    """A Resource Graph page whose $skipToken repeats: two queries, then discovery falls back to
+    per-subscription ARM lists and says why."""
+    tenant = start_tenant()
+    tenant.arm.inject(
+        FaultSpec(
+            path="/providers/Microsoft.ResourceGraph/resources$",
+            method="POST",
+            status=200,
+            body=json.dumps({"totalRecords": 9, "count": 0, "data": [], "$skipToken": "again"}),
+        )
+    )
+    subscription = tenant.scenario.subscriptions[0]
+    config = tenant.config(scope={"workspaces": [], "subscriptions": [subscription]})
+    reader = arm_reader(tenant, [])
+
+    with ThreadPoolExecutor(2) as pool:
+        found, unlisted, discovery = discover(reader, config.scope, pool)
+
+    assert 2 == len([r for r in tenant.arm.requests if r.method == "POST"])
+    assert DiscoveryMethod.ARM_LIST == discovery.method
+    assert (
+        "Resource Graph refused the query (the list at /providers/Microsoft.ResourceGraph/"
+        "resources does not end: its $skipToken repeats after 2 pages); workspaces were listed "
+        "with per-subscription ARM calls instead" == discovery.notes[0]
+    )
+    assert unlisted == []
+    assert {w.lower() for w in tenant.workspace_ids() if subscription in w} == {
+        f.lower() for f in found
+    }
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "arm", "wait"),
+    [
+        (100000, {}, 60.0),  # capped at the default arm.max_retry_after_seconds
+        (100000, {"max_retry_after_seconds": 5}, 5.0),  # the configured cap
+        (2, {}, 2.0),  # a Retry-After under the cap is honoured as asked
+    ],
+)
+def test_retry_after_is_capped(
+    start_tenant: TenantFactory, retry_after: int, arm: dict[str, object], wait: float
+) -> None:
+    """A 429's Retry-After is waited (through the reader's sleep) up to the cap, then retried."""
+    tenant = start_tenant()
+    vault = f"{resource_group(tenant)}/providers/Microsoft.KeyVault/vaults/kv-healthy"
+    tenant.arm.inject(
+        FaultSpec(path="/vaults/kv-healthy$", status=429, retry_after=retry_after, times=1)
+    )
+    sleeps: list[float] = []
+
+    read = arm_reader(tenant, sleeps, **arm).key_vault(vault)
+
+    assert read.value is not None
+    assert [wait] == sleeps
+    assert [429, 200] == [r.status for r in tenant.arm.requests if r.path == vault]
+
+
+def test_next_link_to_another_host_is_refused(start_tenant: TenantFactory) -> None:
+    """A nextLink to another host (localhost: the same stand-in, under a name that is not the
+    configured ARM endpoint) is not followed, so the token never reaches it; the error names it."""
+    tenant = start_tenant()
+    endpoints = f"{tenant.workspace_ids()[0]}/onlineEndpoints"
+    port = tenant.arm.url.rsplit(":", 1)[1]
+    elsewhere = f"https://localhost:{port}/stolen?page=2"
+    tenant.arm.inject(
+        FaultSpec(
+            path=HEALTHY_ENDPOINTS,
+            status=200,
+            body=json.dumps({"value": [], "nextLink": elsewhere}),
+        )
+    )
+
+    result = run_once(tenant.config())
+
+    assert [] == [r for r in tenant.arm.requests if r.path == "/stolen"]
+    assert 1 == len([r for r in tenant.arm.requests if r.path == endpoints])
+    found = errors_saying(result, "refused to send the ARM token")
+    assert found
+    assert {endpoints} == {f.resource_id for f in found}
+    assert {
+        f"refused to send the ARM token to https://localhost:{port}, which is not the ARM "
+        f"endpoint https://127.0.0.1:{port} (a nextLink or redirect pointed there; not followed)"
+    } == {f.evidence.observed["detail"] for f in found}
+
+
+def test_a_token_echoed_in_an_arm_error_is_redacted(start_tenant: TenantFactory) -> None:
+    """An ARM error body that echoes the request's bearer token: the finding names the error,
+    never the token."""
+    tenant = start_tenant()
+    token = tenant.arm.tokens.issue({"aud": "https://management.azure.com"})
+    echo = {
+        "error": {"code": "BadGateway", "message": f"upstream saw Authorization: Bearer {token}"}
+    }
+    tenant.arm.inject(FaultSpec(path=KV_PATH, status=502, body=json.dumps(echo)))
+
+    result = run_once(tenant.config())
+
+    finding = findings_by(result, "keyvault_network_bypass_azure_services")["kv-broken"]
+    assert finding.status == Status.ERROR
+    assert (
+        "ARM answered 502 after retries: BadGateway: upstream saw Authorization: [redacted]"
+        == finding.evidence.observed["detail"]
+    )
+    assert all(token not in f.message and token not in str(f.evidence) for f in result.findings)
+
+
+def test_an_arm_that_never_answers_is_an_error_after_the_timeouts(
+    start_tenant: TenantFactory,
+) -> None:
+    """A vault read that gets no answer times out after arm.timeout_seconds on each try; after
+    the retries (back-off through the reader's sleep) it is an unavailable read."""
+    tenant = start_tenant()
+    vault = f"{resource_group(tenant)}/providers/Microsoft.KeyVault/vaults/kv-healthy"
+    tenant.arm.inject(FaultSpec(path="/vaults/kv-healthy$", status=200, delay_seconds=30))
+    sleeps: list[float] = []
+
+    read = arm_reader(tenant, sleeps, timeout_seconds=0.2).key_vault(vault)
+
+    assert read.failure is not None
+    assert ReadProblem.UNAVAILABLE == read.failure.problem
+    assert read.failure.message.startswith("cannot reach ARM: ")
+    assert "Read timed out" in read.failure.message
+    # retry_total = 2: three tries; azure-core retries the first at once, then backs off
+    # retry_backoff_seconds * 2.
+    assert [0.1] == sleeps
+
+
+def test_a_redirect_to_another_host_is_refused(start_tenant: TenantFactory) -> None:
+    """A 307 from ARM to another host is not followed with the token: the read fails naming
+    the host, and nothing reaches it."""
+    tenant = start_tenant()
+    vault = f"{resource_group(tenant)}/providers/Microsoft.KeyVault/vaults/kv-healthy"
+    port = tenant.arm.url.rsplit(":", 1)[1]
+    tenant.arm.inject(
+        FaultSpec(
+            path="/vaults/kv-healthy$",
+            status=307,
+            body="",
+            headers={"Location": f"https://localhost:{port}/stolen"},
+        )
+    )
+
+    read = arm_reader(tenant, []).key_vault(vault)
+
+    assert read.failure is not None
+    assert (
+        f"refused to send the ARM token to https://localhost:{port}, which is not the ARM "
+        f"endpoint https://127.0.0.1:{port} (a nextLink or redirect pointed there; not followed)"
+        == read.failure.message
+    )
+    assert [] == [r for r in tenant.arm.requests if r.path == "/stolen"]

@@ -123,6 +123,21 @@ def test_bad_file_names_key_and_expectation(text: str, message: str) -> None:
     assert message in str(raised.value)
 
 
+def test_a_secret_pasted_into_token_env_is_refused_and_not_shown() -> None:
+    """token_env holds a HEC token instead of a variable name: refused, the value not echoed."""
+    pasted = "4a3b2c1d-1111-2222-3333-444455556666"
+    text = f'[[sinks]]\ntype = "splunk_hec"\nurl = "https://splunk:8088"\ntoken_env = "{pasted}"\n'
+
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "/etc/netverify/config.toml")
+
+    assert (
+        "/etc/netverify/config.toml: sinks[0]: token_env must be the name of an environment "
+        "variable (letters, digits and _, not starting with a digit), not the secret itself; "
+        "its value is not shown"
+    ) == str(raised.value)
+
+
 def test_every_problem_is_reported_at_once() -> None:
     """Two mistakes give two lines, so a fix does not need two round trips."""
     with pytest.raises(ConfigError) as raised:

@@ -68,6 +68,18 @@ def test_the_budget_refills_with_time() -> None:
     assert 0.0 == policy.wait_seconds(SUB)
 
 
+def test_a_negative_remaining_count_waits_only_for_the_reserve() -> None:
+    """A header of -100000 counts as an empty bucket: the next read waits (10 + 1) / 25 s, not
+    the hour that 100000 missing tokens would take."""
+    clock = FakeClock()
+    policy = ReadBudgetPolicy(10, sleep=clock.sleep, clock=lambda: clock.now)
+
+    exchange(policy, "-100000")
+    exchange(policy)
+
+    assert [0.44] == [round(s, 3) for s in clock.slept]
+
+
 def test_a_subscription_never_heard_from_does_not_wait() -> None:
     """Without a header there is nothing to go by: no wait."""
     clock = FakeClock()

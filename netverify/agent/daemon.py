@@ -30,7 +30,7 @@ from azure.core.credentials import TokenCredential
 
 from netverify.agent import self_checks as agent
 from netverify.agent.health import HealthServer
-from netverify.agent.logs import fields, redact, setup_logging
+from netverify.agent.logs import fields, setup_logging
 from netverify.agent.metrics import Metrics
 from netverify.agent.notify import notify, watchdog_interval
 from netverify.agent.state import FAILING, StateError, StateStore, state_directory
@@ -42,6 +42,7 @@ from netverify.probes.credentials import make_credential
 from netverify.report import history_from_change_events, write_report
 from netverify.runner import RunResult, agent_of, run_once
 from netverify.schedule import cron_trigger
+from netverify.secret import redact
 from netverify.sinks.delivery import Delivery, SinkEnvironment
 from netverify.sinks.events import to_event
 from netverify.sinks.spool import SpoolError

@@ -1,52 +1,24 @@
 """Structured logs: one JSON object per line on stdout (journald keeps them), secrets redacted.
 
 ``log.info("run finished", extra=fields(run_id=..., seconds=...))`` puts the fields next to
-``ts``, ``level``, ``logger`` and ``message``. Every line passes through ``redact`` last, so a
-bearer token or a managed-identity secret in an exception message never reaches the journal.
+``ts``, ``level``, ``logger`` and ``message``. Every line passes through ``secret.redact`` last,
+so a bearer token or a managed-identity secret in an exception message never reaches the journal.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-# Environment variables whose values are credentials (azure-identity reads them).
-SECRET_ENVIRONMENT = (
-    "IDENTITY_HEADER",
-    "MSI_SECRET",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-    "AZURE_PASSWORD",
-)
-REDACTED = "[redacted]"
-_SECRET_SHAPES = (
-    re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+"),
-    re.compile(
-        r"(?i)((?:access_token|refresh_token|client_secret|password|x-identity-header)"
-        r"[\"']?\s*[:=]\s*[\"']?)[^\"'\s,&}]+"
-    ),
-    re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"),  # a JWT
-)
+from netverify.secret import redact
 
 
 def fields(**values: Any) -> dict[str, Any]:
     """``extra=`` for a log call: these keys appear in the JSON line."""
     return {"fields": values}
-
-
-def redact(text: str) -> str:
-    for name in SECRET_ENVIRONMENT:
-        value = os.environ.get(name, "")
-        if len(value) >= 8:
-            text = text.replace(value, REDACTED)
-    for shape in _SECRET_SHAPES:
-        text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
-    return text
 
 
 class JsonLines(logging.Formatter):

@@ -7,11 +7,14 @@ parsed by ``probes.arm_bodies``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -22,10 +25,13 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.paging import ItemPaged, PageIterator
+from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.privatedns import PrivateDnsManagementClient
@@ -76,7 +82,8 @@ from netverify.probes.arm_bodies import (
     parse_virtual_network,
     parse_workspace,
 )
-from netverify.probes.throttle import ReadBudgetPolicy
+from netverify.probes.throttle import CappedRetryPolicy, ReadBudgetPolicy
+from netverify.secret import redact
 
 # Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
 # read through generic resources so no beta SDK is needed.
@@ -96,10 +103,102 @@ T = TypeVar("T")
 _ACTION_IN_MESSAGE = re.compile(r"perform action '([^']+)'")
 
 
-class ArmReader:
-    """Reads ARM resources for one run. Thread-safe; concurrent asks for one id share one call."""
+class EndlessList(Exception):
+    """A paged list whose continuation (nextLink, $skipToken) repeats or outruns the page cap."""
 
-    def __init__(self, credential: TokenCredential, cloud: Cloud, config: ArmConfig) -> None:
+
+class ForeignHost(Exception):
+    """A request (a nextLink, a redirect) to a host other than the ARM endpoint."""
+
+
+class Pages:
+    """The continuation tokens of one paged list, checked before the next page is asked for.
+
+    ``where`` names the list in the error; ``cap`` is the most pages read (``arm.max_pages``);
+    ``token`` is what the continuation is called (``nextLink``, ``$skipToken``).
+    """
+
+    def __init__(self, where: str, cap: int, token: str = "nextLink") -> None:
+        self._where = where
+        self._cap = cap
+        self._token = token
+        self._seen: set[str] = set()
+
+    def follow(self, continuation: str | None) -> str | None:
+        """``continuation`` if the list may go on to the page it names; None if the list ended.
+
+        Raises ``EndlessList`` for a continuation seen before (the list would loop for ever)
+        or one past the ``cap``-th page.
+        """
+        if not continuation:
+            return None
+        pages = len(self._seen) + 1  # read so far
+        if continuation in self._seen:
+            raise EndlessList(
+                f"the list at {self._where} does not end: its {self._token} repeats "
+                f"after {pages} pages"
+            )
+        if pages >= self._cap:
+            raise EndlessList(
+                f"the list at {self._where} was not read to its end: page cap {self._cap} "
+                f"reached (arm.max_pages) and its {self._token} goes on"
+            )
+        self._seen.add(continuation)
+        return continuation
+
+
+class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
+    """ARM's bearer-token policy, for the ARM endpoint only: a request to any other origin is
+    refused (``ForeignHost``) before the token is added or anything is sent. A token request
+    that fails on the network raises ``ClientAuthenticationError``."""
+
+    def __init__(self, credential: TokenCredential, scope: str, endpoint: str) -> None:
+        super().__init__(credential, scope)
+        self._origin = _origin(endpoint)
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        origin = _origin(request.http_request.url)
+        if origin != self._origin:
+            raise ForeignHost(
+                f"refused to send the ARM token to {origin}, which is not the ARM endpoint "
+                f"{self._origin} (a nextLink or redirect pointed there; not followed)"
+            )
+        try:
+            super().on_request(request)  # asks the credential for a token if it has none
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            # The token endpoint timed out or could not be reached: no token, not "no ARM",
+            # and not worth the ARM retries (the credential has retried within its deadline).
+            raise ClientAuthenticationError(
+                "the token request failed (credential.timeout_seconds bounds it): "
+                f"{_first_line(exc)}"
+            ) from exc
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, the port made explicit; the URL itself if its port is
+    not a number."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:  # a port that is not a number: nothing to compare but the text
+        return url
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+class ArmReader:
+    """Reads ARM resources for one run. Thread-safe; concurrent asks for one id share one call.
+
+    ``sleep`` is how retries and the read budget wait (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        cloud: Cloud,
+        config: ArmConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._credential = credential
         self._cloud = cloud
         self._config = config
@@ -117,7 +216,9 @@ class ArmReader:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_concurrency)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        self._budget = ReadBudgetPolicy(config.reserve_reads)
+        self._sleep = sleep
+        # One for all clients: a SansIO policy holds no link to the next policy of a pipeline.
+        self._budget = ReadBudgetPolicy(config.reserve_reads, sleep=sleep)
         self._transport = RequestsTransport(
             session=session,
             session_owner=False,
@@ -141,7 +242,11 @@ class ArmReader:
         try:
             listed = self.client(SubscriptionClient, None).subscriptions.list()
             return Read(
-                "/subscriptions", value=tuple(parse_subscription(s.as_dict()) for s in listed)
+                "/subscriptions",
+                value=tuple(
+                    parse_subscription(s.as_dict())
+                    for s in self.all_pages(listed, "/subscriptions")
+                ),
             )
         except Exception as exc:  # as in _attempt: the failure is the fact
             return Read("/subscriptions", failure=describe_failure(exc, "/subscriptions"))
@@ -188,10 +293,27 @@ class ArmReader:
             done = {key: f for key, f in self._reads.items() if f.done()}
         return {key: f.result() for key, f in done.items()}
 
+    def pages(self, where: str, token: str = "nextLink") -> Pages:
+        """The guard for one paged list at ``where``, capped at ``arm.max_pages``."""
+        return Pages(where, self._config.max_pages, token)
+
+    def all_pages(self, paged: ItemPaged[T], where: str) -> list[T]:
+        """Every item of an SDK-paged list, page by page, each nextLink checked (``Pages``)
+        before its page is asked for."""
+        pages = cast(PageIterator[T], paged.by_page())
+        guard = self.pages(where)
+        items: list[T] = []
+        for page in pages:
+            items.extend(page)
+            guard.follow(pages.continuation_token)
+        return items
+
     def get_paged(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
-        """Every item of an ARM list, following nextLink, through the resources client."""
+        """Every item of an ARM list, following nextLink (checked by ``Pages``), through the
+        resources client."""
         client = self.client(ResourceManagementClient, subscription or TENANT)
         url: str | None = f"{path}?api-version={api_version}"
+        guard = self.pages(path)
         items: list[dict[str, Any]] = []
         while url:
             response = client.send_request(HttpRequest("GET", url))
@@ -203,7 +325,7 @@ class ArmReader:
                     f"the list at {path} is not an ARM list ({{'value': [...]}})"
                 )
             items.extend(body.get("value") or [])
-            url = body.get("nextLink") or None
+            url = guard.follow(body.get("nextLink"))
         return items
 
     def virtual_network(self, resource_id: str) -> Read[VirtualNetwork]:
@@ -221,7 +343,9 @@ class ArmReader:
 
         def read() -> tuple[str, ...]:
             client = self.client(PrivateDnsManagementClient, subscription)
-            return tuple(str(z.id) for z in client.private_zones.list() if z.id)
+            return tuple(
+                str(z.id) for z in self.all_pages(client.private_zones.list(), where) if z.id
+            )
 
         return self._memoised_unparsed(where, subscription, read)
 
@@ -265,7 +389,10 @@ class ArmReader:
         body = client.registries.get(rid.resource_group, rid.name).as_dict()
         connections = [
             c.as_dict()
-            for c in client.private_endpoint_connections.list(rid.resource_group, rid.name)
+            for c in self.all_pages(
+                client.private_endpoint_connections.list(rid.resource_group, rid.name),
+                f"{raw_id}/privateEndpointConnections",
+            )
         ]
         return parse_registry(body, connections, rid)
 
@@ -284,7 +411,9 @@ class ArmReader:
 
     def _read_assignments(self, subscription: str) -> tuple[PolicyAssignment, ...]:
         client = self.client(PolicyClient, subscription)
-        return tuple(parse_policy_assignment(a.as_dict()) for a in client.policy_assignments.list())
+        where = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments"
+        listed = self.all_pages(client.policy_assignments.list(), where)
+        return tuple(parse_policy_assignment(a.as_dict()) for a in listed)
 
     def _read_definition(self, definition_id: str) -> PolicyDefinition:
         name = definition_id.rstrip("/").rsplit("/", 1)[-1]
@@ -308,17 +437,29 @@ class ArmReader:
         client = self.client(NetworkManagementClient, rid.subscription)
         body = client.private_endpoints.get(rid.resource_group, rid.name).as_dict()
         groups = [
-            g.as_dict() for g in client.private_dns_zone_groups.list(rid.name, rid.resource_group)
+            g.as_dict()
+            for g in self.all_pages(
+                client.private_dns_zone_groups.list(rid.name, rid.resource_group),
+                f"{rid}/privateDnsZoneGroups",
+            )
         ]
         return parse_private_endpoint(body, groups, rid)
 
     def _read_private_dns_zone(self, rid: ResourceId) -> PrivateDnsZone:
         client = self.client(PrivateDnsManagementClient, rid.subscription)
         client.private_zones.get(rid.resource_group, rid.name)  # 404 here: the zone is missing
-        records = [r.as_dict() for r in client.record_sets.list(rid.resource_group, rid.name)]
+        records = [
+            r.as_dict()
+            for r in self.all_pages(
+                client.record_sets.list(rid.resource_group, rid.name), f"{rid}/ALL"
+            )
+        ]
         links = [
             link.as_dict()
-            for link in client.virtual_network_links.list(rid.resource_group, rid.name)
+            for link in self.all_pages(
+                client.virtual_network_links.list(rid.resource_group, rid.name),
+                f"{rid}/virtualNetworkLinks",
+            )
         ]
         return parse_private_dns_zone(records, links, rid)
 
@@ -391,16 +532,32 @@ class ArmReader:
                     credential_scopes=[self._cloud.arm_scope],
                     transport=self._transport,
                     custom_hook_policy=self._budget,
-                    retry_total=self._config.retry_total,
-                    retry_backoff_factor=self._config.retry_backoff_seconds,
+                    # HTTP policies are linked into their pipeline (``next``): one per client.
+                    retry_policy=CappedRetryPolicy(
+                        max_retry_after=self._config.max_retry_after_seconds,
+                        sleep=self._sleep,
+                        retry_total=self._config.retry_total,
+                        retry_backoff_factor=self._config.retry_backoff_seconds,
+                    ),
+                    authentication_policy=ArmEndpointBearerPolicy(
+                        self._credential, self._cloud.arm_scope, self.base_url
+                    ),
                 )
             client: T = self._clients[key]
             return client
 
 
 def describe_failure(exc: Exception, path: str) -> ReadFailure:
-    """Name what went wrong in words an on-call engineer can act on; ``path``: what was read."""
-    if isinstance(exc, MalformedResource):
+    """Name what went wrong in words an on-call engineer can act on; ``path``: what was read.
+
+    The message is redacted (``secret.redact``): an ARM error body may echo the bearer token.
+    """
+    failure = _failure(exc, path)
+    return dataclasses.replace(failure, message=redact(failure.message))
+
+
+def _failure(exc: Exception, path: str) -> ReadFailure:
+    if isinstance(exc, MalformedResource | EndlessList | ForeignHost):
         return ReadFailure(ReadProblem.MALFORMED, str(exc))
     if isinstance(exc, DecodeError):
         return ReadFailure(

@@ -15,8 +15,16 @@ from netverify.config import CredentialConfig
 
 
 def make_credential(config: CredentialConfig, cloud: Cloud) -> TokenCredential:
+    """The identity. A managed-identity token request, retries included, ends within
+    ``timeout_seconds``: azure-identity would wait 300 s for each of its four tries."""
     if config.kind == "managed_identity":
-        return ManagedIdentityCredential(client_id=config.client_id)
+        return ManagedIdentityCredential(
+            client_id=config.client_id,
+            read_timeout=config.timeout_seconds,
+            # azure-core's RetryPolicy reads its overall deadline from ``timeout`` (its docs
+            # say retry_timeout, which it ignores); it also caps each connection attempt.
+            timeout=config.timeout_seconds,
+        )
     return DefaultAzureCredential(
         authority=cloud.authority_host, managed_identity_client_id=config.client_id
     )

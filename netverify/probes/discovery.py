@@ -24,6 +24,7 @@ from netverify.probes.arm import MANAGEMENT_GROUPS_API_VERSION, ArmReader, descr
 
 # Resource Graph answers at most 1,000 rows a page; each page costs one query of the quota.
 RESOURCE_GRAPH_PAGE = 1000
+RESOURCE_GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 WORKSPACE_QUERY = f"resources | where type =~ '{WORKSPACE_TYPE.lower()}' | project id"
 
 
@@ -38,7 +39,7 @@ def discover(
         found = _through_resource_graph(reader, scope)
         return _merge(named, found), [], Discovery(DiscoveryMethod.RESOURCE_GRAPH)
     except Exception as exc:
-        failure = describe_failure(exc, "/providers/Microsoft.ResourceGraph/resources")
+        failure = describe_failure(exc, RESOURCE_GRAPH_PATH)
         refused = (
             f"Resource Graph refused the query ({failure.message}); workspaces were listed "
             "with per-subscription ARM calls instead"
@@ -56,9 +57,7 @@ def find_private_dns_zones(reader: ArmReader) -> Read[tuple[str, ...]]:
     one ARM list per subscription in the identity's subscription list."""
     where = "/providers/Microsoft.Network/privateDnsZones"
     try:
-        return Read(
-            where, value=tuple(_query(reader.client(ResourceGraphClient, None), ZONE_QUERY))
-        )
+        return Read(where, value=tuple(_query(reader, ZONE_QUERY)))
     except Exception:  # the per-subscription lists below say what fails
         pass
     listed = reader.subscriptions()
@@ -95,17 +94,16 @@ def _merge(named: Iterable[str], found: Iterable[str]) -> list[str]:
 
 
 def _through_resource_graph(reader: ArmReader, scope: ScopeConfig) -> list[str]:
-    client = reader.client(ResourceGraphClient, None)
     found: list[str] = []
     if scope.subscriptions:
-        found += _query(client, WORKSPACE_QUERY, subscriptions=list(scope.subscriptions))
+        found += _query(reader, WORKSPACE_QUERY, subscriptions=list(scope.subscriptions))
     if scope.management_group:
-        found += _query(client, WORKSPACE_QUERY, management_groups=[scope.management_group])
+        found += _query(reader, WORKSPACE_QUERY, management_groups=[scope.management_group])
     if scope.resource_groups:
         groups = {tuple(p.lower() for p in parse_resource_group(g)) for g in scope.resource_groups}
         names = ", ".join(sorted({f"'{g}'" for _, g in groups}))
         rows = _query(
-            client,
+            reader,
             f"{WORKSPACE_QUERY.rsplit(' | project', 1)[0]} | where resourceGroup in~ ({names}) "
             "| project id",
             subscriptions=sorted({s for s, _ in groups}),
@@ -116,13 +114,15 @@ def _through_resource_graph(reader: ArmReader, scope: ScopeConfig) -> list[str]:
 
 
 def _query(
-    client: ResourceGraphClient,
+    reader: ArmReader,
     query: str,
     *,
     subscriptions: list[str] | None = None,
     management_groups: list[str] | None = None,
 ) -> list[str]:
-    """Every row's id, following ``$skipToken`` page by page."""
+    """Every row's id, following ``$skipToken`` page by page (checked by ``Pages``)."""
+    client = reader.client(ResourceGraphClient, None)
+    guard = reader.pages(RESOURCE_GRAPH_PATH, "$skipToken")
     ids: list[str] = []
     skip_token: str | None = None
     while True:
@@ -138,8 +138,8 @@ def _query(
         response = client.resources(request)
         rows: list[Any] = response.data if isinstance(response.data, list) else []
         ids += [str(row["id"]) for row in rows if isinstance(row, dict) and row.get("id")]
-        skip_token = response.skip_token
-        if not skip_token:
+        skip_token = guard.follow(response.skip_token)
+        if skip_token is None:
             return ids
 
 
@@ -173,7 +173,8 @@ def _through_arm_lists(
         try:
             client = reader.client(ResourceManagementClient, subscription)
             with reader.bound(subscription):
-                return where, [str(r.id) for r in client.resources.list(filter=filter_)]
+                listed = reader.all_pages(client.resources.list(filter=filter_), where)
+                return where, [str(r.id) for r in listed]
         except Exception as exc:
             return where, exc
 
@@ -182,10 +183,10 @@ def _through_arm_lists(
         try:
             client = reader.client(ResourceManagementClient, subscription)
             with reader.bound(subscription):
-                return group_id, [
-                    str(r.id)
-                    for r in client.resources.list_by_resource_group(group, filter=filter_)
-                ]
+                listed = reader.all_pages(
+                    client.resources.list_by_resource_group(group, filter=filter_), group_id
+                )
+                return group_id, [str(r.id) for r in listed]
         except Exception as exc:
             return group_id, exc
 

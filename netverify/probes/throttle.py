@@ -5,7 +5,8 @@ second) and reports what is left in ``x-ms-ratelimit-remaining-subscription-read
 answer. This policy mirrors that bucket: it takes the header as the truth whenever one arrives,
 refills its estimate with time in between, and before a read that would leave fewer than
 ``reserve`` tokens it waits until the bucket has refilled that far. A 429 that still happens is
-retried after its ``Retry-After`` by azure-core's retry policy, as before.
+retried after its ``Retry-After`` by ``CappedRetryPolicy``: azure-core's retries, with the wait
+capped so that a ``Retry-After: 100000`` cannot hold the run for a day.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 
 REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
 REFILL_PER_SECOND = 25.0  # ARM's subscription read bucket refill rate
@@ -63,7 +64,9 @@ class ReadBudgetPolicy(SansIOHTTPPolicy[Any, Any]):
         if subscription is None or header is None:
             return
         try:
-            remaining = float(header)
+            # ARM's bucket never holds less than nothing; a negative (or NaN) count would make
+            # the next read wait for as long as the number says.
+            remaining = max(0.0, float(header))
         except ValueError:
             return
         with self._lock:
@@ -77,6 +80,39 @@ class ReadBudgetPolicy(SansIOHTTPPolicy[Any, Any]):
                 return 0.0
             tokens = known[0] + (self._clock() - known[1]) * self._refill - 1
         return max(0.0, (self._reserve - tokens) / self._refill)
+
+
+class CappedRetryPolicy(RetryPolicy[Any, Any]):
+    """azure-core's ``RetryPolicy`` (same ``retry_*`` keywords), but a server's ``Retry-After``
+    is honoured only up to ``max_retry_after`` seconds, and every wait goes through ``sleep``."""
+
+    def __init__(
+        self,
+        *,
+        max_retry_after: float,
+        sleep: Callable[[float], None] = time.sleep,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._max_retry_after = max_retry_after
+        self._sleep = sleep
+
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
+        asked = super().get_retry_after(response)
+        return None if asked is None else min(asked, self._max_retry_after)
+
+    def sleep(
+        self,
+        settings: dict[str, Any],
+        transport: Any,
+        response: PipelineResponse[Any, Any] | None = None,
+    ) -> None:
+        """As azure-core: the (capped) Retry-After if the answer had one, else the back-off."""
+        wait = (self.get_retry_after(response) if response else None) or self.get_backoff_time(
+            settings
+        )
+        if wait > 0:
+            self._sleep(wait)
 
 
 def _subscription(url: str) -> str | None:

@@ -343,6 +343,9 @@ class FaultSpec(_Spec):
     retry_after: float | None = None
     delay_seconds: float = 0.0
     body: str | None = Field(None, description="Raw body to send instead of an ARM error body.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra answer headers (a redirect's Location)."
+    )
 
 
 class ManagementGroupSpec(_Spec):

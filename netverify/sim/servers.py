@@ -224,7 +224,7 @@ class SimulatedArm(_Recording):
         if fault is not None and not (fault.status == 200 and fault.body is None):
             headers = (
                 {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            )
+            ) | fault.headers
             return (
                 fault.status,
                 fault.body if fault.body is not None else _fault_body(fault.status, method, path),

@@ -11,6 +11,7 @@ from typing import Any
 from netverify import __version__
 from netverify.azure.arm_ids import ResourceId, ResourceIdError
 from netverify.model import Finding, RunContext
+from netverify.secret import redact_all
 
 SCHEMA_VERSION = "1.0"
 # uuid5 namespace for event ids: one finding (uid) in one run has one event id, however many
@@ -30,11 +31,13 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
+    """The event of a finding, every string in it redacted (``secret.redact_all``): whatever a
+    probe or check put into a message or evidence, no token leaves in an event."""
     try:
         rid: ResourceId | None = ResourceId.parse(finding.resource_id)
     except ResourceIdError:
         rid = None  # an FQDN, or the agent itself
-    return {
+    event: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "uid": finding.uid,
         "check_id": finding.check.id,
@@ -68,6 +71,8 @@ def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
         "cloud": run.cloud,
         "producer": {"name": "netverify", "version": __version__},
     }
+    redacted: dict[str, Any] = redact_all(event)
+    return redacted
 
 
 def event_id(event: Mapping[str, Any]) -> str:

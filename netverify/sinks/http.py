@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
+from netverify.secret import SecretError, remember, secret_file
 from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms, render_each
 from netverify.sinks.spool import Refused, RetryLater
 
@@ -31,21 +32,21 @@ _HEC_CONFIGURATION_CODES = frozenset({10, 11, 14})
 HEC_CHANNEL_NAMESPACE = uuid.UUID("5e0a3c3b-8a1f-5b7c-9d2e-4f6a8b0c2d14")
 
 
-class SecretError(Exception):
-    """A secret named in the config cannot be read."""
-
-
 def read_secret(file: Path | None, env: str | None, what: str) -> str | None:
+    """The secret from ``file`` (a relative name: a ``LoadCredential=`` credential under
+    ``$CREDENTIALS_DIRECTORY``) or from the environment variable ``env``; redacted from every
+    output from now on (``secret.remember``). Raises ``SecretError`` naming where it looked."""
     if file is not None:
+        path = secret_file(file, what)
         try:
-            return file.read_text(encoding="utf-8").strip()
+            return remember(path.read_text(encoding="utf-8").strip())
         except OSError as exc:
-            raise SecretError(f"cannot read {what} from {file}: {exc.strerror}") from exc
+            raise SecretError(f"cannot read {what} from {path}: {exc.strerror}") from exc
     if env is not None:
         value = os.environ.get(env)
         if not value:
             raise SecretError(f"{what}: environment variable {env} is not set")
-        return value
+        return remember(value)
     return None
 
 

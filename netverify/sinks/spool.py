@@ -407,14 +407,15 @@ class Refused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Exponential back-off with full jitter; a receiver's Retry-After is a floor."""
+    """Exponential back-off with full jitter; a receiver's Retry-After is a floor, itself
+    capped at ``max_seconds`` (a ``Retry-After: 999999`` must not stall a sink for 11 days)."""
 
     initial_seconds: float = 1.0
     max_seconds: float = 300.0
 
     def delay(self, attempt: int, retry_after: float | None, rand: Callable[[], float]) -> float:
         ceiling = min(self.max_seconds, self.initial_seconds * 2.0 ** min(attempt, 32))
-        return max(retry_after or 0.0, ceiling * rand())
+        return max(min(retry_after or 0.0, self.max_seconds), ceiling * rand())
 
 
 class Courier:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from netverify.config import SyslogSink
+from netverify.secret import secret_file
 from netverify.sinks.formats import RENDERERS, as_text, finding_of, is_change, render_each
 from netverify.sinks.spool import Refused, RetryLater
 
@@ -58,9 +59,10 @@ class Syslog:
             )
             self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
             if config.client_cert_file:
+                key = config.client_key_file
                 self._tls.load_cert_chain(
-                    config.client_cert_file,
-                    config.client_key_file,
+                    secret_file(config.client_cert_file, "client_cert_file"),
+                    secret_file(key, "client_key_file") if key else None,
                 )
 
     def message(self, event: Mapping[str, Any]) -> bytes:

@@ -11,11 +11,12 @@ from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
 from netverify.agent.state import Change, change_event
 from netverify.config import SyslogSink
+from netverify.model import Status
 from netverify.sinks.events import event_id
 from netverify.sinks.formats import RENDERERS, epoch_ms, render_each, to_cef, to_ecs, to_ocsf
 from netverify.sinks.spool import Refused
 from netverify.sinks.syslog import Syslog
-from netverify.testing import finding_events
+from netverify.testing import finding_event, finding_events
 
 
 def stamped(**changes: Any) -> dict[str, Any]:
@@ -143,6 +144,27 @@ def test_ecs_names_rule_outcome_and_event_id() -> None:
     assert "keyvault_network_bypass_azure_services" == ecs["rule"]["id"]
     assert event["observed_at"] == ecs["@timestamp"]
     assert event["uid"] == ecs["netverify"]["finding_uid"]
+
+
+def test_every_string_of_an_event_is_redacted() -> None:
+    """A token in a finding's message or deep in its evidence never reaches an event; the
+    other fields (and the keys) are as the finding had them."""
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOi.eyJhdWQiOiJodHRwczovL21h.c2lnbmF0dXJl"
+    event = finding_event(
+        "keyvault_network_bypass_azure_services",
+        "mlw-a",
+        Status.ERROR,
+        message=f"ARM answered 502: echoed Bearer {token}",
+        observed={"detail": f"echoed Bearer {token}", "answers": [{"body": token}]},
+    )
+
+    assert "ARM answered 502: echoed Bearer [redacted]" == event["message"]
+    assert {
+        "detail": "echoed Bearer [redacted]",
+        "answers": [{"body": "[redacted]"}],
+    } == event["evidence"]["observed"]
+    assert token not in json.dumps(event)
+    assert "keyvault_network_bypass_azure_services" == event["check_id"]
 
 
 def test_event_id_is_stable_per_finding_and_run() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from netverify.config import SplunkHecSink, WebhookSink
+from netverify.secret import REDACTED, redact
 from netverify.sinks.events import event_id
-from netverify.sinks.http import SecretError, SplunkHec, Webhook
+from netverify.sinks.http import SecretError, SplunkHec, Webhook, read_secret
 from netverify.sinks.spool import Backoff, Courier, Spool
 from netverify.testing import finding_events
 from tests.servers.receivers import Fault, SplunkHecStandIn, WebhookStandIn
@@ -212,6 +213,46 @@ def test_hec_token_from_the_environment(
     monkeypatch.delenv("NETVERIFY_HEC_TOKEN")
     with pytest.raises(SecretError, match="environment variable NETVERIFY_HEC_TOKEN is not set"):
         SplunkHec(config, "hec", "agent")
+
+
+def test_a_relative_token_file_is_a_systemd_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """token_file = "siem-token" reads $CREDENTIALS_DIRECTORY/siem-token (LoadCredential=); the
+    value read is redacted from then on."""
+    (tmp_path / "siem-token").write_text("hec-token-from-systemd\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+
+    assert "hec-token-from-systemd" == read_secret(Path("siem-token"), None, "Splunk HEC token")
+    assert REDACTED == redact("hec-token-from-systemd")
+
+
+def test_a_relative_token_file_outside_systemd_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without $CREDENTIALS_DIRECTORY a relative name is not looked up in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "siem-token").write_text("in-the-working-directory", encoding="utf-8")
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+
+    with pytest.raises(SecretError) as raised:
+        read_secret(Path("siem-token"), None, "Splunk HEC token")
+
+    assert (
+        "cannot read Splunk HEC token from siem-token: a relative path names a LoadCredential= "
+        "credential, and $CREDENTIALS_DIRECTORY is not set"
+    ) == str(raised.value)
+
+
+def test_an_absolute_token_file_ignores_the_credentials_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An absolute token_file is read where it is, under systemd too."""
+    token = tmp_path / "hec-token"
+    token.write_text("absolute-hec-token", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "elsewhere"))
+
+    assert "absolute-hec-token" == read_secret(token, None, "Splunk HEC token")
 
 
 def webhook_sink(server: WebhookStandIn, tmp_path: Path, **options: Any) -> Webhook:

@@ -180,6 +180,28 @@ def test_receiver_down_run_exits_in_time_and_the_next_run_sends_both(
     assert 0 == spool.stats().backlog
 
 
+def test_a_receiver_echoing_its_secret_does_not_put_it_on_stderr(
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    webhook: WebhookStandIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 401 whose body echoes the webhook's Authorization value: `run` says so on stderr, with
+    the value redacted; the retry delivers."""
+    secret = "opaque-webhook-secret-4f9e2a"
+    (tmp_path / "authorization").write_text(secret, encoding="utf-8")
+    sink = {**webhook_sink(webhook), "authorization_file": str(tmp_path / "authorization")}
+    webhook.fail_next(Fault(401, {"error": f"unknown authorization {secret}"}))
+    config = write_config(start_tenant, tmp_path / "c.toml", [sink], flush_timeout_seconds=10)
+
+    assert 1 == main(["run", "-c", str(config), "-o", "jsonl"])
+
+    stderr = capsys.readouterr().err
+    assert 'webhook answered 401: {"error": "unknown authorization [redacted]"}' in stderr
+    assert secret not in stderr
+    assert [401, 202] == webhook.statuses("")
+
+
 def test_killed_mid_delivery_the_spool_replays(
     start_tenant: TenantFactory, tmp_path: Path, webhook: WebhookStandIn, demo_findings: int
 ) -> None:

@@ -124,7 +124,7 @@ def test_retry_after_is_a_floor_for_the_wait(spool: Spool) -> None:
     """A 429 with Retry-After longer than the flush budget ends the flush without sending."""
     spool.put(events(1))
     throttled = ScriptedTransport(RetryLater("429", retry_after=60))
-    courier = Courier(spool, throttled, backoff=FAST)
+    courier = Courier(spool, throttled, backoff=Backoff(initial_seconds=0.001, max_seconds=120))
 
     assert not courier.flush(0.5)
     assert [1] == throttled.batches
@@ -154,6 +154,14 @@ def test_backoff_grows_exponentially_with_full_jitter() -> None:
     assert 4.0 == backoff.delay(3, None, lambda: 0.5)
     assert 300.0 == backoff.delay(20, None, lambda: 1.0)
     assert 30.0 == backoff.delay(0, 30.0, lambda: 0.2)
+
+
+def test_retry_after_is_capped_at_the_longest_wait() -> None:
+    """A receiver's Retry-After: 999999 waits max_seconds (delivery.retry_max_seconds), no more."""
+    backoff = Backoff(initial_seconds=1, max_seconds=300)
+
+    assert 300.0 == backoff.delay(0, 999999.0, lambda: 0.2)
+    assert 299.0 == backoff.delay(0, 299.0, lambda: 0.2)  # below the cap: as asked
 
 
 def test_an_unreadable_row_moves_to_rejected_and_the_rest_flows(

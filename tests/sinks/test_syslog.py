@@ -167,8 +167,12 @@ def test_udp_message_too_large_for_a_datagram_is_set_aside(
     assert [big["event_id"]] == [e["event_id"] for e, _ in spool.rejected()]
 
 
-def test_tls_client_certificate(tmp_path: Path) -> None:
-    """client_cert_file/client_key_file authenticate netverify to a receiver that demands it."""
+@pytest.mark.parametrize("named", ["by path", "as LoadCredential= credentials"])
+def test_tls_client_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    """client_cert_file/client_key_file authenticate netverify to a receiver that demands it;
+    relative names are read from $CREDENTIALS_DIRECTORY (systemd's LoadCredential=)."""
     authority = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -181,6 +185,10 @@ def test_tls_client_certificate(tmp_path: Path) -> None:
     client.private_key_pem.write_to_path(str(paths["key"]))
     received: list[bytes] = []
     peers: list[str] = []
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+
+    def credential(name: str) -> str:
+        return str(paths[name]) if named == "by path" else paths[name].name
 
     with socket.create_server(("127.0.0.1", 0)) as listener:
 
@@ -201,8 +209,8 @@ def test_tls_client_certificate(tmp_path: Path) -> None:
                 "host": "127.0.0.1",
                 "port": listener.getsockname()[1],
                 "ca_file": str(paths["ca"]),
-                "client_cert_file": str(paths["cert"]),
-                "client_key_file": str(paths["key"]),
+                "client_cert_file": credential("cert"),
+                "client_key_file": credential("key"),
             }
         )
         spool = deliver(sink, stamped(), tmp_path)
