@@ -75,6 +75,11 @@ def _to_rdata(record: Record) -> dns.rdata.Rdata:
     )
 
 
+# What a server answers a question with: rcode, answer section, authority section.
+Resolution = tuple[dns.rcode.Rcode, list[dns.rrset.RRset], list[dns.rrset.RRset]]
+NEGATIVE_TTL = 10  # seconds a "no" may be cached: the SOA minimum of Azure private DNS zones
+
+
 class StaticDnsServer:
     """Serves ``records`` over UDP and TCP on one loopback port until stopped.
 
@@ -91,6 +96,7 @@ class StaticDnsServer:
         *,
         truncate_udp: bool = False,
         drop_names: Iterable[str] = (),
+        soa_zones: Iterable[str] = (),
     ) -> None:
         # Refuse anything but loopback: a stand-in listening on a real interface could answer
         # (or be mistaken for) production DNS.
@@ -101,6 +107,12 @@ class StaticDnsServer:
         self.truncate_udp = truncate_udp
         self.queries: list[tuple[str, str, str]] = []
         self._drop = {dns.name.from_text(n) for n in drop_names}
+        # The zones this server answers for: a negative answer (NXDOMAIN, NODATA) carries the
+        # SOA of the closest one in its authority section, as Azure DNS and public DNS do, so
+        # real servers behind it cache the "no" for the SOA's minimum (RFC 2308).
+        self._soa_zones = sorted(
+            {dns.name.from_text(z) for z in soa_zones}, key=lambda z: -len(z.labels)
+        )
         self._data: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         for record in records:
             self._add(record)
@@ -303,8 +315,9 @@ class StaticDnsServer:
             response.flags |= dns.flags.TC
             return response.to_wire()
         if question.rdclass == dns.rdataclass.IN:
-            rcode, answer = self._resolve(qname, question.rdtype)
+            rcode, answer, authority = self._resolve(qname, question.rdtype)
             response.answer.extend(answer)
+            response.authority.extend(authority)
             response.set_rcode(rcode)
             # AA: everything in the reply comes from this server's own data.
             response.flags |= dns.flags.AA
@@ -320,7 +333,12 @@ class StaticDnsServer:
             response.flags |= dns.flags.TC
             return response.to_wire()
 
-    def _resolve(
+    def _resolve(self, qname: dns.name.Name, rdtype: int) -> Resolution:
+        """(rcode, answer, authority) for a question."""
+        rcode, answer = self._chase(qname, rdtype)
+        return rcode, answer, self._negative_soa(qname, rdtype, rcode, answer)
+
+    def _chase(
         self, qname: dns.name.Name, rdtype: int
     ) -> tuple[dns.rcode.Rcode, list[dns.rrset.RRset]]:
         answer: list[dns.rrset.RRset] = []
@@ -343,6 +361,34 @@ class StaticDnsServer:
             answer.append(_synthesize(cname, name))
             name = cast(dns.rdtypes.ANY.CNAME.CNAME, cname[0]).target
         return dns.rcode.SERVFAIL, answer  # CNAME loop
+
+    def _negative_soa(
+        self,
+        qname: dns.name.Name,
+        rdtype: int,
+        rcode: dns.rcode.Rcode,
+        answer: list[dns.rrset.RRset],
+    ) -> list[dns.rrset.RRset]:
+        """The SOA of the closest zone holding the name the answer ends at, for a negative
+        answer (NXDOMAIN, or NOERROR without data of the asked type); else nothing."""
+        if rcode not in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR) or rdtype == dns.rdatatype.ANY:
+            return []
+        if any(rrset.rdtype == rdtype for rrset in answer):
+            return []
+        last = answer[-1] if answer and answer[-1].rdtype == dns.rdatatype.CNAME else None
+        name = cast(dns.rdtypes.ANY.CNAME.CNAME, last[0]).target if last else qname
+        zone = next((z for z in self._soa_zones if name.is_subdomain(z)), None)
+        if zone is None:
+            return []
+        # Azure private DNS's SOA (negative TTL 10 s); public zones say much the same.
+        soa = dns.rrset.from_text(
+            zone,
+            NEGATIVE_TTL,
+            "IN",
+            "SOA",
+            "azureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10",
+        )
+        return [soa]
 
     def _lookup(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
         """The node answering for ``name``: exact, else the closest encloser's wildcard."""
@@ -405,15 +451,13 @@ class ForwardingDnsServer(StaticDnsServer):
             else tuple(dns.name.from_text(d) for d in strip_private_except)
         )
 
-    def _resolve(
-        self, qname: dns.name.Name, rdtype: int
-    ) -> tuple[dns.rcode.Rcode, list[dns.rrset.RRset]]:
+    def _resolve(self, qname: dns.name.Name, rdtype: int) -> Resolution:
         if self._lookup(qname) is not None:
             return super()._resolve(qname, rdtype)
         zones = [z for z in self.forwarders if qname.is_subdomain(z)]
         upstream = self.forwarders[max(zones, key=len)] if zones else self.default
         if upstream is None:
-            return dns.rcode.REFUSED, []
+            return dns.rcode.REFUSED, [], []
         host, _, port = upstream.rpartition(":")
         try:
             reply, _ = dns.query.udp_with_fallback(
@@ -423,8 +467,10 @@ class ForwardingDnsServer(StaticDnsServer):
                 port=int(port),
             )
         except (dns.exception.DNSException, OSError):
-            return dns.rcode.SERVFAIL, []
-        return reply.rcode(), self._rebinding_filter(qname, list(reply.answer))
+            return dns.rcode.SERVFAIL, [], []
+        # The upstream's SOA is passed on with its "no", as dnsmasq does.
+        soa = [r for r in reply.authority if r.rdtype == dns.rdatatype.SOA]
+        return reply.rcode(), self._rebinding_filter(qname, list(reply.answer)), soa
 
     def _rebinding_filter(
         self, qname: dns.name.Name, answer: list[dns.rrset.RRset]

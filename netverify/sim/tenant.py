@@ -155,10 +155,10 @@ class SimulatedTenant:
         )
         world = build_dns_world(scenario)
         self.world = world
-        self.azure_dns = StaticDnsServer(world.azure)
+        self.azure_dns = StaticDnsServer(world.azure, soa_zones=world.zones)
         # Azure DNS as seen from the other VNets, started for the DNS servers that live there.
         self.azure_views: dict[str, StaticDnsServer] = {}
-        self.public_dns = StaticDnsServer(world.public)
+        self.public_dns = StaticDnsServer(world.public, soa_zones=world.zones)
         self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
         self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
         self.host_cache: ForwardingDnsServer | None = None
@@ -240,7 +240,9 @@ class SimulatedTenant:
         if vnet is None or vnet == agent_vnet(self.scenario) or vnet not in self.world.views:
             return self.azure_dns.address
         if vnet not in self.azure_views:
-            self.azure_views[vnet] = StaticDnsServer(self.world.views[vnet]).start()
+            self.azure_views[vnet] = StaticDnsServer(
+                self.world.views[vnet], soa_zones=self.world.zones
+            ).start()
         return self.azure_views[vnet].address
 
     def _start_custom(self, spec: CustomDnsServerSpec) -> RunningDns | ForwardingDnsServer:
