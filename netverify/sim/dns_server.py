@@ -17,7 +17,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, cast
@@ -443,6 +443,7 @@ class ForwardingDnsServer(StaticDnsServer):
         }
         self.default = default
         self.upstream_timeout = upstream_timeout
+        self._in_flight: dict[tuple[dns.name.Name, int], Future[Resolution]] = {}
         # DNS-rebinding protection (None: off): private A records are dropped from upstream
         # answers, except for names under these domains - as Unbound's private-address does.
         self.strip_private_except = (
@@ -452,12 +453,42 @@ class ForwardingDnsServer(StaticDnsServer):
         )
 
     def _resolve(self, qname: dns.name.Name, rdtype: int) -> Resolution:
+        """A question already being resolved joins that resolution (as BIND's fetches do)
+        instead of being forwarded again: concurrent clients share one upstream query, and a
+        forwarding loop (a rule back to this server) ends in the first query's upstream
+        timeout instead of multiplying."""
+        key = (qname, rdtype)
+        with self._lock:
+            pending = self._in_flight.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._in_flight[key] = Future()
+        if not owner:
+            try:
+                return pending.result(timeout=self.upstream_timeout)
+            except TimeoutError:
+                return dns.rcode.SERVFAIL, [], []
+        try:
+            result = self._resolve_once(qname, rdtype)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                del self._in_flight[key]
+        pending.set_result(result)
+        return result
+
+    def _resolve_once(self, qname: dns.name.Name, rdtype: int) -> Resolution:
         if self._lookup(qname) is not None:
-            return super()._resolve(qname, rdtype)
+            return StaticDnsServer._resolve(self, qname, rdtype)
         zones = [z for z in self.forwarders if qname.is_subdomain(z)]
         upstream = self.forwarders[max(zones, key=len)] if zones else self.default
         if upstream is None:
             return dns.rcode.REFUSED, [], []
+        return self._forward(qname, rdtype, upstream)
+
+    def _forward(self, qname: dns.name.Name, rdtype: int, upstream: str) -> Resolution:
         host, _, port = upstream.rpartition(":")
         try:
             reply, _ = dns.query.udp_with_fallback(
@@ -484,3 +515,42 @@ class ForwardingDnsServer(StaticDnsServer):
             if rrset.rdtype != dns.rdatatype.A
             or not any(ipaddress.ip_address(r.address).is_private for r in rrset)
         ]
+
+
+class AzureDnsView(ForwardingDnsServer):
+    """Azure DNS as one VNet sees it, with the DNS forwarding rulesets linked to that VNet: a
+    name under a rule's domain goes to the rule's target (rules come before the linked zones),
+    also when a CNAME leads there, as Azure DNS resolves the chain itself. ``forwarders`` (the
+    rules) may be set after start, once the targets' servers run."""
+
+    def __init__(self, records: Iterable[Record], soa_zones: Iterable[str] = ()) -> None:
+        super().__init__(records, {}, None)
+        self._soa_zones = sorted(
+            {dns.name.from_text(z) for z in soa_zones}, key=lambda z: -len(z.labels)
+        )
+
+    def set_rules(self, rules: Mapping[str, str]) -> None:
+        """Domain -> the address its queries go to (``host:port``)."""
+        self.forwarders = {dns.name.from_text(d): a for d, a in rules.items()}
+
+    def _resolve_once(self, qname: dns.name.Name, rdtype: int) -> Resolution:
+        upstream = self._rule_for(qname)
+        if upstream is not None:
+            return self._forward(qname, rdtype, upstream)
+        rcode, answer, authority = StaticDnsServer._resolve(self, qname, rdtype)
+        last = answer[-1] if answer and answer[-1].rdtype == dns.rdatatype.CNAME else None
+        if rcode == dns.rcode.NOERROR and last is not None:
+            target = cast(dns.rdtypes.ANY.CNAME.CNAME, last[0]).target
+            upstream = self._rule_for(target)
+            if upstream is not None:
+                more_rcode, more, more_authority = self._forward(target, rdtype, upstream)
+                return more_rcode, answer + more, more_authority
+        return rcode, answer, authority
+
+    def _lookup(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
+        # Under a rule's domain the rule answers, not the linked zones.
+        return None if self._rule_for(name) is not None else super()._lookup(name)
+
+    def _rule_for(self, name: dns.name.Name) -> str | None:
+        zones = [z for z in self.forwarders if name.is_subdomain(z)]
+        return self.forwarders[max(zones, key=len)] if zones else None

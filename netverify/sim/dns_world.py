@@ -250,3 +250,15 @@ def private_ips(scenario: Scenario) -> set[str]:
     ]
     values += [ip for e in scenario.dns.host_stale for ip in e.ips]
     return {v for v in values if is_private(v)}
+
+
+def forwarding_rules(scenario: Scenario, vnet: str | None) -> dict[str, str]:
+    """The enabled rules of the rulesets linked to ``vnet``: domain -> the first target's IP
+    (what Azure DNS of that VNet forwards where)."""
+    return {
+        rule.domain: rule.targets[0]
+        for ruleset in scenario.dns_forwarding_rulesets
+        if vnet in ruleset.vnets
+        for rule in ruleset.rules
+        if rule.enabled
+    }
