@@ -20,7 +20,7 @@ from netverify.facts import DnsAnswer, Resolver, ResolverKind
 from netverify.probes.dns import DnsClient, build_resolvers, resolv_conf_nameservers, resolve_all
 from netverify.probes.reach import probe
 from netverify.sim.custom_dns import DEAD_FORWARDER
-from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
+from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer, TcpFault
 from netverify.sim.endpoints import TlsListener
 
 NAME = "ws.workspace.eastus.api.azureml.ms"
@@ -80,6 +80,57 @@ def test_truncated_answer_is_retried_over_tcp(server: StaticDnsServer) -> None:
 
     assert ("tcp", 60) == (answer.transport, len(answer.addresses))
     assert [("big.example", "A", "udp"), ("big.example", "A", "tcp")] == server.queries
+
+
+def test_tcp_answer_closed_or_cut_is_malformed_and_other_names_answered() -> None:
+    """TC set, then the TCP answer never comes whole (closed unanswered, or cut halfway): each
+    is a MALFORMED answer saying so, and the name whose TCP answer is whole is still answered."""
+    faults: dict[str, TcpFault] = {"big.example": "close", PRIVATE: "cut"}
+    with StaticDnsServer(RECORDS, truncate_udp=True, tcp_faults=faults) as broken:
+        answers = asyncio.run(
+            resolve_all(
+                ["big.example", PRIVATE, NAME],
+                [resolver(broken.address)],
+                timeout=1.0,
+                concurrency=3,
+            )
+        )
+
+    closed = "the server closed the TCP connection before a whole answer"
+    assert [
+        ("big.example", "MALFORMED", (), closed),
+        (PRIVATE, "MALFORMED", (), closed),
+        (NAME, "NOERROR", ("10.0.1.5",), ""),
+    ] == [(a.fqdn, a.rcode, a.addresses, a.detail) for a in answers]
+
+
+def test_a_query_that_raises_is_an_answer_and_the_others_complete(
+    server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception on one query becomes that query's MALFORMED answer naming the
+    exception; the other names are still asked and answered."""
+    original = DnsClient.query
+
+    async def failing(client: DnsClient, fqdn: str, name: str, target: str) -> DnsAnswer:
+        if fqdn == "missing.example":
+            raise RuntimeError("a probe bug")
+        return await original(client, fqdn, name, target)
+
+    monkeypatch.setattr(DnsClient, "query", failing)
+    answers = asyncio.run(
+        resolve_all(
+            ["missing.example", NAME], [resolver(server.address)], timeout=1.0, concurrency=2
+        )
+    )
+
+    assert [
+        (
+            "missing.example",
+            "MALFORMED",
+            "the DNS probe failed on this query: RuntimeError: a probe bug",
+        ),
+        (NAME, "NOERROR", ""),
+    ] == [(a.fqdn, a.rcode, a.detail) for a in answers]
 
 
 def test_closed_port_is_unreachable_at_once() -> None:

@@ -97,7 +97,11 @@ async def resolve_all(
 
     async def worker() -> None:
         for index, (fqdn, resolver) in todo:  # one event loop: next() is never interleaved
-            answers[index] = await client.resolve(fqdn, resolver)
+            try:
+                answers[index] = await client.resolve(fqdn, resolver)
+            except Exception as exc:  # a fault boundary: one query's surprise loses no other
+                detail = f"the DNS probe failed on this query: {type(exc).__name__}: {exc}"
+                answers[index] = DnsAnswer(fqdn, resolver.name, "", MALFORMED_ANSWER, detail=detail)
 
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pairs)))))
@@ -232,6 +236,10 @@ class DnsClient:
             return failed(TIMEOUT, f"no answer within {self.timeout:g}s (TCP)")
         except OSError as exc:  # ICMP port/host unreachable, connection refused (TCP)
             return failed(UNREACHABLE, exc.strerror or type(exc).__name__)
+        except EOFError:  # dnspython's TCP read: the server closed before the whole answer
+            return failed(
+                MALFORMED_ANSWER, "the server closed the TCP connection before a whole answer"
+            )
         except dns.exception.DNSException as exc:  # a reply that is not a DNS message
             return failed(MALFORMED_ANSWER, f"{type(exc).__name__}: {exc}")
         latency = (time.perf_counter() - started) * 1000
