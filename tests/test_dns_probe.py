@@ -17,7 +17,7 @@ import trustme
 
 from netverify.config import DnsConfig, ReachabilityConfig
 from netverify.facts import DnsAnswer, Resolver, ResolverKind
-from netverify.probes.dns import DnsClient, build_resolvers, resolv_conf_nameservers, resolve_all
+from netverify.probes.dns import DnsClient, build_resolvers, read_resolv_conf, resolve_all
 from netverify.probes.reach import probe
 from netverify.sim.custom_dns import DEAD_FORWARDER
 from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer, TcpFault
@@ -185,7 +185,7 @@ def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
         server_map={"10.0.0.4": "127.0.0.1:5301", "168.63.129.16": "127.0.0.1:5302"},
     )
 
-    resolvers = build_resolvers(config, ["10.0.0.4", "10.0.0.5"])
+    resolvers, problems = build_resolvers(config, ["10.0.0.4", "10.0.0.5"])
 
     assert [
         ("host", ("127.0.0.1:5301", "10.0.0.9:53")),
@@ -194,7 +194,66 @@ def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
         ("custom 10.0.0.6:5353", ("10.0.0.6:5353",)),
         ("azure 168.63.129.16", ("127.0.0.1:5302",)),
     ] == [(r.name, r.targets) for r in resolvers]
-    assert () == resolv_conf_nameservers(tmp_path / "absent.conf")
+    assert () == problems
+
+
+def test_resolv_conf_lines_without_an_address_are_named_and_the_others_kept(
+    tmp_path: Path,
+) -> None:
+    """`nameserver 999.1.1.1`, a nameserver that is not UTF-8 and one with no address are each a
+    problem naming the file and line; the good nameservers are still used, in order."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_bytes(
+        b"nameserver 10.0.0.4\nnameserver 999.1.1.1\nnameserver 10.0.0.\xe9\n"
+        b"nameserver\nnameserver fd00::53\n"
+    )
+
+    read = read_resolv_conf(conf)
+
+    assert ("10.0.0.4", "fd00::53") == read.nameservers
+    expected = "(expected nameserver <IPv4 or IPv6 address>); the line is ignored"
+    assert [
+        (
+            "resolv.conf",
+            str(conf),
+            "line 2",
+            f"{conf}: line 2: 'nameserver 999.1.1.1' does not give an IP address {expected}",
+        ),
+        (
+            "resolv.conf",
+            str(conf),
+            "line 3",
+            f"{conf}: line 3: 'nameserver 10.0.0.\\xe9' does not give an IP address {expected}",
+        ),
+        (
+            "resolv.conf",
+            str(conf),
+            "line 4",
+            f"{conf}: line 4: 'nameserver' does not give an IP address {expected}",
+        ),
+    ] == [(p.probe, p.input, p.where, p.message) for p in read.problems]
+
+
+def test_resolv_conf_comments_in_any_encoding_are_no_problem(tmp_path: Path) -> None:
+    """As glibc, only nameserver lines matter: a Latin-1 comment or option is no problem."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_bytes(b"# caf\xe9 r\xe9seau\nsearch caf\xe9.example\nnameserver 10.0.0.4\n")
+
+    assert ("10.0.0.4",) == read_resolv_conf(conf).nameservers
+    assert () == read_resolv_conf(conf).problems
+
+
+def test_missing_resolv_conf_is_a_problem_and_leaves_no_nameserver(tmp_path: Path) -> None:
+    """A resolv.conf that cannot be read: no nameserver, and a problem naming the file."""
+    config = DnsConfig(resolv_conf=tmp_path / "absent.conf")
+
+    resolvers, problems = build_resolvers(config, [])
+
+    assert ("host", ()) == (resolvers[0].name, resolvers[0].targets)
+    assert [
+        f"{tmp_path / 'absent.conf'}: cannot be read (No such file or directory): the host "
+        "resolver has no nameserver to ask"
+    ] == [p.message for p in problems]
 
 
 def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,14 @@ from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
 from netverify.config import Config
 from netverify.facts import (
+    DnsFacts,
     Facts,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
     PolicyAssignment,
     PolicyDefinition,
+    ProbeError,
     Read,
     Registry,
     StorageAccount,
@@ -26,6 +29,7 @@ from netverify.facts import (
 from netverify.probes.arm import ArmReader
 from netverify.probes.discovery import discover, interleave_by_subscription
 from netverify.probes.dns_scope import Dependencies, collect_dns_facts
+from netverify.secret import redact
 
 
 @dataclass(slots=True)
@@ -67,21 +71,35 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         policy_tasks = [pool.submit(_probe_policies, reader, sub) for sub in subscriptions]
         reads = _Reads()
         workspaces = []
-        for task in workspace_tasks:
-            workspace, linked = task.result()
+        errors: list[ProbeError] = []
+        # Fault boundaries: a probe that raises on one input costs only what it would have
+        # read; the error names the probe and the input, and the run goes on.
+        for rid, task in zip(ordered, workspace_tasks, strict=True):
+            try:
+                workspace, linked = task.result()
+            except Exception as exc:
+                errors.append(crashed("workspace", rid, exc))
+                continue
             workspaces.append(workspace)
             reads.merge(linked)
-        for policy_task in policy_tasks:
-            reads.merge(policy_task.result())
+        for sub, policy_task in zip(subscriptions, policy_tasks, strict=True):
+            try:
+                reads.merge(policy_task.result())
+            except Exception as exc:
+                errors.append(crashed("policies", f"/subscriptions/{sub}", exc))
         visible = visible_task.result()
-        dns = collect_dns_facts(
-            config,
-            reader,
-            workspaces,
-            Dependencies(reads.key_vaults, reads.registries, reads.storage_accounts),
-            visible,
-            pool,
-        )
+        try:
+            dns: DnsFacts | None = collect_dns_facts(
+                config,
+                reader,
+                workspaces,
+                Dependencies(reads.key_vaults, reads.registries, reads.storage_accounts),
+                visible,
+                pool,
+            )
+        except Exception as exc:
+            errors.append(crashed("dns", f"the names of {len(workspaces)} workspaces", exc))
+            dns = None
     return Facts(
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,
@@ -97,6 +115,22 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         subscriptions=visible,
         observed_at=datetime.now(UTC),
         transient_state_limit=timedelta(minutes=config.checks.transient_state_limit_minutes),
+        probe_errors=tuple(errors),
+    )
+
+
+def crashed(probe: str, input: str, exc: Exception) -> ProbeError:
+    """The error a probe's unexpected exception on ``input`` becomes (secrets redacted)."""
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return ProbeError(
+        probe,
+        input,
+        redact(
+            f"The {probe} probe failed on {input}: {type(exc).__name__}: {exc}; what it would "
+            "have read is not judged"
+        ),
+        exception=type(exc).__name__,
+        at=f"{where.filename}:{where.lineno}",
     )
 
 
