@@ -267,7 +267,7 @@ class ReachabilityConfig(_Section):
 
 
 class ScheduleConfig(_Section):
-    interval_minutes: float | None = duration(15, 0.1, 10080)
+    interval_minutes: float | None = duration(15, 0.01, 10080)
     cron: Annotated[str, AfterValidator(_crontab)] | None = Field(
         None, description="minute hour day month day-of-week, in UTC (crontab(5))."
     )

@@ -129,12 +129,12 @@ OUT_OF_RANGE = [
     (
         "[schedule]\ninterval_minutes = inf\n",
         "schedule.interval_minutes: inf",
-        "at least 0.1 and at most 10080",
+        "at least 0.01 and at most 10080",
     ),
     (
         "[schedule]\ninterval_minutes = 1e-9\n",
         "schedule.interval_minutes: 1e-09",
-        "at least 0.1 and at most 10080",
+        "at least 0.01 and at most 10080",
     ),
     (
         "[schedule]\nrun_timeout_seconds = -1\n",
