@@ -16,9 +16,10 @@ import pytest
 import trustme
 
 from netverify.config import DnsConfig, ReachabilityConfig
-from netverify.facts import DnsAnswer, Resolver, ResolverKind
+from netverify.facts import DnsAnswer, Reachability, Resolver, ResolverKind
+from netverify.probes import reach as reach_probe
 from netverify.probes.dns import DnsClient, build_resolvers, read_resolv_conf, resolve_all
-from netverify.probes.reach import probe
+from netverify.probes.reach import probe, probe_all
 from netverify.sim.custom_dns import DEAD_FORWARDER
 from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer, TcpFault
 from netverify.sim.endpoints import TlsListener
@@ -321,6 +322,34 @@ def test_closed_port_does_not_connect() -> None:
 
     assert (False, False) == (result.connected, result.tls_ok)
     assert result.detail.startswith("TCP connect failed")
+
+
+def test_a_reachability_probe_that_raises_is_a_result_and_the_others_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unexpected exception on one target is that target's result naming the exception
+    (not connected); the other target is still probed."""
+    original = reach_probe.probe
+
+    async def failing(
+        fqdn: str, address: str, config: ReachabilityConfig, context: ssl.SSLContext | None = None
+    ) -> Reachability:
+        if address == "10.0.1.5":
+            raise RuntimeError("a probe bug")
+        return await original(fqdn, address, config, context)
+
+    monkeypatch.setattr(reach_probe, "probe", failing)
+    config = reach({"10.0.1.99": DEAD_FORWARDER})
+    results = asyncio.run(probe_all([(NAME, "10.0.1.5"), (NAME, "10.0.1.99")], config))
+
+    failed, probed = results
+    assert ("10.0.1.5", False, "the reachability probe failed: RuntimeError: a probe bug") == (
+        failed.address,
+        failed.connected,
+        failed.detail,
+    )
+    assert ("10.0.1.99", False) == (probed.address, probed.connected)
+    assert probed.detail.startswith("TCP connect failed")
 
 
 def test_plain_tcp_is_not_tls() -> None:
