@@ -12,7 +12,7 @@ import pytest
 
 from netverify.azure.arm_ids import ResourceId
 from netverify.checklib.catalog import load_checks
-from netverify.facts import EGRESS_DESCRIPTION, Read
+from netverify.facts import EGRESS_DESCRIPTION, PrivateDnsZone, Read, Registry
 from netverify.model import Status
 from netverify.probes.arm import describe_failure
 from netverify.probes.arm_bodies import (
@@ -151,7 +151,7 @@ def test_an_a_record_without_an_ipv4_address_makes_the_zone_an_error_naming_it(
         parse_private_dns_zone(_a_record_set({"ipv4Address": "10.0.1.5"}, entry), [], ZONE)
     assert problem == str(raised.value)
 
-    zone = Read(ZONE_ID, failure=describe_failure(raised.value, ZONE_ID))
+    zone: Read[PrivateDnsZone] = Read(ZONE_ID, failure=describe_failure(raised.value, ZONE_ID))
     findings = evaluate(load_checks(), dns_facts(healthy_answers(), zones=[zone]))
     about_zone = [f for f in findings if f.check.id.startswith("privatedns_")]
 
@@ -215,7 +215,7 @@ def test_a_registry_connection_with_null_properties_is_an_error_naming_it() -> N
         parse_registry(body, [{"id": connection_id, "properties": None}], rid)
     assert problem == str(raised.value)
 
-    registry = Read(str(rid), failure=describe_failure(raised.value, str(rid)))
+    registry: Read[Registry] = Read(str(rid), failure=describe_failure(raised.value, str(rid)))
     findings = list(
         CHECKS["registry_egress_connection_approved"].evaluate(
             facts([workspace(registry="crtest")], registries=[registry])

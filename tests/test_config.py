@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from netverify.cli import main
-from netverify.config import ConfigError, load_config, parse_config
+from netverify.config import ConfigError, SyslogSink, load_config, parse_config
 
 WS = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
@@ -251,9 +251,11 @@ def test_addresses_names_and_absolute_paths_that_work_are_accepted() -> None:
         "c.toml",
     )
 
+    [syslog] = config.sinks
+    assert isinstance(syslog, SyslogSink)
     assert ("front.example:8443", "siem.example") == (
         config.reachability.address_map["10.0.1.5"],
-        config.sinks[0].host,
+        syslog.host,
     )
 
 
