@@ -1,7 +1,7 @@
 """No input takes the run down: a bad local file, a probe or a check that raises on one input
 becomes an error finding naming it, and every other finding of the run is still made.
 
-Each test runs the simulated tenant's healthy workspace (52 findings when nothing is wrong) and
+Most tests run the simulated tenant's healthy workspace (52 findings when nothing is wrong) and
 counts what the run made besides the fault's own finding.
 """
 
@@ -202,3 +202,34 @@ def test_a_check_that_raises_is_a_finding_and_the_other_checks_judged(
     assert HEALTHY - Counter({Status.PASS: 1}) == statuses(
         [f for f in result.findings if f.check.id != vault_check.meta.id]
     )
+
+
+def test_a_discovery_that_raises_is_a_finding_and_the_named_workspaces_judged(
+    start_tenant: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovery raises on a subscription scope: an error finding names the probe and the
+    scope; the workspaces named in the config are still read and judged."""
+    tenant = start_tenant()
+
+    def failing(*args: object) -> object:
+        raise RuntimeError("a probe bug")
+
+    monkeypatch.setattr(collect, "discover", failing)
+    subscription = "00000000-0000-0000-0000-00000000d15c"
+    named = tenant.workspace_ids()
+
+    probe, others = split(
+        run_once(tenant.config(scope={"workspaces": named, "subscriptions": [subscription]}))
+    )
+
+    assert [
+        (
+            Status.ERROR,
+            subscription,
+            "discovery",
+            f"The discovery probe failed on {subscription}: RuntimeError: a probe bug; what it "
+            "would have read is not judged",
+        )
+    ] == [(f.status, f.resource_id, f.subject, f.message) for f in probe]
+    judged = {f.resource_id for f in others if f.check.id == "workspace_v1_legacy_mode_disabled"}
+    assert set(named) == judged

@@ -11,8 +11,10 @@ from azure.core.credentials import TokenCredential
 
 from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
-from netverify.config import Config
+from netverify.config import Config, ScopeConfig
 from netverify.facts import (
+    Discovery,
+    DiscoveryMethod,
     DnsFacts,
     Facts,
     KeyVault,
@@ -64,14 +66,19 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         # Which subscriptions the identity sees tells its own private endpoints from those Azure
         # manages for it in Microsoft's subscriptions (online-endpoint egress).
         visible_task = pool.submit(reader.subscriptions)
-        workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
+        errors: list[ProbeError] = []
+        try:
+            workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
+        except Exception as exc:  # the workspaces named in the scope are still read
+            errors.append(crashed("discovery", _wider_scope(config.scope), exc))
+            workspace_ids, unlisted = list(config.scope.workspaces), []
+            discovery = Discovery(DiscoveryMethod.CONFIG)
         ordered = interleave_by_subscription(workspace_ids)
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
         workspace_tasks = [pool.submit(_probe_workspace, reader, rid) for rid in ordered]
         policy_tasks = [pool.submit(_probe_policies, reader, sub) for sub in subscriptions]
         reads = _Reads()
         workspaces = []
-        errors: list[ProbeError] = []
         # Fault boundaries: a probe that raises on one input costs only what it would have
         # read; the error names the probe and the input, and the run goes on.
         for rid, task in zip(ordered, workspace_tasks, strict=True):
@@ -117,6 +124,12 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
         transient_state_limit=timedelta(minutes=config.checks.transient_state_limit_minutes),
         probe_errors=tuple(errors),
     )
+
+
+def _wider_scope(scope: ScopeConfig) -> str:
+    """The scopes discovery lists, as the config names them: what a failed discovery was on."""
+    group = [scope.management_group] if scope.management_group else []
+    return ", ".join([*scope.resource_groups, *scope.subscriptions, *group])
 
 
 def crashed(probe: str, input: str, exc: Exception) -> ProbeError:
