@@ -2,7 +2,7 @@
 becomes an error finding naming it, and every other finding of the run is still made.
 
 Most tests run the simulated tenant's healthy workspace (52 findings when nothing is wrong) and
-counts what the run made besides the fault's own finding.
+count what the run made besides the fault's own finding.
 """
 
 from __future__ import annotations
