@@ -4,8 +4,9 @@ It stands in for Azure DNS (168.63.129.16) and for "the public internet DNS" so 
 real forwarders (BIND, unbound, dnsmasq) can be exercised against loopback only. It behaves like
 the recursive answer a client would see: CNAME chains are followed within its own data and the
 whole chain lands in one answer section, wildcards follow RFC 4592, unknown names are NXDOMAIN.
-Two fault switches exist because the code under test must cope with them: ``truncate_udp``
-(forces TCP fallback) and ``drop_names`` (forces timeouts).
+Three fault switches exist because the code under test must cope with them: ``truncate_udp``
+(forces TCP fallback), ``drop_names`` (forces timeouts) and ``tcp_faults`` (a TCP answer that
+never comes whole: the connection closed unanswered, or cut halfway).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, cast
 
 import dns.exception
 import dns.flags
@@ -47,6 +48,10 @@ POLL_INTERVAL = 0.1
 UDP_WORKERS = 16
 # Without EDNS a UDP reply may not exceed 512 bytes (RFC 1035 4.2.1).
 CLASSIC_UDP_SIZE = 512
+
+# What the server does to a TCP query for a name: close the connection without an answer, or
+# send the length prefix and only half the answer, then close.
+TcpFault = Literal["close", "cut"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class StaticDnsServer:
         truncate_udp: bool = False,
         drop_names: Iterable[str] = (),
         soa_zones: Iterable[str] = (),
+        tcp_faults: Mapping[str, TcpFault] | None = None,
     ) -> None:
         # Refuse anything but loopback: a stand-in listening on a real interface could answer
         # (or be mistaken for) production DNS.
@@ -113,6 +119,7 @@ class StaticDnsServer:
         self._soa_zones = sorted(
             {dns.name.from_text(z) for z in soa_zones}, key=lambda z: -len(z.labels)
         )
+        self._tcp_faults = {dns.name.from_text(n): f for n, f in (tcp_faults or {}).items()}
         self._data: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         for record in records:
             self._add(record)
@@ -249,11 +256,27 @@ class StaticDnsServer:
                 if wire is None:
                     return
                 reply = self._reply(wire, "tcp")
+                fault = self._tcp_fault(wire)
+                if fault == "close":
+                    return
                 if reply is not None:
+                    sent = reply[: len(reply) // 2] if fault == "cut" else reply
                     try:
-                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                        conn.sendall(struct.pack("!H", len(reply)) + sent)
                     except OSError:
                         return
+                if fault == "cut":
+                    return
+
+    def _tcp_fault(self, wire: bytes) -> TcpFault | None:
+        """The fault ``tcp_faults`` sets for the name this query asks for, if any."""
+        if not self._tcp_faults:
+            return None
+        try:
+            question = dns.message.from_wire(wire).question
+        except dns.exception.DNSException:
+            return None
+        return self._tcp_faults.get(question[0].name) if question else None
 
     def _recv_exactly(self, conn: socket.socket, size: int) -> bytes | None:
         """``size`` bytes, or None once the peer closes or the server stops."""
