@@ -176,8 +176,14 @@ class Page:
         self.browser = browser
         self.session = session
 
-    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self.browser.call(method, params, session=self.session)
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float = COMMAND_TIMEOUT,
+    ) -> dict[str, Any]:
+        return self.browser.call(method, params, session=self.session, timeout=timeout)
 
     def events(self, method: str) -> list[dict[str, Any]]:
         """The parameters of every ``method`` event this page sent so far."""
