@@ -27,6 +27,7 @@ COMMAND_TIMEOUT = 30.0
 # A full-page screenshot of the demo report rasterises a tall page: on a loaded 2-core machine
 # it has taken over 30 s.
 SCREENSHOT_TIMEOUT = 120.0
+MAX_CAPTURE_HEIGHT = 16_384
 
 
 class BrowserError(AssertionError):
@@ -222,6 +223,9 @@ class Page:
             width, height = self.evaluate(
                 "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
             )
+            # Headless Chromium rasterises a capture in one surface: past ~16k px it can stall
+            # for minutes on a loaded machine, so a tall page is captured from its top.
+            height = min(height, MAX_CAPTURE_HEIGHT)
             params["clip"] = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
         data = self.call("Page.captureScreenshot", params, timeout=SCREENSHOT_TIMEOUT)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
