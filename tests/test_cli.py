@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from netverify.checklib.catalog import checks_dir
 from netverify.cli import main
 from netverify.sim.scenario import FaultSpec
 from netverify.sinks.events import event_id, finding_schema
@@ -150,7 +151,7 @@ def test_checks_list_names_every_check(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["checks", "list", "--output", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
 
-    assert {"workspace_v1_legacy_mode_disabled", "keyvault_network_bypass_azure_services"} <= {
-        r["id"] for r in rows
-    }
+    shipped = sorted(p.parent.name for p in checks_dir().glob("*/metadata.toml"))
+    assert shipped == sorted(r["id"] for r in rows)
+    assert {"workspace_v1_legacy_mode_disabled", "dns_forwarding_ruleset_no_loop"} <= set(shipped)
     assert all(r["remediation"]["command"].split()[0] in REMEDIATION_TOOLS for r in rows)
