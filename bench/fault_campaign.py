@@ -7,7 +7,8 @@ its reason, then the table ``kind | tried | right | wrong`` and the four counter
 
 * hangs: a case still running at its wall-clock bound (it is left behind, the campaign goes on);
 * whole-run losses: a run that exited 2, or raised, with 0 findings where findings were expected;
-* lost/duplicated events: events a run printed vs those at the loopback webhook plus its spool;
+* lost/duplicated events: events a run printed vs those at the loopback webhook plus its spool
+  (waiting or rejected);
 * leaks: threads or file descriptors left after the case (and its servers) vs before.
 
 Everything listens on loopback; the exit code is 0 only when every case was right.
@@ -149,7 +150,9 @@ def by_resource(result: RunResult, check_id: str) -> dict[str, Finding]:
     return {f.resource_id.rsplit("/", 1)[-1]: f for f in result.findings if f.check.id == check_id}
 
 
-def expect(result: RunResult, check_id: str, statuses: dict[str, Status], text: str = "") -> Outcome:
+def expect(
+    result: RunResult, check_id: str, statuses: dict[str, Status], text: str = ""
+) -> Outcome:
     """Right when each resource's finding of ``check_id`` has its status (and the first names
     ``text``) and the run exits 1 (the demo's own fails), having lost none of its findings."""
     if not result.findings:
@@ -160,25 +163,31 @@ def expect(result: RunResult, check_id: str, statuses: dict[str, Status], text: 
         if finding is None:
             return Outcome(f"no {check_id} finding for {resource}")
         if finding.status is not status:
-            return Outcome(f"{resource}: {finding.status.value}, expected {status.value}: "
-                           f"{finding.message[:120]}")
+            return Outcome(
+                f"{resource}: {finding.status.value}, expected {status.value}: "
+                f"{finding.message[:120]}"
+            )
     first = found[next(iter(statuses))]
     if text and text not in finding_text(first):
-        return Outcome(f"{first.resource_id.rsplit('/', 1)[-1]} does not say {text!r}: "
-                       f"{first.message[:120]}")
+        return Outcome(
+            f"{first.resource_id.rsplit('/', 1)[-1]} does not say {text!r}: {first.message[:120]}"
+        )
     if result.exit_code != 1:
         return Outcome(f"exit {result.exit_code}, expected 1")
     return Outcome()
 
 
 def finding_text(finding: Finding) -> str:
-    return f"{finding.message} {json.dumps(finding.evidence.observed, default=str)}"
+    observed = finding.evidence.observed if finding.evidence else {}
+    return f"{finding.message} {json.dumps(observed, default=str)}"
 
 
 # -- malformed configs -------------------------------------------------------------------------
 
 
-def config_case(edit: Callable[[dict[str, Any]], Any], raw: bytes | None = None) -> Callable[[Campaign], Outcome]:
+def config_case(
+    edit: Callable[[dict[str, Any]], Any], raw: bytes | None = None
+) -> Callable[[Campaign], Outcome]:
     """``config check`` on the demo config after ``edit`` (or on ``raw`` bytes): exit 2 with a
     message naming the file, never an unexpected exception."""
 
@@ -235,7 +244,7 @@ def config_cases() -> list[Case]:
     }
     cases = [Case("config", name, config_case(edit)) for name, edit in edits.items()]
     raws = {
-        "non-UTF-8 file": b"cloud = \"Azure\xff\xfeCloud\"\n",
+        "non-UTF-8 file": b'cloud = "Azure\xff\xfeCloud"\n',
         "deep nesting": deep,
         "TOML syntax error": b"[arm\nendpoint = \n",
         "empty file": b"",
@@ -270,37 +279,96 @@ def arm_cases() -> list[Case]:
     vault_judged = {"kv-broken": Status.FAIL, "kv-healthy": Status.PASS}
     workspace_error = {"mlw-broken": Status.ERROR, "mlw-healthy": Status.PASS}
     cases = [
-        Case("arm", f"vault {status} always",
-             arm_case([FaultSpec(path=KV_PATH, status=status)], KV_CHECK, vault_error, str(status)))
+        Case(
+            "arm",
+            f"vault {status} always",
+            arm_case([FaultSpec(path=KV_PATH, status=status)], KV_CHECK, vault_error, str(status)),
+        )
         for status in (500, 502, 503, 504)
     ]
     cases += [
-        Case("arm", "vault 500 once then 200",
-             arm_case([FaultSpec(path=KV_PATH, status=500, times=1)], KV_CHECK, vault_judged)),
-        Case("arm", "vault 429 Retry-After 1 once",
-             arm_case([FaultSpec(path=KV_PATH, status=429, retry_after=1, times=1)], KV_CHECK,
-                      vault_judged)),
-        Case("arm", "vault 429 Retry-After 100000 once",
-             arm_case([FaultSpec(path=KV_PATH, status=429, retry_after=100000, times=1)], KV_CHECK,
-                      {"kv-healthy": Status.PASS}, arm={"max_retry_after_seconds": 2})),
-        Case("arm", "vault 429 Retry-After 100000 always (cap 3 s)",
-             arm_case([FaultSpec(path=KV_PATH, status=429, retry_after=100000)], KV_CHECK,
-                      vault_error, "429", arm={"max_retry_after_seconds": 3})),
-        Case("arm", "vault 429 Retry-After 999999999",
-             arm_case([FaultSpec(path=KV_PATH, status=429, retry_after=999999999)], KV_CHECK,
-                      vault_error, "429", arm={"max_retry_after_seconds": 1})),
-        Case("arm", "vault 403",
-             arm_case([FaultSpec(path=KV_PATH, status=403)], KV_CHECK, vault_error,
-                      "Microsoft.KeyVault/vaults/read")),
-        Case("arm", "vault 404",
-             arm_case([FaultSpec(path=KV_PATH, status=404)], KV_CHECK,
-                      vault_judged, "does not exist")),
-        Case("arm", "vault answers after 1.5 s",
-             arm_case([FaultSpec(path=KV_PATH, status=200, delay_seconds=1.5, times=1)],
-                      KV_CHECK, vault_judged)),
-        Case("arm", "vault never answers (arm timeout 0.5 s)",
-             arm_case([FaultSpec(path=KV_PATH, status=200, delay_seconds=20)], KV_CHECK,
-                      vault_error, arm={"timeout_seconds": 0.5})),
+        Case(
+            "arm",
+            "vault 500 once then 200",
+            arm_case([FaultSpec(path=KV_PATH, status=500, times=1)], KV_CHECK, vault_judged),
+        ),
+        Case(
+            "arm",
+            "vault 429 Retry-After 1 once",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=429, retry_after=1, times=1)],
+                KV_CHECK,
+                vault_judged,
+            ),
+        ),
+        Case(
+            "arm",
+            "vault 429 Retry-After 100000 once",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=429, retry_after=100000, times=1)],
+                KV_CHECK,
+                {"kv-healthy": Status.PASS},
+                arm={"max_retry_after_seconds": 2},
+            ),
+        ),
+        Case(
+            "arm",
+            "vault 429 Retry-After 100000 always (cap 3 s)",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=429, retry_after=100000)],
+                KV_CHECK,
+                vault_error,
+                "429",
+                arm={"max_retry_after_seconds": 3},
+            ),
+        ),
+        Case(
+            "arm",
+            "vault 429 Retry-After 999999999",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=429, retry_after=999999999)],
+                KV_CHECK,
+                vault_error,
+                "429",
+                arm={"max_retry_after_seconds": 1},
+            ),
+        ),
+        Case(
+            "arm",
+            "vault 403",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=403)],
+                KV_CHECK,
+                vault_error,
+                "Microsoft.KeyVault/vaults/read",
+            ),
+        ),
+        Case(
+            "arm",
+            "vault 404",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=404)], KV_CHECK, vault_judged, "does not exist"
+            ),
+        ),
+        Case(
+            "arm",
+            "vault answers after 1.5 s",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=200, delay_seconds=1.5, times=1)],
+                KV_CHECK,
+                vault_judged,
+            ),
+        ),
+        Case(
+            "arm",
+            "vault never answers (arm timeout 0.5 s)",
+            arm_case(
+                [FaultSpec(path=KV_PATH, status=200, delay_seconds=20)],
+                KV_CHECK,
+                vault_error,
+                arm={"timeout_seconds": 0.5},
+            ),
+        ),
     ]
     bodies = {
         "truncated JSON": '{"id": "x", "name": "mlw-bro',
@@ -314,8 +382,11 @@ def arm_cases() -> list[Case]:
         "empty": "",
     }
     cases += [
-        Case("arm", f"workspace body {name}",
-             arm_case([FaultSpec(path=WS_PATH, status=200, body=body)], V1_CHECK, workspace_error))
+        Case(
+            "arm",
+            f"workspace body {name}",
+            arm_case([FaultSpec(path=WS_PATH, status=200, body=body)], V1_CHECK, workspace_error),
+        )
         for name, body in bodies.items()
     ]
     cases.append(Case("arm", "self-pointing nextLink", self_pointing_next_link))
@@ -335,7 +406,9 @@ def self_pointing_next_link(campaign: Campaign) -> Outcome:
         tenant.arm.clear_faults()
     if not result.findings:
         return Outcome("0 findings", whole_run_loss=True)
-    said = [f for f in result.findings if f.status is Status.ERROR and "nextLink" in finding_text(f)]
+    said = [
+        f for f in result.findings if f.status is Status.ERROR and "nextLink" in finding_text(f)
+    ]
     return Outcome() if said else Outcome("no error finding names the repeating nextLink")
 
 
@@ -382,8 +455,10 @@ class HostileHttp:
                 with contextlib.suppress(OSError):
                     connection.settimeout(1)
                     connection.recv(65536)
-                    head = (f"HTTP/1.1 {self.status} X\r\nContent-Type: application/json\r\n"
-                            f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n")
+                    head = (
+                        f"HTTP/1.1 {self.status} X\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"
+                    )
                     connection.sendall(head.encode() + self.body)
             connection.close()
 
@@ -403,13 +478,18 @@ def cannot_authenticate(result: RunResult) -> Outcome:
         return Outcome(f"exit {result.exit_code}, expected 2 (no token)")
     if not result.findings:
         return Outcome("0 findings: nothing says why", whole_run_loss=False)
-    if any(f.status in (Status.PASS, Status.FAIL) for f in result.findings if "dns" not in f.check.id
-           and "tls" not in f.check.id):
+    if any(
+        f.status in (Status.PASS, Status.FAIL)
+        for f in result.findings
+        if "dns" not in f.check.id and "tls" not in f.check.id
+    ):
         return Outcome("an ARM check judged without a token")
     return Outcome()
 
 
-def token_case(behaviour: str, status: int = 200, body: bytes = b"") -> Callable[[Campaign], Outcome]:
+def token_case(
+    behaviour: str, status: int = 200, body: bytes = b""
+) -> Callable[[Campaign], Outcome]:
     def run(campaign: Campaign) -> Outcome:
         with HostileHttp(behaviour, status, body) as server, identity_at(server.url):
             return cannot_authenticate(run_config(campaign, credential={"timeout_seconds": 2}))
@@ -432,8 +512,12 @@ def token_cases() -> list[Case]:
         Case("token", "closes the connection", token_case("close"), bound_seconds=60),
         Case("token", "500", token_case("status", 500, b'{"error": "boom"}'), bound_seconds=60),
         Case("token", "200 not JSON", token_case("status", 200, b"<html>"), bound_seconds=60),
-        Case("token", "200 without access_token",
-             token_case("status", 200, b'{"expires_on": "1"}'), bound_seconds=60),
+        Case(
+            "token",
+            "200 without access_token",
+            token_case("status", 200, b'{"expires_on": "1"}'),
+            bound_seconds=60,
+        ),
     ]
 
 
@@ -512,8 +596,10 @@ class HostileDns:
 def resolver_judged(result: RunResult, baseline: int) -> Outcome:
     """Right: the run keeps its findings (no whole-run loss) and the resolver is not a pass."""
     if result.exit_code == 2 or not result.findings:
-        return Outcome(f"exit {result.exit_code} with {len(result.findings)} findings",
-                       whole_run_loss=not result.findings)
+        return Outcome(
+            f"exit {result.exit_code} with {len(result.findings)} findings",
+            whole_run_loss=not result.findings,
+        )
     if len(result.findings) < baseline // 2:
         return Outcome(f"{len(result.findings)} findings of {baseline}: a part of the run is lost")
     resolver = [f for f in result.findings if f.check.id == RESOLVER_CHECK]
@@ -529,8 +615,10 @@ def dns_case(behaviour: str) -> Callable[[Campaign], Outcome]:
         document = campaign.document()
         nameserver = campaign.tenant.write_resolv_conf().read_text().split()[1]
         with HostileDns(behaviour) as server:
-            dns = {**document["dns"], "server_map": {**document["dns"]["server_map"],
-                                                     nameserver: server.address}}
+            dns = {
+                **document["dns"],
+                "server_map": {**document["dns"]["server_map"], nameserver: server.address},
+            }
             return resolver_judged(run_config(campaign, dns=dns), campaign.baseline_findings)
 
     return run
@@ -545,26 +633,35 @@ def resolv_conf_case(content: bytes | None) -> Callable[[Campaign], Outcome]:
             path.write_bytes(content)
         result = run_once(campaign.tenant.config(dns={"resolv_conf": str(path)}))
         if result.exit_code == 2 or len(result.findings) < campaign.baseline_findings // 2:
-            return Outcome(f"exit {result.exit_code} with {len(result.findings)} findings",
-                           whole_run_loss=not result.findings)
-        named = [f for f in result.findings if f.status is not Status.PASS
-                 and str(path) in finding_text(f)]
+            return Outcome(
+                f"exit {result.exit_code} with {len(result.findings)} findings",
+                whole_run_loss=not result.findings,
+            )
+        named = [
+            f
+            for f in result.findings
+            if f.status is not Status.PASS and str(path) in finding_text(f)
+        ]
         return Outcome() if named else Outcome(f"no finding names {path.name}")
 
     return run
 
 
 def dns_cases() -> list[Case]:
-    cases = [Case("dns", f"resolver {b}", dns_case(b), bound_seconds=60)
-             for b in ("silent", "servfail", "garbage", "tc-close", "tc-short")]
+    cases = [
+        Case("dns", f"resolver {b}", dns_case(b), bound_seconds=60)
+        for b in ("silent", "servfail", "garbage", "tc-close", "tc-short")
+    ]
     files = {
         "resolv.conf non-UTF-8": b"nameserver 10.0.0.4\xff\xfe\n",
         "resolv.conf nameserver 999.1.1.1": b"nameserver 999.1.1.1\n",
         "resolv.conf missing": None,
         "resolv.conf without nameserver": b"search example.com\n",
     }
-    cases += [Case("dns", name, resolv_conf_case(content), bound_seconds=60)
-              for name, content in files.items()]
+    cases += [
+        Case("dns", name, resolv_conf_case(content), bound_seconds=60)
+        for name, content in files.items()
+    ]
     return cases
 
 
@@ -573,7 +670,8 @@ def dns_cases() -> list[Case]:
 
 def sink_case(faults: list[Fault], down: bool = False) -> Callable[[Campaign], Outcome]:
     """``netverify run`` with a webhook that answers ``faults`` (or is down): it exits 1 within
-    its flush timeout, and every printed event is at the webhook or in its spool, once."""
+    its flush timeout, and every printed event is at the webhook, waiting in its spool or in its
+    rejected table, and none arrived twice."""
 
     def run(campaign: Campaign) -> Outcome:
         workdir = campaign.scratch()
@@ -581,10 +679,20 @@ def sink_case(faults: list[Fault], down: bool = False) -> Callable[[Campaign], O
         receiver.start()
         receiver.fail_next(*faults)
         document = campaign.document()
-        document["sinks"] = [{"type": "webhook", "url": receiver.url, "name": "hook",
-                              "ca_file": str(receiver.ca_pem), "timeout_seconds": 2}]
-        document["delivery"] = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2,
-                                "flush_timeout_seconds": 1}
+        document["sinks"] = [
+            {
+                "type": "webhook",
+                "url": receiver.url,
+                "name": "hook",
+                "ca_file": str(receiver.ca_pem),
+                "timeout_seconds": 2,
+            }
+        ]
+        document["delivery"] = {
+            "retry_initial_seconds": 0.05,
+            "retry_max_seconds": 0.2,
+            "flush_timeout_seconds": 1,
+        }
         config = workdir / "config.toml"
         config.write_text(tomli_w.dumps(document), encoding="utf-8")
         if down:
@@ -601,14 +709,20 @@ def sink_case(faults: list[Fault], down: bool = False) -> Callable[[Campaign], O
 def delivered(ran: CliRun, receiver: WebhookStandIn, spool: Spool) -> Outcome:
     printed = [json.loads(line)["uid"] for line in ran.stdout.splitlines() if line.startswith("{")]
     if ran.code != 1 or not printed:
-        return Outcome(f"run exit {ran.code} with {len(printed)} events: {ran.stderr[-140:]!r}",
-                       whole_run_loss=not printed)
+        return Outcome(
+            f"run exit {ran.code} with {len(printed)} events: {ran.stderr[-140:]!r}",
+            whole_run_loss=not printed,
+        )
     arrived = Counter(e["uid"] for e in receiver.received)
     duplicated = sum(n - 1 for n in arrived.values())
-    lost = max(0, len(printed) - len(arrived) - spool.stats().backlog)
+    stats = spool.stats()  # refused for good (413 at one event, 401): kept and named, not lost
+    lost = max(0, len(printed) - len(arrived) - stats.backlog - stats.rejected)
     if lost or duplicated:
-        return Outcome(f"{lost} lost, {duplicated} duplicated of {len(printed)}",
-                       lost_events=lost, duplicated_events=duplicated)
+        return Outcome(
+            f"{lost} lost, {duplicated} duplicated of {len(printed)}",
+            lost_events=lost,
+            duplicated_events=duplicated,
+        )
     return Outcome()
 
 
@@ -617,10 +731,16 @@ def sink_cases() -> list[Case]:
     return [
         Case("sink", "webhook 500 always", sink_case([Fault(500)] * always)),
         Case("sink", "webhook 503 twice then 202", sink_case([Fault(503)] * 2)),
-        Case("sink", "webhook 429 Retry-After 999999",
-             sink_case([Fault(429, headers={"Retry-After": "999999"})] * always)),
-        Case("sink", "webhook 503 Retry-After 999999 once",
-             sink_case([Fault(503, headers={"Retry-After": "999999"})])),
+        Case(
+            "sink",
+            "webhook 429 Retry-After 999999",
+            sink_case([Fault(429, headers={"Retry-After": "999999"})] * always),
+        ),
+        Case(
+            "sink",
+            "webhook 503 Retry-After 999999 once",
+            sink_case([Fault(503, headers={"Retry-After": "999999"})]),
+        ),
         Case("sink", "webhook never answers", sink_case([Fault(503, delay_seconds=4)] * 4)),
         Case("sink", "webhook down", sink_case([], down=True)),
         Case("sink", "webhook 401 always", sink_case([Fault(401, {"error": "no"})] * always)),
@@ -642,44 +762,62 @@ def secret_case(status: int, path: str, shape: str) -> Callable[[Campaign], Outc
         tenant.arm.inject(FaultSpec(path=path, status=status, body=body))
         config = campaign.write(campaign.document())
         try:
-            outputs = [cli("run", "-c", str(config), "-o", output) for output in ("json", "table")]
+            outputs = {o: cli("run", "-c", str(config), "-o", o) for o in ("json", "table")}
         finally:
             tenant.arm.clear_faults()
-        if any(ran.code != 1 for ran in outputs):
-            return Outcome(f"run exit {[ran.code for ran in outputs]}, expected 1")
-        where = [f"stdout -o {o}" for o, ran in zip(("json", "table"), outputs) if token in ran.stdout]
-        where += [f"stderr -o {o}" for o, ran in zip(("json", "table"), outputs) if token in ran.stderr]
+        if any(ran.code != 1 for ran in outputs.values()):
+            return Outcome(f"run exit {[ran.code for ran in outputs.values()]}, expected 1")
+        where = [f"stdout -o {o}" for o, ran in outputs.items() if token in ran.stdout]
+        where += [f"stderr -o {o}" for o, ran in outputs.items() if token in ran.stderr]
         state = state_directory(None, None)
-        where += [p.name for p in state.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+        where += [
+            p.name for p in state.rglob("*") if p.is_file() and token.encode() in p.read_bytes()
+        ]
         return Outcome(f"token in {', '.join(where)}") if where else Outcome()
 
     return run
 
 
 def secret_cases() -> list[Case]:
-    message = '{"error": {"code": "BadGateway", "message": "upstream saw Authorization: Bearer TOKEN"}}'
+    message = (
+        '{"error": {"code": "BadGateway", "message": "upstream saw Authorization: Bearer TOKEN"}}'
+    )
     bare = '{"error": {"code": "Forbidden", "message": "token TOKEN is not allowed"}}'
     return [
         Case("secret", "502 echoing Authorization", secret_case(502, KV_PATH, message)),
         Case("secret", "403 echoing the bare token", secret_case(403, KV_PATH, bare)),
-        Case("secret", "200 workspace body with the token",
-             secret_case(200, WS_PATH, '{"id": "x", "properties": {"v1LegacyMode": "TOKEN"}}')),
-        Case("secret", "500 HTML echoing the header",
-             secret_case(500, KV_PATH, "<html>Authorization: Bearer TOKEN</html>")),
+        Case(
+            "secret",
+            "200 workspace body with the token",
+            secret_case(200, WS_PATH, '{"id": "x", "properties": {"v1LegacyMode": "TOKEN"}}'),
+        ),
+        Case(
+            "secret",
+            "500 HTML echoing the header",
+            secret_case(500, KV_PATH, "<html>Authorization: Bearer TOKEN</html>"),
+        ),
     ]
 
 
 def all_cases() -> list[Case]:
-    return [*config_cases(), *arm_cases(), *token_cases(), *dns_cases(), *sink_cases(),
-            *secret_cases()]
+    return [
+        *config_cases(),
+        *arm_cases(),
+        *token_cases(),
+        *dns_cases(),
+        *sink_cases(),
+        *secret_cases(),
+    ]
 
 
 # -- the campaign ------------------------------------------------------------------------------
 
 
 def resources() -> tuple[set[str], int]:
-    """(names of the live threads, open file descriptors) of this process."""
-    return {t.name for t in threading.enumerate()}, len(os.listdir("/proc/self/fd"))
+    """(names of the live threads, open file descriptors) of this process; the simulator's own
+    per-query threads (``sim-``) are its business, not the agent's."""
+    threads = {t.name for t in threading.enumerate() if not t.name.startswith("sim-")}
+    return threads, len(os.listdir("/proc/self/fd"))
 
 
 def leaked(before: tuple[set[str], int]) -> str:
@@ -705,7 +843,9 @@ def run_case(campaign: Campaign, case: Case) -> Result:
         try:
             box.append(case.run(campaign))
         except Exception as exc:
-            box.append(Outcome(f"raised {type(exc).__name__}: {str(exc)[:140]}", whole_run_loss=True))
+            box.append(
+                Outcome(f"raised {type(exc).__name__}: {str(exc)[:140]}", whole_run_loss=True)
+            )
 
     started = time.monotonic()
     worker = threading.Thread(target=body, name=f"case {case.name}", daemon=True)
@@ -723,7 +863,9 @@ def campaign_on_demo() -> Iterator[Campaign]:
     with tempfile.TemporaryDirectory(prefix="netverify-campaign-") as tmp:
         root = Path(tmp)
         os.environ["STATE_DIRECTORY"] = str(root / "state")
-        with SimulatedTenant(builtin_scenario("demo"), root / "tenant", custom_dns="standin") as tenant:
+        with SimulatedTenant(
+            builtin_scenario("demo"), root / "tenant", custom_dns="standin"
+        ) as tenant:
             os.environ.update(tenant.credential_environment)
             campaign = Campaign(tenant, root)
             campaign.baseline_findings = len(run_config(campaign).findings)
@@ -761,10 +903,14 @@ def main_campaign(argv: list[str] | None = None) -> int:
             result = run_case(campaign, case)
             results.append(result)
             if args.verbose or not result.right:
-                print(f"{'right' if result.right else 'WRONG'} {case.kind} / {case.name} ({result.seconds:.1f} s): {result.reason or 'ok'}",
-                      flush=True)
-    print(f"\n{len(results)} cases in {time.monotonic() - started:.0f} s, "
-          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+                print(
+                    f"{'right' if result.right else 'WRONG'} {case.kind} / {case.name} ({result.seconds:.1f} s): {result.reason or 'ok'}",
+                    flush=True,
+                )
+    print(
+        f"\n{len(results)} cases in {time.monotonic() - started:.0f} s, "
+        f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
+    )
     print(table(results))
     return 0 if all(r.right for r in results) else 1
 
