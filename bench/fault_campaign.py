@@ -671,9 +671,10 @@ def dns_cases() -> list[Case]:
 
 
 def sink_case(faults: list[Fault], down: bool = False) -> Callable[[Campaign], Outcome]:
-    """``netverify run`` with a webhook that answers ``faults`` (or is down): it exits 1 within
-    its flush timeout, and every printed event is at the webhook, waiting in its spool or in its
-    rejected table, and none arrived twice."""
+    """``netverify run`` with a webhook that answers ``faults`` (or is down) beside a JSON lines
+    file: it exits 1 within its flush timeout; every printed event is at the webhook, waiting in
+    its spool or in its rejected table, none arrived twice, and the file has each one once (one
+    sink's outage holds back no other)."""
 
     def run(campaign: Campaign) -> Outcome:
         workdir = campaign.scratch()
@@ -688,7 +689,8 @@ def sink_case(faults: list[Fault], down: bool = False) -> Callable[[Campaign], O
                 "name": "hook",
                 "ca_file": str(receiver.ca_pem),
                 "timeout_seconds": 2,
-            }
+            },
+            {"type": "jsonl_file", "path": str(workdir / "events.jsonl"), "name": "file"},
         ]
         document["delivery"] = {
             "retry_initial_seconds": 0.05,
@@ -703,12 +705,13 @@ def sink_case(faults: list[Fault], down: bool = False) -> Callable[[Campaign], O
             ran = cli("run", "-c", str(config), "-o", "jsonl")
         finally:
             receiver.stop()
-        return delivered(ran, receiver, Spool.in_directory(state_directory(None, None), "hook", 10))
+        spool = Spool.in_directory(state_directory(None, None), "hook", 10)
+        return delivered(ran, receiver, spool, workdir / "events.jsonl")
 
     return run
 
 
-def delivered(ran: CliRun, receiver: WebhookStandIn, spool: Spool) -> Outcome:
+def delivered(ran: CliRun, receiver: WebhookStandIn, spool: Spool, file: Path) -> Outcome:
     printed = [json.loads(line)["uid"] for line in ran.stdout.splitlines() if line.startswith("{")]
     if ran.code != 1 or not printed:
         return Outcome(
@@ -719,6 +722,10 @@ def delivered(ran: CliRun, receiver: WebhookStandIn, spool: Spool) -> Outcome:
     duplicated = sum(n - 1 for n in arrived.values())
     stats = spool.stats()  # refused for good (413 at one event, 401): kept and named, not lost
     lost = max(0, len(printed) - len(arrived) - stats.backlog - stats.rejected)
+    lines = file.read_text().splitlines() if file.exists() else []
+    written = Counter(json.loads(line)["uid"] for line in lines)
+    lost += len(set(printed) - set(written))
+    duplicated += sum(n - 1 for n in written.values())
     if lost or duplicated:
         return Outcome(
             f"{lost} lost, {duplicated} duplicated of {len(printed)}",
