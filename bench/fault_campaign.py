@@ -787,12 +787,45 @@ def secret_case(status: int, path: str, shape: str) -> Callable[[Campaign], Outc
     return run
 
 
+def webhook_echoing_its_secret(campaign: Campaign) -> Outcome:
+    """A webhook whose 401 body echoes the Authorization value it was sent: the value is on
+    neither stdout nor stderr of `run`, and the retry delivers."""
+    workdir = campaign.scratch()
+    secret = "opaque-webhook-secret-4f9e2a"
+    (workdir / "authorization").write_text(secret, encoding="utf-8")
+    receiver = WebhookStandIn(workdir / "webhook")
+    receiver.start()
+    receiver.fail_next(Fault(401, {"error": f"unknown authorization {secret}"}))
+    document = campaign.document()
+    document["sinks"] = [
+        {
+            "type": "webhook",
+            "url": receiver.url,
+            "ca_file": str(receiver.ca_pem),
+            "authorization_file": str(workdir / "authorization"),
+        }
+    ]
+    document["delivery"] = {"retry_initial_seconds": 0.05, "flush_timeout_seconds": 5}
+    config = workdir / "config.toml"
+    config.write_text(tomli_w.dumps(document), encoding="utf-8")
+    try:
+        ran = cli("run", "-c", str(config), "-o", "jsonl")
+    finally:
+        receiver.stop()
+    if secret in ran.stdout + ran.stderr:
+        return Outcome("the webhook's secret is in run's output")
+    if ran.code != 1 or not receiver.received:
+        return Outcome(f"run exit {ran.code}, {len(receiver.received)} events at the webhook")
+    return Outcome()
+
+
 def secret_cases() -> list[Case]:
     message = (
         '{"error": {"code": "BadGateway", "message": "upstream saw Authorization: Bearer TOKEN"}}'
     )
     bare = '{"error": {"code": "Forbidden", "message": "token TOKEN is not allowed"}}'
     return [
+        Case("secret", "webhook 401 echoing its secret", webhook_echoing_its_secret),
         Case("secret", "502 echoing Authorization", secret_case(502, KV_PATH, message)),
         Case("secret", "403 echoing the bare token", secret_case(403, KV_PATH, bare)),
         Case(
