@@ -756,3 +756,68 @@ def test_an_unreadable_spool_and_row_spare_the_agent_and_the_other_sinks(
     messages = [str(line.get("message")) for line in agent.lines]
     assert any(m.startswith("spool of sink broken at ") and "set aside as" in m for m in messages)
     assert any(m.startswith("sink rows: spool row 1 is not an event") for m in messages)
+
+
+class SilentReceiver:
+    """Takes TCP connections on loopback and never answers: a webhook receiver that hangs."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._sock.getsockname()[1]}/hook"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.connections.append(self._sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._sock.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def stop_timeout_of(unit: str) -> float:
+    """``TimeoutStopSec=`` of a unit in systemd/, in seconds: SIGKILL comes after it."""
+    text = (Path(__file__).parent.parent / "systemd" / unit).read_text(encoding="utf-8")
+    return float(text.split("\nTimeoutStopSec=")[1].split()[0])
+
+
+def test_sigterm_during_a_silent_webhook_exits_at_once_and_keeps_every_event(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """A webhook receiver that takes the connection and never answers (timeout_seconds = 30):
+    SIGTERM aborts the send in flight, the agent exits well within netverify.service's
+    TimeoutStopSec, and every event it emitted is still in the sink's spool (events in =
+    0 delivered + spooled)."""
+    silent = SilentReceiver()
+    document = tenant.config_document(schedule=SCHEDULE, health={"listen": "off"})
+    document["sinks"] = [
+        {"type": "webhook", "name": "hook", "url": silent.url, "timeout_seconds": 30}
+    ]
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(document), encoding="utf-8")
+    state = tmp_path / "state"
+    try:
+        agent = start_agent("--config", str(config), "--state-dir", str(state))
+        agent.wait_for(run_finished)
+        eventually(lambda: bool(silent.connections))  # a delivery is waiting for an answer
+
+        code, seconds = agent.stop()
+    finally:
+        silent.close()
+
+    assert (0, True) == (code, seconds < stop_timeout_of("netverify.service") / 3), agent.dump()
+    emitted = {event_id(f) for f in agent.findings()} | {c["event_id"] for c in agent.changes()}
+    spool = Spool.in_directory(state, "hook", 100_000)
+    try:
+        spooled = {e.event["event_id"] for e in spool.head(100_000)}
+    finally:
+        spool.close()
+    assert emitted and emitted == spooled

@@ -201,16 +201,22 @@ class Daemon:
         notify("STOPPING=1", "STATUS=stopping")
         stopping = time.monotonic()
         self.scheduler.pause()
+        # A receiver that does not answer must not hold the stop: the sends in flight fail now
+        # (their events stay spooled), so the delivery job in flight returns at once.
+        self.delivery.abort()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._running.is_set() and time.monotonic() < deadline:
             time.sleep(0.05)
         if self._running.is_set():
             self._cancel.set()
         # Waits for the jobs: a cancelled run returns at once, a finishing one spools its events,
-        # and a delivery in flight has at most DELIVERY_SLICE_SECONDS; what is left stays spooled.
+        # and a delivery in flight ends within DELIVERY_SLICE_SECONDS whatever its receiver does
+        # (Delivery.flush); what is left stays spooled.
         self.scheduler.shutdown(wait=True)
-        # A last delivery within the stop budget; anything still undelivered stays spooled.
-        self.delivery.flush(max(0.5, STOP_BUDGET_SECONDS - (time.monotonic() - stopping)))
+        # A last slice for what a run that finished meanwhile spooled, within the stop budget;
+        # anything still undelivered stays spooled for the next start.
+        left = STOP_BUDGET_SECONDS - (time.monotonic() - stopping)
+        self.delivery.flush(max(0.5, min(DELIVERY_SLICE_SECONDS, left)))
         self.delivery.close()
         if self.health:
             self.health.stop()
