@@ -201,9 +201,6 @@ class Daemon:
         notify("STOPPING=1", "STATUS=stopping")
         stopping = time.monotonic()
         self.scheduler.pause()
-        # A receiver that does not answer must not hold the stop: the sends in flight fail now
-        # (their events stay spooled), so the delivery job in flight returns at once.
-        self.delivery.abort()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while self._running.is_set() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -214,7 +211,8 @@ class Daemon:
         # (Delivery.flush); what is left stays spooled.
         self.scheduler.shutdown(wait=True)
         # A last slice for what a run that finished meanwhile spooled, within the stop budget;
-        # anything still undelivered stays spooled for the next start.
+        # then a send still waiting for its receiver is aborted (Delivery.close). Anything
+        # undelivered stays spooled for the next start.
         left = STOP_BUDGET_SECONDS - (time.monotonic() - stopping)
         self.delivery.flush(max(0.5, min(DELIVERY_SLICE_SECONDS, left)))
         self.delivery.close()

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential  # the Azure Monitor sink's only
 
 log = logging.getLogger("netverify.sinks.delivery")
-# How long a flush waits, past its deadline, for the sends it aborted to return.
+# How long ``close`` waits for the sends it aborted to return.
 ABORT_GRACE_SECONDS = 1.0
 
 
@@ -174,15 +174,15 @@ class Delivery:
     def flush(self, timeout: float | None = None) -> dict[str, bool]:
         """Deliver every spool in parallel for at most ``timeout`` seconds; True = emptied.
 
-        Returns by then (plus ``ABORT_GRACE_SECONDS``) whatever a receiver does: a send still
-        in flight at the deadline is aborted (``Transport.abort``; its batch stays spooled),
-        and a sink whose send cannot be aborted (a connect under way, an SDK upload) is left to
-        end alone; later flushes skip it until it has.
+        Returns by then whatever a receiver does. A send still in flight is not aborted (the
+        receiver may have taken the batch: sent again, it would arrive twice): it ends alone,
+        within its transport's timeout, and later flushes skip that sink until it has; ``close``
+        cuts it short.
         """
         budget = self.flush_timeout if timeout is None else timeout
         deadline = time.monotonic() + budget
         results: dict[str, bool] = {}
-        started: dict[str, threading.Thread] = {}
+        started: list[threading.Thread] = []
         for name in self._sinks:
             if self._busy(name):
                 log.warning("sink %s: the previous delivery has not ended yet; skipped", name)
@@ -194,27 +194,11 @@ class Delivery:
                 daemon=True,
             )
             self._threads[name] = thread
-            started[name] = thread
+            started.append(thread)
             thread.start()
-        for thread in started.values():
+        for thread in started:
             thread.join(max(0.0, deadline - time.monotonic()))
-        late = [name for name in started if self._busy(name)]
-        for name in late:
-            self._abort(name)
-        for name in late:
-            started[name].join(ABORT_GRACE_SECONDS)
         return {name: results.get(name, False) for name in self._sinks}
-
-    def abort(self) -> None:
-        """Make every send in flight fail now (their batches stay spooled): a stop must not
-        wait for a receiver that does not answer."""
-        for name in self._sinks:
-            self._abort(name)
-
-    def _abort(self, name: str) -> None:
-        courier = self.couriers.get(name)
-        if courier is not None:
-            courier.transport.abort()
 
     def _busy(self, name: str) -> bool:
         thread = self._threads.get(name)
@@ -247,11 +231,15 @@ class Delivery:
         return {name: spool.stats() for name, spool in self.spools().items()}
 
     def close(self) -> None:
-        """Stop and close every sink; the spool of one still sending (see ``flush``) is left
+        """Stop every sink, aborting the sends in flight (their batches stay spooled), and close
+        them; the spool of one whose send could not be aborted (see ``Transport.abort``) is left
         open for that send, which the exit ends."""
         for courier in self.couriers.values():
             courier.stop()
             courier.transport.abort()
+        grace = time.monotonic() + ABORT_GRACE_SECONDS
+        for thread in list(self._threads.values()):
+            thread.join(max(0.0, grace - time.monotonic()))
         for name, (_, spool) in self._sinks.items():
             if self._busy(name):
                 continue

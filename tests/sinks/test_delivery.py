@@ -275,9 +275,9 @@ def test_a_receiver_that_never_answers_cannot_hold_a_flush_past_its_deadline(
     tmp_path: Path,
 ) -> None:
     """A webhook whose receiver takes the connection and never answers (timeout_seconds = 3600,
-    beyond the test timeout):
-    the flush aborts the send at its deadline and returns; the batch stays spooled, counted as
-    retried, and the file sink beside it delivers as usual."""
+    beyond the test timeout): the flush returns at its deadline with the batch still spooled and
+    the file sink beside it delivered; close aborts the send, which counts as a retry, and the
+    batch stays spooled for the next start."""
     with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
         port = silent.getsockname()[1]
         sinks = delivery(
@@ -289,9 +289,11 @@ def test_a_receiver_that_never_answers_cannot_hold_a_flush_past_its_deadline(
         sinks.enqueue(events)
 
         assert {"hook": False, "jsonl_file-1": True} == sinks.flush(0.5)
-
-        n = len(events)
-        kept = SpoolStats(delivered=0, retried=n, dropped=0, rejected=0, backlog=n)
-        assert kept == sinks.stats()["hook"]
+        assert (0, len(events)) == (sinks.stats()["hook"].delivered, sinks.stats()["hook"].backlog)
         sinks.close()
-    assert n == len((tmp_path / "a.jsonl").read_text().splitlines())
+
+    spool = Spool.in_directory(state_directory(None, None), "hook", 1000)
+    kept = SpoolStats(delivered=0, retried=len(events), dropped=0, rejected=0, backlog=len(events))
+    assert kept == spool.stats()
+    spool.close()
+    assert len(events) == len((tmp_path / "a.jsonl").read_text().splitlines())
