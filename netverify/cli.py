@@ -383,7 +383,7 @@ def _config_check(args: argparse.Namespace) -> int:
 def _config_init(args: argparse.Namespace) -> int:
     import tomli_w
 
-    from netverify.config import parse_config
+    from netverify.config import parse_config, require_scope
 
     document: dict[str, Any] = {
         "cloud": args.cloud,
@@ -400,7 +400,8 @@ def _config_init(args: argparse.Namespace) -> int:
     if args.jsonl:
         document["sinks"] = [{"type": "jsonl_file", "path": str(args.jsonl)}]
     text = tomli_w.dumps(document)
-    parse_config(text, "netverify config init")  # refuse to write what `run` would refuse
+    # Refuse to write what `run` would refuse.
+    require_scope(parse_config(text, "netverify config init"), "netverify config init")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

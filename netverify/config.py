@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import ssl
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -66,15 +68,94 @@ def _crontab(value: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
+
+
+def _host(host: str, value: str) -> None:
+    """An IP address, or a DNS host name; what looks like an IPv4 address must be one."""
+    if ":" in host or re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{value!r}: {host} is not an IP address") from None
+    elif not _HOST_NAME.match(host):
+        raise ValueError(f"{value!r}: {host!r} is not a host name or an IP address")
+
+
+def _ip_address_port(value: str) -> str:
+    """A DNS server: an IP address with an optional port (dnspython asks addresses, not names)."""
+    host, _ = split_host_port(value)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IP address with an optional port "
+            "(expected 10.0.0.4, 10.0.0.4:53 or [fd00::4]:53)"
+        ) from None
+    return value
+
+
+def _host_port(value: str) -> str:
+    host, _ = split_host_port(value)
+    _host(host, value)
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+    return value
+
+
+def _absolute(value: Path) -> Path:
+    """Files and directories are absolute: under systemd the working directory is /, so a
+    relative path would mean something else there than where it was written."""
+    if not value.is_absolute():
+        raise ValueError(f"{str(value)!r} is a relative path (expected an absolute path)")
+    return value
+
+
 WorkspaceId = Annotated[str, AfterValidator(_workspace_id)]
 ResourceGroupId = Annotated[str, AfterValidator(_resource_group_id)]
 SubscriptionId = Annotated[str, AfterValidator(_subscription_id)]
 ManagementGroup = Annotated[str, AfterValidator(_management_group)]
-DnsAddress = Annotated[str, AfterValidator(_dns_address)]
+DnsAddress = Annotated[str, AfterValidator(_dns_address), AfterValidator(_ip_address_port)]
+HostPort = Annotated[str, AfterValidator(_dns_address), AfterValidator(_host_port)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+AbsolutePath = Annotated[Path, AfterValidator(_absolute)]
+
+
+def duration(default: float | None, low: float, high: float, description: str = "") -> Any:
+    """A duration field (seconds, minutes or hours, as its name says): finite, from ``low`` to ``high`` (a timeout of 1e-9 spins, inf hangs)."""
+    return Field(default, ge=low, le=high, description=description or None)
+
+
+# The shortest wait or timeout in seconds netverify accepts: below it a loop spins, not waits.
+MIN_SECONDS = 0.01
+
+
+def _https_url(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError(f"{value!r} is not an https:// URL (TLS is required)")
+    parts = urlsplit(value)
+    try:
+        _ = parts.port  # raises for a port that is not a number or out of range
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"{value!r} names no host (expected https://<host>[:port][/path])")
+    _host(parts.hostname, value)
+    return value
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are no durations or counts: refused like any value out of range.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CredentialConfig(_Section):
@@ -83,23 +164,25 @@ class CredentialConfig(_Section):
         description="managed_identity inside Azure; default = azure-identity's chain (laptop).",
     )
     client_id: str | None = Field(None, description="Client id of a user-assigned identity.")
-    timeout_seconds: float = Field(
+    timeout_seconds: float = duration(
         30.0,
-        gt=0,
-        le=300,
-        description="Connect and read timeout of each token request (a silent token endpoint "
-        "cannot hold the run).",
+        MIN_SECONDS,
+        300,
+        "Connect and read timeout of each token request (a silent token endpoint cannot hold "
+        "the run).",
     )
 
 
 class ArmConfig(_Section):
-    endpoint: str | None = Field(
-        None, description="Override the cloud's ARM endpoint (ARM private link, or a stand-in)."
+    endpoint: HttpsUrl | None = Field(
+        None,
+        description="Override the cloud's ARM endpoint (ARM private link, or a stand-in); "
+        "https:// only, as the bearer token goes to it.",
     )
-    ca_bundle: Path | None = Field(None, description="PEM bundle to trust for ARM TLS.")
-    timeout_seconds: float = Field(30.0, gt=0)
+    ca_bundle: AbsolutePath | None = Field(None, description="PEM bundle to trust for ARM TLS.")
+    timeout_seconds: float = duration(30.0, MIN_SECONDS, 600)
     retry_total: int = Field(3, ge=0, le=10)
-    retry_backoff_seconds: float = Field(0.8, ge=0)
+    retry_backoff_seconds: float = duration(0.8, 0, 60)
     max_concurrency: int = Field(8, ge=1, le=64)
     max_concurrency_per_subscription: int = Field(
         8, ge=1, le=64, description="Reads in flight at once against one subscription."
@@ -110,11 +193,11 @@ class ArmConfig(_Section):
         le=250,
         description="Wait rather than leave fewer reads than this in a subscription's ARM budget.",
     )
-    max_retry_after_seconds: float = Field(
+    max_retry_after_seconds: float = duration(
         60.0,
-        gt=0,
-        le=3600,
-        description="Wait at most this long before a retry, whatever a 429's Retry-After asks.",
+        MIN_SECONDS,
+        3600,
+        "Wait at most this long before a retry, whatever a 429's Retry-After asks.",
     )
     max_pages: int = Field(
         1000,
@@ -139,17 +222,17 @@ class ScopeConfig(_Section):
 
 class DnsConfig(_Section):
     use_host_resolver: bool = True
-    resolv_conf: Path = Path("/etc/resolv.conf")
+    resolv_conf: AbsolutePath = Path("/etc/resolv.conf")
     custom_servers: tuple[DnsAddress, ...] = Field(
         (), description="Custom DNS servers to ask besides the VNet's own dhcpOptions.dnsServers."
     )
     azure_dns: DnsAddress = AZURE_DNS_ADDRESS
-    timeout_seconds: float = Field(2.0, gt=0)
+    timeout_seconds: float = duration(2.0, MIN_SECONDS, 60)
     use_vnet_dns_servers: bool = Field(
         True, description="Ask the agent VNet's dhcpOptions.dnsServers (read from ARM)."
     )
     concurrency: int = Field(64, ge=1, le=1024, description="DNS queries in flight at once.")
-    server_map: dict[str, DnsAddress] = Field(
+    server_map: dict[DnsAddress, DnsAddress] = Field(
         default_factory=dict,
         description="Send queries for a declared DNS server address to another host:port "
         "(a DNS proxy, or loopback stand-ins in the demo).",
@@ -169,29 +252,32 @@ def _ca_file(value: Path) -> Path:
 
 class ReachabilityConfig(_Section):
     enabled: bool = Field(True, description="TCP + TLS (SNI = FQDN) to each resolved private IP.")
-    port: int = Field(443, gt=0, lt=65536)
-    timeout_seconds: float = Field(3.0, gt=0)
+    port: int = Field(443, ge=1, le=65535)
+    timeout_seconds: float = duration(3.0, MIN_SECONDS, 60)
     concurrency: int = Field(32, ge=1, le=1024)
-    ca_file: Annotated[Path, AfterValidator(_ca_file)] | None = Field(
+    ca_file: Annotated[Path, AfterValidator(_absolute), AfterValidator(_ca_file)] | None = Field(
         None,
         description="PEM CA certificates trusted for the endpoints' TLS on top of the system "
         "store (a company CA the clients also trust).",
     )
-    address_map: dict[str, DnsAddress] = Field(
+    address_map: dict[IpAddress, HostPort] = Field(
         default_factory=dict,
         description="Connect to another host:port instead of a resolved IP (demo: loopback).",
     )
 
 
 class ScheduleConfig(_Section):
-    interval_minutes: float | None = Field(15, gt=0)
+    interval_minutes: float | None = duration(15, 0.01, 10080)
     cron: Annotated[str, AfterValidator(_crontab)] | None = Field(
         None, description="minute hour day month day-of-week, in UTC (crontab(5))."
     )
-    jitter_seconds: int = Field(60, ge=0)
-    run_timeout_seconds: float = Field(600, gt=0)
+    jitter_seconds: int = Field(60, ge=0, le=3600)
+    run_timeout_seconds: float = duration(600, 1, 86400)
     misfire_grace_seconds: int = Field(
-        300, ge=1, description="A run that could not start on time still starts this late."
+        300,
+        ge=1,
+        le=86400,
+        description="A run that could not start on time still starts this late.",
     )
 
     @model_validator(mode="after")
@@ -202,17 +288,21 @@ class ScheduleConfig(_Section):
 
 
 class StateConfig(_Section):
-    directory: Path | None = Field(
+    directory: AbsolutePath | None = Field(
         None, description="Default: $STATE_DIRECTORY (set by systemd), else /var/lib/netverify."
     )
     reminder_hours: float = Field(
-        24, ge=0, description="Repeat a still-failing change event this often; 0 = never."
+        24, ge=0, le=8760, description="Repeat a still-failing change event this often; 0 = never."
     )
 
 
 def _listen_address(value: str) -> str:
-    if value != "off" and split_host_port(value, default_port=0)[1] == 0:
+    if value == "off":
+        return value
+    host, port = split_host_port(value, default_port=0)
+    if port == 0:
         raise ValueError(f"{value!r} has no port: give host:port, [ipv6]:port or off")
+    _host(host, value)
     return value
 
 
@@ -236,15 +326,6 @@ SinkName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 NAME_HELP = (
     "Names the sink's spool; default <type>-<position>. Set it so reordering keeps the spool."
 )
-
-
-def _https_url(value: str) -> str:
-    if not value.startswith("https://"):
-        raise ValueError(f"{value!r} is not an https:// URL (TLS is required)")
-    return value
-
-
-HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 
 _ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -274,7 +355,7 @@ def _secret_source(file: Path | None, env: str | None, what: str, *, required: b
 
 class JsonLinesFileSink(_Section):
     type: Literal["jsonl_file"]
-    path: Path
+    path: AbsolutePath
     format: JsonFormat = "json"
     name: SinkName | None = Field(None, description=NAME_HELP)
 
@@ -285,20 +366,27 @@ class StdoutSink(_Section):
     name: SinkName | None = Field(None, description=NAME_HELP)
 
 
+def _syslog_host(value: str) -> str:
+    _host(value, value)
+    return value
+
+
 class SyslogSink(_Section):
     type: Literal["syslog"]
-    host: str
-    port: int | None = Field(None, gt=0, lt=65536, description="default 514, or 6514 for tls")
+    host: Annotated[str, AfterValidator(_syslog_host)]
+    port: int | None = Field(None, ge=1, le=65535, description="default 514, or 6514 for tls")
     protocol: Literal["udp", "tcp", "tls"] = "tls"
     format: SyslogFormat = "json"
     facility: int = Field(16, ge=0, le=23, description="16 = local0; give CEF its own facility")
     app_name: str = Field("netverify", max_length=48)
     hostname: str | None = Field(None, max_length=255, description="default: the agent name")
-    ca_file: Path | None = Field(None, description="PEM CA for tls; default: the system store")
+    ca_file: AbsolutePath | None = Field(
+        None, description="PEM CA for tls; default: the system store"
+    )
     server_name: str | None = Field(None, description="TLS name to verify; default: host")
     client_cert_file: Path | None = None
     client_key_file: Path | None = None
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: float = duration(10.0, MIN_SECONDS, 300)
     name: SinkName | None = Field(None, description=NAME_HELP)
 
     @model_validator(mode="after")
@@ -318,8 +406,8 @@ class AzureMonitorSink(_Section):
     rule_id: str = Field(pattern=r"^dcr-[0-9a-fA-F]{32}$", description="DCR immutable id.")
     stream: str = Field(pattern=r"^Custom-[A-Za-z0-9_]+$", description="e.g. Custom-Netverify_CL")
     format: JsonFormat = "json"
-    ca_file: Path | None = None
-    timeout_seconds: float = Field(30.0, gt=0)
+    ca_file: AbsolutePath | None = None
+    timeout_seconds: float = duration(30.0, MIN_SECONDS, 300)
     name: SinkName | None = Field(None, description=NAME_HELP)
 
 
@@ -332,10 +420,10 @@ class SplunkHecSink(_Section):
     source: str = "netverify"
     sourcetype: str = "netverify:finding"
     acknowledgement: bool = Field(True, description="indexer acknowledgement (useACK)")
-    ack_timeout_seconds: float = Field(60.0, gt=0)
+    ack_timeout_seconds: float = duration(60.0, MIN_SECONDS, 3600)
     format: JsonFormat = "json"
-    ca_file: Path | None = None
-    timeout_seconds: float = Field(30.0, gt=0)
+    ca_file: AbsolutePath | None = None
+    timeout_seconds: float = duration(30.0, MIN_SECONDS, 300)
     name: SinkName | None = Field(None, description=NAME_HELP)
 
     @model_validator(mode="after")
@@ -352,8 +440,8 @@ class WebhookSink(_Section):
         None, description=f"The Authorization value. {CREDENTIAL_FILE_HELP}"
     )
     authorization_env: str | None = None
-    ca_file: Path | None = None
-    timeout_seconds: float = Field(30.0, gt=0)
+    ca_file: AbsolutePath | None = None
+    timeout_seconds: float = duration(30.0, MIN_SECONDS, 300)
     name: SinkName | None = Field(None, description=NAME_HELP)
 
     @model_validator(mode="after")
@@ -372,17 +460,18 @@ Sink = Annotated[
 
 class DeliveryConfig(_Section):
     max_events: int = Field(
-        100_000, ge=1, description="Per sink; beyond it the oldest are dropped."
+        100_000, ge=1, le=10_000_000, description="Per sink; beyond it the oldest are dropped."
     )
     batch_size: int = Field(500, ge=1, le=10_000)
-    retry_initial_seconds: float = Field(1.0, gt=0)
-    retry_max_seconds: float = Field(
+    retry_initial_seconds: float = duration(1.0, MIN_SECONDS, 3600)
+    retry_max_seconds: float = duration(
         300.0,
-        gt=0,
-        description="The longest wait between deliveries, a receiver's Retry-After included.",
+        MIN_SECONDS,
+        86400,
+        "The longest wait between deliveries, a receiver's Retry-After included.",
     )
-    flush_timeout_seconds: float = Field(
-        30.0, ge=0, description="How long `netverify run` waits for delivery before it exits."
+    flush_timeout_seconds: float = duration(
+        30.0, 0, 3600, "How long `netverify run` waits for delivery before it exits."
     )
 
 
@@ -391,7 +480,8 @@ class ChecksConfig(_Section):
 
     transient_state_limit_minutes: float = Field(
         60,
-        gt=0,
+        ge=1,
+        le=43200,
         description="A deployment or endpoint Creating/Updating/Scaling/Deleting for longer "
         "than this (since ARM's systemData.lastModifiedAt) is stuck: a finding of its own.",
     )
@@ -439,11 +529,37 @@ def config_path(explicit: str | Path | None) -> Path:
 
 
 def load_config(path: Path) -> Config:
+    """The configuration in ``path``, which must name a scope: a file that checks nothing is
+    refused (``config check``, ``run`` and ``serve`` read it here). Every error names the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
-    return parse_config(text, str(path))
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{path}: cannot read the configuration: {reason}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line}: byte {data[exc.start]:#04x} is not UTF-8 (expected a UTF-8 "
+            "TOML file)"
+        ) from None
+    return require_scope(parse_config(text, str(path)), str(path))
+
+
+def require_scope(config: Config, source: str) -> Config:
+    """``config``, if its scope names something to verify; else a ConfigError naming scope."""
+    scope = config.scope
+    if not (scope.workspaces or scope.needs_discovery):
+        raise ConfigError(
+            f"{source}: scope: nothing to verify (expected scope.workspaces, "
+            "scope.resource_groups, scope.subscriptions or scope.management_group)"
+        )
+    return config
+
+
+# TOML nests arrays and inline tables without limit; tomllib recurses once per level.
+MAX_NESTING = 100
 
 
 def parse_config(text: str, source: str) -> Config:
@@ -451,10 +567,29 @@ def parse_config(text: str, source: str) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(_too_deep(source)) from None
+    if _depth(raw) > MAX_NESTING:
+        raise ConfigError(_too_deep(source))
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_errors(source, exc, Config)) from exc
+
+
+def _too_deep(source: str) -> str:
+    return (
+        f"{source}: nested too deeply (expected at most {MAX_NESTING} levels of arrays and tables)"
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and tables nest in a parsed TOML value (a scalar is 0)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 def describe_errors(source: str, exc: ValidationError, root: type[BaseModel]) -> str:
@@ -475,9 +610,38 @@ def _describe(source: str, error: Any, root: type[BaseModel]) -> str:
         problem = "required key is missing"
     elif kind == "value_error":
         problem = str(error["msg"]).removeprefix("Value error, ")
+    elif kind in _OUT_OF_RANGE:
+        problem = f"{error['input']!r} is out of range (expected {_range(loc, root)})"
     else:
         problem = f"{error['msg']} (got {error['input']!r})"
     return f"{source}: {shown or '(top level)'}: {problem}"
+
+
+_OUT_OF_RANGE = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
+)
+_BOUNDS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"))
+
+
+def _range(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
+    """The whole range of the field at ``loc``, from its constraints: "a number at least 0.01
+    and at most 300"; a number's field found through the model that holds it."""
+    _, model = _walk(loc[:-1], root)
+    field = getattr(model, "model_fields", {}).get(loc[-1]) if loc else None
+    if field is None:
+        return "a finite number"
+    bounds = [
+        f"{words} {_number(getattr(m, key))}"
+        for m in field.metadata
+        for key, words in _BOUNDS
+        if getattr(m, key, None) is not None
+    ]
+    kind = "a whole number" if field.annotation in (int, int | None) else "a finite number"
+    return " ".join([kind, " and ".join(bounds)]).strip()
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _walk(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[str, Any]:
@@ -489,6 +653,8 @@ def _walk(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[str, Any]:
     shown = ""
     candidates: list[Any] = [root]
     for part in loc:
+        if part == "[key]":  # pydantic's marker for a mapping's key: the key is shown already
+            continue
         if isinstance(part, int):
             shown += f"[{part}]"
             continue

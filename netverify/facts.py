@@ -49,6 +49,23 @@ class Read(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeError:
+    """A probe that could not do its work on one input: a local file it could not use, or an
+    unexpected exception (then ``exception`` holds its type and ``at`` file:line).
+
+    ``input`` is what the probe was working on (a file path, an ARM id); ``where`` tells apart
+    several problems with one input (``line 3``); ``message`` names both, as the finding says it.
+    """
+
+    probe: str  # resolv.conf, workspace, policies, dns
+    input: str
+    message: str
+    where: str = ""
+    exception: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PrivateEndpointConnection:
     """One of a resource's ``properties.privateEndpointConnections`` (its owner's side)."""
 
@@ -246,6 +263,13 @@ class Facts:
     # When the run observed, and how long a transient provisioning state may last (config).
     observed_at: datetime | None = None
     transient_state_limit: timedelta = timedelta(hours=1)
+    # Probes that crashed on one input (a workspace, a subscription's policies, the DNS probes):
+    # the rest of the run went on without what they would have read.
+    probe_errors: tuple[ProbeError, ...] = ()
+
+    def all_probe_errors(self) -> tuple[ProbeError, ...]:
+        """Every probe error of the run: the collection's, then the DNS probes'."""
+        return (*self.probe_errors, *(self.dns.probe_errors if self.dns is not None else ()))
 
     def outside(self, resource_id: str) -> bool | None:
         """Whether the resource lies in a subscription the identity cannot see: for the private
@@ -635,6 +659,8 @@ class DnsFacts:
     zone_search: Read[tuple[str, ...]] | None = None
     # Private resolvers and rulesets, one read per subscription (None: not read).
     private_resolvers: tuple[Read[PrivateResolvers], ...] = ()
+    # Local inputs the DNS probes could not use (resolv.conf lines, a missing resolv.conf).
+    probe_errors: tuple[ProbeError, ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -8,13 +8,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from azure.core.credentials import TokenCredential
 
 from netverify.azure.clouds import cloud
-from netverify.checklib.catalog import LoadedCheck, load_checks
+from netverify.checklib.catalog import LoadedCheck, load_checks, load_meta
 from netverify.config import Config
-from netverify.facts import Facts, ReadProblem
+from netverify.facts import Facts, ProbeError, ReadProblem
 from netverify.model import Agent, Evidence, Finding, RunContext, Status, exit_code
 from netverify.probes.cancel import Cancel
 from netverify.probes.collect import collect_facts
@@ -43,8 +44,42 @@ def agent_of(config: Config) -> Agent:
     return Agent(config.agent.name or socket.gethostname(), config.agent.vnet_id)
 
 
+# Probe errors carry their metadata as the agent's own checks do (agent/checks): not in the
+# catalog, because no Azure facts are judged to make them.
+PROBE_COMPLETED = load_meta(
+    Path(__file__).parent / "probes" / "checks" / "netverify_probe_completed"
+)
+
+
+def probe_findings(facts: Facts) -> list[Finding]:
+    """An error finding per probe error of the run (resource: the input; subject: the probe
+    and where); none when every probe completed."""
+    return [
+        Finding(
+            PROBE_COMPLETED,
+            Status.ERROR,
+            error.input,
+            error.message,
+            Evidence(_probe_evidence(error)),
+            PROBE_COMPLETED.remediation(input=error.input),
+            subject=" ".join(filter(None, (error.probe, error.where))),
+        )
+        for error in facts.all_probe_errors()
+    ]
+
+
+def _probe_evidence(error: ProbeError) -> dict[str, str]:
+    observed = {"probe": error.probe, "input": error.input}
+    if error.where:
+        observed["where"] = error.where
+    if error.exception:
+        observed |= {"exception": error.exception, "at": error.at}
+    return observed
+
+
 def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]:
-    """Every check's findings; a check that crashes becomes an error finding, never a lost run."""
+    """Every check's findings, then one per probe error; a check that crashes becomes an error
+    finding, never a lost run."""
     findings: list[Finding] = []
     for check in checks:
         try:
@@ -62,7 +97,7 @@ def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]
                     ),
                 )
             )
-    return tuple(findings)
+    return (*findings, *probe_findings(facts))
 
 
 def run_once(

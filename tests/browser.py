@@ -24,6 +24,9 @@ from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 COMMAND_TIMEOUT = 30.0
+# A full-page screenshot of the demo report rasterises a tall page: on a loaded 2-core machine
+# it has taken over 30 s.
+SCREENSHOT_TIMEOUT = 120.0
 
 
 class BrowserError(AssertionError):
@@ -214,6 +217,6 @@ class Page:
                 "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
             )
             params["clip"] = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
-        data = self.call("Page.captureScreenshot", params)["data"]
+        data = self.call("Page.captureScreenshot", params, timeout=SCREENSHOT_TIMEOUT)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))

@@ -61,7 +61,11 @@ def test_cron_sunday_midnight_fires_on_sunday() -> None:
             '[health]\nlisten = "127.0.0.1:99999"',
             "c.toml: health.listen: '127.0.0.1:99999' is not host, host:port",
         ),
-        ("[state]\nreminder_hours = -1", "c.toml: state.reminder_hours: Input should be greater"),
+        (
+            "[state]\nreminder_hours = -1",
+            "c.toml: state.reminder_hours: -1 is out of range (expected a finite number at least 0 "
+            "and at most 8760)",
+        ),
         ("[state]\nreminder = 24", "c.toml: state.reminder: unknown key (expected one of:"),
     ],
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from netverify.cli import main
-from netverify.config import ConfigError, load_config, parse_config
+from netverify.config import ConfigError, SyslogSink, load_config, parse_config
 
 WS = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
@@ -68,7 +68,8 @@ BAD_FILES = [
     ),
     (
         "[delivery]\nmax_events = 0\n",
-        "delivery.max_events: Input should be greater than or equal to 1",
+        "delivery.max_events: 0 is out of range (expected a whole number at least 1 and at "
+        "most 10000000)",
     ),
     (
         '[schedule]\ninterval_minutes = 5\ncron = "* * * * *"\n',
@@ -101,7 +102,10 @@ BAD_FILES = [
         '[dns.server_map]\n"10.0.0.4" = "127.0.0.1:99999"\n',
         "dns.server_map.10.0.0.4: '127.0.0.1:99999' is not host",
     ),
-    ("[dns]\nconcurrency = 0\n", "dns.concurrency: Input should be greater than or equal to 1"),
+    (
+        "[dns]\nconcurrency = 0\n",
+        "dns.concurrency: 0 is out of range (expected a whole number at least 1 and at most 1024)",
+    ),
     (
         '[reachability]\nca_file = "/nonexistent/company-ca.pem"\n',
         "reachability.ca_file: /nonexistent/company-ca.pem is not a file",
@@ -111,6 +115,190 @@ BAD_FILES = [
         "reachability.enabeld: unknown key (expected one of: enabled,",
     ),
 ]
+
+
+# Values that cannot work: each refused with the whole range, or what was expected.
+OUT_OF_RANGE = [
+    ("[arm]\ntimeout_seconds = inf\n", "arm.timeout_seconds: inf", "at least 0.01 and at most 600"),
+    ("[arm]\ntimeout_seconds = nan\n", "arm.timeout_seconds: nan", "at least 0.01 and at most 600"),
+    (
+        "[dns]\ntimeout_seconds = 1e-9\n",
+        "dns.timeout_seconds: 1e-09",
+        "at least 0.01 and at most 60",
+    ),
+    (
+        "[schedule]\ninterval_minutes = inf\n",
+        "schedule.interval_minutes: inf",
+        "at least 0.01 and at most 10080",
+    ),
+    (
+        "[schedule]\ninterval_minutes = 1e-9\n",
+        "schedule.interval_minutes: 1e-09",
+        "at least 0.01 and at most 10080",
+    ),
+    (
+        "[schedule]\nrun_timeout_seconds = -1\n",
+        "schedule.run_timeout_seconds: -1",
+        "at least 1 and at most 86400",
+    ),
+    (
+        "[credential]\ntimeout_seconds = 1000\n",
+        "credential.timeout_seconds: 1000",
+        "at least 0.01 and at most 300",
+    ),
+    (
+        "[delivery]\nretry_max_seconds = inf\n",
+        "delivery.retry_max_seconds: inf",
+        "at least 0.01 and at most 86400",
+    ),
+    (
+        "[state]\nreminder_hours = -1\n",
+        "state.reminder_hours: -1",
+        "at least 0 and at most 8760",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "bounds"), OUT_OF_RANGE)
+def test_a_number_out_of_range_is_refused_with_the_range(text: str, key: str, bounds: str) -> None:
+    """inf, nan, 1e-9 and negative durations are refused; the message states the whole range."""
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "c.toml")
+
+    assert f"c.toml: {key} is out of range (expected a finite number {bounds})" == str(raised.value)
+
+
+INVALID_VALUES = [
+    (
+        '[dns]\ncustom_servers = ["10.0.0.300"]\n',
+        "dns.custom_servers[0]: '10.0.0.300' is not an IP address with an optional port "
+        "(expected 10.0.0.4, 10.0.0.4:53 or [fd00::4]:53)",
+    ),
+    (
+        '[dns]\nazure_dns = "dns.example"\n',
+        "dns.azure_dns: 'dns.example' is not an IP address with an optional port "
+        "(expected 10.0.0.4, 10.0.0.4:53 or [fd00::4]:53)",
+    ),
+    (
+        '[dns.server_map]\n"10.0.0.300" = "127.0.0.1:5301"\n',
+        "dns.server_map.10.0.0.300: '10.0.0.300' is not an IP address with an optional port "
+        "(expected 10.0.0.4, 10.0.0.4:53 or [fd00::4]:53)",
+    ),
+    (
+        '[reachability.address_map]\n"10.0.1.5" = "10.0.0.300:443"\n',
+        "reachability.address_map.10.0.1.5: '10.0.0.300:443': 10.0.0.300 is not an IP address",
+    ),
+    (
+        '[reachability.address_map]\n"ws.example" = "127.0.0.1:443"\n',
+        "reachability.address_map.ws.example: 'ws.example' is not an IP address",
+    ),
+    (
+        "[reachability]\nport = 0\n",
+        "reachability.port: 0 is out of range (expected a whole number at least 1 and at most "
+        "65535)",
+    ),
+    (
+        '[[sinks]]\ntype = "syslog"\nhost = "10.0.0.300"\n',
+        "sinks[0].host: '10.0.0.300': 10.0.0.300 is not an IP address",
+    ),
+    (
+        '[health]\nlisten = "10.0.0.300:9464"\n',
+        "health.listen: '10.0.0.300:9464': 10.0.0.300 is not an IP address",
+    ),
+    (
+        '[arm]\nendpoint = "http://127.0.0.1:8443"\n',
+        "arm.endpoint: 'http://127.0.0.1:8443' is not an https:// URL (TLS is required)",
+    ),
+    (
+        '[arm]\nendpoint = "https://:8443"\n',
+        "arm.endpoint: 'https://:8443' names no host (expected https://<host>[:port][/path])",
+    ),
+    (
+        '[arm]\nca_bundle = "ca.pem"\n',
+        "arm.ca_bundle: 'ca.pem' is a relative path (expected an absolute path)",
+    ),
+    (
+        '[dns]\nresolv_conf = "resolv.conf"\n',
+        "dns.resolv_conf: 'resolv.conf' is a relative path (expected an absolute path)",
+    ),
+    (
+        '[state]\ndirectory = "state"\n',
+        "state.directory: 'state' is a relative path (expected an absolute path)",
+    ),
+    (
+        '[[sinks]]\ntype = "jsonl_file"\npath = "findings.jsonl"\n',
+        "sinks[0].path: 'findings.jsonl' is a relative path (expected an absolute path)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), INVALID_VALUES)
+def test_an_address_url_or_path_that_cannot_work_is_refused(text: str, message: str) -> None:
+    """10.0.0.300, a name where a DNS server's address goes, http:// ARM, relative paths."""
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "c.toml")
+
+    assert f"c.toml: {message}" == str(raised.value)
+
+
+def test_addresses_names_and_absolute_paths_that_work_are_accepted() -> None:
+    config = parse_config(
+        '[arm]\nendpoint = "https://127.0.0.1:8443"\n'
+        '[dns]\ncustom_servers = ["10.0.0.4", "10.0.0.5:5353", "[fd00::4]:53"]\n'
+        'resolv_conf = "/run/systemd/resolve/resolv.conf"\n'
+        '[reachability.address_map]\n"10.0.1.5" = "front.example:8443"\n'
+        '[[sinks]]\ntype = "syslog"\nhost = "siem.example"\n',
+        "c.toml",
+    )
+
+    [syslog] = config.sinks
+    assert isinstance(syslog, SyslogSink)
+    assert ("front.example:8443", "siem.example") == (
+        config.reachability.address_map["10.0.1.5"],
+        syslog.host,
+    )
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'cloud = "AzureCloud"\n# r\xe9seau\n')
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+
+    assert f"{path}: line 2: byte 0xe9 is not UTF-8 (expected a UTF-8 TOML file)" == str(
+        raised.value
+    )
+
+
+@pytest.mark.parametrize("depth", [101, 100_000])
+def test_a_file_nested_too_deeply_is_named(tmp_path: Path, depth: int) -> None:
+    """Deep nesting (beyond tomllib's recursion too) is a ConfigError naming the file."""
+    path = tmp_path / "config.toml"
+    path.write_text("x = " + "[" * depth + "]" * depth + "\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+
+    assert f"{path}: nested too deeply (expected at most 100 levels of arrays and tables)" == str(
+        raised.value
+    )
+
+
+def test_an_empty_scope_fails_config_check_and_run_naming_scope(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A file that names nothing to verify: `config check` and `run` exit 2 naming scope
+    (`run` would otherwise exit 0 having checked nothing)."""
+    path = tmp_path / "config.toml"
+    path.write_text('cloud = "AzureCloud"\n[scope]\nworkspaces = []\n')
+
+    assert 2 == main(["config", "check", str(path)])
+    assert 2 == main(["run", "--config", str(path)])
+    assert [
+        f"{path}: scope: nothing to verify (expected scope.workspaces, scope.resource_groups, "
+        "scope.subscriptions or scope.management_group)"
+    ] * 2 == [line.removeprefix("netverify: ") for line in capsys.readouterr().err.splitlines()]
 
 
 @pytest.mark.parametrize(("text", "message"), BAD_FILES)

@@ -182,3 +182,80 @@ def test_rebinding_protection_is_named_and_its_exemption_works(
 
     fixed = run(start_tenant, protected(exempt), kind)
     assert [] == problems(fixed)
+
+
+def resolver_with_rules(domains: list[str]) -> dict[str, Any]:
+    """H13's topology with the Private Resolver declared: the spoke's DNS server is the
+    inbound endpoint 10.1.0.4 in the hub, and a ruleset linked to the hub sends ``domains``
+    to that inbound endpoint (the simulated Azure DNS of the hub applies the rules)."""
+    data = hub_and_spoke(["vnet-hub"])
+    data["vnets"][1]["dns_servers"] = ["10.1.0.4"]
+    data["dns"]["custom_servers"][0]["address"] = "10.1.0.4"
+    data["dns_resolvers"] = [
+        {
+            "name": "dnspr",
+            "vnet": "vnet-hub",
+            "inbound_endpoints": [{"name": "in", "ip": "10.1.0.4"}],
+        }
+    ]
+    data["dns_forwarding_rulesets"] = [
+        {
+            "name": "rs-hub",
+            "resolver": "dnspr",
+            "vnets": ["vnet-hub"],
+            "rules": [
+                {"name": f"r{n}", "domain": d, "targets": ["10.1.0.4"]}
+                for n, d in enumerate(domains)
+            ],
+        }
+    ]
+    return data
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_rule_looping_one_zone_is_named_where_the_zone_goes_silent(
+    start_tenant: TenantFactory, kind: str
+) -> None:
+    """Only the API privatelink zone loops: the server answers notebooks names and goes
+    silent on the API and scoring ones. The cause is the rule (not a dead forwarder, and no
+    forwarder is proposed); dropping the rule turns the world all-pass."""
+    findings = run(start_tenant, resolver_with_rules(["privatelink.api.azureml.ms."]), kind)
+
+    [server] = [
+        f
+        for f in findings
+        if f.check.id == "dns_custom_server_forwards_zones" and f.status is Status.FAIL
+    ]
+    assert (
+        "gets no answer for api.azureml.ms, inference.ml.azure.com while it answers other zones"
+        in server.message
+    )
+    assert (
+        "forwarding rule r0 of ruleset rs-hub (linked to vnet-hub) sends privatelink.api.azureml.ms to 10.1.0.4"
+        in server.message
+    )
+    assert server.remediation is not None
+    assert "forward-zone" not in server.remediation.text
+    assert (server.remediation.command or "").startswith(
+        "az dns-resolver forwarding-rule delete --ids "
+    )
+    assert 1 == exit_code(findings)
+
+    assert [] == problems(run(start_tenant, resolver_with_rules([]), kind))
+
+
+def test_rules_looping_every_zone_are_an_outage_with_the_rules_as_cause(
+    start_tenant: TenantFactory,
+) -> None:
+    """Both privatelink zones loop through the stand-in inbound endpoint: nothing resolves
+    through it - a fail (exit 1) with no error, the rules named; the ruleset check agrees."""
+    domains = ["privatelink.api.azureml.ms.", "privatelink.notebooks.azure.net."]
+    findings = run(start_tenant, resolver_with_rules(domains), "standin")
+
+    assert 1 == exit_code(findings)
+    assert not [f for f in findings if f.status is Status.ERROR]
+    failed = {f.check.id for f in findings if f.status is Status.FAIL}
+    assert {"dns_custom_server_forwards_zones", "dns_forwarding_ruleset_no_loop"} <= failed
+    [server] = [f for f in findings if f.check.id == "dns_custom_server_forwards_zones"]
+    assert "gives no answer for any of the 4 name(s)" in server.message
+    assert "forwarding rule r1 of ruleset rs-hub" in server.message

@@ -16,11 +16,12 @@ import pytest
 import trustme
 
 from netverify.config import DnsConfig, ReachabilityConfig
-from netverify.facts import DnsAnswer, Resolver, ResolverKind
-from netverify.probes.dns import DnsClient, build_resolvers, resolv_conf_nameservers, resolve_all
-from netverify.probes.reach import probe
+from netverify.facts import DnsAnswer, Reachability, Resolver, ResolverKind
+from netverify.probes import reach as reach_probe
+from netverify.probes.dns import DnsClient, build_resolvers, read_resolv_conf, resolve_all
+from netverify.probes.reach import probe, probe_all
 from netverify.sim.custom_dns import DEAD_FORWARDER
-from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
+from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer, TcpFault
 from netverify.sim.endpoints import TlsListener
 
 NAME = "ws.workspace.eastus.api.azureml.ms"
@@ -82,6 +83,57 @@ def test_truncated_answer_is_retried_over_tcp(server: StaticDnsServer) -> None:
     assert [("big.example", "A", "udp"), ("big.example", "A", "tcp")] == server.queries
 
 
+def test_tcp_answer_closed_or_cut_is_malformed_and_other_names_answered() -> None:
+    """TC set, then the TCP answer never comes whole (closed unanswered, or cut halfway): each
+    is a MALFORMED answer saying so, and the name whose TCP answer is whole is still answered."""
+    faults: dict[str, TcpFault] = {"big.example": "close", PRIVATE: "cut"}
+    with StaticDnsServer(RECORDS, truncate_udp=True, tcp_faults=faults) as broken:
+        answers = asyncio.run(
+            resolve_all(
+                ["big.example", PRIVATE, NAME],
+                [resolver(broken.address)],
+                timeout=1.0,
+                concurrency=3,
+            )
+        )
+
+    closed = "the server closed the TCP connection before a whole answer"
+    assert [
+        ("big.example", "MALFORMED", (), closed),
+        (PRIVATE, "MALFORMED", (), closed),
+        (NAME, "NOERROR", ("10.0.1.5",), ""),
+    ] == [(a.fqdn, a.rcode, a.addresses, a.detail) for a in answers]
+
+
+def test_a_query_that_raises_is_an_answer_and_the_others_complete(
+    server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception on one query becomes that query's MALFORMED answer naming the
+    exception; the other names are still asked and answered."""
+    original = DnsClient.query
+
+    async def failing(client: DnsClient, fqdn: str, name: str, target: str) -> DnsAnswer:
+        if fqdn == "missing.example":
+            raise RuntimeError("a probe bug")
+        return await original(client, fqdn, name, target)
+
+    monkeypatch.setattr(DnsClient, "query", failing)
+    answers = asyncio.run(
+        resolve_all(
+            ["missing.example", NAME], [resolver(server.address)], timeout=1.0, concurrency=2
+        )
+    )
+
+    assert [
+        (
+            "missing.example",
+            "MALFORMED",
+            "the DNS probe failed on this query: RuntimeError: a probe bug",
+        ),
+        (NAME, "NOERROR", ""),
+    ] == [(a.fqdn, a.rcode, a.detail) for a in answers]
+
+
 def test_closed_port_is_unreachable_at_once() -> None:
     """Nothing listens: the ICMP port-unreachable makes it UNREACHABLE, not a timeout."""
     answer = ask(NAME, resolver(DEAD_FORWARDER), timeout=5.0)
@@ -134,7 +186,7 @@ def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
         server_map={"10.0.0.4": "127.0.0.1:5301", "168.63.129.16": "127.0.0.1:5302"},
     )
 
-    resolvers = build_resolvers(config, ["10.0.0.4", "10.0.0.5"])
+    resolvers, problems = build_resolvers(config, ["10.0.0.4", "10.0.0.5"])
 
     assert [
         ("host", ("127.0.0.1:5301", "10.0.0.9:53")),
@@ -143,7 +195,66 @@ def test_resolvers_from_config_vnet_and_resolv_conf(tmp_path: Path) -> None:
         ("custom 10.0.0.6:5353", ("10.0.0.6:5353",)),
         ("azure 168.63.129.16", ("127.0.0.1:5302",)),
     ] == [(r.name, r.targets) for r in resolvers]
-    assert () == resolv_conf_nameservers(tmp_path / "absent.conf")
+    assert () == problems
+
+
+def test_resolv_conf_lines_without_an_address_are_named_and_the_others_kept(
+    tmp_path: Path,
+) -> None:
+    """`nameserver 999.1.1.1`, a nameserver that is not UTF-8 and one with no address are each a
+    problem naming the file and line; the good nameservers are still used, in order."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_bytes(
+        b"nameserver 10.0.0.4\nnameserver 999.1.1.1\nnameserver 10.0.0.\xe9\n"
+        b"nameserver\nnameserver fd00::53\n"
+    )
+
+    read = read_resolv_conf(conf)
+
+    assert ("10.0.0.4", "fd00::53") == read.nameservers
+    expected = "(expected nameserver <IPv4 or IPv6 address>); the line is ignored"
+    assert [
+        (
+            "resolv.conf",
+            str(conf),
+            "line 2",
+            f"{conf}: line 2: 'nameserver 999.1.1.1' does not give an IP address {expected}",
+        ),
+        (
+            "resolv.conf",
+            str(conf),
+            "line 3",
+            f"{conf}: line 3: 'nameserver 10.0.0.\\xe9' does not give an IP address {expected}",
+        ),
+        (
+            "resolv.conf",
+            str(conf),
+            "line 4",
+            f"{conf}: line 4: 'nameserver' does not give an IP address {expected}",
+        ),
+    ] == [(p.probe, p.input, p.where, p.message) for p in read.problems]
+
+
+def test_resolv_conf_comments_in_any_encoding_are_no_problem(tmp_path: Path) -> None:
+    """As glibc, only nameserver lines matter: a Latin-1 comment or option is no problem."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_bytes(b"# caf\xe9 r\xe9seau\nsearch caf\xe9.example\nnameserver 10.0.0.4\n")
+
+    assert ("10.0.0.4",) == read_resolv_conf(conf).nameservers
+    assert () == read_resolv_conf(conf).problems
+
+
+def test_missing_resolv_conf_is_a_problem_and_leaves_no_nameserver(tmp_path: Path) -> None:
+    """A resolv.conf that cannot be read: no nameserver, and a problem naming the file."""
+    config = DnsConfig(resolv_conf=tmp_path / "absent.conf")
+
+    resolvers, problems = build_resolvers(config, [])
+
+    assert ("host", ()) == (resolvers[0].name, resolvers[0].targets)
+    assert [
+        f"{tmp_path / 'absent.conf'}: cannot be read (No such file or directory): the host "
+        "resolver has no nameserver to ask"
+    ] == [p.message for p in problems]
 
 
 def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,6 +322,34 @@ def test_closed_port_does_not_connect() -> None:
 
     assert (False, False) == (result.connected, result.tls_ok)
     assert result.detail.startswith("TCP connect failed")
+
+
+def test_a_reachability_probe_that_raises_is_a_result_and_the_others_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unexpected exception on one target is that target's result naming the exception
+    (not connected); the other target is still probed."""
+    original = reach_probe.probe
+
+    async def failing(
+        fqdn: str, address: str, config: ReachabilityConfig, context: ssl.SSLContext | None = None
+    ) -> Reachability:
+        if address == "10.0.1.5":
+            raise RuntimeError("a probe bug")
+        return await original(fqdn, address, config, context)
+
+    monkeypatch.setattr(reach_probe, "probe", failing)
+    config = reach({"10.0.1.99": DEAD_FORWARDER})
+    results = asyncio.run(probe_all([(NAME, "10.0.1.5"), (NAME, "10.0.1.99")], config))
+
+    failed, probed = results
+    assert ("10.0.1.5", False, "the reachability probe failed: RuntimeError: a probe bug") == (
+        failed.address,
+        failed.connected,
+        failed.detail,
+    )
+    assert ("10.0.1.99", False) == (probed.address, probed.connected)
+    assert probed.detail.startswith("TCP connect failed")
 
 
 def test_plain_tcp_is_not_tls() -> None:

@@ -339,3 +339,51 @@ def test_helpers_refuse_non_loopback_forwarders(tmp_path: Path) -> None:
             starter(tmp_path, {ZONE_AML: "192.0.2.1:53"}, None)
         with pytest.raises(ValueError, match="loopback"):
             starter(tmp_path, {}, "8.8.8.8:53")
+
+
+# -- negative answers carry their zone's SOA ----------------------------------------------------
+
+
+def _soa_owners(response: dns.message.Message) -> list[str]:
+    return [
+        rrset.name.to_text(omit_final_dot=True)
+        for rrset in response.authority
+        if rrset.rdtype == dns.rdatatype.SOA
+    ]
+
+
+def test_a_negative_answer_carries_the_soa_of_its_zone() -> None:
+    """NXDOMAIN in the privatelink zone, and NODATA at the end of a CNAME chain, carry that
+    zone's SOA (negative TTL 10 s), as Azure DNS's do; an answer with data carries none; a
+    name under no zone of the server carries none."""
+    records = [*PUBLIC_RECORDS, *AZURE_RECORDS]
+    with StaticDnsServer(records, soa_zones=[ZONE_AML, "api.azureml.ms"]) as server:
+        missing = query(server, f"gone.{ZONE_AML}")
+        nodata = query(server, "ws1.workspace.eastus.api.azureml.ms", "TXT")
+        found = query(server, "ws1.workspace.eastus.api.azureml.ms")
+        elsewhere = query(server, "nothing.example")
+
+    assert (dns.rcode.NXDOMAIN, [ZONE_AML]) == (missing.rcode(), _soa_owners(missing))
+    assert 10 == missing.authority[0].ttl
+    assert (dns.rcode.NOERROR, [ZONE_AML]) == (nodata.rcode(), _soa_owners(nodata))
+    assert ([], ["10.0.0.5"]) == (
+        _soa_owners(found),
+        [r.address for rrset in found.answer if rrset.rdtype == dns.rdatatype.A for r in rrset],
+    )
+    assert (dns.rcode.NXDOMAIN, []) == (elsewhere.rcode(), _soa_owners(elsewhere))
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(not os.path.exists(NAMED), reason="BIND missing")
+def test_bind_passes_the_stand_ins_soa_on(tmp_path: Path) -> None:
+    """A real BIND forwarding to the Azure DNS stand-in hands the client the stand-in's SOA
+    with the NXDOMAIN (what lets it cache the "no", and what netverify reads as the zone that
+    said it)."""
+    with StaticDnsServer(AZURE_RECORDS, soa_zones=[ZONE_AML]) as azure:
+        bind = start_bind(tmp_path / "bind", {ZONE_AML: azure.address}, None)
+        try:
+            response = query(bind, f"gone.{ZONE_AML}")
+        finally:
+            bind.stop()
+
+    assert (dns.rcode.NXDOMAIN, [ZONE_AML]) == (response.rcode(), _soa_owners(response))

@@ -344,6 +344,43 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
     assert agent.notify.assignments().count("READY=1") == 3
 
 
+@pytest.mark.parametrize(
+    ("appended", "problem"),
+    [
+        (b"# r\xe9seau\n", "line {line}: byte 0xe9 is not UTF-8 (expected a UTF-8 TOML file)"),
+        (
+            b"deep = " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+            "nested too deeply (expected at most 100 levels of arrays and tables)",
+        ),
+    ],
+)
+def test_reload_of_a_non_utf8_or_deeply_nested_file_never_stops_the_agent(
+    tenant: SimulatedTenant,
+    start_agent: Callable[..., Agent],
+    tmp_path: Path,
+    appended: bytes,
+    problem: str,
+) -> None:
+    """SIGHUP with a file that is not UTF-8 or nests 100,000 arrays: rejected naming the file,
+    the agent runs on with the old config and its next run is complete."""
+    sink = tmp_path / "findings.jsonl"
+    config = write_config(tenant, tmp_path / "c.toml", sink=sink)
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+    first = agent.wait_for(run_finished)
+
+    good = config.read_bytes()
+    config.write_bytes(good + appended)
+    agent.process.send_signal(signal.SIGHUP)
+    rejected = agent.wait_log("configuration rejected, the previous one stays in force", first)
+    expected = f"{config}: " + problem.format(line=good.count(b"\n") + 1)
+    assert expected == agent.lines[rejected]["problem"]
+    reported = agent.wait_for(lambda f: f.get("check_id") == "netverify_config_valid", first)
+    after_bad = agent.wait_for(run_finished, reported)
+
+    assert truth_of(tenant).findings == len(agent.findings(reported + 1, after_bad))
+    assert 0 == agent.stop()[0]
+
+
 def test_sigterm_lets_the_run_in_flight_finish(
     tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
 ) -> None:

@@ -18,6 +18,8 @@ from netverify.facts import (
     DnsFacts,
     ExpectedName,
     Facts,
+    ForwardingRule,
+    ForwardingRuleset,
     Resolver,
     ResolverKind,
 )
@@ -112,6 +114,11 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
                 f"{z}: {n.fqdn} -> {_why(a, n)}" for z in sorted(wrong) for n, a in wrong[z][:1]
             )
         )
+    vnet = dns.azure_dns_vnet(server)
+    loops = looping_rules(
+        dns, [vnet] if vnet else [], [n for names in dead.values() for n, _ in names]
+    )
+    loop_cause, loop_remedy = _loop(loops) if loops else ("", None)
     if dead:
         causes.append(
             f"gets no answer for {', '.join(sorted(dead))} while it answers other zones: "
@@ -119,7 +126,11 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
                 f"{z}: {len(names)} name(s), e.g. {names[0][0].fqdn} -> {names[0][1].summary()}"
                 for z, names in sorted(dead.items())
             )
-            + " (that zone's forwarder points at a target that does not answer)"
+            + (
+                f" ({loop_cause})"
+                if loops
+                else " (that zone's forwarder points at a target that does not answer)"
+            )
         )
     if local:
         causes.append(
@@ -162,10 +173,11 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
         _remediation(
             server.address,
             azure_dns,
-            sorted({*wrong, *dead}),
+            sorted({*wrong, *(() if loops else dead)}),
             local,
             [n for n, _ in stripped],
             [n for n, _ in unexplained],
+            loop_remedy,
         ),
         subject=server.name,
     )
@@ -216,21 +228,7 @@ def _outage(
     vnet = dns.azure_dns_vnet(server)
     loops = looping_rules(dns, [vnet] if vnet else [], names)
     if loops:
-        cause = "; ".join(
-            f"forwarding rule {_name(rule.id)} of ruleset {_name(ruleset.id)} (linked to "
-            f"{', '.join(_name(v) for v in ruleset.linked_vnet_ids)}) sends {rule.domain} to "
-            f"{', '.join(rule.targets)}, the inbound endpoint whose queries Azure DNS of that "
-            "VNet answers: the query loops"
-            for ruleset, rule in loops
-        )
-        remedy = Remediation(
-            "Unlink the ruleset from the inbound endpoint's VNet, or drop the rule: a rule "
-            "must never target an inbound endpoint in a VNet the ruleset is linked to (Azure "
-            "DNS of that VNet already answers the privatelink zones linked to it).",
-            "; ".join(
-                f"az dns-resolver forwarding-rule delete --ids {rule.id}" for _, rule in loops
-            ),
-        )
+        cause, remedy = _loop(loops)
     else:
         unread = [r.failure.message for r in dns.private_resolvers if r.failure is not None]
         cause = "cause not identified" + (
@@ -253,6 +251,24 @@ def _outage(
         remedy,
         subject=server.name,
     )
+
+
+def _loop(loops: list[tuple[ForwardingRuleset, ForwardingRule]]) -> tuple[str, Remediation]:
+    """The looping rules as a cause, and dropping them as the remedy."""
+    cause = "; ".join(
+        f"forwarding rule {_name(rule.id)} of ruleset {_name(ruleset.id)} (linked to "
+        f"{', '.join(_name(v) for v in ruleset.linked_vnet_ids)}) sends {rule.domain} to "
+        f"{', '.join(rule.targets)}, the inbound endpoint whose queries Azure DNS of that "
+        "VNet answers: the query loops"
+        for ruleset, rule in loops
+    )
+    remedy = Remediation(
+        "Unlink the ruleset from the inbound endpoint's VNet, or drop the rule: a rule "
+        "must never target an inbound endpoint in a VNet the ruleset is linked to (Azure "
+        "DNS of that VNet already answers the privatelink zones linked to it).",
+        "; ".join(f"az dns-resolver forwarding-rule delete --ids {rule.id}" for _, rule in loops),
+    )
+    return cause, remedy
 
 
 def _name(resource_id: str) -> str:
@@ -326,6 +342,7 @@ def _remediation(
     local: dict[str, list[tuple[ExpectedName, DnsAnswer]]],
     stripped: list[ExpectedName],
     unexplained: list[ExpectedName],
+    loop: Remediation | None = None,
 ) -> Remediation:
     """Forwarders for the zones that are not (or wrongly) forwarded, one snippet per server kind
     and one command per zone; for each local copy, the records it lacks as zone-file lines; for
@@ -346,9 +363,11 @@ def _remediation(
         if local
         else ""
     )
-    extra = " ".join(t for t in (copies, _exempt(stripped), _look(server, unexplained)) if t)
+    extra = " ".join(
+        t for t in (copies, _exempt(stripped), _look(server, unexplained), loop and loop.text) if t
+    )
     if not zones:
-        return Remediation(extra)
+        return Remediation(extra, loop.command if loop else None)
     per_zone = [
         META.remediation(
             server=server,
@@ -365,7 +384,10 @@ def _remediation(
         for zone in zones
     ]
     text = " ".join(t for t in (per_zone[0].text, extra) if t)
-    return Remediation(text, "; ".join(r.command or "" for r in per_zone))
+    commands = [r.command or "" for r in per_zone] + (
+        [loop.command] if loop and loop.command else []
+    )
+    return Remediation(text, "; ".join(commands))
 
 
 def _exempt(names: list[ExpectedName]) -> str:

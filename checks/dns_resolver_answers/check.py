@@ -46,8 +46,13 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         observed["first_failure"] = {"fqdn": first.fqdn, **answer_detail(first)}
         observed["resolutions"] = resolutions(dns, [a.fqdn for a in failed[:20]])
         kinds = ", ".join(f"{n} {rcode}" for rcode, n in Counter(a.rcode for a in failed).items())
-        # The host resolver is named by its resolv.conf; dig asks its first nameserver.
-        declared = resolver.targets[0] if resolver.kind is ResolverKind.HOST else resolver.address
+        # The host resolver is named by its resolv.conf; dig asks its first nameserver (none
+        # when resolv.conf gave none: then dig asks the local stub).
+        declared = (
+            next(iter(resolver.targets), "")
+            if resolver.kind is ResolverKind.HOST
+            else resolver.address
+        )
         host, port = split_host_port(declared) if declared else ("127.0.0.53", 53)
         # A resolver the workload uses that fails on names Azure DNS resolves is an outage
         # observed (fail); what else fails, netverify could not observe (error).

@@ -69,6 +69,14 @@ STOP_BUDGET_SECONDS = 9.5  # SIGTERM to exit, as the brief and TimeoutStopSec=15
 log = logging.getLogger("netverify.agent.daemon")
 
 
+def _config_problem(path: Path, exc: Exception) -> str:
+    """A rejected configuration in words: a ConfigError names the file already; anything else
+    (a bug the file triggers) is named with the file and the exception, secrets redacted."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    return redact(f"{path}: cannot be used: {type(exc).__name__}: {exc}")
+
+
 def serve(config_file: Path, state_dir: Path | None, log_level: str) -> int:
     setup_logging(log_level)
     # Blocked before any thread starts, so every thread inherits the mask and the signals wait
@@ -225,8 +233,8 @@ class Daemon:
         notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             config = load_config(self.config_file)
-        except ConfigError as exc:
-            problem = "; ".join(str(exc).splitlines())
+        except Exception as exc:  # whatever the file holds, a reload never stops the agent
+            problem = "; ".join(_config_problem(self.config_file, exc).splitlines())
             log.error(
                 "configuration rejected, the previous one stays in force",
                 extra=fields(config=str(self.config_file), problem=problem),

@@ -361,7 +361,14 @@ def _linked_id(props: Mapping[str, Any], key: str, rid: ResourceId) -> str | Non
 def _connection(raw: Any, rid: ResourceId) -> PrivateEndpointConnection:
     if not isinstance(raw, dict):
         raise MalformedResource(f"{rid.name}: privateEndpointConnections holds {raw!r}")
-    props = raw.get("properties") or {}
+    props = raw.get("properties")
+    if not isinstance(props, dict):
+        # Read as empty, the connection would have no endpoint and no state, and every check
+        # would pass over it: a connection nobody judges.
+        raise MalformedResource(
+            f"{rid.type} {rid.name}: private endpoint connection {raw.get('id')!r} has "
+            f"properties {props!r}, expected an object"
+        )
     state = _state(props, rid, "privateEndpointConnections[].properties")
     return PrivateEndpointConnection(
         id=str(raw.get("id", "")),
@@ -492,14 +499,44 @@ def parse_private_dns_zone(
         props = _properties(record, rid)
         rtype = str(record.get("type", "")).rsplit("/", 1)[-1].upper()
         values: tuple[str, ...]
+        name = str(record.get("name", ""))
         if rtype == "A":
-            values = tuple(str(a.get("ipv4Address")) for a in props.get("aRecords") or [])
+            values = _a_values(props, rid, name)
         elif rtype == "CNAME":
-            values = (str((props.get("cnameRecord") or {}).get("cname")),)
+            cname = _typed(props, "cnameRecord", dict, {}, rid).get("cname")
+            if not isinstance(cname, str) or not cname:
+                raise MalformedResource(
+                    f"{rid.type} {rid.name}: record set {name!r}: properties.cnameRecord.cname "
+                    f"is {cname!r}, expected a name"
+                )
+            values = (cname,)
         else:
             continue  # SOA, TXT, ...: nothing a check needs
-        sets.append(DnsRecordSet(str(record.get("name", "")), rtype, values))
+        sets.append(DnsRecordSet(name, rtype, values))
     return PrivateDnsZone(str(rid), rid.name, tuple(sets), _linked_vnets(links, rid))
+
+
+def _a_values(props: Mapping[str, Any], rid: ResourceId, name: str) -> tuple[str, ...]:
+    """An A record set's addresses; one that is null or not an IPv4 address makes the zone
+    malformed (read as "None", a check would call it stale and remedy removing IP None)."""
+    values = []
+    for index, entry in enumerate(_typed(props, "aRecords", list, [], rid)):
+        address = entry.get("ipv4Address") if isinstance(entry, dict) else entry
+        if not (isinstance(address, str) and _is_ipv4(address)):
+            raise MalformedResource(
+                f"{rid.type} {rid.name}: record set {name!r}: properties.aRecords[{index}]"
+                f".ipv4Address is {address!r}, expected an IPv4 address"
+            )
+        values.append(address)
+    return tuple(values)
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _strings(where: Mapping[str, Any], key: str, rid: ResourceId, path: str) -> tuple[str, ...]:

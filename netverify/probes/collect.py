@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -10,14 +11,18 @@ from azure.core.credentials import TokenCredential
 
 from netverify.azure.arm_ids import subscription_of
 from netverify.azure.clouds import cloud
-from netverify.config import Config
+from netverify.config import Config, ScopeConfig
 from netverify.facts import (
+    Discovery,
+    DiscoveryMethod,
+    DnsFacts,
     Facts,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
     PolicyAssignment,
     PolicyDefinition,
+    ProbeError,
     Read,
     Registry,
     StorageAccount,
@@ -27,6 +32,7 @@ from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import discover, interleave_by_subscription
 from netverify.probes.dns_scope import Dependencies, collect_dns_facts
+from netverify.secret import redact
 
 
 @dataclass(slots=True)
@@ -71,29 +77,48 @@ def collect_facts(
         # Which subscriptions the identity sees tells its own private endpoints from those Azure
         # manages for it in Microsoft's subscriptions (online-endpoint egress).
         visible_task = pool.submit(reader.subscriptions)
-        workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
+        errors: list[ProbeError] = []
+        try:
+            workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
+        except Exception as exc:  # the workspaces named in the scope are still read
+            errors.append(crashed("discovery", _wider_scope(config.scope), exc))
+            workspace_ids, unlisted = list(config.scope.workspaces), []
+            discovery = Discovery(DiscoveryMethod.CONFIG)
         ordered = interleave_by_subscription(workspace_ids)
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
         workspace_tasks = [pool.submit(_probe_workspace, reader, rid) for rid in ordered]
         policy_tasks = [pool.submit(_probe_policies, reader, sub) for sub in subscriptions]
         reads = _Reads()
         workspaces = []
-        for task in workspace_tasks:
-            workspace, linked = task.result()
+        # Fault boundaries: a probe that raises on one input costs only what it would have
+        # read; the error names the probe and the input, and the run goes on.
+        for rid, task in zip(ordered, workspace_tasks, strict=True):
+            try:
+                workspace, linked = task.result()
+            except Exception as exc:
+                errors.append(crashed("workspace", rid, exc))
+                continue
             workspaces.append(workspace)
             reads.merge(linked)
-        for policy_task in policy_tasks:
-            reads.merge(policy_task.result())
+        for sub, policy_task in zip(subscriptions, policy_tasks, strict=True):
+            try:
+                reads.merge(policy_task.result())
+            except Exception as exc:
+                errors.append(crashed("policies", f"/subscriptions/{sub}", exc))
         visible = visible_task.result()
-        dns = collect_dns_facts(
-            config,
-            reader,
-            workspaces,
-            Dependencies(reads.key_vaults, reads.registries, reads.storage_accounts),
-            visible,
-            pool,
-            cancel,
-        )
+        try:
+            dns: DnsFacts | None = collect_dns_facts(
+                config,
+                reader,
+                workspaces,
+                Dependencies(reads.key_vaults, reads.registries, reads.storage_accounts),
+                visible,
+                pool,
+                cancel,
+            )
+        except Exception as exc:
+            errors.append(crashed("dns", f"the names of {len(workspaces)} workspaces", exc))
+            dns = None
     return Facts(
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,
@@ -109,6 +134,28 @@ def collect_facts(
         subscriptions=visible,
         observed_at=datetime.now(UTC),
         transient_state_limit=timedelta(minutes=config.checks.transient_state_limit_minutes),
+        probe_errors=tuple(errors),
+    )
+
+
+def _wider_scope(scope: ScopeConfig) -> str:
+    """The scopes discovery lists, as the config names them: what a failed discovery was on."""
+    group = [scope.management_group] if scope.management_group else []
+    return ", ".join([*scope.resource_groups, *scope.subscriptions, *group])
+
+
+def crashed(probe: str, input: str, exc: Exception) -> ProbeError:
+    """The error a probe's unexpected exception on ``input`` becomes (secrets redacted)."""
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return ProbeError(
+        probe,
+        input,
+        redact(
+            f"The {probe} probe failed on {input}: {type(exc).__name__}: {exc}; what it would "
+            "have read is not judged"
+        ),
+        exception=type(exc).__name__,
+        at=f"{where.filename}:{where.lineno}",
     )
 
 

@@ -7,9 +7,11 @@ answer like any other (``DnsAnswer.rcode``), so the checks can say which link br
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,7 +23,6 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
-import dns.resolver
 
 from netverify.azure.net import split_host_port
 from netverify.config import DnsConfig
@@ -30,6 +31,7 @@ from netverify.facts import (
     TIMEOUT,
     UNREACHABLE,
     DnsAnswer,
+    ProbeError,
     Resolver,
     ResolverKind,
 )
@@ -38,20 +40,63 @@ from netverify.probes.cancel import Cancel
 # Real resolvers give up following CNAMEs at about this depth; so does the chain walk.
 MAX_CHAIN = 16
 RECEIVE_BUFFER = 1 << 20
+RESOLV_CONF = "resolv.conf"  # the probe that reads it, as ProbeError names it
 
 
-def resolv_conf_nameservers(path: Path) -> tuple[str, ...]:
-    """The ``nameserver`` lines of a resolv.conf, as the host's stub resolver uses them."""
+@dataclass(frozen=True, slots=True)
+class ResolvConf:
+    """The ``nameserver`` addresses of a resolv.conf in order, and the lines that could not be
+    used (each a ``ProbeError`` naming the file and line)."""
+
+    nameservers: tuple[str, ...]
+    problems: tuple[ProbeError, ...] = ()
+
+
+def read_resolv_conf(path: Path) -> ResolvConf:
+    """The ``nameserver`` lines as the host's stub resolver reads them (resolv.conf(5)).
+
+    Like glibc, it reads bytes: a comment or another keyword in any encoding is no problem. A
+    ``nameserver`` line whose address is not an IP address is left out and reported; so is a
+    file that cannot be read (then the host resolver has no nameserver to ask).
+    """
     try:
-        return tuple(str(n) for n in dns.resolver.Resolver(str(path)).nameservers)
-    except dns.resolver.NoResolverConfiguration:
-        return ()
+        data = path.read_bytes()
+    except OSError as exc:
+        message = (
+            f"{path}: cannot be read ({exc.strerror or type(exc).__name__}): "
+            "the host resolver has no nameserver to ask"
+        )
+        return ResolvConf((), (ProbeError(RESOLV_CONF, str(path), message),))
+    servers: list[str] = []
+    problems: list[ProbeError] = []
+    for number, line in enumerate(data.splitlines(), 1):
+        words = line.split()
+        if not words or words[0] != b"nameserver":
+            continue
+        address = words[1].decode("ascii", "replace") if len(words) > 1 else ""
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            shown = line.decode("utf-8", "backslashreplace").strip()
+            problems.append(
+                ProbeError(
+                    RESOLV_CONF,
+                    str(path),
+                    f"{path}: line {number}: '{shown}' does not give an IP address "
+                    "(expected nameserver <IPv4 or IPv6 address>); the line is ignored",
+                    where=f"line {number}",
+                )
+            )
+            continue
+        servers.append(address)
+    return ResolvConf(tuple(servers), tuple(problems))
 
 
 def build_resolvers(
     config: DnsConfig, vnet_dns_servers: Sequence[str], azure_dns: str | None = None
-) -> tuple[Resolver, ...]:
-    """Host resolver, each custom DNS server (the VNet's, then configured), Azure DNS.
+) -> tuple[tuple[Resolver, ...], tuple[ProbeError, ...]]:
+    """Host resolver, each custom DNS server (the VNet's, then configured), Azure DNS; and the
+    resolv.conf lines that could not be used.
 
     ``config.server_map`` redirects a declared address to where queries really go (a DNS proxy,
     or a loopback stand-in); the resolver keeps its declared address as its name.
@@ -65,13 +110,11 @@ def build_resolvers(
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     resolvers: list[Resolver] = []
+    host = ResolvConf(())
     if config.use_host_resolver:
-        servers = resolv_conf_nameservers(config.resolv_conf)
-        resolvers.append(
-            Resolver(
-                "host", ResolverKind.HOST, str(config.resolv_conf), tuple(map(target, servers))
-            )
-        )
+        host = read_resolv_conf(config.resolv_conf)
+        targets = tuple(map(target, host.nameservers))
+        resolvers.append(Resolver("host", ResolverKind.HOST, str(config.resolv_conf), targets))
     customs = dict.fromkeys([*vnet_dns_servers, *config.custom_servers])
     for address in customs:
         resolvers.append(
@@ -79,7 +122,7 @@ def build_resolvers(
         )
     azure = azure_dns or config.azure_dns
     resolvers.append(Resolver(f"azure {azure}", ResolverKind.AZURE, azure, (target(azure),)))
-    return tuple(resolvers)
+    return tuple(resolvers), host.problems
 
 
 async def resolve_all(
@@ -106,7 +149,11 @@ async def resolve_all(
         for index, (fqdn, resolver) in todo:  # one event loop: next() is never interleaved
             if cancel is not None:
                 cancel.check()
-            answers[index] = await client.resolve(fqdn, resolver)
+            try:
+                answers[index] = await client.resolve(fqdn, resolver)
+            except Exception as exc:  # a fault boundary: one query's surprise loses no other
+                detail = f"the DNS probe failed on this query: {type(exc).__name__}: {exc}"
+                answers[index] = DnsAnswer(fqdn, resolver.name, "", MALFORMED_ANSWER, detail=detail)
 
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pairs)))))
@@ -248,6 +295,10 @@ class DnsClient:
             return failed(TIMEOUT, f"no answer within {self.timeout:g}s (TCP)")
         except OSError as exc:  # ICMP port/host unreachable, connection refused (TCP)
             return failed(UNREACHABLE, exc.strerror or type(exc).__name__)
+        except EOFError:  # dnspython's TCP read: the server closed before the whole answer
+            return failed(
+                MALFORMED_ANSWER, "the server closed the TCP connection before a whole answer"
+            )
         except dns.exception.DNSException as exc:  # a reply that is not a DNS message
             return failed(MALFORMED_ANSWER, f"{type(exc).__name__}: {exc}")
         latency = (time.perf_counter() - started) * 1000

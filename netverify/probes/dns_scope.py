@@ -184,7 +184,7 @@ def collect_dns_facts(
     )
     vnet = agent_vnet.value if agent_vnet is not None else None
     vnet_servers = vnet.dns_servers if vnet is not None and config.dns.use_vnet_dns_servers else ()
-    resolvers = build_resolvers(config.dns, vnet_servers)
+    resolvers, local_problems = build_resolvers(config.dns, vnet_servers)
     answers = resolve_all_sync([e.fqdn for e in expected], resolvers, config.dns, cancel)
     reachability = (
         asyncio.run(probe_all(_private_answers(expected, answers), config.reachability, cancel))
@@ -206,6 +206,7 @@ def collect_dns_facts(
         notes=tuple(notes),
         zone_search=zone_search,
         private_resolvers=private_resolvers,
+        probe_errors=local_problems,
     )
 
 

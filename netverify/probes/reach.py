@@ -35,7 +35,11 @@ async def probe_all(
         async with bound:
             if cancel is not None:
                 cancel.check()
-            return await probe(fqdn, address, config, context)
+            try:
+                return await probe(fqdn, address, config, context)
+            except Exception as exc:  # a fault boundary: one target's surprise loses no other
+                detail = f"the reachability probe failed: {type(exc).__name__}: {exc}"
+                return Reachability(fqdn, address, config.port, address, False, False, 0.0, detail)
 
     unique = list(dict.fromkeys((f.lower(), a) for f, a in targets))
     return tuple(await asyncio.gather(*(one(f, a) for f, a in unique)))

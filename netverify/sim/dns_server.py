@@ -4,8 +4,9 @@ It stands in for Azure DNS (168.63.129.16) and for "the public internet DNS" so 
 real forwarders (BIND, unbound, dnsmasq) can be exercised against loopback only. It behaves like
 the recursive answer a client would see: CNAME chains are followed within its own data and the
 whole chain lands in one answer section, wildcards follow RFC 4592, unknown names are NXDOMAIN.
-Two fault switches exist because the code under test must cope with them: ``truncate_udp``
-(forces TCP fallback) and ``drop_names`` (forces timeouts).
+Three fault switches exist because the code under test must cope with them: ``truncate_udp``
+(forces TCP fallback), ``drop_names`` (forces timeouts) and ``tcp_faults`` (a TCP answer that
+never comes whole: the connection closed unanswered, or cut halfway).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import socket
 import struct
 import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, cast
 
 import dns.exception
 import dns.flags
@@ -47,6 +48,10 @@ POLL_INTERVAL = 0.1
 UDP_WORKERS = 16
 # Without EDNS a UDP reply may not exceed 512 bytes (RFC 1035 4.2.1).
 CLASSIC_UDP_SIZE = 512
+
+# What the server does to a TCP query for a name: close the connection without an answer, or
+# send the length prefix and only half the answer, then close.
+TcpFault = Literal["close", "cut"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,11 @@ def _to_rdata(record: Record) -> dns.rdata.Rdata:
     )
 
 
+# What a server answers a question with: rcode, answer section, authority section.
+Resolution = tuple[dns.rcode.Rcode, list[dns.rrset.RRset], list[dns.rrset.RRset]]
+NEGATIVE_TTL = 10  # seconds a "no" may be cached: the SOA minimum of Azure private DNS zones
+
+
 class StaticDnsServer:
     """Serves ``records`` over UDP and TCP on one loopback port until stopped.
 
@@ -91,6 +101,8 @@ class StaticDnsServer:
         *,
         truncate_udp: bool = False,
         drop_names: Iterable[str] = (),
+        soa_zones: Iterable[str] = (),
+        tcp_faults: Mapping[str, TcpFault] | None = None,
     ) -> None:
         # Refuse anything but loopback: a stand-in listening on a real interface could answer
         # (or be mistaken for) production DNS.
@@ -101,6 +113,13 @@ class StaticDnsServer:
         self.truncate_udp = truncate_udp
         self.queries: list[tuple[str, str, str]] = []
         self._drop = {dns.name.from_text(n) for n in drop_names}
+        # The zones this server answers for: a negative answer (NXDOMAIN, NODATA) carries the
+        # SOA of the closest one in its authority section, as Azure DNS and public DNS do, so
+        # real servers behind it cache the "no" for the SOA's minimum (RFC 2308).
+        self._soa_zones = sorted(
+            {dns.name.from_text(z) for z in soa_zones}, key=lambda z: -len(z.labels)
+        )
+        self._tcp_faults = {dns.name.from_text(n): f for n, f in (tcp_faults or {}).items()}
         self._data: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         for record in records:
             self._add(record)
@@ -237,11 +256,27 @@ class StaticDnsServer:
                 if wire is None:
                     return
                 reply = self._reply(wire, "tcp")
+                fault = self._tcp_fault(wire)
+                if fault == "close":
+                    return
                 if reply is not None:
+                    sent = reply[: len(reply) // 2] if fault == "cut" else reply
                     try:
-                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                        conn.sendall(struct.pack("!H", len(reply)) + sent)
                     except OSError:
                         return
+                if fault == "cut":
+                    return
+
+    def _tcp_fault(self, wire: bytes) -> TcpFault | None:
+        """The fault ``tcp_faults`` sets for the name this query asks for, if any."""
+        if not self._tcp_faults:
+            return None
+        try:
+            question = dns.message.from_wire(wire).question
+        except dns.exception.DNSException:
+            return None
+        return self._tcp_faults.get(question[0].name) if question else None
 
     def _recv_exactly(self, conn: socket.socket, size: int) -> bytes | None:
         """``size`` bytes, or None once the peer closes or the server stops."""
@@ -303,8 +338,9 @@ class StaticDnsServer:
             response.flags |= dns.flags.TC
             return response.to_wire()
         if question.rdclass == dns.rdataclass.IN:
-            rcode, answer = self._resolve(qname, question.rdtype)
+            rcode, answer, authority = self._resolve(qname, question.rdtype)
             response.answer.extend(answer)
+            response.authority.extend(authority)
             response.set_rcode(rcode)
             # AA: everything in the reply comes from this server's own data.
             response.flags |= dns.flags.AA
@@ -320,7 +356,12 @@ class StaticDnsServer:
             response.flags |= dns.flags.TC
             return response.to_wire()
 
-    def _resolve(
+    def _resolve(self, qname: dns.name.Name, rdtype: int) -> Resolution:
+        """(rcode, answer, authority) for a question."""
+        rcode, answer = self._chase(qname, rdtype)
+        return rcode, answer, self._negative_soa(qname, rdtype, rcode, answer)
+
+    def _chase(
         self, qname: dns.name.Name, rdtype: int
     ) -> tuple[dns.rcode.Rcode, list[dns.rrset.RRset]]:
         answer: list[dns.rrset.RRset] = []
@@ -343,6 +384,34 @@ class StaticDnsServer:
             answer.append(_synthesize(cname, name))
             name = cast(dns.rdtypes.ANY.CNAME.CNAME, cname[0]).target
         return dns.rcode.SERVFAIL, answer  # CNAME loop
+
+    def _negative_soa(
+        self,
+        qname: dns.name.Name,
+        rdtype: int,
+        rcode: dns.rcode.Rcode,
+        answer: list[dns.rrset.RRset],
+    ) -> list[dns.rrset.RRset]:
+        """The SOA of the closest zone holding the name the answer ends at, for a negative
+        answer (NXDOMAIN, or NOERROR without data of the asked type); else nothing."""
+        if rcode not in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR) or rdtype == dns.rdatatype.ANY:
+            return []
+        if any(rrset.rdtype == rdtype for rrset in answer):
+            return []
+        last = answer[-1] if answer and answer[-1].rdtype == dns.rdatatype.CNAME else None
+        name = cast(dns.rdtypes.ANY.CNAME.CNAME, last[0]).target if last else qname
+        zone = next((z for z in self._soa_zones if name.is_subdomain(z)), None)
+        if zone is None:
+            return []
+        # Azure private DNS's SOA (negative TTL 10 s); public zones say much the same.
+        soa = dns.rrset.from_text(
+            zone,
+            NEGATIVE_TTL,
+            "IN",
+            "SOA",
+            "azureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10",
+        )
+        return [soa]
 
     def _lookup(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
         """The node answering for ``name``: exact, else the closest encloser's wildcard."""
@@ -397,6 +466,7 @@ class ForwardingDnsServer(StaticDnsServer):
         }
         self.default = default
         self.upstream_timeout = upstream_timeout
+        self._in_flight: dict[tuple[dns.name.Name, int], Future[Resolution]] = {}
         # DNS-rebinding protection (None: off): private A records are dropped from upstream
         # answers, except for names under these domains - as Unbound's private-address does.
         self.strip_private_except = (
@@ -405,15 +475,43 @@ class ForwardingDnsServer(StaticDnsServer):
             else tuple(dns.name.from_text(d) for d in strip_private_except)
         )
 
-    def _resolve(
-        self, qname: dns.name.Name, rdtype: int
-    ) -> tuple[dns.rcode.Rcode, list[dns.rrset.RRset]]:
+    def _resolve(self, qname: dns.name.Name, rdtype: int) -> Resolution:
+        """A question already being resolved joins that resolution (as BIND's fetches do)
+        instead of being forwarded again: concurrent clients share one upstream query, and a
+        forwarding loop (a rule back to this server) ends in the first query's upstream
+        timeout instead of multiplying."""
+        key = (qname, rdtype)
+        with self._lock:
+            pending = self._in_flight.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._in_flight[key] = Future()
+        if not owner:
+            try:
+                return pending.result(timeout=self.upstream_timeout)
+            except TimeoutError:
+                return dns.rcode.SERVFAIL, [], []
+        try:
+            result = self._resolve_once(qname, rdtype)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                del self._in_flight[key]
+        pending.set_result(result)
+        return result
+
+    def _resolve_once(self, qname: dns.name.Name, rdtype: int) -> Resolution:
         if self._lookup(qname) is not None:
-            return super()._resolve(qname, rdtype)
+            return StaticDnsServer._resolve(self, qname, rdtype)
         zones = [z for z in self.forwarders if qname.is_subdomain(z)]
         upstream = self.forwarders[max(zones, key=len)] if zones else self.default
         if upstream is None:
-            return dns.rcode.REFUSED, []
+            return dns.rcode.REFUSED, [], []
+        return self._forward(qname, rdtype, upstream)
+
+    def _forward(self, qname: dns.name.Name, rdtype: int, upstream: str) -> Resolution:
         host, _, port = upstream.rpartition(":")
         try:
             reply, _ = dns.query.udp_with_fallback(
@@ -423,8 +521,10 @@ class ForwardingDnsServer(StaticDnsServer):
                 port=int(port),
             )
         except (dns.exception.DNSException, OSError):
-            return dns.rcode.SERVFAIL, []
-        return reply.rcode(), self._rebinding_filter(qname, list(reply.answer))
+            return dns.rcode.SERVFAIL, [], []
+        # The upstream's SOA is passed on with its "no", as dnsmasq does.
+        soa = [r for r in reply.authority if r.rdtype == dns.rdatatype.SOA]
+        return reply.rcode(), self._rebinding_filter(qname, list(reply.answer)), soa
 
     def _rebinding_filter(
         self, qname: dns.name.Name, answer: list[dns.rrset.RRset]
@@ -438,3 +538,42 @@ class ForwardingDnsServer(StaticDnsServer):
             if rrset.rdtype != dns.rdatatype.A
             or not any(ipaddress.ip_address(r.address).is_private for r in rrset)
         ]
+
+
+class AzureDnsView(ForwardingDnsServer):
+    """Azure DNS as one VNet sees it, with the DNS forwarding rulesets linked to that VNet: a
+    name under a rule's domain goes to the rule's target (rules come before the linked zones),
+    also when a CNAME leads there, as Azure DNS resolves the chain itself. ``forwarders`` (the
+    rules) may be set after start, once the targets' servers run."""
+
+    def __init__(self, records: Iterable[Record], soa_zones: Iterable[str] = ()) -> None:
+        super().__init__(records, {}, None)
+        self._soa_zones = sorted(
+            {dns.name.from_text(z) for z in soa_zones}, key=lambda z: -len(z.labels)
+        )
+
+    def set_rules(self, rules: Mapping[str, str]) -> None:
+        """Domain -> the address its queries go to (``host:port``)."""
+        self.forwarders = {dns.name.from_text(d): a for d, a in rules.items()}
+
+    def _resolve_once(self, qname: dns.name.Name, rdtype: int) -> Resolution:
+        upstream = self._rule_for(qname)
+        if upstream is not None:
+            return self._forward(qname, rdtype, upstream)
+        rcode, answer, authority = StaticDnsServer._resolve(self, qname, rdtype)
+        last = answer[-1] if answer and answer[-1].rdtype == dns.rdatatype.CNAME else None
+        if rcode == dns.rcode.NOERROR and last is not None:
+            target = cast(dns.rdtypes.ANY.CNAME.CNAME, last[0]).target
+            upstream = self._rule_for(target)
+            if upstream is not None:
+                more_rcode, more, more_authority = self._forward(target, rdtype, upstream)
+                return more_rcode, answer + more, more_authority
+        return rcode, answer, authority
+
+    def _lookup(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
+        # Under a rule's domain the rule answers, not the linked zones.
+        return None if self._rule_for(name) is not None else super()._lookup(name)
+
+    def _rule_for(self, name: dns.name.Name) -> str | None:
+        zones = [z for z in self.forwarders if name.is_subdomain(z)]
+        return self.forwarders[max(zones, key=len)] if zones else None

@@ -169,6 +169,8 @@ class DnsWorld:
     azure: list[Record]  # Azure DNS as the agent's VNet sees it
     public: list[Record]
     views: dict[str, list[Record]]  # Azure DNS as each VNet (by name) sees it
+    # The zones these names live in (public and privatelink): negative answers carry their SOA.
+    zones: tuple[str, ...] = ()
 
 
 def _azure_view(scenario: Scenario, public: list[Record], vnet: str | None) -> list[Record]:
@@ -206,8 +208,32 @@ def build_dns_world(scenario: Scenario) -> DnsWorld:
             public.append(Record(target, "A", f"52.160.{index}.{number}"))
     views = {v.name: _azure_view(scenario, public, v.name) for v in scenario.vnets}
     return DnsWorld(
-        azure=_azure_view(scenario, public, agent_vnet(scenario)), public=public, views=views
+        azure=_azure_view(scenario, public, agent_vnet(scenario)),
+        public=public,
+        views=views,
+        zones=_zones(scenario),
     )
+
+
+def _zones(scenario: Scenario) -> tuple[str, ...]:
+    """The public zones of the cloud's names and the privatelink zones under them (which also
+    exist in public DNS), plus every scenario zone."""
+    names = cloud(scenario.cloud)
+    privatelink = [
+        names.aml_api_zone,
+        names.aml_notebooks_zone,
+        names.keyvault_zone,
+        names.acr_zone,
+        names.blob_zone,
+    ]
+    public = [
+        *names.conditional_forwarder_zones,
+        names.keyvault_suffix,
+        names.acr_suffix,
+        names.blob_suffix,
+        *(z.removeprefix("privatelink.") for z in privatelink),
+    ]
+    return tuple(sorted({*public, *privatelink, *(z.name for z in scenario.private_dns_zones)}))
 
 
 def private_ips(scenario: Scenario) -> set[str]:
@@ -224,3 +250,15 @@ def private_ips(scenario: Scenario) -> set[str]:
     ]
     values += [ip for e in scenario.dns.host_stale for ip in e.ips]
     return {v for v in values if is_private(v)}
+
+
+def forwarding_rules(scenario: Scenario, vnet: str | None) -> dict[str, str]:
+    """The enabled rules of the rulesets linked to ``vnet``: domain -> the first target's IP
+    (what Azure DNS of that VNet forwards where)."""
+    return {
+        rule.domain: rule.targets[0]
+        for ruleset in scenario.dns_forwarding_rulesets
+        if vnet in ruleset.vnets
+        for rule in ruleset.rules
+        if rule.enabled
+    }

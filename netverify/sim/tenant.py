@@ -32,11 +32,12 @@ from netverify.sim.custom_dns import (
     start_dnsmasq,
     start_unbound,
 )
-from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer
+from netverify.sim.dns_server import AzureDnsView, ForwardingDnsServer, Record, StaticDnsServer
 from netverify.sim.dns_world import (
     DnsWorld,
     agent_vnet,
     build_dns_world,
+    forwarding_rules,
     private_ips,
     server_vnet,
 )
@@ -155,10 +156,10 @@ class SimulatedTenant:
         )
         world = build_dns_world(scenario)
         self.world = world
-        self.azure_dns = StaticDnsServer(world.azure)
+        self.azure_dns = self._azure_server(world.azure, agent_vnet(scenario))
         # Azure DNS as seen from the other VNets, started for the DNS servers that live there.
         self.azure_views: dict[str, StaticDnsServer] = {}
-        self.public_dns = StaticDnsServer(world.public)
+        self.public_dns = StaticDnsServer(world.public, soa_zones=world.zones)
         self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
         self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
         self.host_cache: ForwardingDnsServer | None = None
@@ -194,6 +195,7 @@ class SimulatedTenant:
             for spec in self.scenario.dns.custom_servers:
                 if not spec.down:
                     self.custom_servers[spec.address] = self._start_custom(spec)
+            self._apply_rules()
             if self.scenario.dns.host_stale:
                 upstream = self._dns_targets().get(self._host_nameservers()[0], DEAD_FORWARDER)
                 stale = [
@@ -234,13 +236,33 @@ class SimulatedTenant:
             "every address is mapped to 127.0.0.1."
         )
 
+    def _azure_server(self, records: list[Record], vnet: str | None) -> StaticDnsServer:
+        """Azure DNS as ``vnet`` sees it: with the forwarding rules linked there, if any (their
+        targets are set once every DNS server runs, ``_apply_rules``)."""
+        if forwarding_rules(self.scenario, vnet):
+            return AzureDnsView(records, self.world.zones)
+        return StaticDnsServer(records, soa_zones=self.world.zones)
+
+    def _apply_rules(self) -> None:
+        """Point each view's rules at what plays their targets (nothing answers an address the
+        scenario does not describe)."""
+        targets = self._dns_targets()
+        views: list[tuple[str | None, StaticDnsServer]] = [
+            (agent_vnet(self.scenario), self.azure_dns),
+            *self.azure_views.items(),
+        ]
+        for vnet, server in views:
+            if isinstance(server, AzureDnsView):
+                rules = forwarding_rules(self.scenario, vnet)
+                server.set_rules({d: targets.get(ip, DEAD_FORWARDER) for d, ip in rules.items()})
+
     def _azure_of(self, vnet: str | None) -> str:
         """The address of Azure DNS as seen from ``vnet`` (the agent's when it is the agent's
         or unknown)."""
         if vnet is None or vnet == agent_vnet(self.scenario) or vnet not in self.world.views:
             return self.azure_dns.address
         if vnet not in self.azure_views:
-            self.azure_views[vnet] = StaticDnsServer(self.world.views[vnet]).start()
+            self.azure_views[vnet] = self._azure_server(self.world.views[vnet], vnet).start()
         return self.azure_views[vnet].address
 
     def _start_custom(self, spec: CustomDnsServerSpec) -> RunningDns | ForwardingDnsServer:
