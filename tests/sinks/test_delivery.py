@@ -274,15 +274,15 @@ def test_run_delivers_to_the_sinks_whose_spool_took_the_events(
 def test_a_receiver_that_never_answers_cannot_hold_a_flush_past_its_deadline(
     tmp_path: Path,
 ) -> None:
-    """A webhook whose receiver takes the connection and never answers (timeout_seconds = 3600,
-    beyond the test timeout): the flush returns at its deadline with the batch still spooled and
+    """A webhook whose receiver takes the connection and never answers (timeout_seconds = 300,
+    the most, as long as the test timeout): the flush returns at its deadline with the batch still spooled and
     the file sink beside it delivered; close aborts the send, which counts as a retry, and the
     batch stays spooled for the next start."""
     with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
         port = silent.getsockname()[1]
         sinks = delivery(
             f'[[sinks]]\ntype = "webhook"\nname = "hook"\nurl = "https://127.0.0.1:{port}/"\n'
-            "timeout_seconds = 3600\n"
+            "timeout_seconds = 300\n"
             f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n'
         )
         events = finding_events(3)
