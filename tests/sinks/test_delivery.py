@@ -275,9 +275,9 @@ def test_a_receiver_that_never_answers_cannot_hold_a_flush_past_its_deadline(
     tmp_path: Path,
 ) -> None:
     """A webhook whose receiver takes the connection and never answers (timeout_seconds = 300,
-    the most, as long as the test timeout): the flush returns at its deadline with the batch still spooled and
-    the file sink beside it delivered; close aborts the send, which counts as a retry, and the
-    batch stays spooled for the next start."""
+    the most, as long as the test timeout): the flush returns at its deadline with the batch
+    still spooled and the file sink beside it delivered; close aborts the send, which counts as
+    a retry, and the batch stays spooled for the next start."""
     with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
         port = silent.getsockname()[1]
         sinks = delivery(
