@@ -43,4 +43,8 @@ class Transport(Protocol):
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None: ...
 
+    def abort(self) -> None:
+        """From another thread: make a ``send`` in flight fail now (``RetryLater``, the batch
+        stays spooled) instead of waiting for a receiver that does not answer."""
+
     def close(self) -> None: ...

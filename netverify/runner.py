@@ -17,6 +17,7 @@ from netverify.checklib.catalog import LoadedCheck, load_checks, load_meta
 from netverify.config import Config
 from netverify.facts import Facts, ProbeError, ReadProblem
 from netverify.model import Agent, Evidence, Finding, RunContext, Status, exit_code
+from netverify.probes.cancel import Cancel
 from netverify.probes.collect import collect_facts
 from netverify.probes.credentials import make_credential
 from netverify.secret import redact
@@ -104,13 +105,21 @@ def run_once(
     *,
     credential: TokenCredential | None = None,
     checks: Sequence[LoadedCheck] | None = None,
+    cancel: Cancel | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
+    """Probe and evaluate once. ``run_id`` (a new UUID if None) names the run in its findings
+    and in every ARM request; ``cancel`` stops it (``RunCancelled``, see ``probes.cancel``)."""
     started = datetime.now(UTC)
+    run_id = run_id or str(uuid.uuid4())
     facts = collect_facts(
-        config, credential or make_credential(config.credential, cloud(config.cloud))
+        config,
+        credential or make_credential(config.credential, cloud(config.cloud)),
+        cancel,
+        run_id,
     )
     context = RunContext(
-        run_id=str(uuid.uuid4()),
+        run_id=run_id,
         started_at=started,
         observed_at=datetime.now(UTC),
         agent=agent_of(config),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from netverify.agent.daemon import freshness, stale_period
+from netverify.agent.health import WORKERS, HealthServer
 from netverify.agent.logs import JsonLines, fields
 from netverify.agent.notify import notify, watchdog_interval
 from netverify.config import ConfigError, ScheduleConfig, parse_config
@@ -215,3 +218,31 @@ def test_stale_period_follows_the_schedule(schedule: dict[str, Any], seconds: fl
 def test_cron_jitter_is_kept() -> None:
     """schedule.jitter_seconds reaches the cron trigger."""
     assert 30 == cron_trigger("*/15 * * * *", 30).jitter
+
+
+def test_idle_connections_to_the_health_port_hold_no_thread_and_healthz_still_answers() -> None:
+    """1,500 connections that never send a request: the listener holds no thread for any and
+    keeps the newest MAX_WAITING (the oldest are closed), and /healthz still answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = HealthServer(f"127.0.0.1:{port}", lambda: (True, {"status": "ok"}), lambda: b"")
+    server.start()
+    threads = threading.active_count()
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(1500):
+            idle.append(socket.create_connection(("127.0.0.1", port)))
+
+        with urllib.request.urlopen(f"http://{server.address}/healthz", timeout=10) as answer:
+            assert (200, {"status": "ok"}) == (answer.status, json.loads(answer.read()))
+        assert threading.active_count() <= threads + WORKERS
+        idle[0].settimeout(10)
+        assert b"" == idle[0].recv(1)  # closed, to make room
+        idle[-1].setblocking(False)
+        with pytest.raises(BlockingIOError):  # still open, waiting for its request
+            idle[-1].recv(1)
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,6 +14,7 @@ from netverify.azure.clouds import CloudName, cloud
 from netverify.facts import DiscoveryMethod, ReadProblem
 from netverify.model import Finding, Status
 from netverify.probes.arm import ArmReader
+from netverify.probes.cancel import Cancel, RunCancelled
 from netverify.probes.credentials import make_credential
 from netverify.probes.discovery import discover
 from netverify.runner import run_once
@@ -471,3 +473,40 @@ def test_a_redirect_to_another_host_is_refused(start_tenant: TenantFactory) -> N
         == read.failure.message
     )
     assert [] == [r for r in tenant.arm.requests if r.path == "/stolen"]
+
+
+def test_a_cancelled_reader_stops_in_its_retry_wait_and_sends_nothing_more(
+    start_tenant: TenantFactory,
+) -> None:
+    """A read waiting out a 429's Retry-After wakes when its run is cancelled and raises
+    RunCancelled without asking again; a second read of the same vault, waiting for the first,
+    raises too instead of waiting for ever; a read started after the cancellation sends
+    nothing."""
+    tenant = start_tenant()
+    tenant.arm.inject(FaultSpec(path=KV_PATH, status=429, retry_after=60))
+    config = tenant.config(arm={**tenant.config_document()["arm"], "max_retry_after_seconds": 60})
+    cancel = Cancel()
+    reader = ArmReader(
+        make_credential(config.credential, cloud(config.cloud)),
+        cloud(config.cloud),
+        config.arm,
+        cancel=cancel,
+        run_id="run-1",
+    )
+    vault = next(rid for rid in tenant.arm.state.resources if rid.endswith("/vaults/kv-broken"))
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(reader.key_vault, vault)
+        while not tenant.arm.requests:
+            time.sleep(0.01)  # the first 429 is in: the read now waits out its Retry-After
+        second = pool.submit(reader.key_vault, vault)
+        cancel.cancel("timed out after 1 s")
+        for read in (first, second):
+            with pytest.raises(RunCancelled, match="timed out after 1 s"):
+                read.result()
+    with pytest.raises(RunCancelled):
+        reader.workspace(tenant.workspace_ids()[0])
+
+    assert [(vault, 429, "run-1")] == [
+        (r.path.lower(), r.status, r.correlation) for r in tenant.arm.requests
+    ]

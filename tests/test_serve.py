@@ -3,6 +3,7 @@ systemd notifications, health and metrics, secrets."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -38,6 +39,10 @@ from tests.servers.receivers import LogsIngestionStandIn, SplunkHecStandIn, Webh
 from tests.servers.rsyslog import RSYSLOGD, start_rsyslog
 
 INTERVAL_SECONDS = 2
+SKIPPED = (
+    "skipped: the previous run was cancelled and its last reads are still in flight"
+    " (each ends within arm.timeout_seconds); one run at a time"
+)
 SCHEDULE = {"interval_minutes": INTERVAL_SECONDS / 60, "jitter_seconds": 0}
 
 
@@ -193,6 +198,9 @@ def write_config(tenant: SimulatedTenant, path: Path, **sections: Any) -> Path:
     return path
 
 
+NOT_RUN = ("run skipped", "run did not complete", "cancelled run stopped")
+
+
 def run_finished(line: Line) -> bool:
     return line.get("message") == "run finished"
 
@@ -241,6 +249,10 @@ def test_scheduled_runs_notify_health_and_metrics(
     assert ["failing"] * truth.changes == [c["change"] for c in agent.changes(0, first)]
     assert [] == agent.changes(first, second)
     assert agent.lines[first]["run_id"] != agent.lines[second]["run_id"]
+    # Every ARM request of a run carries its id; no run was skipped or cancelled.
+    correlations = {r.correlation for r in tenant.arm.requests}
+    assert {agent.lines[first]["run_id"], agent.lines[second]["run_id"]} <= correlations
+    assert [] == [line for line in agent.lines if line.get("message") in NOT_RUN]
     gap = datetime.fromisoformat(agent.lines[second]["ts"]) - datetime.fromisoformat(
         agent.lines[first]["ts"]
     )
@@ -261,6 +273,7 @@ def test_scheduled_runs_notify_health_and_metrics(
     assert 200 == status
     runs = float(metrics.split('netverify_runs_total{result="fail"} ')[1].split()[0])
     assert runs >= 2
+    assert 'result="skipped"' not in metrics and 'result="timeout"' not in metrics
     for check, count in truth.failing_by_check.items():
         assert f'netverify_findings{{check_id="{check}",status="fail"}} {float(count)}' in metrics
     assert f'netverify_change_events_total{{change="failing"}} {float(truth.changes)}' in metrics
@@ -425,11 +438,13 @@ def test_a_run_over_its_timeout_is_an_error_finding_until_one_completes(
         for f in agent.findings()
         if f["check_id"] == "netverify_run_completed"
     ]
+    # The run due 2 s in found the cancelled one's reads (3 s each) still in flight.
     assert [
         (
             "error",
             "The scheduled run did not complete: timed out after 1 s (schedule.run_timeout_seconds)",
         ),
+        ("error", f"The scheduled run did not complete: {SKIPPED}"),
         ("pass", "The scheduled run completed."),
     ] == run_findings
     assert ["failing", "resolved"] == [
@@ -438,6 +453,56 @@ def test_a_run_over_its_timeout_is_an_error_finding_until_one_completes(
         if c["finding"]["check_id"] == "netverify_run_completed"
     ]
     assert finished > failed
+
+
+def test_one_run_at_a_time_a_cancelled_run_sends_nothing_more(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """Every ARM answer takes 6 s, the run timeout is 1 s, a run is due every 2 s: each run is
+    cancelled with its first requests in flight and sends no other; the runs due while they
+    are in flight are skipped (an error finding, a log line, a metric); no two runs' requests
+    are ever in flight at the stand-in together."""
+    port = free_port()
+    config = write_config(
+        tenant,
+        tmp_path / "c.toml",
+        schedule={"run_timeout_seconds": 1},
+        health={"listen": f"127.0.0.1:{port}"},
+    )
+    tenant.arm.latency_seconds = 6
+    agent = start_agent("--config", str(config), "--state-dir", str(tmp_path / "state"))
+
+    timed_out = agent.wait_log("run did not complete")
+    skipped = agent.wait_log("run skipped", timed_out)
+    stopped = agent.wait_log("cancelled run stopped", skipped)
+    agent.wait_log("run started", stopped)  # the next run starts once the cancelled one ended
+    metrics = get(f"http://127.0.0.1:{port}/metrics")[1]
+    assert agent.stop()[0] == 0
+
+    cancelled = agent.lines[timed_out]["run_id"]
+    assert (cancelled, cancelled) == (
+        agent.lines[skipped]["run_id"],
+        agent.lines[stopped]["run_id"],
+    )
+    assert "timeout" == agent.lines[timed_out]["result"]
+    assert SKIPPED == agent.lines[skipped]["problem"]
+    assert f"The scheduled run did not complete: {SKIPPED}" in {
+        f["message"] for f in agent.findings() if f["check_id"] == "netverify_run_completed"
+    }
+    assert 'netverify_runs_total{result="skipped"} ' in metrics
+    assert 'netverify_runs_total{result="timeout"} ' in metrics
+
+    by_run: dict[str, list[Any]] = {}
+    for request in tenant.arm.requests:
+        assert request.correlation is not None, request  # every request names its run
+        by_run.setdefault(request.correlation, []).append(request)
+    assert cancelled in by_run
+    for run, requests in by_run.items():
+        # Every answer comes after the timeout: a request sent after one is a cancelled run's.
+        assert max(r.arrived for r in requests) < min(r.at for r in requests), run
+    spans = sorted((min(r.arrived for r in rs), max(r.at for r in rs)) for rs in by_run.values())
+    for (_, answered), (next_arrived, _) in itertools.pairwise(spans):
+        assert answered < next_arrived  # the next run's first request after the last answer
 
 
 def test_report_after_each_run_is_written_and_served(
@@ -728,3 +793,68 @@ def test_an_unreadable_spool_and_row_spare_the_agent_and_the_other_sinks(
     messages = [str(line.get("message")) for line in agent.lines]
     assert any(m.startswith("spool of sink broken at ") and "set aside as" in m for m in messages)
     assert any(m.startswith("sink rows: spool row 1 is not an event") for m in messages)
+
+
+class SilentReceiver:
+    """Takes TCP connections on loopback and never answers: a webhook receiver that hangs."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._sock.getsockname()[1]}/hook"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.connections.append(self._sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._sock.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def stop_timeout_of(unit: str) -> float:
+    """``TimeoutStopSec=`` of a unit in systemd/, in seconds: SIGKILL comes after it."""
+    text = (Path(__file__).parent.parent / "systemd" / unit).read_text(encoding="utf-8")
+    return float(text.split("\nTimeoutStopSec=")[1].split()[0])
+
+
+def test_sigterm_during_a_silent_webhook_exits_at_once_and_keeps_every_event(
+    tenant: SimulatedTenant, start_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    """A webhook receiver that takes the connection and never answers (timeout_seconds = 30):
+    SIGTERM aborts the send in flight, the agent exits well within netverify.service's
+    TimeoutStopSec, and every event it emitted is still in the sink's spool (events in =
+    0 delivered + spooled)."""
+    silent = SilentReceiver()
+    document = tenant.config_document(schedule=SCHEDULE, health={"listen": "off"})
+    document["sinks"] = [
+        {"type": "webhook", "name": "hook", "url": silent.url, "timeout_seconds": 30}
+    ]
+    config = tmp_path / "c.toml"
+    config.write_text(tomli_w.dumps(document), encoding="utf-8")
+    state = tmp_path / "state"
+    try:
+        agent = start_agent("--config", str(config), "--state-dir", str(state))
+        agent.wait_for(run_finished)
+        eventually(lambda: bool(silent.connections))  # a delivery is waiting for an answer
+
+        code, seconds = agent.stop()
+    finally:
+        silent.close()
+
+    assert (0, True) == (code, seconds < stop_timeout_of("netverify.service") / 3), agent.dump()
+    emitted = {event_id(f) for f in agent.findings()} | {c["event_id"] for c in agent.changes()}
+    spool = Spool.in_directory(state, "hook", 100_000)
+    try:
+        spooled = {e.event["event_id"] for e in spool.head(100_000)}
+    finally:
+        spool.close()
+    assert emitted and emitted == spooled

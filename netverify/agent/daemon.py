@@ -3,7 +3,11 @@
 Threads: the main thread waits for signals (SIGHUP reload, SIGTERM/SIGINT stop) with the
 signals blocked everywhere else, and pings the systemd watchdog; APScheduler's single worker
 thread runs the job; each run's probing happens in a daemon thread of its own so the job can
-give up on it after ``run_timeout_seconds`` or when told to stop.
+give up on it after ``run_timeout_seconds`` or when told to stop. Giving up cancels the run
+(``probes.cancel``): it sends no further request, and its thread ends once the reads in flight
+have (each within ``arm.timeout_seconds``). One run at a time: a scheduled run that finds the
+cancelled one still in flight is skipped, with an error finding, a log line and
+``netverify_runs_total{result="skipped"}``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from netverify.azure.clouds import cloud
 from netverify.config import Config, ConfigError, ScheduleConfig, load_config
 from netverify.model import Finding, RunContext
 from netverify.output import render
+from netverify.probes.cancel import Cancel, RunCancelled
 from netverify.probes.credentials import make_credential
 from netverify.report import history_from_change_events, write_report
 from netverify.runner import RunResult, agent_of, run_once
@@ -93,8 +98,8 @@ def serve(config_file: Path, state_dir: Path | None, log_level: str) -> int:
         code = daemon.run()
     finally:
         store.close()
-    if daemon.abandoned_runs:
-        # An abandoned run's ARM reads still sit in a concurrent.futures pool, whose threads
+    if daemon.run_in_flight():
+        # A cancelled run's last ARM reads still sit in a concurrent.futures pool, whose threads
         # the interpreter would join at exit: leave now, everything is flushed and closed.
         logging.shutdown()
         sys.stdout.flush()
@@ -127,7 +132,8 @@ class Daemon:
         self._cancel = threading.Event()
         self._last: _Completed | None = None
         self._last_attempt: str | None = None
-        self.abandoned_runs = 0  # cancelled or timed out, their threads left to finish alone
+        # The last run's thread: alive while any of its reads may be in flight, cancelled or not.
+        self._run_thread: threading.Thread | None = None
         self.delivery = self._make_delivery(config)
         self.scheduler = BackgroundScheduler(
             # One worker for the runs, one for delivery, so neither waits for the other.
@@ -209,10 +215,14 @@ class Daemon:
         if self._running.is_set():
             self._cancel.set()
         # Waits for the jobs: a cancelled run returns at once, a finishing one spools its events,
-        # and a delivery in flight has at most DELIVERY_SLICE_SECONDS; what is left stays spooled.
+        # and a delivery in flight ends within DELIVERY_SLICE_SECONDS whatever its receiver does
+        # (Delivery.flush); what is left stays spooled.
         self.scheduler.shutdown(wait=True)
-        # A last delivery within the stop budget; anything still undelivered stays spooled.
-        self.delivery.flush(max(0.5, STOP_BUDGET_SECONDS - (time.monotonic() - stopping)))
+        # A last slice for what a run that finished meanwhile spooled, within the stop budget;
+        # then a send still waiting for its receiver is aborted (Delivery.close). Anything
+        # undelivered stays spooled for the next start.
+        left = STOP_BUDGET_SECONDS - (time.monotonic() - stopping)
+        self.delivery.flush(max(0.5, min(DELIVERY_SLICE_SECONDS, left)))
         self.delivery.close()
         if self.health:
             self.health.stop()
@@ -257,8 +267,15 @@ class Daemon:
             self.scheduler.reschedule_job(JOB_ID, trigger=_trigger(config.schedule))
         self.config = config
 
+    def run_in_flight(self) -> bool:
+        """Whether the last run (cancelled or not) still has a thread, and so reads, in flight."""
+        return self._run_thread is not None and self._run_thread.is_alive()
+
     def _scheduled_run(self) -> None:
         config = self.config
+        if self.run_in_flight():
+            self._skip(config)
+            return
         self._running.set()
         notify("STATUS=running the checks")
         log.info("run started")
@@ -273,7 +290,9 @@ class Daemon:
             timed_out = isinstance(exc, TimeoutError)
             label = "timeout" if timed_out else "crashed"
             problem = str(exc) if timed_out else f"{type(exc).__name__}: {exc}"
-            log.error("run did not complete", extra=fields(result=label, problem=problem))
+            log.error(
+                "run did not complete", extra=fields(result=label, problem=problem, **self._run_id)
+            )
             self.metrics.runs.labels(result=label).inc()
             self._last_attempt = label
             self._deliver(config, [agent.run_failed(_name(config), redact(problem))])
@@ -309,32 +328,60 @@ class Daemon:
         )
         notify(f"STATUS={self._status()}")
 
+    def _skip(self, config: Config) -> None:
+        """The scheduled run is not started: the cancelled one's last reads are still in flight."""
+        problem = (
+            "skipped: the previous run was cancelled and its last reads are still in flight"
+            " (each ends within arm.timeout_seconds); one run at a time"
+        )
+        log.warning("run skipped", extra=fields(problem=problem, **self._run_id))
+        self.metrics.runs.labels(result="skipped").inc()
+        self._last_attempt = "skipped"
+        self._deliver(config, [agent.run_failed(_name(config), problem)])
+
+    @property
+    def _run_id(self) -> dict[str, str]:
+        """The last run's id, as log fields."""
+        return {"run_id": self._run_thread.name.removeprefix("run ")} if self._run_thread else {}
+
     def _bounded_run(self, config: Config, credential: TokenCredential) -> RunResult:
-        """``run_once`` within the run timeout; raises TimeoutError, _Cancelled or its error."""
+        """``run_once`` within the run timeout; raises TimeoutError, _Cancelled or its error.
+
+        On a timeout or a stop the run is cancelled (``probes.cancel``): its thread sends no
+        further request and ends once the reads in flight have.
+        """
         outcome: dict[str, Any] = {}
         done = threading.Event()
+        cancel = Cancel()
+        run_id = str(uuid.uuid4())
 
         def work() -> None:
             try:
-                outcome["result"] = run_once(config, credential=credential)
+                outcome["result"] = run_once(
+                    config, credential=credential, cancel=cancel, run_id=run_id
+                )
+            except RunCancelled as stopped:
+                log.info("cancelled run stopped", extra=fields(run_id=run_id, reason=str(stopped)))
             except Exception as exc:
                 outcome["error"] = exc
             finally:
                 done.set()
 
-        # A daemon thread: an abandoned run cannot keep the process from exiting.
-        threading.Thread(target=work, name="run", daemon=True).start()
+        # A daemon thread: a cancelled run's last read cannot keep the process from exiting.
+        self._run_thread = threading.Thread(target=work, name=f"run {run_id}", daemon=True)
+        self._run_thread.start()
         deadline = time.monotonic() + config.schedule.run_timeout_seconds
         while not done.wait(0.1):
             if self._cancel.is_set():
-                self.abandoned_runs += 1
+                cancel.cancel("the agent is stopping")
                 raise _Cancelled
             if time.monotonic() >= deadline:
-                self.abandoned_runs += 1
-                raise TimeoutError(
+                problem = (
                     f"timed out after {config.schedule.run_timeout_seconds:g} s"
                     " (schedule.run_timeout_seconds)"
                 )
+                cancel.cancel(problem)
+                raise TimeoutError(problem)
         if "error" in outcome:
             raise outcome["error"]
         result: RunResult = outcome["result"]

@@ -1,13 +1,24 @@
-"""The optional HTTP listener: ``/healthz`` (JSON, 200 or 503) and ``/metrics`` (Prometheus)."""
+"""The optional HTTP listener: ``/healthz`` (JSON, 200 or 503) and ``/metrics`` (Prometheus).
+
+Bounded whatever clients do: one thread watches the listening socket and the connections that
+have not sent a request yet (a selector; an idle connection costs no thread), and hands each one
+that has to a pool of ``WORKERS`` threads. At most ``MAX_WAITING`` idle connections are kept
+(beyond that the oldest is closed, so a scraper still gets in), each for ``IDLE_SECONDS``; a
+handler gives up on a client that stalls mid-request after ``IDLE_SECONDS`` too.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import selectors
 import socket
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -15,11 +26,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from netverify.azure.net import split_host_port
 
 HealthReport = Callable[[], tuple[bool, dict[str, Any]]]
+WORKERS = 4  # handlers at once: a scrape every 15 s and a health probe need one each
+MAX_WAITING = 64  # idle connections kept open, waiting for their request
+IDLE_SECONDS = 5.0  # how long a connection may stay silent, before or within its request
+POLL_SECONDS = 0.2  # how often the watching thread looks for expired connections and a stop
 log = logging.getLogger("netverify.agent.health")
 
 
 class HealthServer:
-    """Serves on ``host:port`` from its own thread until ``stop``."""
+    """Serves on ``host:port`` from its own threads until ``stop``."""
 
     def __init__(
         self,
@@ -31,6 +46,8 @@ class HealthServer:
         host, port = split_host_port(listen)
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = IDLE_SECONDS  # a client that stalls mid-request frees its worker
+
             def do_GET(self) -> None:
                 if self.path == "/metrics":
                     self._reply(200, CONTENT_TYPE_LATEST, metrics())
@@ -53,14 +70,16 @@ class HealthServer:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug(format, *args)  # scrapes every 15 s would drown the journal
 
-        class Server(ThreadingHTTPServer):
+        class Server(HTTPServer):
             address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            daemon_threads = True
+            request_queue_size = 128  # a burst of connects waits in the kernel, not in SYN retries
 
+        # Not serve_forever: _watch accepts and dispatches; the server only handles requests.
         self._server = Server((host, port), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
-        )
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="health")
+        self._waiting: OrderedDict[socket.socket, float] = OrderedDict()  # -> idle deadline
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="health", daemon=True)
 
     @property
     def address(self) -> str:
@@ -71,5 +90,61 @@ class HealthServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._stopping.set()
+        self._thread.join()
+        self._pool.shutdown(wait=True)
         self._server.server_close()
+
+    def _watch(self) -> None:
+        """Accept connections, hand each that has sent something to the pool, drop idle ones."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._server.socket, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for key, _ in selector.select(POLL_SECONDS):
+                    if key.fileobj is self._server.socket:
+                        self._accept(selector)
+                    else:
+                        self._dispatch(selector, key.fileobj)  # type: ignore[arg-type]
+                self._expire(selector, time.monotonic())
+            for connection in list(self._waiting):
+                self._drop(selector, connection)
+
+    def _accept(self, selector: selectors.BaseSelector) -> None:
+        try:
+            connection, _ = self._server.socket.accept()
+        except OSError:  # the client gave up already
+            return
+        if len(self._waiting) >= MAX_WAITING:
+            self._drop(selector, next(iter(self._waiting)))  # the oldest idle one
+        self._waiting[connection] = time.monotonic() + IDLE_SECONDS
+        selector.register(connection, selectors.EVENT_READ)
+
+    def _dispatch(self, selector: selectors.BaseSelector, connection: socket.socket) -> None:
+        selector.unregister(connection)
+        del self._waiting[connection]
+        self._pool.submit(self._handle, connection)
+
+    def _handle(self, connection: socket.socket) -> None:
+        try:
+            address = connection.getpeername()
+        except OSError:  # gone already
+            connection.close()
+            return
+        try:
+            self._server.finish_request(connection, address)
+        except Exception:  # a client that broke off mid-answer; the others are unaffected
+            log.debug("health request failed", exc_info=True)
+        finally:
+            self._server.shutdown_request(connection)
+
+    def _expire(self, selector: selectors.BaseSelector, now: float) -> None:
+        while self._waiting:
+            oldest, deadline = next(iter(self._waiting.items()))
+            if deadline > now:
+                return
+            self._drop(selector, oldest)
+
+    def _drop(self, selector: selectors.BaseSelector, connection: socket.socket) -> None:
+        selector.unregister(connection)
+        del self._waiting[connection]
+        connection.close()

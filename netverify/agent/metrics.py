@@ -32,7 +32,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.runs = Counter(
             "netverify_runs",
-            "Scheduled runs by result: pass, fail, error, could_not_run, timeout, crashed.",
+            "Scheduled runs by result: pass, fail, error, could_not_run, timeout, crashed,"
+            " cancelled (the agent stopped), skipped (a cancelled run still in flight).",
             ["result"],
             registry=self.registry,
         )

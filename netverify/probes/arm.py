@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar, cast
@@ -82,6 +81,7 @@ from netverify.probes.arm_bodies import (
     parse_virtual_network,
     parse_workspace,
 )
+from netverify.probes.cancel import Cancel
 from netverify.probes.throttle import CappedRetryPolicy, ReadBudgetPolicy
 from netverify.secret import redact
 
@@ -95,6 +95,9 @@ MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"
 # Microsoft.Network/dnsResolvers and dnsForwardingRulesets: the stable version of the
 # recorded examples, read through generic requests (no extra SDK).
 DNS_RESOLVER_API_VERSION = "2022-07-01"
+# ARM ties the requests that carry one correlation id together in its logs and the activity
+# log: every request of a run carries the run's id.
+CORRELATION_HEADER = "x-ms-correlation-request-id"
 # Reads that name no subscription (Resource Graph, management groups, built-in policy
 # definitions) share one concurrency bound under this key.
 TENANT = "tenant"
@@ -185,10 +188,29 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
+class RunTransport(RequestsTransport):  # type: ignore[misc]  # azure-core exports it lazily (Any)
+    """The requests transport of one run: before each request (every attempt, every page) it
+    checks the run's ``Cancel`` (a cancelled run raises ``RunCancelled`` and sends nothing) and
+    stamps the run's id as the ARM correlation id."""
+
+    def __init__(self, cancel: Cancel, run_id: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cancel = cancel
+        self._run_id = run_id
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        self._cancel.check()
+        if self._run_id:
+            request.headers[CORRELATION_HEADER] = self._run_id
+        return super().send(request, **kwargs)
+
+
 class ArmReader:
     """Reads ARM resources for one run. Thread-safe; concurrent asks for one id share one call.
 
-    ``sleep`` is how retries and the read budget wait (tests pass a fake one).
+    ``cancel`` stops the run's reads (``probes.cancel``); ``run_id`` is sent as every request's
+    correlation id. ``sleep`` is how retries and the read budget wait (tests pass a fake one;
+    by default ``cancel.sleep``, which a cancellation cuts short).
     """
 
     def __init__(
@@ -197,8 +219,11 @@ class ArmReader:
         cloud: Cloud,
         config: ArmConfig,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        cancel: Cancel | None = None,
+        run_id: str | None = None,
     ) -> None:
+        cancel = cancel or Cancel()
         self._credential = credential
         self._cloud = cloud
         self._config = config
@@ -216,10 +241,12 @@ class ArmReader:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_concurrency)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        self._sleep = sleep
+        self._sleep = sleep = sleep or cancel.sleep
         # One for all clients: a SansIO policy holds no link to the next policy of a pipeline.
         self._budget = ReadBudgetPolicy(config.reserve_reads, sleep=sleep)
-        self._transport = RequestsTransport(
+        self._transport = RunTransport(
+            cancel,
+            run_id,
             session=session,
             session_owner=False,
             connection_verify=str(config.ca_bundle) if config.ca_bundle else True,
@@ -503,7 +530,11 @@ class ArmReader:
             if pending is None:
                 pending = self._reads[key.lower()] = Future()
         if owner:
-            pending.set_result(attempt())
+            try:
+                pending.set_result(attempt())
+            except BaseException as exc:  # RunCancelled: the reads waiting on this one end too
+                pending.set_exception(exc)
+                raise
         return pending.result()
 
     def bound(self, subscription: str) -> threading.Semaphore:

@@ -29,6 +29,7 @@ from netverify.facts import (
     Workspace,
 )
 from netverify.probes.arm import ArmReader
+from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import discover, interleave_by_subscription
 from netverify.probes.dns_scope import Dependencies, collect_dns_facts
 from netverify.secret import redact
@@ -52,7 +53,12 @@ class _Reads:
             getattr(self, name).update(getattr(other, name))
 
 
-def collect_facts(config: Config, credential: TokenCredential) -> Facts:
+def collect_facts(
+    config: Config,
+    credential: TokenCredential,
+    cancel: Cancel | None = None,
+    run_id: str | None = None,
+) -> Facts:
     """Discover the workspaces in scope, then read each with what it links to, concurrently.
 
     One task per workspace reads it, its vault, registry, endpoints and their deployments in
@@ -60,8 +66,13 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
     so a slow or failing subscription holds only its own tasks. Shared resources are read once
     (the reader memoises by id); each task returns the reads it made, so ``Facts`` is built
     from what the probes returned, not from the reader's cache.
+
+    Raises ``RunCancelled`` once ``cancel`` is cancelled, after the reads in flight end (each
+    within ``arm.timeout_seconds``) and without another request; ``run_id`` is the ARM
+    correlation id of every request.
     """
-    reader = ArmReader(credential, cloud(config.cloud), config.arm)
+    cancel = cancel or Cancel()
+    reader = ArmReader(credential, cloud(config.cloud), config.arm, cancel=cancel, run_id=run_id)
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
         # Which subscriptions the identity sees tells its own private endpoints from those Azure
         # manages for it in Microsoft's subscriptions (online-endpoint egress).
@@ -103,6 +114,7 @@ def collect_facts(config: Config, credential: TokenCredential) -> Facts:
                 Dependencies(reads.key_vaults, reads.registries, reads.storage_accounts),
                 visible,
                 pool,
+                cancel,
             )
         except Exception as exc:
             errors.append(crashed("dns", f"the names of {len(workspaces)} workspaces", exc))

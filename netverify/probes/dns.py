@@ -35,6 +35,7 @@ from netverify.facts import (
     Resolver,
     ResolverKind,
 )
+from netverify.probes.cancel import Cancel
 
 # Real resolvers give up following CNAMEs at about this depth; so does the chain walk.
 MAX_CHAIN = 16
@@ -125,9 +126,15 @@ def build_resolvers(
 
 
 async def resolve_all(
-    fqdns: Iterable[str], resolvers: Sequence[Resolver], *, timeout: float, concurrency: int
+    fqdns: Iterable[str],
+    resolvers: Sequence[Resolver],
+    *,
+    timeout: float,
+    concurrency: int,
+    cancel: Cancel | None = None,
 ) -> tuple[DnsAnswer, ...]:
-    """Every FQDN through every resolver, at most ``concurrency`` queries in flight.
+    """Every FQDN through every resolver, at most ``concurrency`` queries in flight; raises
+    ``RunCancelled`` instead of asking the next one once ``cancel`` is cancelled.
 
     ``concurrency`` workers take the next (name, resolver) pair when one is done: no task or
     semaphore per query, which matters at thousands of names.
@@ -140,6 +147,8 @@ async def resolve_all(
 
     async def worker() -> None:
         for index, (fqdn, resolver) in todo:  # one event loop: next() is never interleaved
+            if cancel is not None:
+                cancel.check()
             try:
                 answers[index] = await client.resolve(fqdn, resolver)
             except Exception as exc:  # a fault boundary: one query's surprise loses no other
@@ -154,11 +163,18 @@ async def resolve_all(
 
 
 def resolve_all_sync(
-    fqdns: Iterable[str], resolvers: Sequence[Resolver], config: DnsConfig
+    fqdns: Iterable[str],
+    resolvers: Sequence[Resolver],
+    config: DnsConfig,
+    cancel: Cancel | None = None,
 ) -> tuple[DnsAnswer, ...]:
     return asyncio.run(
         resolve_all(
-            fqdns, resolvers, timeout=config.timeout_seconds, concurrency=config.concurrency
+            fqdns,
+            resolvers,
+            timeout=config.timeout_seconds,
+            concurrency=config.concurrency,
+            cancel=cancel,
         )
     )
 

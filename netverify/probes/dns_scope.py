@@ -43,6 +43,7 @@ from netverify.facts import (
     outside_subscriptions,
 )
 from netverify.probes.arm import ArmReader
+from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import find_private_dns_zones
 from netverify.probes.dns import build_resolvers, resolve_all_sync
 from netverify.probes.reach import probe_all
@@ -67,6 +68,7 @@ def collect_dns_facts(
     dependencies: Dependencies,
     subscriptions: Read[tuple[Subscription, ...]] | None,
     pool: Executor,
+    cancel: Cancel,
 ) -> DnsFacts:
     vaults, registries = dependencies.vaults, dependencies.registries
     accounts = dependencies.storage_accounts
@@ -183,9 +185,9 @@ def collect_dns_facts(
     vnet = agent_vnet.value if agent_vnet is not None else None
     vnet_servers = vnet.dns_servers if vnet is not None and config.dns.use_vnet_dns_servers else ()
     resolvers, local_problems = build_resolvers(config.dns, vnet_servers)
-    answers = resolve_all_sync([e.fqdn for e in expected], resolvers, config.dns)
+    answers = resolve_all_sync([e.fqdn for e in expected], resolvers, config.dns, cancel)
     reachability = (
-        asyncio.run(probe_all(_private_answers(expected, answers), config.reachability))
+        asyncio.run(probe_all(_private_answers(expected, answers), config.reachability, cancel))
         if config.reachability.enabled
         else ()
     )

@@ -18,17 +18,23 @@ from cryptography import x509
 from netverify.azure.net import split_host_port
 from netverify.config import ReachabilityConfig
 from netverify.facts import PeerCertificate, Reachability
+from netverify.probes.cancel import Cancel
 
 
 async def probe_all(
-    targets: Iterable[tuple[str, str]], config: ReachabilityConfig
+    targets: Iterable[tuple[str, str]],
+    config: ReachabilityConfig,
+    cancel: Cancel | None = None,
 ) -> tuple[Reachability, ...]:
-    """Each ``(fqdn, ip)`` once, at most ``config.concurrency`` at a time."""
+    """Each ``(fqdn, ip)`` once, at most ``config.concurrency`` at a time; raises
+    ``RunCancelled`` instead of connecting again once ``cancel`` is cancelled."""
     bound = asyncio.Semaphore(config.concurrency)
     context = verifying_context(config)
 
     async def one(fqdn: str, address: str) -> Reachability:
         async with bound:
+            if cancel is not None:
+                cancel.check()
             try:
                 return await probe(fqdn, address, config, context)
             except Exception as exc:  # a fault boundary: one target's surprise loses no other

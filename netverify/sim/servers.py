@@ -32,6 +32,8 @@ class RecordedRequest:
     query: dict[str, str]
     status: int
     at: float  # time.monotonic() when the answer was sent
+    arrived: float | None = None  # time.monotonic() when the request came in
+    correlation: str | None = None  # its x-ms-correlation-request-id (netverify: the run id)
 
 
 @dataclass
@@ -82,7 +84,14 @@ class _Recording:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
 
-    def record(self, method: str, target: str, status: int) -> None:
+    def record(
+        self,
+        method: str,
+        target: str,
+        status: int,
+        arrived: float | None = None,
+        correlation: str | None = None,
+    ) -> None:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
@@ -94,6 +103,8 @@ class _Recording:
                     query,
                     status,
                     time.monotonic(),
+                    arrived,
+                    correlation,
                 )
             )
 
@@ -198,10 +209,12 @@ class SimulatedArm(_Recording):
         return None
 
     def _serve(self, handler: _Handler, method: str) -> None:
+        arrived = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
         payload = handler.rfile.read(length) if length else b""
         status, body, headers = self._answer(handler, method, payload)
-        self.record(method, handler.path, status)
+        correlation = handler.headers.get("x-ms-correlation-request-id")
+        self.record(method, handler.path, status, arrived, correlation)
         handler.reply(status, body, headers)
 
     def _answer(

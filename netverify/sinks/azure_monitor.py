@@ -59,5 +59,10 @@ class AzureMonitorLogs:
             f"Logs Ingestion: {type(error).__name__}: {error}",
         )
 
+    def abort(self) -> None:
+        """Not available: an upload in flight ends within ``timeout_seconds`` (the SDK's
+        connection and read timeouts)."""
+        return
+
     def close(self) -> None:
         self.client.close()

@@ -11,8 +11,9 @@ import errno
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential  # the Azure Monitor sink's only
 
 log = logging.getLogger("netverify.sinks.delivery")
+# How long ``close`` waits for the sends it aborted to return.
+ABORT_GRACE_SECONDS = 1.0
 
 
 class JsonLinesFile:
@@ -73,6 +76,9 @@ class JsonLinesFile:
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             cause = f"the disk is full ({exc.strerror})" if full else (exc.strerror or str(exc))
             raise RetryLater(f"cannot write {self.path}: {cause}") from exc
+
+    def abort(self) -> None:
+        return  # a write to a local file does not wait for a receiver
 
     def close(self) -> None:
         return
@@ -142,6 +148,7 @@ class Delivery:
         self._env = env
         self._backoff = backoff
         self._batch_size = delivery.batch_size
+        self._threads: dict[str, threading.Thread] = {}  # each sink's last flush
         for name, sink in zip(sink_names(config.sinks), config.sinks, strict=True):
             spool = Spool.in_directory(state_directory, name, delivery.max_events)
             self._sinks[name] = (sink, spool)
@@ -165,13 +172,37 @@ class Delivery:
             raise SpoolError("; ".join(failures))
 
     def flush(self, timeout: float | None = None) -> dict[str, bool]:
-        """Deliver every spool in parallel for at most ``timeout`` seconds; True = emptied."""
+        """Deliver every spool in parallel for at most ``timeout`` seconds; True = emptied.
+
+        Returns by then whatever a receiver does. A send still in flight is not aborted (the
+        receiver may have taken the batch: sent again, it would arrive twice): it ends alone,
+        within its transport's timeout, and later flushes skip that sink until it has; ``close``
+        cuts it short.
+        """
         budget = self.flush_timeout if timeout is None else timeout
-        if not self._sinks:
-            return {}
-        with ThreadPoolExecutor(len(self._sinks), thread_name_prefix="sink") as pool:
-            results = pool.map(lambda name: self._flush_one(name, budget), list(self._sinks))
-            return dict(zip(self._sinks, results, strict=True))
+        deadline = time.monotonic() + budget
+        results: dict[str, bool] = {}
+        started: list[threading.Thread] = []
+        for name in self._sinks:
+            if self._busy(name):
+                log.warning("sink %s: the previous delivery has not ended yet; skipped", name)
+                continue
+            # A daemon thread: a send that cannot be aborted must not hold up the exit either.
+            thread = threading.Thread(
+                target=lambda name=name: results.update({name: self._flush_one(name, budget)}),
+                name=f"sink {name}",
+                daemon=True,
+            )
+            self._threads[name] = thread
+            started.append(thread)
+            thread.start()
+        for thread in started:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return {name: results.get(name, False) for name in self._sinks}
+
+    def _busy(self, name: str) -> bool:
+        thread = self._threads.get(name)
+        return thread is not None and thread.is_alive()
 
     def _flush_one(self, name: str, timeout: float) -> bool:
         sink, spool = self._sinks[name]
@@ -200,8 +231,18 @@ class Delivery:
         return {name: spool.stats() for name, spool in self.spools().items()}
 
     def close(self) -> None:
+        """Stop every sink, aborting the sends in flight (their batches stay spooled), and close
+        them; the spool of one whose send could not be aborted (see ``Transport.abort``) is left
+        open for that send, which the exit ends."""
         for courier in self.couriers.values():
             courier.stop()
-            courier.transport.close()
-        for spool in self.spools().values():
+            courier.transport.abort()
+        grace = time.monotonic() + ABORT_GRACE_SECONDS
+        for thread in list(self._threads.values()):
+            thread.join(max(0.0, grace - time.monotonic()))
+        for name, (_, spool) in self._sinks.items():
+            if self._busy(name):
+                continue
+            if name in self.couriers:
+                self.couriers[name].transport.close()
             spool.close()

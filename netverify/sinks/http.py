@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import ssl
 import time
 import uuid
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from netverify.config import SplunkHecSink, WebhookSink
 from netverify.secret import SecretError, remember, secret_file
 from netverify.sinks.formats import RENDERERS, compact_json, epoch_ms, render_each
+from netverify.sinks.in_flight import InFlight
 from netverify.sinks.spool import Refused, RetryLater
 
 # Answers that say the data itself is wrong; anything else that is not 2xx is worth a retry.
@@ -64,7 +66,8 @@ class Answer:
 
 
 class HttpsClient:
-    """One verified HTTPS origin; a new connection per request keeps failures independent."""
+    """One verified HTTPS origin; a new connection per request keeps failures independent.
+    ``abort`` ends the requests in flight from another thread (``InFlight``)."""
 
     def __init__(self, url: str, ca_file: Path | None, timeout: float) -> None:
         parts = urlsplit(url)
@@ -73,11 +76,22 @@ class HttpsClient:
         self.base_path = parts.path.rstrip("/")
         self.timeout = timeout
         self.context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        self.in_flight = InFlight()
 
     def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         connection = http.client.HTTPSConnection(
             self.host, self.port, timeout=self.timeout, context=self.context
         )
+        held: list[socket.socket] = []
+
+        def connect(*args: Any, **kwargs: Any) -> socket.socket:
+            sock = socket.create_connection(*args, **kwargs)
+            held.append(self.in_flight.hold(sock))
+            return sock
+
+        # http.client's own hook for the TCP connection: held before the TLS handshake, which
+        # a receiver that never answers blocks too.
+        connection._create_connection = connect  # type: ignore[attr-defined]
         try:
             connection.request("POST", (self.base_path + path) or "/", body, dict(headers))
             response = connection.getresponse()
@@ -85,7 +99,12 @@ class HttpsClient:
         except (OSError, http.client.HTTPException) as exc:
             raise RetryLater(f"{self.host}:{self.port}: {exc}") from exc
         finally:
+            for sock in held:
+                self.in_flight.release(sock)
             connection.close()
+
+    def abort(self) -> None:
+        self.in_flight.abort()
 
 
 def judge(answer: Answer, what: str) -> None:
@@ -174,6 +193,9 @@ class SplunkHec:
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 
+    def abort(self) -> None:
+        self.client.abort()
+
     def close(self) -> None:
         return
 
@@ -200,6 +222,9 @@ class Webhook:
 
     def _json(self, event: Mapping[str, Any]) -> str:
         return compact_json(self.render(event))
+
+    def abort(self) -> None:
+        self.client.abort()
 
     def close(self) -> None:
         return

@@ -21,6 +21,7 @@ from typing import Any
 from netverify.config import SyslogSink
 from netverify.secret import secret_file
 from netverify.sinks.formats import RENDERERS, as_text, finding_of, is_change, render_each
+from netverify.sinks.in_flight import InFlight
 from netverify.sinks.spool import Refused, RetryLater
 
 # RFC 5424 severities: a passing finding is informational, a failing one as grave as its check.
@@ -53,6 +54,7 @@ class Syslog:
         self.app_name = _header_field(config.app_name, 48)
         self.address = (config.host, config.effective_port)
         self._tls: ssl.SSLContext | None = None
+        self._in_flight = InFlight()  # the TCP/TLS connection of a send, for ``abort``
         if config.protocol == "tls":
             self._tls = ssl.create_default_context(
                 cafile=str(config.ca_file) if config.ca_file else None
@@ -85,6 +87,9 @@ class Syslog:
         except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             raise RetryLater(f"{self.config.protocol} {self.address}: {exc}") from exc
 
+    def abort(self) -> None:
+        self._in_flight.abort()
+
     def close(self) -> None:
         return
 
@@ -107,18 +112,25 @@ class Syslog:
     def _session(self, framed: bytes) -> None:
         """One connection: send, close our side, return once the receiver has closed too."""
         with socket.create_connection(self.address, timeout=self.config.timeout_seconds) as raw:
-            if self._tls is None:
-                raw.sendall(framed)
-                raw.shutdown(socket.SHUT_WR)
+            held = self._in_flight.hold(raw)
+            try:
+                self._frames(raw, framed)
+            finally:
+                self._in_flight.release(held)
+
+    def _frames(self, raw: socket.socket, framed: bytes) -> None:
+        if self._tls is None:
+            raw.sendall(framed)
+            raw.shutdown(socket.SHUT_WR)
+            _wait_for_close(raw)
+            return
+        server_name = self.config.server_name or self.config.host
+        with self._tls.wrap_socket(raw, server_hostname=server_name) as tls:
+            tls.sendall(framed)
+            # rsyslog answers close_notify by dropping the connection without its own.
+            with contextlib.suppress(ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                tls.unwrap()
                 _wait_for_close(raw)
-                return
-            server_name = self.config.server_name or self.config.host
-            with self._tls.wrap_socket(raw, server_hostname=server_name) as tls:
-                tls.sendall(framed)
-                # rsyslog answers close_notify by dropping the connection without its own.
-                with contextlib.suppress(ssl.SSLEOFError, ssl.SSLZeroReturnError):
-                    tls.unwrap()
-                    _wait_for_close(raw)
 
 
 def _wait_for_close(sock: socket.socket) -> None:

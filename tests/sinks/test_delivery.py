@@ -6,6 +6,7 @@ import errno
 import json
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,31 @@ def test_run_delivers_to_the_sinks_whose_spool_took_the_events(
     printed = [json.loads(line)["uid"] for line in captured.out.splitlines()]
     delivered = [json.loads(line)["uid"] for line in (tmp_path / "b").read_text().splitlines()]
     assert printed == delivered
+
+
+def test_a_receiver_that_never_answers_cannot_hold_a_flush_past_its_deadline(
+    tmp_path: Path,
+) -> None:
+    """A webhook whose receiver takes the connection and never answers (timeout_seconds = 300,
+    the most, as long as the test timeout): the flush returns at its deadline with the batch
+    still spooled and the file sink beside it delivered; close aborts the send, which counts as
+    a retry, and the batch stays spooled for the next start."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
+        port = silent.getsockname()[1]
+        sinks = delivery(
+            f'[[sinks]]\ntype = "webhook"\nname = "hook"\nurl = "https://127.0.0.1:{port}/"\n'
+            "timeout_seconds = 300\n"
+            f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/a.jsonl"\n'
+        )
+        events = finding_events(3)
+        sinks.enqueue(events)
+
+        assert {"hook": False, "jsonl_file-1": True} == sinks.flush(0.5)
+        assert (0, len(events)) == (sinks.stats()["hook"].delivered, sinks.stats()["hook"].backlog)
+        sinks.close()
+
+    spool = Spool.in_directory(state_directory(None, None), "hook", 1000)
+    kept = SpoolStats(delivered=0, retried=len(events), dropped=0, rejected=0, backlog=len(events))
+    assert kept == spool.stats()
+    spool.close()
+    assert len(events) == len((tmp_path / "a.jsonl").read_text().splitlines())
