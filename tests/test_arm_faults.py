@@ -3,8 +3,10 @@ simulated tenant: throttling, outages, permissions, missing resources, bad bodie
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -250,6 +252,45 @@ def test_silent_token_endpoint_cannot_hold_the_run(
         "no access token: the token request failed (credential.timeout_seconds bounds it): "
         "Response timeout"
     } == errors
+
+
+@pytest.mark.parametrize("body", [b"<html>login portal</html>", b'{"expires_on": "1"}'])
+def test_a_token_endpoint_answering_no_token_is_no_token_not_arm(
+    start_tenant: TenantFactory, monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    """A token endpoint that answers 200 with HTML (a captive portal, a proxy's page) or JSON
+    without a token: the run ends unauthenticated (exit 2), naming the token request - never
+    "ARM answered with a body that is not JSON" - and nothing is sent to ARM."""
+    tenant = start_tenant()
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    portal = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    serving = threading.Thread(target=portal.serve_forever, daemon=True)
+    serving.start()
+    try:
+        monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{portal.server_port}/msi/token")
+        result = run_once(tenant.config(credential={"timeout_seconds": 2}))
+    finally:
+        portal.shutdown()
+        portal.server_close()
+
+    assert result.exit_code == 2
+    assert tenant.arm.requests == []
+    details = {
+        f.evidence.observed.get("detail") for f in result.findings if f.status == Status.ERROR
+    }
+    assert details and all(str(d).startswith("no access token: ") for d in details), details
+    assert not any("ARM answered" in str(d) for d in details)
 
 
 def resource_group(tenant: SimulatedTenant) -> str:

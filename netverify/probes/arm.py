@@ -153,7 +153,7 @@ class Pages:
 class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
     """ARM's bearer-token policy, for the ARM endpoint only: a request to any other origin is
     refused (``ForeignHost``) before the token is added or anything is sent. A token request
-    that fails on the network raises ``ClientAuthenticationError``."""
+    that fails on the network, or gets no token back, raises ``ClientAuthenticationError``."""
 
     def __init__(self, credential: TokenCredential, scope: str, endpoint: str) -> None:
         super().__init__(credential, scope)
@@ -168,9 +168,14 @@ class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
             )
         try:
             super().on_request(request)  # asks the credential for a token if it has none
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            # The token endpoint timed out or could not be reached: no token, not "no ARM",
-            # and not worth the ARM retries (the credential has retried within its deadline).
+        except ClientAuthenticationError:
+            raise
+        except Exception as exc:  # anything raised here comes from getting a token
+            # The token endpoint timed out, could not be reached or answered what is not a
+            # token (HTML, a body that is not JSON - azure-identity raises a bare
+            # JSONDecodeError for text/html): no token, not "no ARM" - nothing has been sent
+            # to ARM yet - and not worth the ARM retries (the credential has retried within
+            # its deadline).
             raise ClientAuthenticationError(
                 "the token request failed (credential.timeout_seconds bounds it): "
                 f"{_first_line(exc)}"
