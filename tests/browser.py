@@ -218,6 +218,9 @@ class Page:
             )
 
     def screenshot(self, path: Path, *, full_page: bool = True) -> None:
+        # A tab behind another one (a later test opened a page) produces no frames, and its
+        # capture waits for one for ever.
+        self.call("Page.bringToFront")
         params: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}
         if full_page:
             width, height = self.evaluate(
