@@ -3,6 +3,7 @@
 from collections import Counter
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import name_of
 from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
@@ -114,10 +115,7 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
                 f"{z}: {n.fqdn} -> {_why(a, n)}" for z in sorted(wrong) for n, a in wrong[z][:1]
             )
         )
-    vnet = dns.azure_dns_vnet(server)
-    loops = looping_rules(
-        dns, [vnet] if vnet else [], [n for names in dead.values() for n, _ in names]
-    )
+    loops = reference.loops([n for names in dead.values() for n, _ in names])
     loop_cause, loop_remedy = _loop(loops) if loops else ("", None)
     if dead:
         causes.append(
@@ -190,11 +188,12 @@ class _Reference:
 
     def __init__(self, dns: DnsFacts, server: Resolver, azure: Resolver | None) -> None:
         self.dns, self.azure = dns, azure
-        vnet = dns.azure_dns_vnet(server)
-        agent = dns.agent_vnet_id
+        # The VNet whose Azure DNS the server asks; ``vnet`` only when the agent cannot ask it.
+        self.server_vnet = dns.azure_dns_vnet(server)
+        vnet, agent = self.server_vnet, dns.agent_vnet_id
         self.vnet = vnet if vnet and agent and vnet.lower() != agent.lower() else None
         self.said = (
-            f"Azure DNS of {self.vnet.rsplit('/', 1)[-1]} (by the zones linked there; the agent "
+            f"Azure DNS of {name_of(self.vnet)} (by the zones linked there; the agent "
             "cannot ask it from its own VNet)"
             if self.vnet
             else "Azure DNS"
@@ -209,9 +208,11 @@ class _Reference:
     def private(self, name: ExpectedName) -> bool:
         if self.vnet is not None:
             return zones_answer_privately(self.dns, name, self.vnet)
-        return resolves_to(
-            self.dns.answer(name.fqdn, self.azure.name) if self.azure else None, name
-        )
+        return resolves_to(self.answer(name), name)
+
+    def loops(self, names: list[ExpectedName]) -> list[tuple[ForwardingRuleset, ForwardingRule]]:
+        """Forwarding rules that send ``names`` back into the server's own path."""
+        return looping_rules(self.dns, [self.server_vnet] if self.server_vnet else [], names)
 
 
 def _outage(
@@ -225,8 +226,7 @@ def _outage(
     them. The cause is named when the ARM facts prove one (a forwarding rule that loops)."""
     answers = [a for n in names if (a := dns.answer(n.fqdn, server.name)) is not None]
     kinds = ", ".join(f"{n} {rcode}" for rcode, n in Counter(a.rcode for a in answers).items())
-    vnet = dns.azure_dns_vnet(server)
-    loops = looping_rules(dns, [vnet] if vnet else [], names)
+    loops = reference.loops(names)
     if loops:
         cause, remedy = _loop(loops)
     else:
@@ -256,8 +256,8 @@ def _outage(
 def _loop(loops: list[tuple[ForwardingRuleset, ForwardingRule]]) -> tuple[str, Remediation]:
     """The looping rules as a cause, and dropping them as the remedy."""
     cause = "; ".join(
-        f"forwarding rule {_name(rule.id)} of ruleset {_name(ruleset.id)} (linked to "
-        f"{', '.join(_name(v) for v in ruleset.linked_vnet_ids)}) sends {rule.domain} to "
+        f"forwarding rule {name_of(rule.id)} of ruleset {name_of(ruleset.id)} (linked to "
+        f"{', '.join(name_of(v) for v in ruleset.linked_vnet_ids)}) sends {rule.domain} to "
         f"{', '.join(rule.targets)}, the inbound endpoint whose queries Azure DNS of that "
         "VNet answers: the query loops"
         for ruleset, rule in loops
@@ -269,10 +269,6 @@ def _loop(loops: list[tuple[ForwardingRuleset, ForwardingRule]]) -> tuple[str, R
         "; ".join(f"az dns-resolver forwarding-rule delete --ids {rule.id}" for _, rule in loops),
     )
     return cause, remedy
-
-
-def _name(resource_id: str) -> str:
-    return resource_id.rsplit("/", 1)[-1]
 
 
 def _stripped(answer: DnsAnswer, name: ExpectedName, azure: DnsAnswer | None) -> bool:

@@ -4,6 +4,7 @@ them back to an inbound endpoint of a VNet the ruleset is linked to (a resolutio
 import dataclasses
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import answering_vnets, looping_rules
 from netverify.checklib.judging import skipped
@@ -61,7 +62,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META,
                 Status.PASS,
                 ruleset.id,
-                f"Ruleset {_name(ruleset.id)} (linked to {', '.join(map(_name, linked))}) sends "
+                f"Ruleset {name_of(ruleset.id)} (linked to {', '.join(map(name_of, linked))}) sends "
                 "no Azure ML name back to an inbound endpoint.",
                 Evidence(observed),
             )
@@ -71,18 +72,18 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             META,
             Status.FAIL,
             ruleset.id,
-            f"Ruleset {_name(ruleset.id)} (linked to {', '.join(map(_name, linked))}) "
+            f"Ruleset {name_of(ruleset.id)} (linked to {', '.join(map(name_of, linked))}) "
             + "; ".join(
-                f"forwards {r.domain} to {', '.join(r.targets)} (rule {_name(r.id)})" for r in bad
+                f"forwards {r.domain} to {', '.join(r.targets)} (rule {name_of(r.id)})" for r in bad
             )
             + ": an inbound endpoint in a VNet the ruleset is linked to, so every query for "
             "those names loops back to Azure DNS of that VNet and fails.",
             Evidence(observed, {"rule_targets": "DNS servers outside the linked VNets"}),
             _every_rule(
                 META.remediation(
-                    rule=", ".join(_name(r.id) for r in bad),
-                    ruleset=_name(ruleset.id),
-                    vnets=", ".join(map(_name, linked)),
+                    rule=", ".join(name_of(r.id) for r in bad),
+                    ruleset=name_of(ruleset.id),
+                    vnets=", ".join(map(name_of, linked)),
                     domain=rule.domain,
                     targets=", ".join(rule.targets),
                     rule_id=rule.id,
@@ -98,7 +99,3 @@ def _every_rule(remedy: Remediation, rules: list[ForwardingRule]) -> Remediation
         remedy,
         command="; ".join(f"az dns-resolver forwarding-rule delete --ids {r.id}" for r in rules),
     )
-
-
-def _name(resource_id: str) -> str:
-    return resource_id.rsplit("/", 1)[-1]

@@ -3,6 +3,7 @@ answers the agent's VNet: the agent's own, or the hub's where its DNS server or 
 
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import answering_vnets, name_evidence, resource_group, zone_reads
 from netverify.checklib.judging import skipped
@@ -53,7 +54,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META,
                 Status.PASS,
                 zone.id,
-                f"Zone {zone.id} is not linked to {_name(missing[0])}, but {other} of the same "
+                f"Zone {zone.id} is not linked to {name_of(missing[0])}, but {other} of the same "
                 "name is.",
                 Evidence(observed, expected),
             )
@@ -63,7 +64,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         where = (
             "the agent's VNet"
             if target.lower() == agent.lower()
-            else f"{_name(target)}, where the VNet's DNS server "
+            else f"{name_of(target)}, where the VNet's DNS server "
             f"{', '.join(answering[target])} asks Azure DNS"
         )
         yield Finding(
@@ -76,7 +77,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             META.remediation(
                 zone_name=zone.name,
                 resource_group=resource_group(zone.id),
-                link_name=f"link-{_name(target)}",
+                link_name=f"link-{name_of(target)}",
                 vnet_id=target,
             ),
         )
@@ -86,17 +87,13 @@ def _linked(zone: PrivateDnsZone, agent: str, answering: dict[str, list[str]]) -
     if zone.linked_to(agent):
         return f"Zone {zone.name} is linked to the agent's VNet."
     hubs = ", ".join(
-        f"{_name(vnet)} (whose Azure DNS answers for the VNet's DNS server {', '.join(servers)})"
+        f"{name_of(vnet)} (whose Azure DNS answers for the VNet's DNS server {', '.join(servers)})"
         for vnet, servers in answering.items()
     )
     return (
-        f"Zone {zone.name} is linked to {hubs}; the agent's VNet {_name(agent)} itself has no "
+        f"Zone {zone.name} is linked to {hubs}; the agent's VNet {name_of(agent)} itself has no "
         "link and needs none while its names resolve through that server."
     )
-
-
-def _name(vnet_id: str) -> str:
-    return vnet_id.rsplit("/", 1)[-1]
 
 
 def _linked_twin(

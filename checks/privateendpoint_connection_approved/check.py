@@ -10,7 +10,7 @@ connection. When the two disagree the evidence and the message say so.
 
 from collections.abc import Iterator
 
-from netverify.azure.arm_ids import resource_group_of
+from netverify.azure.arm_ids import name_of, resource_group_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import HUB, WORKSPACE, ConnectionState, Owner, owners, states
 from netverify.checklib.judging import failed_read, skipped
@@ -110,7 +110,7 @@ def _judge(state: ConnectionState, facts: Facts) -> Finding:
 
 def _what(state: ConnectionState) -> str:
     owner = state.owner
-    pe_name = _name(state.endpoint_id) if state.endpoint_id else "(none named)"
+    pe_name = name_of(state.endpoint_id) if state.endpoint_id else "(none named)"
     users = [w for w in owner.workspaces if w != owner.name]
     role = "hub of" if owner.kind == HUB else "used by"
     served = f" ({role} {', '.join(users)})" if users else ""
@@ -122,7 +122,7 @@ def _remediation(state: ConnectionState, endpoint: PrivateEndpoint | None) -> Re
     owner, connection = state.owner, state.connection
     pe_id = state.endpoint_id
     names = {
-        "endpoint_name": _name(pe_id) if pe_id else "(none)",
+        "endpoint_name": name_of(pe_id) if pe_id else "(none)",
         "kind": owner.kind,
         "resource_name": owner.name,
         "resource_id": owner.id,
@@ -179,7 +179,3 @@ def _resolved_to(facts: Facts, endpoint: PrivateEndpoint | None) -> list[str]:
         return []
     ips = set(endpoint.ips)
     return sorted({a.fqdn for a in facts.dns.answers if ips & set(a.addresses)})
-
-
-def _name(arm_id: str) -> str:
-    return arm_id.rstrip("/").rsplit("/", 1)[-1]

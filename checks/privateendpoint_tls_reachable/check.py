@@ -4,6 +4,7 @@ certificate valid for the name from a trusted issuer."""
 from collections.abc import Iterator
 from typing import Any
 
+from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import ConnectionState, all_states
 from netverify.facts import APPROVED, Facts, PeerCertificate, Reachability
@@ -122,12 +123,12 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 probe.fqdn,
                 f"{probe.fqdn} resolves to {probe.address} but the TCP connection on port "
                 f"{probe.port} fails: {probe.address} is private endpoint "
-                f"{_name(held.endpoint_id)}, whose connection to {held.owner.kind} "
+                f"{name_of(held.endpoint_id)}, whose connection to {held.owner.kind} "
                 f"{held.owner.name} is {held.status}, not Approved, so Private Link drops "
                 "its traffic.",
                 Evidence(observed, expected),
                 Remediation(
-                    f"Have the connection of private endpoint {_name(held.endpoint_id)} to "
+                    f"Have the connection of private endpoint {name_of(held.endpoint_id)} to "
                     f"{held.owner.kind} {held.owner.name} approved (see "
                     "privateendpoint_connection_approved); NSGs, firewalls and routes are not "
                     "the first suspect.",
@@ -160,10 +161,6 @@ def _withheld_ips(facts: Facts) -> dict[str, ConnectionState]:
         and state.endpoint.value is not None
         for ip in state.endpoint.value.ips
     }
-
-
-def _name(arm_id: str) -> str:
-    return arm_id.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _interception_remedy(probe: Reachability) -> Remediation:

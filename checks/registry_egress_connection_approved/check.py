@@ -9,6 +9,7 @@ overwrites it).
 from collections.abc import Iterator
 from typing import TypeVar
 
+from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import is_egress
 from netverify.checklib.judging import skipped, unreadable, workspaces_by_link
@@ -79,7 +80,7 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
                 META,
                 Status.PASS,
                 registry.id,
-                f"Registry {registry.name}: egress connection {_name(connection.id)} is Approved.",
+                f"Registry {registry.name}: egress connection {name_of(connection.id)} is Approved.",
                 evidence,
                 subject=connection.id,
             )
@@ -94,7 +95,7 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             META,
             Status.FAIL,
             registry.id,
-            f"Registry {registry.name}: egress connection {_name(connection.id)} is "
+            f"Registry {registry.name}: egress connection {name_of(connection.id)} is "
             f"{connection.status or 'in no state'}, not Approved: {harm}.",
             evidence,
             META.remediation(registry_name=registry.name, connection_id=connection.id),
@@ -110,7 +111,3 @@ def _listed(read: Read[tuple[T, ...]] | None) -> tuple[T, ...]:
 def _deployment_names(deployment_ids: list[str]) -> list[str]:
     """``<endpoint>/<deployment>`` for each deployment id."""
     return [f"{rid.split('/')[-3]}/{rid.split('/')[-1]}" for rid in deployment_ids]
-
-
-def _name(arm_id: str) -> str:
-    return arm_id.rstrip("/").rsplit("/", 1)[-1]

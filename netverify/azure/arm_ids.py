@@ -70,6 +70,12 @@ def subscription_of(arm_id: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
 
 
+def name_of(arm_id: str) -> str:
+    """The last segment of an id: a resource's (or child resource's) name, e.g. ``vnet-hub``
+    of ``.../virtualNetworks/vnet-hub``."""
+    return arm_id.rstrip("/").rsplit("/", 1)[-1]
+
+
 def resource_group_of(arm_id: str) -> str | None:
     """The resource group of any id under ``/subscriptions/<id>/resourceGroups/<group>``."""
     parts = arm_id.strip("/").split("/")
