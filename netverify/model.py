@@ -68,6 +68,34 @@ class Evidence:
     expected: Mapping[str, Any] = field(default_factory=dict)
 
 
+class Link:
+    """Names of the links of the resolution and serving chain, as ``Finding.breaks`` and
+    ``Finding.needs`` hold them. Names are case-insensitive (lower-cased here); a resolver is
+    its label as in the resolution matrix (``host``, ``custom 10.0.0.4``, ``azure 168.63.129.16``).
+    """
+
+    @staticmethod
+    def answer(fqdn: str, resolver: str) -> str:
+        """The answer ``resolver`` gives for ``fqdn`` (its forwarders, local zones, cache)."""
+        return f"answer {fqdn.lower()} {resolver.lower()}"
+
+    @staticmethod
+    def route(fqdn: str, resolver: str) -> str:
+        """Where ``resolver``'s query for ``fqdn`` is sent after it (a ruleset rule, a loop)."""
+        return f"route {fqdn.lower()} {resolver.lower()}"
+
+    @staticmethod
+    def record(fqdn: str) -> str:
+        """Azure DNS's private data for ``fqdn``: its zone exists, is linked, holds the record."""
+        return f"record {fqdn.lower()}"
+
+    @staticmethod
+    def resource(resource_id: str) -> str:
+        """An ARM resource is in the state its users need (a connection Approved, a deployment
+        Succeeded)."""
+        return f"resource {resource_id.lower()}"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     check: CheckMeta
@@ -78,6 +106,12 @@ class Finding:
     remediation: Remediation | None = None
     # Tells apart several findings of one check on one resource (e.g. one per FQDN).
     subject: str = ""
+    # The links of the chain (``Link``) this fail proves broken, and those whose breakage would
+    # explain it: the evidence ``netverify.diagnose`` relates symptoms to their causes by.
+    breaks: frozenset[str] = frozenset()
+    needs: frozenset[str] = frozenset()
+    # Set by ``netverify.diagnose``: the uids of the root-cause findings this fail follows from.
+    caused_by: tuple[str, ...] = ()
 
     @property
     def uid(self) -> str:

@@ -15,6 +15,7 @@ from azure.core.credentials import TokenCredential
 from netverify.azure.clouds import cloud
 from netverify.checklib.catalog import LoadedCheck, load_checks, load_meta
 from netverify.config import Config
+from netverify.diagnose import diagnose
 from netverify.facts import Facts, ProbeError, ReadProblem
 from netverify.model import Agent, Evidence, Finding, RunContext, Status, exit_code
 from netverify.probes.cancel import Cancel
@@ -78,8 +79,9 @@ def _probe_evidence(error: ProbeError) -> dict[str, str]:
 
 
 def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]:
-    """Every check's findings, then one per probe error; a check that crashes becomes an error
-    finding, never a lost run."""
+    """Every check's findings, then one per probe error, diagnosed (each symptom names its root
+    causes, ``netverify.diagnose``); a check that crashes becomes an error finding, never a
+    lost run."""
     findings: list[Finding] = []
     for check in checks:
         try:
@@ -97,7 +99,7 @@ def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]
                     ),
                 )
             )
-    return (*findings, *probe_findings(facts))
+    return diagnose((*findings, *probe_findings(facts)))
 
 
 def run_once(

@@ -549,7 +549,7 @@ def test_a_cell_explains_a_finding_only_where_its_answer_is_wrong() -> None:
 def change_event(change: str, event: dict[str, Any]) -> dict[str, Any]:
     """A change event as the daemon's state database stores and delivers it."""
     return {
-        "schema_version": "1.0",
+        "schema_version": "1.1",
         "kind": "change",
         "change": change,
         "event_id": f"{event['run_id']}|{event['uid']}",

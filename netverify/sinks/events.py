@@ -10,10 +10,10 @@ from typing import Any
 
 from netverify import __version__
 from netverify.azure.arm_ids import ResourceId, ResourceIdError
-from netverify.model import Finding, RunContext
+from netverify.model import Finding, RunContext, Status
 from netverify.secret import redact_all
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 # uuid5 namespace for event ids: one finding (uid) in one run has one event id, however many
 # times a sink redelivers it, so a SIEM can drop the duplicates at-least-once delivery makes.
 EVENT_NAMESPACE = uuid.UUID("0c7f4a2e-93b1-5c6d-8e2f-6a1b3c5d7e90")
@@ -63,6 +63,8 @@ def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
             if finding.remediation
             else None
         ),
+        "root_cause": not finding.caused_by if finding.status is Status.FAIL else None,
+        "caused_by": list(finding.caused_by),
         "rationale": finding.check.rationale,
         "references": list(finding.check.references),
         "run_id": run.run_id,
