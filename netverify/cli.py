@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
             default="table",
             help="table for people (default), json or jsonl for machines",
         )
+        p.add_argument(
+            "--all",
+            dest="show_all",
+            action="store_true",
+            help="the table also lists the checks that passed (json and jsonl always hold all)",
+        )
 
     run = commands.add_parser("run", help="run every check once; the exit code says pass/fail")
     run.add_argument(
@@ -184,12 +190,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _deliver(config: Config, result: RunResult, fmt: str) -> int:
+def _deliver(config: Config, result: RunResult, fmt: str, show_all: bool = False) -> int:
     from netverify.output import render
     from netverify.sinks.events import to_event
 
     events = [to_event(f, result.context) for f in result.findings]
-    sys.stdout.write(render(events, fmt))  # type: ignore[arg-type]
+    sys.stdout.write(render(events, fmt, show_all=show_all))  # type: ignore[arg-type]
     # How the scope was discovered belongs to the run summary: under the table for people,
     # on stderr beside machine output (which stays one JSON document / one event per line).
     summary = sys.stdout if fmt == "table" else sys.stderr
@@ -232,7 +238,7 @@ def _run(args: argparse.Namespace) -> int:
     from netverify.runner import run_once  # the probes and every Azure SDK: only for a run
 
     config = load_config(config_path(args.config))
-    return _deliver(config, run_once(config), args.output)
+    return _deliver(config, run_once(config), args.output, args.show_all)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -301,7 +307,7 @@ def _demo(args: argparse.Namespace) -> int:
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
         result = run_once(config)
-        _deliver(config, result, args.output)
+        _deliver(config, result, args.output, args.show_all)
     if args.html:
         events = [to_event(f, result.context) for f in result.findings]
         _write_report(args.html, history_from_runs(events))

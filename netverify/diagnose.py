@@ -15,46 +15,78 @@ identified cause.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
+from typing import Generic, TypeVar
 
 from netverify.model import Finding, Status
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(Generic[T]):
     """One broken link to fix: ``causes`` (root-cause fails sharing one fix, sorted by uid) and
-    the ``symptoms`` that follow from them (sorted by check, then resource)."""
+    the ``symptoms`` that follow from them. ``T`` is a ``Finding`` or its event (a dict)."""
 
-    causes: tuple[Finding, ...]
-    symptoms: tuple[Finding, ...]
+    causes: tuple[T, ...]
+    symptoms: tuple[T, ...]
 
     @property
-    def lead(self) -> Finding:
+    def lead(self) -> T:
         return self.causes[0]
 
-    @property
-    def uid(self) -> str:
-        """Stable over runs while the problem lasts: its lead cause's finding uid."""
-        return self.lead.uid
 
-    @property
-    def cause_identified(self) -> bool:
-        """False when the lead is a symptom whose cause netverify did not find."""
-        return not self.lead.needs
+def fix_key(check_id: str, command: str | None, uid: str) -> tuple[str, str]:
+    """Root causes with the same key are one problem: the same check and the same command (a
+    cause without a command is a problem of its own)."""
+    return (check_id, command) if command else (uid, "")
 
-    @property
-    def breaks(self) -> dict[str, list[str]]:
-        """What it breaks, for the reader: names (FQDNs), workspaces and deployments (ARM ids),
-        each sorted, from its causes and symptoms."""
-        involved = [*self.causes, *self.symptoms]
-        ids = {i for f in involved for i in (f.resource_id, f.subject) if i.startswith("/")}
-        return {
-            "names": sorted({f.resource_id for f in involved if _is_name(f.resource_id)}),
-            "workspaces": sorted({_workspace_of(i) for i in ids if "/workspaces/" in i.lower()}),
-            "deployments": sorted({i for i in ids if "/deployments/" in i.lower()}),
-        }
+
+def group_problems(
+    fails: Iterable[T],
+    *,
+    uid: Callable[[T], str],
+    caused_by: Callable[[T], Sequence[str]],
+    key: Callable[[T], tuple[str, str]],
+    severity: Callable[[T], str],
+) -> list[Problem[T]]:
+    """Diagnosed fails (findings or events, read through the accessors) as problems, most
+    severe first, then by lead uid: root causes grouped by ``key``, each with the fails whose
+    ``caused_by`` names one of them."""
+    fails = list(fails)
+    groups: dict[tuple[str, str], list[T]] = {}
+    for root in (f for f in fails if not caused_by(f)):
+        groups.setdefault(key(root), []).append(root)
+    found = []
+    for roots in groups.values():
+        uids = {uid(r) for r in roots}
+        found.append(
+            Problem(
+                tuple(sorted(roots, key=uid)),
+                tuple(f for f in fails if uids & set(caused_by(f))),
+            )
+        )
+    return sorted(found, key=lambda p: (SEVERITY_ORDER.index(severity(p.lead)), uid(p.lead)))
+
+
+def affected(ids: Iterable[str]) -> dict[str, list[str]]:
+    """What a problem breaks, for the reader, from the resource ids and subjects of its causes
+    and symptoms: names (FQDNs), workspaces and deployments (ARM ids as spelled), each sorted."""
+    ids = set(ids)
+    arm = {i for i in ids if i.startswith("/")}
+    return {
+        "names": sorted(i for i in ids if _is_name(i)),
+        "workspaces": sorted({_workspace_of(i) for i in arm if "/workspaces/" in i.lower()}),
+        "deployments": sorted(i for i in arm if "/deployments/" in i.lower()),
+    }
+
+
+def cause_identified(needs: Iterable[str], breaks: Iterable[str]) -> bool:
+    """False for a symptom by nature (it needs links and breaks none) whose cause was not
+    found: it stays a problem of its own, saying so."""
+    return not (set(needs) and not set(breaks))
 
 
 def diagnose(findings: Sequence[Finding]) -> tuple[Finding, ...]:
@@ -73,30 +105,18 @@ def diagnose(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     )
 
 
-def problems(findings: Iterable[Finding]) -> list[Problem]:
-    """The problems of diagnosed findings (``diagnose``), most severe first, then by lead uid:
-    root-cause fails grouped by their fix, each with the symptoms that name one of them."""
-    fails = [f for f in findings if f.status is Status.FAIL]
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for root in (f for f in fails if not f.caused_by):
-        command = root.remediation.command if root.remediation else None
-        key = (root.check.id, command) if command else (root.uid, "")
-        groups.setdefault(key, []).append(root)
-    found = []
-    for roots in groups.values():
-        uids = {r.uid for r in roots}
-        symptoms = [f for f in fails if uids & set(f.caused_by)]
-        found.append(
-            Problem(
-                tuple(sorted(roots, key=lambda f: f.uid)),
-                tuple(sorted(symptoms, key=lambda f: (f.check.id, f.resource_id, f.subject))),
-            )
-        )
-    order = list(_SEVERITY_ORDER)
-    return sorted(found, key=lambda p: (order.index(p.lead.check.severity.value), p.uid))
+def problems(findings: Iterable[Finding]) -> list[Problem[Finding]]:
+    """The problems of diagnosed findings (``diagnose``): ``group_problems`` on their fails."""
+    return group_problems(
+        (f for f in findings if f.status is Status.FAIL),
+        uid=lambda f: f.uid,
+        caused_by=lambda f: f.caused_by,
+        key=lambda f: fix_key(f.check.id, f.remediation.command if f.remediation else None, f.uid),
+        severity=lambda f: f.check.severity.value,
+    )
 
 
-_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 def _direct_causes(fails: Iterable[Finding]) -> dict[str, set[str]]:

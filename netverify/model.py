@@ -90,6 +90,12 @@ class Link:
         return f"record {fqdn.lower()}"
 
     @staticmethod
+    def address(ip: str) -> str:
+        """Private Link carries traffic to the private endpoint at ``ip`` (its connection is
+        Approved)."""
+        return f"address {ip.lower()}"
+
+    @staticmethod
     def resource(resource_id: str) -> str:
         """An ARM resource is in the state its users need (a connection Approved, a deployment
         Succeeded)."""

@@ -114,11 +114,12 @@ def test_exit_code_3_when_nothing_fails_but_something_errors(
 
 
 def test_table_output_leads_with_failures_and_their_fix(capsys: pytest.CaptureFixture[str]) -> None:
-    """The human table lists fails first, each followed by the az command that fixes it."""
+    """The human table lists the problems first, each followed by the az command that fixes
+    it; the last line counts every finding."""
     main(["demo"])
     lines = capsys.readouterr().out.splitlines()
 
-    assert lines[1].startswith("FAIL")
+    assert lines[0].startswith("21 problem(s): ") and lines[2].startswith("1. CRITICAL  ")
     assert any(line.strip().startswith("$ az keyvault update --name kv-broken") for line in lines)
     main(["demo", "--output", "jsonl"])
     events = jsonl(capsys.readouterr().out)

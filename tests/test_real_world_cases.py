@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from netverify.diagnose import cause_identified, problems
 from netverify.model import Finding, Status, exit_code
 from netverify.runner import run_once
 from netverify.sim.custom_dns import DNSMASQ, NAMED, UNBOUND
@@ -419,34 +420,49 @@ class Case:
     verdict: Verdict
     fix: Fix | None = None
     custom_dns: str = "bind"
+    # The problems the case's world plants (its README row): the root causes a correct
+    # diagnosis prints, every other fail folded under one of them.
+    problems: int = 0
 
 
 CASE_TABLE = [
-    Case("H01", egress_rejected, approve_egress),
+    Case("H01", egress_rejected, approve_egress, problems=1),
     Case("H01b", egress_approved),
     Case("H02", two_endpoints_from_the_hub),
     Case("H03", kubernetes_not_judged_as_managed),
-    Case("H04", notebooks_record_missing_in_central_zone, add_notebooks_zone_to_zone_group),
+    Case(
+        "H04",
+        notebooks_record_missing_in_central_zone,
+        add_notebooks_zone_to_zone_group,
+        problems=1,
+    ),
     Case("H05", all_pass, custom_dns="dnsmasq"),
     Case("H05b", forward_privatelink_only("bind")),
     Case("H05b", forward_privatelink_only("unbound"), custom_dns="unbound"),
-    Case("H05b", forward_privatelink_only("dnsmasq"), forward_public_zones, custom_dns="dnsmasq"),
+    Case(
+        "H05b",
+        forward_privatelink_only("dnsmasq"),
+        forward_public_zones,
+        custom_dns="dnsmasq",
+        problems=1,
+    ),
     Case("H06", notebooks_judged),
     Case("H07", cloud_spelling(".cn")),
     Case("H07b", cloud_spelling(".us")),
     Case("H08", scaling_is_a_note),
     Case("H10", manual_zones_pass),
-    Case("H12", local_copy_lacks_the_wildcard, add_wildcard_to_local_copy),
-    Case("H19", workspace_connection_rejected, approve_connections),
-    Case("H19b", vault_pending_and_old_endpoint_disconnected, approve_connections),
-    Case("H22", inspection_in_front_of_scoring, remove_inspection),
+    Case("H12", local_copy_lacks_the_wildcard, add_wildcard_to_local_copy, problems=1),
+    Case("H19", workspace_connection_rejected, approve_connections, problems=1),
+    Case("H19b", vault_pending_and_old_endpoint_disconnected, approve_connections, problems=2),
+    Case("H22", inspection_in_front_of_scoring, remove_inspection, problems=1),
     Case("H13", hub_zones_serve_the_spoke),
-    Case("H16", ruleset_loop, drop_looping_rules),
+    Case("H16", ruleset_loop, drop_looping_rules, problems=1),
     Case(
         "H18",
         rebinding_strips_private_answers,
         unbound_variant("real-fix-private-domain"),
         custom_dns="unbound",
+        problems=1,
     ),
 ]
 
@@ -466,7 +482,21 @@ def _param(case: Case) -> Any:
 @pytest.mark.parametrize("case", [_param(c) for c in CASE_TABLE])
 def test_case_gives_its_verdict(case: Case, start_tenant: TenantFactory) -> None:
     [path] = CASES.glob(f"{case.name}-*.toml")
-    case.verdict(run_case(start_tenant, path, case.custom_dns))  # type: ignore[arg-type]
+    findings = run_case(start_tenant, path, case.custom_dns)
+    case.verdict(findings)  # type: ignore[arg-type]
+    assert_diagnosis(findings, case.problems)
+
+
+def assert_diagnosis(findings: list[Finding], planted: int) -> None:
+    """As many problems as the world plants, each with an identified cause, and every other
+    fail names root causes that are fails of this run."""
+    found = problems(findings)
+    assert planted == len(found), [(p.lead.check.id, p.lead.message) for p in found]
+    assert all(cause_identified(p.lead.needs, p.lead.breaks) for p in found)
+    roots = {f.uid for p in found for f in p.causes}
+    for finding in fails(findings):
+        assert finding.uid in roots or set(finding.caused_by) <= roots, finding.message
+        assert finding.uid in roots or finding.caused_by
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASE_TABLE if c.fix is not None])

@@ -5,7 +5,13 @@ from collections.abc import Iterator
 
 from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import name_evidence, name_finding, resource_group, serving_zones
+from netverify.checklib.dns import (
+    name_evidence,
+    name_finding,
+    resource_group,
+    serving_zones,
+    wrong_answer_needs,
+)
 from netverify.checklib.judging import skipped
 from netverify.facts import DnsFacts, ExpectedName, Facts
 from netverify.model import Evidence, Finding, Status
@@ -65,6 +71,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 record_name=name.record_name,
                 zone_name=name.zone_name,
                 resource_group=resource_group(zone_id),
+            ),
+            needs=wrong_answer_needs(
+                dns,
+                name.fqdn,
+                lambda a: bool(set(a.addresses) & set(outside)),  # noqa: B023 (called at once)
             ),
         )
 

@@ -24,7 +24,7 @@ from netverify.facts import (
     Resolver,
     ResolverKind,
 )
-from netverify.model import Evidence, Finding, Remediation, Status
+from netverify.model import Evidence, Finding, Link, Remediation, Status
 
 META = load_meta(__file__)
 AZURE_DNS = "168.63.129.16"
@@ -161,6 +161,12 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
             f"endpoint has {', '.join(name.expected_ips)}"
         )
     azure_dns = azure.address if azure else AZURE_DNS
+    breaks, needs = _links(
+        server,
+        [n for names in (*wrong.values(), *local.values(), stripped, unexplained) for n, _ in names]
+        + ([] if loops else [n for names in dead.values() for n, _ in names]),
+        [n for names in dead.values() for n, _ in names] if loops else [],
+    )
     return Finding(
         META,
         Status.FAIL,
@@ -178,6 +184,20 @@ def _judge(dns: DnsFacts, server: Resolver, azure: Resolver | None) -> Finding:
             loop_remedy,
         ),
         subject=server.name,
+        breaks=breaks,
+        needs=needs,
+    )
+
+
+def _links(
+    server: Resolver, broken: list[ExpectedName], looping: list[ExpectedName]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(breaks, needs): the server's answers for the names it gets wrong itself, and the routes
+    of the names a forwarding loop swallows - only when nothing else is wrong, so a server with
+    a fault of its own stays a root cause."""
+    return (
+        frozenset(Link.answer(n.fqdn, server.name) for n in broken),
+        frozenset(() if broken else (Link.route(n.fqdn, server.name) for n in looping)),
     )
 
 
@@ -250,6 +270,12 @@ def _outage(
         evidence,
         remedy,
         subject=server.name,
+        # The server's own outage finding (dns_resolver_answers) or the loop says why.
+        needs=frozenset(
+            link
+            for n in names
+            for link in (Link.answer(n.fqdn, server.name), Link.route(n.fqdn, server.name))
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import answering_vnets, looping_rules
 from netverify.checklib.judging import skipped
 from netverify.facts import Facts, ForwardingRule
-from netverify.model import Evidence, Finding, Remediation, Status
+from netverify.model import Evidence, Finding, Link, Remediation, Status
 
 META = load_meta(__file__)
 
@@ -41,6 +41,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         linked = [v for v in ruleset.linked_vnet_ids if v.lower() in vnets]
         if not linked:
             continue
+        linked_keys = {v.lower() for v in ruleset.linked_vnet_ids}
         observed = {
             "linked_vnets": list(ruleset.linked_vnet_ids),
             "rules": [
@@ -89,6 +90,13 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     rule_id=rule.id,
                 ),
                 bad,
+            ),
+            breaks=frozenset(
+                Link.route(name.fqdn, resolver.name)
+                for resolver in dns.resolvers
+                if (vnet := dns.azure_dns_vnet(resolver)) and vnet.lower() in linked_keys
+                for name in dns.expected
+                if any(r.covers(name.fqdn) or r.covers(name.zone_name) for r in bad)
             ),
         )
 

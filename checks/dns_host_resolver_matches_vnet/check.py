@@ -11,7 +11,7 @@ from netverify.checklib.dns import (
     vnet_resolver_names,
 )
 from netverify.facts import Facts, ResolverKind
-from netverify.model import Evidence, Finding, Status
+from netverify.model import Evidence, Finding, Link, Status
 
 META = load_meta(__file__)
 
@@ -52,4 +52,5 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             "this machine does not use the VNet's DNS, or a local cache is stale.",
             Evidence(observed, expected),
             META.remediation(resolv_conf=host.address, vnet_servers=", ".join(references)),
+            breaks=frozenset({Link.answer(name.fqdn, host.name)}),
         )

@@ -10,10 +10,11 @@ from netverify.checklib.dns import (
     name_finding,
     resolves_to,
     vnet_resolver_names,
+    wrong_answer_needs,
 )
 from netverify.checklib.judging import failed_read
 from netverify.facts import Facts, ResolverKind
-from netverify.model import Evidence, Finding, Remediation, Status
+from netverify.model import Evidence, Finding, Link, Remediation, Status
 
 META = load_meta(__file__)
 
@@ -72,6 +73,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     "workload cannot resolve it (the DNS server's own finding says why).",
                     Evidence(observed, expected),
                     META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
+                    needs=wrong_answer_needs(dns, name.fqdn, lambda a: not a.answered),
                 )
                 continue
             yield name_finding(
@@ -108,6 +110,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             ),
             Evidence(observed, expected),
             META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
+            needs=wrong_answer_needs(dns, name.fqdn, lambda a: not resolves_to(a, name))  # noqa: B023 (called at once)
+            | {Link.address(ip) for a in bad for ip in a.addresses if ip in name.withheld_ips},
         )
 
 

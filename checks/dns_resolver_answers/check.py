@@ -11,8 +11,8 @@ from netverify.checklib.dns import (
     resolutions,
     vnet_resolver_names,
 )
-from netverify.facts import Facts, ResolverKind
-from netverify.model import Evidence, Finding, Status
+from netverify.facts import DnsFacts, Facts, Resolver, ResolverKind
+from netverify.model import Evidence, Finding, Link, Status
 
 META = load_meta(__file__)
 
@@ -77,4 +77,23 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             Evidence(observed),
             META.remediation(server=resolver.address, host=host, port=str(port), fqdn=first.fqdn),
             subject=resolver.name,
+            breaks=frozenset(Link.answer(fqdn, resolver.name) for fqdn in failed_fqdns),
+            needs=_explained_by(dns, resolver, failed_fqdns, existing),
         )
+
+
+def _explained_by(
+    dns: DnsFacts, resolver: Resolver, failed: set[str], existing: list[str]
+) -> frozenset[str]:
+    """What would explain the failures: a rule that sends the names back where they came from
+    (a loop) - and for the host resolver, the VNet's DNS servers failing on the same names
+    (the host asks them; its own path is not known)."""
+    needs = {Link.route(fqdn, resolver.name) for fqdn in existing}
+    if resolver.kind is ResolverKind.HOST:
+        needs |= {
+            Link.answer(fqdn, server)
+            for server in vnet_resolver_names(dns)
+            for fqdn in failed
+            if (answer := dns.answer(fqdn, server)) is not None and not answer.answered
+        }
+    return frozenset(needs)

@@ -17,7 +17,7 @@ from netverify.checklib.online import (
     transient,
 )
 from netverify.facts import Facts, OnlineDeployment, Workspace
-from netverify.model import Evidence, Finding, Status
+from netverify.model import Evidence, Finding, Link, Status
 
 META = load_meta(__file__)
 
@@ -77,6 +77,7 @@ def _judge(ws: Workspace, views: tuple[EndpointView, ...], facts: Facts) -> Iter
                     "limit: the operation is stuck.",
                     evidence,
                     META.remediation(**command_names(view, deployment.name)),
+                    breaks=frozenset({Link.resource(deployment.id)}),
                 )
             else:
                 yield Finding(
@@ -86,6 +87,7 @@ def _judge(ws: Workspace, views: tuple[EndpointView, ...], facts: Facts) -> Iter
                     f"{where} is {state or 'in no provisioning state'}, not Succeeded.",
                     evidence,
                     META.remediation(**command_names(view, deployment.name)),
+                    breaks=frozenset({Link.resource(deployment.id)}),
                 )
 
 

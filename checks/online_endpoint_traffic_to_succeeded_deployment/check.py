@@ -12,7 +12,7 @@ from netverify.checklib.online import (
     transient,
 )
 from netverify.facts import Facts
-from netverify.model import Evidence, Finding, Status
+from netverify.model import Evidence, Finding, Link, Status
 
 META = load_meta(__file__)
 
@@ -67,5 +67,9 @@ def _judge(view: EndpointView) -> Finding:
             **command_names(
                 view, next((d.name for d in deployments if succeeded(d)), "<deployment-name>")
             )
+        ),
+        # Traffic that goes only to deployments that failed follows from their failure.
+        needs=frozenset(
+            Link.resource(by_name[n.lower()].id) for n in weighted if n.lower() in by_name
         ),
     )

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import name_evidence, record_names, serving_zones
+from netverify.checklib.dns import name_evidence, record_breaks, record_names, serving_zones
 from netverify.facts import ExpectedName, Facts, PrivateDnsZone
 from netverify.model import Evidence, Finding, Remediation, Status
 
@@ -61,6 +61,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 Evidence(observed, expected),
                 _remediation(name, zone, [] if serving else list(name.expected_ips[:1]), stale),
                 subject=zone.id,
+                breaks=record_breaks([name]),
             )
 
 

@@ -6,6 +6,7 @@ from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     name_evidence,
     name_finding,
+    record_breaks,
     record_names,
     resource_group,
     serving_zones,
@@ -68,6 +69,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     f"{pe.zone_group_names[0] if pe.zone_group_names else 'default'} "
                     f"--zone-name {zone.name.replace('.', '-')} --private-dns-zone {zone.id}",
                 ),
+                breaks=record_breaks([name]),
             )
             continue
         commands = [
@@ -84,6 +86,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META.remediation(**record_names(name, zone)).text,
                 " && ".join(c.command or "" for c in commands),
             ),
+            breaks=record_breaks([name]),
         )
 
 

@@ -3,7 +3,13 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import answered_privately, name_evidence, resource_group, zone_reads
+from netverify.checklib.dns import (
+    answered_privately,
+    name_evidence,
+    record_breaks,
+    resource_group,
+    zone_reads,
+)
 from netverify.checklib.judging import failed_read
 from netverify.facts import ExpectedName, Facts, ReadProblem
 from netverify.model import Evidence, Finding, Status
@@ -77,4 +83,5 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 resource_group=resource_group(reads[0].resource_id if reads else workspace_id),
             ),
             subject=workspace_id,
+            breaks=record_breaks(names),
         )

@@ -5,7 +5,13 @@ from collections.abc import Iterator
 
 from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import answering_vnets, name_evidence, resource_group, zone_reads
+from netverify.checklib.dns import (
+    answering_vnets,
+    name_evidence,
+    record_breaks,
+    resource_group,
+    zone_reads,
+)
 from netverify.checklib.judging import skipped
 from netverify.facts import ExpectedName, Facts, PrivateDnsZone
 from netverify.model import Evidence, Finding, Status
@@ -80,6 +86,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 link_name=f"link-{name_of(target)}",
                 vnet_id=target,
             ),
+            breaks=record_breaks(names),
         )
 
 

@@ -15,7 +15,7 @@ from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import HUB, WORKSPACE, ConnectionState, Owner, owners, states
 from netverify.checklib.judging import failed_read, skipped
 from netverify.facts import APPROVED, Facts, PrivateEndpoint
-from netverify.model import Evidence, Finding, Remediation, Status
+from netverify.model import Evidence, Finding, Link, Remediation, Status
 
 META = load_meta(__file__)
 
@@ -105,6 +105,7 @@ def _judge(state: ConnectionState, facts: Facts) -> Finding:
         evidence,
         _remediation(state, endpoint),
         subject=connection.id,
+        breaks=frozenset(Link.address(ip) for ip in (endpoint.ips if endpoint is not None else ())),
     )
 
 

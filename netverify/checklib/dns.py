@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from netverify.azure.arm_ids import resource_group_of
 from netverify.azure.net import is_private
@@ -16,7 +16,7 @@ from netverify.facts import (
     Read,
     ResolverKind,
 )
-from netverify.model import CheckMeta, Evidence, Finding, Remediation, Status
+from netverify.model import CheckMeta, Evidence, Finding, Link, Remediation, Status
 
 
 def resolutions(dns: DnsFacts, fqdns: Iterable[str]) -> list[dict[str, object]]:
@@ -69,6 +69,28 @@ def resolves_to(answer: DnsAnswer | None, expected: ExpectedName) -> bool:
         and bool(answer.addresses)
         and set(answer.addresses) <= set(expected.expected_ips)
     )
+
+
+def wrong_answer_needs(
+    dns: DnsFacts, fqdn: str, wrong: Callable[[DnsAnswer], bool]
+) -> frozenset[str]:
+    """The links a wrong answer for ``fqdn`` follows from (``Finding.needs``): the answer of
+    each resolver whose answer is ``wrong``, and Azure DNS's private record of the name."""
+    return frozenset(
+        {
+            Link.record(fqdn),
+            *(
+                Link.answer(fqdn, r.name)
+                for r in dns.resolvers
+                if (answer := dns.answer(fqdn, r.name)) is not None and wrong(answer)
+            ),
+        }
+    )
+
+
+def record_breaks(names: Iterable[ExpectedName]) -> frozenset[str]:
+    """What a fail about the zone data of ``names`` breaks: Azure DNS's record of each."""
+    return frozenset(Link.record(n.fqdn) for n in names)
 
 
 def same_answer(a: DnsAnswer, b: DnsAnswer) -> bool:
@@ -175,9 +197,22 @@ def name_finding(
     message: str,
     evidence: Evidence,
     remediation: Remediation | None = None,
+    *,
+    breaks: frozenset[str] = frozenset(),
+    needs: frozenset[str] = frozenset(),
 ) -> Finding:
     """A finding about one expected name: on its FQDN, one per workspace that expects it."""
-    return Finding(meta, status, name.fqdn, message, evidence, remediation, name.workspace_id)
+    return Finding(
+        meta,
+        status,
+        name.fqdn,
+        message,
+        evidence,
+        remediation,
+        name.workspace_id,
+        breaks=breaks,
+        needs=needs,
+    )
 
 
 def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:

@@ -365,6 +365,15 @@ class PolicyAssignmentSpec(_Spec):
     not_scopes: tuple[str, ...] = ()
 
 
+class PlantedProblem(_Spec):
+    """A problem the scenario plants on purpose, as the test oracle states it: the check whose
+    root-cause finding names it, and text its resource id (or subject) contains."""
+
+    check: str
+    resource: str
+    what: str = ""
+
+
 class Scenario(_Spec):
     cloud: CloudName = CloudName.PUBLIC
     tenant_id: str = "72f988bf-0000-4000-8000-000000000001"
@@ -392,6 +401,9 @@ class Scenario(_Spec):
     read_bucket: int | None = Field(None, ge=1)
     read_refill_per_second: float = Field(25.0, gt=0)
     dns: DnsWorldSpec = DnsWorldSpec()
+    planted: tuple[PlantedProblem, ...] = Field(
+        (), description="The problems planted on purpose (what a correct diagnosis finds)."
+    )
 
     @model_validator(mode="after")
     def _zone_names(self) -> Scenario:

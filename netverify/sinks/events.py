@@ -10,6 +10,7 @@ from typing import Any
 
 from netverify import __version__
 from netverify.azure.arm_ids import ResourceId, ResourceIdError
+from netverify.diagnose import cause_identified
 from netverify.model import Finding, RunContext, Status
 from netverify.secret import redact_all
 
@@ -37,6 +38,7 @@ def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
         rid: ResourceId | None = ResourceId.parse(finding.resource_id)
     except ResourceIdError:
         rid = None  # an FQDN, or the agent itself
+    failed = finding.status is Status.FAIL
     event: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "uid": finding.uid,
@@ -63,7 +65,12 @@ def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
             if finding.remediation
             else None
         ),
-        "root_cause": not finding.caused_by if finding.status is Status.FAIL else None,
+        "root_cause": not finding.caused_by if failed else None,
+        "cause_identified": (
+            cause_identified(finding.needs, finding.breaks)
+            if failed and not finding.caused_by
+            else None
+        ),
         "caused_by": list(finding.caused_by),
         "rationale": finding.check.rationale,
         "references": list(finding.check.references),
