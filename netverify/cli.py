@@ -125,6 +125,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--html", type=Path, metavar="PATH", help="also write the HTML report here")
     demo.set_defaults(handler=_demo)
 
+    explain = commands.add_parser(
+        "explain", help="walk the troubleshooting chain for one endpoint, FQDN or workspace"
+    )
+    explain.add_argument("target", help="endpoint name, scoring FQDN, workspace name or ARM id")
+    explain.add_argument("--config", "-c", help="config file (default: as for run)")
+    explain.add_argument(
+        "--demo", action="store_true", help="explain a target of the built-in simulated tenant"
+    )
+    explain.set_defaults(handler=_explain)
+
     doctor = commands.add_parser(
         "doctor", help="check this host can run netverify, and say what to fix"
     )
@@ -313,6 +323,32 @@ def _demo(args: argparse.Namespace) -> int:
         _write_report(args.html, history_from_runs(events))
     # The demo tenant is broken on purpose: the demo succeeded when it ran.
     return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from netverify.explain import TargetNotFound, explain, find_target
+    from netverify.runner import run_once
+
+    def walk(result: RunResult) -> int:
+        try:
+            target = find_target(result.facts, args.target)
+        except TargetNotFound as error:
+            print(f"netverify explain: {error}", file=sys.stderr)
+            return 2
+        lines, holds = explain(result.facts, result.findings, target)
+        print("\n".join(lines))
+        return 0 if holds else 1
+
+    if args.demo:
+        from netverify.sim.scenario import builtin_scenario
+        from netverify.sim.tenant import SimulatedTenant
+
+        with SimulatedTenant(builtin_scenario()) as tenant:
+            os.environ.update(tenant.credential_environment)
+            return walk(run_once(tenant.config()))
+    from netverify.config import config_path, load_config
+
+    return walk(run_once(load_config(config_path(args.config))))
 
 
 def _doctor(args: argparse.Namespace) -> int:

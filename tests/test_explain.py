@@ -1,0 +1,133 @@
+"""`netverify explain TARGET`: the run's findings for one target, in the guide's order."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from netverify.cli import main
+from tests.conftest import TenantFactory
+
+
+def explained(
+    target: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[str], str]:
+    code = main(["explain", target, "--config", str(config)])
+    captured = capsys.readouterr()
+    # Ports of the loopback stand-ins change from run to run.
+    out = re.sub(r"127\.0\.0\.1', \d+", "127.0.0.1', PORT", captured.out)
+    return code, out.splitlines(), captured.err
+
+
+@pytest.fixture
+def config(start_tenant: TenantFactory, tmp_path: Path) -> Path:
+    return start_tenant().write_config(tmp_path / "config.toml")
+
+
+def test_healthy_endpoint_chain_holds(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ep-fraud: every hop of its chain passes, in the guide's order; exit 0."""
+    code, lines, _ = explained("ep-fraud", config, capsys)
+
+    assert code == 0
+    assert lines == HEALTHY
+
+
+def test_broken_endpoint_names_its_first_broken_link(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ep-churn: the first broken link is v1 legacy mode, with its az fix; exit 1."""
+    code, lines, _ = explained("ep-churn", config, capsys)
+
+    assert code == 1
+    assert lines == BROKEN
+
+
+def test_spoke_endpoint_is_broken(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _ = explained("ep-spoke", config, capsys)
+
+    assert code == 1
+    assert lines[0].startswith("explain endpoint ep-spoke in workspace ")
+    assert any(line.startswith("first broken link: ") for line in lines)
+
+
+def test_scoring_fqdn_names_the_endpoint(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _ = explained("ep-fraud.eastus.inference.ml.azure.com", config, capsys)
+
+    assert (code, lines) == (0, HEALTHY)
+
+
+def test_workspace_name_target(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A workspace name walks that workspace's chain (all its names), not another's."""
+    code, lines, _ = explained("mlw-broken", config, capsys)
+
+    assert code == 1
+    assert lines[0] == "explain workspace mlw-broken"
+    assert not any("mlw-healthy" in line for line in lines)
+    assert lines[-3].startswith("first broken link: workspace_v1_legacy_mode_disabled: ")
+
+
+def test_unknown_target_exits_2_with_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, err = explained("ep-nowhere", config, capsys)
+
+    assert (code, lines) == (2, [])
+    assert err.strip().splitlines() == [
+        "netverify explain: 'ep-nowhere' is no workspace, online endpoint or scoring FQDN in "
+        f"the configured scope (workspaces searched: {WORKSPACES})"
+    ]
+
+
+HEALTHY = [
+    "explain endpoint ep-fraud in workspace mlw-healthy",
+    "✓ workspace_v1_legacy_mode_disabled [mlw-healthy]: Workspace mlw-healthy has v1_legacy_mode off.",
+    "✓ workspace_policy_v1_legacy_mode_absent [mlw-healthy]: No policy assignment requires V1LegacyMode on workspace mlw-healthy.",
+    "✓ keyvault_network_bypass_azure_services [kv-healthy]: Key Vault kv-healthy denies by default but lets AzureServices bypass.",
+    "✓ registry_egress_connection_approved [pe-crhealthy-egress]: Registry crhealthy: egress connection pe-crhealthy-egress is Approved.",
+    "✓ privateendpoint_connection_approved [pe-kv-healthy]: Key Vault kv-healthy (used by mlw-healthy): the connection of private endpoint pe-kv-healthy is Approved.",
+    "✓ privateendpoint_connection_approved [pe-mlw-healthy]: Workspace mlw-healthy: the connection of private endpoint pe-mlw-healthy is Approved.",
+    "✓ workspace_managed_network_provisioned [mlw-healthy]: Workspace mlw-healthy has no managed VNet (isolation mode Disabled).",
+    "✓ workspace_image_build_compute_set [mlw-healthy]: Workspace mlw-healthy builds images on cpu-build (registry crhealthy is private).",
+    "✓ online_deployment_provisioning_succeeded [blue]: Deployment blue of endpoint ep-fraud is Succeeded.",
+    "✓ online_endpoint_traffic_to_succeeded_deployment [ep-fraud]: Endpoint ep-fraud sends traffic to serving deployment(s) blue.",
+    "  host: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
+    "  custom 10.0.0.4: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
+    "  custom 10.0.0.5: ep-fraud.eastus.inference.ml.azure.com. (UNREACHABLE)",
+    "  custom 10.0.0.6: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. (NOERROR)",
+    "  azure 168.63.129.16: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
+    "✓ dns_host_resolver_matches_vnet [mlw-healthy]: The host resolver answers ep-fraud.eastus.inference.ml.azure.com as the VNet's DNS does.",
+    "✓ dns_name_resolves_private_endpoint [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com (scoring of mlw-healthy) resolves to its private endpoint 10.0.1.7.",
+    "✓ dns_answer_inside_vnet [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com resolves inside the VNet's address space.",
+    "✓ privateendpoint_tls_reachable [10.0.1.7:443]: ep-fraud.eastus.inference.ml.azure.com at 10.0.1.7 accepts TCP 443 and TLS.",
+    "chain holds: no broken link",
+]
+
+BROKEN = [
+    "explain endpoint ep-churn in workspace mlw-broken",
+    "✗ workspace_v1_legacy_mode_disabled [mlw-broken]: Workspace mlw-broken has v1_legacy_mode = true: its managed online endpoints cannot work (v2 API unsupported).",
+    "✗ workspace_policy_v1_legacy_mode_absent [require-v1-legacy-mode]: Policy assignment require-v1-legacy-mode (Deny) requires V1LegacyMode on workspace mlw-broken, which has online endpoints: turning legacy mode off will be denied.",
+    "✗ keyvault_network_bypass_azure_services [kv-broken]: Key Vault kv-broken denies by default and its bypass is 'None', not 'AzureServices': online deployments of mlw-broken cannot read it.",
+    "✗ registry_egress_connection_approved [pe-crbroken-egress]: Registry crbroken: egress connection pe-crbroken-egress is Pending, not Approved: 1 deployment(s) with egress public network access disabled cannot pull images (ep-churn/green).",
+    "✓ privateendpoint_connection_approved [pe-crbroken]: Container registry crbroken (used by mlw-broken): the connection of private endpoint pe-crbroken is Approved.",
+    "✓ privateendpoint_connection_approved [pe-mlw-broken]: Workspace mlw-broken: the connection of private endpoint pe-mlw-broken is Approved.",
+    "✓ workspace_managed_network_provisioned [mlw-broken]: Workspace mlw-broken has no managed VNet (isolation mode Disabled).",
+    '✗ workspace_image_build_compute_set [mlw-broken]: Workspace mlw-broken has no image-build compute although registry crbroken is private: image builds fail with "failed to communicate with the workspace\'s container registry".',
+    "✗ online_deployment_provisioning_succeeded [green]: Deployment green of endpoint ep-churn (workspace mlw-broken) is Failed, not Succeeded.",
+    "✗ online_endpoint_traffic_to_succeeded_deployment [ep-churn]: Endpoint ep-churn (workspace mlw-broken) answers scoring with 404: no deployment has a positive traffic weight.",
+    "  host: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. A 10.0.1.9 (NOERROR)",
+    "  custom 10.0.0.4: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. A 10.0.1.9 (NOERROR)",
+    "  custom 10.0.0.5: ep-churn.westus.inference.ml.azure.com. (UNREACHABLE)",
+    "  custom 10.0.0.6: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. (NOERROR)",
+    "  azure 168.63.129.16: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. A 10.0.1.9 (NOERROR)",
+    "✓ dns_host_resolver_matches_vnet [mlw-broken]: The host resolver answers ep-churn.westus.inference.ml.azure.com as the VNet's DNS does.",
+    "✓ dns_name_resolves_private_endpoint [mlw-broken]: ep-churn.westus.inference.ml.azure.com (scoring of mlw-broken) resolves to its private endpoint 10.0.1.9.",
+    "✓ dns_answer_inside_vnet [mlw-broken]: ep-churn.westus.inference.ml.azure.com resolves inside the VNet's address space.",
+    "✗ privateendpoint_tls_reachable [10.0.1.9:443]: ep-churn.westus.inference.ml.azure.com at 10.0.1.9 answers TLS on port 443, but the certificate presented is not the private endpoint's: it is not valid for ep-churn.westus.inference.ml.azure.com (subject CN=tls-inspection.contoso.example,OU=TLS inspection,O=Contoso TLS Inspection CA; names tls-inspection.contoso.example); its issuer OU=TLS inspection,O=Contoso TLS Inspection CA is not trusted (unable to get local issuer certificate). Something between this VNet and the private endpoint terminates TLS (a TLS-inspecting firewall or proxy); every client that verifies certificates fails.",
+    "first broken link: workspace_v1_legacy_mode_disabled: Workspace mlw-broken has v1_legacy_mode = true: its managed online endpoints cannot work (v2 API unsupported).",
+    "fix: First ask your network security team why v1_legacy_mode was turned on for mlw-broken: it may have been enabled on purpose to keep v1 network isolation. If it can go, turn it off.",
+    "  az resource update --ids /subscriptions/6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11/resourceGroups/rg-ml-prod/providers/Microsoft.MachineLearningServices/workspaces/mlw-broken --set properties.v1LegacyMode=false",
+]
+
+WORKSPACES = "mlw-healthy, mlw-spoke, mlw-broken"
