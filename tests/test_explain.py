@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from netverify.cli import main
-from tests.conftest import TenantFactory
+from netverify.sim.scenario import builtin_scenario
+from tests.conftest import TenantFactory, healthy_only
 
 
 def explained(
@@ -26,9 +27,18 @@ def config(start_tenant: TenantFactory, tmp_path: Path) -> Path:
     return start_tenant().write_config(tmp_path / "config.toml")
 
 
-def test_healthy_endpoint_chain_holds(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def healthy_config(start_tenant: TenantFactory, tmp_path: Path) -> Path:
+    """The demo's healthy workspace alone: in the demo its names also go through the broken
+    DNS servers 10.0.0.5 and 10.0.0.6, which the chain rightly shows as broken hops."""
+    return start_tenant(healthy_only(builtin_scenario())).write_config(tmp_path / "healthy.toml")
+
+
+def test_healthy_endpoint_chain_holds(
+    healthy_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """ep-fraud: every hop of its chain passes, in the guide's order; exit 0."""
-    code, lines, _ = explained("ep-fraud", config, capsys)
+    code, lines, _ = explained("ep-fraud", healthy_config, capsys)
 
     assert code == 0
     assert lines == HEALTHY
@@ -44,6 +54,21 @@ def test_broken_endpoint_names_its_first_broken_link(
     assert lines == BROKEN
 
 
+def test_a_healthy_workspace_behind_a_broken_server_shows_the_broken_hop(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In the demo ep-fraud's own resources pass, but its name fails through 10.0.0.5 (down):
+    that hop is the first broken link, with the server's fix."""
+    code, lines, _ = explained("ep-fraud", config, capsys)
+
+    assert code == 1
+    assert "  custom 10.0.0.5: ep-fraud.eastus.inference.ml.azure.com. (UNREACHABLE)" in lines
+    assert lines[-3].startswith("first broken link: dns_resolver_answers: Resolver custom 10.0.0.5")
+    assert lines[-1] == (
+        "  dig @10.0.0.5 -p 53 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms A"
+    )
+
+
 def test_spoke_endpoint_is_broken(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines, _ = explained("ep-spoke", config, capsys)
 
@@ -52,8 +77,10 @@ def test_spoke_endpoint_is_broken(config: Path, capsys: pytest.CaptureFixture[st
     assert any(line.startswith("first broken link: ") for line in lines)
 
 
-def test_scoring_fqdn_names_the_endpoint(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, _ = explained("ep-fraud.eastus.inference.ml.azure.com", config, capsys)
+def test_scoring_fqdn_names_the_endpoint(
+    healthy_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, _ = explained("ep-fraud.eastus.inference.ml.azure.com", healthy_config, capsys)
 
     assert (code, lines) == (0, HEALTHY)
 
@@ -94,8 +121,6 @@ HEALTHY = [
     "✓ online_endpoint_traffic_to_succeeded_deployment [ep-fraud]: Endpoint ep-fraud sends traffic to serving deployment(s) blue.",
     "  host: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
     "  custom 10.0.0.4: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
-    "  custom 10.0.0.5: ep-fraud.eastus.inference.ml.azure.com. (UNREACHABLE)",
-    "  custom 10.0.0.6: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. (NOERROR)",
     "  azure 168.63.129.16: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
     "✓ dns_host_resolver_matches_vnet [mlw-healthy]: The host resolver answers ep-fraud.eastus.inference.ml.azure.com as the VNet's DNS does.",
     "✓ dns_name_resolves_private_endpoint [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com (scoring of mlw-healthy) resolves to its private endpoint 10.0.1.7.",
@@ -122,6 +147,9 @@ BROKEN = [
     "  custom 10.0.0.6: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. (NOERROR)",
     "  azure 168.63.129.16: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. A 10.0.1.9 (NOERROR)",
     "✓ dns_host_resolver_matches_vnet [mlw-broken]: The host resolver answers ep-churn.westus.inference.ml.azure.com as the VNet's DNS does.",
+    "✗ dns_resolver_answers [custom 10.0.0.5]: Resolver custom 10.0.0.5 gave no answer for 16 of 16 names (16 UNREACHABLE), e.g. 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms: UNREACHABLE: Connection refused; 6 of them exist (Azure DNS resolves them privately): every client that uses this resolver cannot resolve them.",
+    "✗ dns_custom_server_forwards_zones [custom 10.0.0.5]: Custom DNS server 10.0.0.5 gives no answer for any of the 6 name(s) Azure DNS resolves privately (6 UNREACHABLE), e.g. 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms: every client that uses it cannot resolve them; cause not identified.",
+    "✗ dns_custom_server_forwards_zones [custom 10.0.0.6]: Custom DNS server 10.0.0.6 reaches Azure DNS but drops the private address of 6 name(s): 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms -> 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.privatelink.api.azureml.ms -> (no address), Azure's CNAME into privatelink.api.azureml.ms without the A record (DNS-rebinding protection or private-address filtering strips answers in private ranges) (Azure DNS gives the private IP).",
     "✓ dns_name_resolves_private_endpoint [mlw-broken]: ep-churn.westus.inference.ml.azure.com (scoring of mlw-broken) resolves to its private endpoint 10.0.1.9.",
     "✓ dns_answer_inside_vnet [mlw-broken]: ep-churn.westus.inference.ml.azure.com resolves inside the VNet's address space.",
     "✗ privateendpoint_tls_reachable [10.0.1.9:443]: ep-churn.westus.inference.ml.azure.com at 10.0.1.9 answers TLS on port 443, but the certificate presented is not the private endpoint's: it is not valid for ep-churn.westus.inference.ml.azure.com (subject CN=tls-inspection.contoso.example,OU=TLS inspection,O=Contoso TLS Inspection CA; names tls-inspection.contoso.example); its issuer OU=TLS inspection,O=Contoso TLS Inspection CA is not trusted (unable to get local issuer certificate). Something between this VNet and the private endpoint terminates TLS (a TLS-inspecting firewall or proxy); every client that verifies certificates fails.",
