@@ -80,8 +80,7 @@ def problems(findings: Iterable[Finding]) -> list[Problem]:
     groups: dict[tuple[str, str], list[Finding]] = {}
     for root in (f for f in fails if not f.caused_by):
         command = root.remediation.command if root.remediation else None
-        key = (root.check.id, command) if command else (root.uid, "")
-        groups.setdefault(key, []).append(root)
+        groups.setdefault(fix_key(root.check.id, command, root.uid), []).append(root)
     found = []
     for roots in groups.values():
         uids = {r.uid for r in roots}
@@ -94,6 +93,12 @@ def problems(findings: Iterable[Finding]) -> list[Problem]:
         )
     order = list(_SEVERITY_ORDER)
     return sorted(found, key=lambda p: (order.index(p.lead.check.severity.value), p.uid))
+
+
+def fix_key(check_id: str, command: str | None, uid: str) -> tuple[str, str]:
+    """What root causes sharing one fix have in common: their check and remediation command;
+    a root without a command is a fix of its own (its uid). Used for findings and events alike."""
+    return (check_id, command) if command else (uid, "")
 
 
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from netverify.diagnose import fix_key
 from netverify.report.dns_evidence import DNS_ANSWER_KEYS
 from netverify.report.event_fields import (
     NO_WORKSPACE,
@@ -41,7 +42,10 @@ STATUSES = ("fail", "error", "skipped", "pass")
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 _RESOLVER_KIND_LABELS = {"host": "host resolver", "custom": "custom DNS", "azure": "Azure DNS"}
 _OUTCOME_MEANINGS = {
-    Outcome.PRIVATE: "private addresses only: the private endpoint answers",
+    Outcome.RIGHT: "the name's private endpoint IP: right",
+    Outcome.STALE: "a private address that is not the private endpoint's: a stale record",
+    Outcome.OUTSIDE_VNET: "a private address outside the agent VNet's address spaces",
+    Outcome.PRIVATE: "private addresses, with no expected IP in the evidence to judge them by",
     Outcome.PUBLIC: "a public address: this resolver bypasses the private zone",
     Outcome.NXDOMAIN: "the name does not exist for this resolver",
     Outcome.NODATA: "the name exists but has no address",
@@ -77,9 +81,10 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
                 (
                     element("li", element("a", label, href=f"#{anchor}"))
                     for anchor, label in (
-                        ("summary", "Summary"),
-                        ("failures", "Failing findings"),
+                        ("problems", "Problems"),
                         ("resolution", "DNS resolution"),
+                        ("failures", "Failing findings"),
+                        ("summary", "Summary"),
                         ("timeline", "Timeline"),
                     )
                 ),
@@ -88,9 +93,10 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
         ),
         element(
             "main",
-            _summary(events),
-            _failures(events, matrices),
+            _problems(events),
             _resolution(matrices),
+            _failures(events, matrices),
+            _summary(events),
             _timeline(report, generated_at),
         ),
         element("p", id="copy-status", class_="visually-hidden", role="status", aria_live="polite"),
@@ -201,6 +207,88 @@ def _count_cells(counts: Counter[str]) -> Html:
     )
 
 
+# --- problems --------------------------------------------------------------------------------
+
+
+def problems_of(events: Sequence[Mapping[str, Any]]) -> list[tuple[list[Any], list[Any]]]:
+    """Root-cause fail events grouped by their fix (``diagnose.fix_key``), each group with the
+    fail events whose ``caused_by`` names one of its uids; most severe group first."""
+    fails = [e for e in events if e["status"] == "fail"]
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for root in (e for e in fails if e.get("root_cause") is not False and not e.get("caused_by")):
+        command = (root.get("remediation") or {}).get("command")
+        groups.setdefault(fix_key(root["check_id"], command, root["uid"]), []).append(root)
+    found = []
+    for roots in groups.values():
+        uids = {r["uid"] for r in roots}
+        symptoms = [e for e in fails if uids & set(e.get("caused_by") or ())]
+        found.append((roots, symptoms))
+    return sorted(found, key=lambda p: (_SEVERITY_RANK.get(p[0][0]["severity"], 9), p[0][0]["uid"]))
+
+
+def _problems(events: Sequence[Mapping[str, Any]]) -> Html:
+    found = problems_of(events)
+    blocks = [_problem(roots, symptoms) for roots, symptoms in found]
+    return element(
+        "section",
+        element(
+            "h2", f"{len(found)} problem{'' if len(found) == 1 else 's'}", id="problems-heading"
+        ),
+        blocks or element("p", "No root cause: nothing failed.", class_="empty"),
+        id="problems",
+        aria_labelledby="problems-heading",
+    )
+
+
+def _problem(roots: list[Mapping[str, Any]], symptoms: list[Mapping[str, Any]]) -> Html:
+    lead = roots[0]
+    involved = [*roots, *symptoms]
+    names = {e["resource_name"] for e in involved if "." in e["resource_name"]}
+    workspaces = {w for e in involved for w in workspaces_of(e)}
+    deployments = {
+        i
+        for e in involved
+        for i in (e.get("resource_id") or "", e.get("subject") or "")
+        if "/deployments/" in i.lower()
+    }
+    remediation = lead.get("remediation") or {}
+    command = remediation.get("command")
+    where = ", ".join(sorted({r["resource_name"] for r in roots}))
+    return element(
+        "article",
+        element("h3", _status_badge(lead["severity"]), " ", lead["title"], ": ", where),
+        element("p", lead["message"]),
+        element(
+            "p",
+            f"Breaks {len(names)} name(s), {len(workspaces)} workspace(s), "
+            f"{len(deployments)} deployment(s).",
+            class_="breaks",
+        ),
+        element("p", "Fix: ", remediation.get("text")) if remediation.get("text") else None,
+        _command(f"problem-{lead['uid']}", command, where) if command else None,
+        element(
+            "details",
+            element("summary", f"{len(symptoms)} symptom(s)"),
+            element(
+                "ul",
+                (
+                    element(
+                        "li",
+                        element("a", s["title"], href=f"#finding-{s['uid']}"),
+                        ": ",
+                        s["resource_name"],
+                    )
+                    for s in symptoms
+                ),
+            ),
+        )
+        if symptoms
+        else None,
+        id=f"problem-{lead['uid']}",
+        class_="problem",
+    )
+
+
 # --- failing findings ------------------------------------------------------------------------
 
 
@@ -216,7 +304,11 @@ def _failures(events: Sequence[Mapping[str, Any]], matrices: Sequence[Resolution
     )
     anchors = {m.workspace: _matrix_anchor(i) for i, m in enumerate(matrices)}
     content: Content = (
-        [_finding(e, anchors) for e in problems]
+        element(
+            "details",
+            element("summary", "Every failing or unobserved finding, with its evidence"),
+            [_finding(e, anchors) for e in problems],
+        )
         if problems
         else element("p", "Nothing failed and nothing was left unobserved.", class_="empty")
     )
