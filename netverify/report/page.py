@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.diagnose import fix_key
+from netverify.report.chain import chain_svg
 from netverify.report.dns_evidence import DNS_ANSWER_KEYS
 from netverify.report.event_fields import (
     NO_WORKSPACE,
@@ -256,7 +257,7 @@ def _problem(roots: list[Mapping[str, Any]], symptoms: list[Mapping[str, Any]]) 
     where = ", ".join(sorted({r["resource_name"] for r in roots}))
     return element(
         "article",
-        element("h3", _status_badge(lead["severity"]), " ", lead["title"], ": ", where),
+        element("h3", _status_badge("fail"), f" {lead['severity']}: ", lead["title"], ": ", where),
         element("p", lead["message"]),
         element(
             "p",
@@ -473,7 +474,22 @@ def _resolution(matrices: Sequence[ResolutionMatrix]) -> Html:
         aria_label="What the cells mean",
     )
     content: Content = (
-        [_matrix(m, _matrix_anchor(i)) for i, m in enumerate(matrices)]
+        [
+            [
+                element(
+                    "figure",
+                    chain_svg(m, f"chain-{i}"),
+                    element(
+                        "figcaption",
+                        f"Resolution chain of {m.workspace}: red dashed edges are broken "
+                        "(hover an edge for why).",
+                    ),
+                    class_="chain",
+                ),
+                _matrix(m, _matrix_anchor(i)),
+            ]
+            for i, m in enumerate(matrices)
+        ]
         if matrices
         else element("p", "No finding in this run carried DNS answers.", class_="empty")
     )
