@@ -30,6 +30,7 @@ from netverify.report.dns_evidence import parse_summary
 from netverify.report.history import episodes
 from netverify.report.markup import Html, element
 from netverify.report.matrix import Outcome, Resolver, classify, matrices_from_events
+from netverify.report.page import problems_of
 from netverify.testing import finding_event, resolution
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -350,7 +351,8 @@ def test_every_failing_finding_has_its_command_and_a_copy_button() -> None:
     parsed = Elements(page_of(events))
 
     buttons = [a for a in parsed.tags("button")]
-    assert 2 == len(buttons)
+    # Two findings and the problem the fail makes (the error is no root cause).
+    assert 3 == len(buttons)
     for button in buttons:
         assert "hidden" in button
         [(_, command)] = parsed.where(id=button["data-copy"] or "")
@@ -780,3 +782,38 @@ def test_dns_answers_in_evidence_link_to_the_matrix_instead_of_showing_json() ->
     [matrix] = parsed.where("table", class_="matrix")
     links = [a["href"] for a in parsed.tags("a") if a.get("href", "").startswith("#matrix-")]
     assert [f"#{matrix[0]['id']}"] == links
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+def test_problems_fold_symptoms_under_the_root_cause_they_name() -> None:
+    """Two roots sharing a command are one problem; the symptom naming one of them is folded
+    into it (in a <details>) and is no problem of its own; passes make none."""
+    command = {"text": "Link the zone.", "command": "az network private-dns link vnet create"}
+    roots = [
+        finding_event(
+            "privatedns_zone_linked_agent_vnet",
+            f"zone-{i}",
+            Status.FAIL,
+            observed={"workspace": "mlw-broken"},
+        )
+        | {"uid": f"root-{i}", "root_cause": True, "caused_by": [], "remediation": command}
+        for i in (1, 2)
+    ]
+    symptom = scoring_event() | {"uid": "symptom", "root_cause": False, "caused_by": ["root-2"]}
+    healthy = scoring_event(Status.PASS, subject="ok") | {"uid": "ok", "root_cause": None}
+    events = [*roots, symptom, healthy]
+
+    found = problems_of(events)
+    parsed = Elements(page_of(events))
+
+    assert [(["root-1", "root-2"], ["symptom"])] == [
+        ([r["uid"] for r in rs], [s["uid"] for s in ss]) for rs, ss in found
+    ]
+    assert ["1 problem"] == [t for _, t in parsed.where("h2", id="problems-heading")]
+    [(_, block)] = parsed.where("article", class_="problem")
+    # finding_event makes workspace findings: each root's resource is a workspace of its own.
+    assert "Breaks 1 name(s), 3 workspace(s), 0 deployment(s)." in block
+    assert "1 symptom(s)" in block
+    assert "az network private-dns link vnet create" in block

@@ -146,7 +146,7 @@ def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
 def test_first_screen_shows_the_problems_the_chain_and_a_stale_ip_is_not_healthy(
     browser: Browser, demo_report: tuple[Path, list[dict[str, Any]]]
 ) -> None:
-    """At 1400×900 the problems start on the first screen; each workspace's chain SVG renders
+    """At 1400x900 the problems start on the first screen; each workspace's chain SVG renders
     with a red dashed edge; the spoke's stale host answer is not badged like a right one."""
     with Browser(demo_report[0].parent / "laptop", width=1400, height=900) as laptop:
         screen = laptop.open(demo_report[0].as_uri())
@@ -156,6 +156,7 @@ def test_first_screen_shows_the_problems_the_chain_and_a_stale_ip_is_not_healthy
             {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         )
         shown = screen.evaluate(
+            f"const SPOKE_API = {json.dumps(SPOKE_API)};"
             """(() => { const box = e => e.getBoundingClientRect();
               const problems = box(document.getElementById('problems'));
               const first = box(document.querySelector('#problems article.problem'));
@@ -163,12 +164,11 @@ def test_first_screen_shows_the_problems_the_chain_and_a_stale_ip_is_not_healthy
                   box(s).height, s.querySelectorAll('line.edge-broken').length,
                   s.querySelector('line.edge-broken')?.getAttribute('stroke-dasharray')]);
               const row = [...document.querySelectorAll('table.matrix tbody tr')]
-                  .find(r => r.cells[0].innerText === %s);
+                  .find(r => r.cells[0].innerText === SPOKE_API);
               const stale = row.cells[1], right = document.querySelector('td.cell-right');
               return {problems: [problems.top, first.bottom, innerHeight], svgs,
                       stale: [stale.dataset.outcome, getComputedStyle(stale).backgroundColor],
                       right: [right.dataset.outcome, getComputedStyle(right).backgroundColor]}; })()"""
-            % json.dumps(SPOKE_API)
         )
         screen.screenshot(ARTIFACTS / "report-demo-first-screen.png", full_page=False)
     top, first_bottom, height = shown["problems"]
