@@ -145,6 +145,23 @@ def test_answers_are_classified(rcode: str, addresses: list[str], expected: Outc
     assert expected is classify(rcode, addresses)
 
 
+@pytest.mark.parametrize(
+    ("addresses", "expected", "address_space", "outcome"),
+    [
+        (["10.0.1.5"], ["10.0.1.5"], ["10.0.0.0/16"], Outcome.RIGHT),
+        (["10.0.1.9"], ["10.0.1.5"], ["10.0.0.0/16"], Outcome.STALE),
+        (["10.9.0.4"], ["10.9.0.4"], ["10.0.0.0/16"], Outcome.OUTSIDE_VNET),
+        (["10.0.1.5"], [], [], Outcome.PRIVATE),
+        (["20.62.58.12"], ["10.0.1.5"], ["10.0.0.0/16"], Outcome.PUBLIC),
+    ],
+)
+def test_private_answers_are_judged_by_the_evidence(
+    addresses: list[str], expected: list[str], address_space: list[str], outcome: Outcome
+) -> None:
+    """A private answer is right only if it is an expected PE IP inside the VNet's prefixes."""
+    assert outcome is classify("NOERROR", addresses, expected, address_space)
+
+
 def test_matrix_columns_follow_the_query_path() -> None:
     """Resolvers read host, custom, Azure DNS, whatever order the evidence lists them in."""
     [matrix] = matrices_from_events([scoring_event()])
