@@ -15,10 +15,10 @@ identified cause.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from netverify.model import Finding, Status
 
@@ -113,6 +113,20 @@ def problems(findings: Iterable[Finding]) -> list[Problem[Finding]]:
         caused_by=lambda f: f.caused_by,
         key=lambda f: fix_key(f.check.id, f.remediation.command if f.remediation else None, f.uid),
         severity=lambda f: f.check.severity.value,
+    )
+
+
+def event_problems(events: Iterable[Mapping[str, Any]]) -> list[Problem[Mapping[str, Any]]]:
+    """``problems`` for finding events (``sinks.events.to_event``) - of this release or of
+    recorded files from before ``caused_by`` (every fail of those is its own root)."""
+    return group_problems(
+        (e for e in events if e["status"] == "fail"),
+        uid=lambda e: str(e["uid"]),
+        caused_by=lambda e: e.get("caused_by") or (),
+        key=lambda e: fix_key(
+            e["check_id"], (e.get("remediation") or {}).get("command"), str(e["uid"])
+        ),
+        severity=lambda e: str(e["severity"]),
     )
 
 

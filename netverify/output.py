@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netverify.contracts import OutputFormat
-from netverify.diagnose import Problem, affected, fix_key, group_problems
+from netverify.diagnose import Problem, affected, event_problems
 
 # Below the problems: what could not be judged before what passed.
 _ORDER = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
@@ -28,7 +28,7 @@ def render(
 def table(events: Sequence[Mapping[str, Any]], *, show_all: bool = False) -> str:
     """Problems first (one block per root cause with its fix and what follows from it), then
     what could not be judged (errors, skipped), then passes when ``show_all``; a summary last."""
-    blocks = problem_blocks(events)
+    blocks = event_problems(events)
     counts = Counter(e["status"] for e in events)
     roots = sum(1 for e in events if e["root_cause"])
     lines = [
@@ -46,19 +46,6 @@ def table(events: Sequence[Mapping[str, Any]], *, show_all: bool = False) -> str
     run = f" (run {events[0]['run_id']}, agent {events[0]['agent']['name']})" if events else ""
     lines += ["", f"{len(events)} findings: {summary}{run}{hidden}"]
     return "\n".join(lines) + "\n"
-
-
-def problem_blocks(events: Sequence[Mapping[str, Any]]) -> list[Problem[Mapping[str, Any]]]:
-    """The problems of the fail events, as ``diagnose.group_problems`` makes them."""
-    return group_problems(
-        (e for e in events if e["status"] == "fail"),
-        uid=lambda e: str(e["uid"]),
-        caused_by=lambda e: e["caused_by"],
-        key=lambda e: fix_key(
-            e["check_id"], (e["remediation"] or {}).get("command"), str(e["uid"])
-        ),
-        severity=lambda e: str(e["severity"]),
-    )
 
 
 def _block(number: int, problem: Problem[Mapping[str, Any]]) -> list[str]:

@@ -12,9 +12,8 @@ import pytest
 
 from netverify.checklib.catalog import load_checks
 from netverify.cli import main
-from netverify.diagnose import cause_identified, diagnose, problems
+from netverify.diagnose import cause_identified, diagnose, event_problems, problems
 from netverify.model import Finding, Link, Remediation, Status
-from netverify.output import problem_blocks
 from netverify.sim.scenario import builtin_scenario
 
 META = {c.meta.id: c.meta for c in load_checks()}
@@ -157,7 +156,7 @@ def test_demo_prints_one_problem_per_planted_problem(demo_events: list[dict[str,
     """21 planted, 21 problems: each planted problem is the lead (or a same-fix cause) of exactly
     one problem, of the check the scenario names, and no problem is left over."""
     planted = builtin_scenario().planted
-    found = problem_blocks(demo_events)
+    found = event_problems(demo_events)
 
     assert len(planted) == len(found) == 21
     for plant in planted:

@@ -15,6 +15,7 @@ import pytest
 
 from netverify.agent.state import StateStore
 from netverify.cli import main
+from netverify.diagnose import event_problems
 from netverify.model import Status
 from netverify.report import (
     FindingsFileError,
@@ -142,6 +143,23 @@ def test_void_elements_have_no_end_tag() -> None:
 def test_answers_are_classified(rcode: str, addresses: list[str], expected: Outcome) -> None:
     """A cell's outcome comes from the raw rcode and addresses alone."""
     assert expected is classify(rcode, addresses)
+
+
+@pytest.mark.parametrize(
+    ("addresses", "expected", "address_space", "outcome"),
+    [
+        (["10.0.1.5"], ["10.0.1.5"], ["10.0.0.0/16"], Outcome.RIGHT),
+        (["10.0.1.9"], ["10.0.1.5"], ["10.0.0.0/16"], Outcome.STALE),
+        (["10.9.0.4"], ["10.9.0.4"], ["10.0.0.0/16"], Outcome.OUTSIDE_VNET),
+        (["10.0.1.5"], [], [], Outcome.PRIVATE),
+        (["20.62.58.12"], ["10.0.1.5"], ["10.0.0.0/16"], Outcome.PUBLIC),
+    ],
+)
+def test_private_answers_are_judged_by_the_evidence(
+    addresses: list[str], expected: list[str], address_space: list[str], outcome: Outcome
+) -> None:
+    """A private answer is right only if it is an expected PE IP inside the VNet's prefixes."""
+    assert outcome is classify("NOERROR", addresses, expected, address_space)
 
 
 def test_matrix_columns_follow_the_query_path() -> None:
@@ -350,7 +368,8 @@ def test_every_failing_finding_has_its_command_and_a_copy_button() -> None:
     parsed = Elements(page_of(events))
 
     buttons = [a for a in parsed.tags("button")]
-    assert 2 == len(buttons)
+    # Two findings and the problem the fail makes (the error is no root cause).
+    assert 3 == len(buttons)
     for button in buttons:
         assert "hidden" in button
         [(_, command)] = parsed.where(id=button["data-copy"] or "")
@@ -780,3 +799,39 @@ def test_dns_answers_in_evidence_link_to_the_matrix_instead_of_showing_json() ->
     [matrix] = parsed.where("table", class_="matrix")
     links = [a["href"] for a in parsed.tags("a") if a.get("href", "").startswith("#matrix-")]
     assert [f"#{matrix[0]['id']}"] == links
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+def test_problems_fold_symptoms_under_the_root_cause_they_name() -> None:
+    """Two roots sharing a command are one problem; the symptom naming one of them is folded
+    into it (in a <details>) and is no problem of its own; passes make none."""
+    command = {"text": "Link the zone.", "command": "az network private-dns link vnet create"}
+    roots = [
+        finding_event(
+            "privatedns_zone_linked_agent_vnet",
+            f"zone-{i}",
+            Status.FAIL,
+            observed={"workspace": "mlw-broken"},
+        )
+        | {"uid": f"root-{i}", "root_cause": True, "caused_by": [], "remediation": command}
+        for i in (1, 2)
+    ]
+    symptom = scoring_event() | {"uid": "symptom", "root_cause": False, "caused_by": ["root-2"]}
+    healthy = scoring_event(Status.PASS, subject="ok") | {"uid": "ok", "root_cause": None}
+    events = [*roots, symptom, healthy]
+
+    found = event_problems(events)
+    parsed = Elements(page_of(events))
+
+    assert [(["root-1", "root-2"], ["symptom"])] == [
+        ([r["uid"] for r in p.causes], [s["uid"] for s in p.symptoms]) for p in found
+    ]
+    assert ["1 problem"] == [t for _, t in parsed.where("h2", id="problems-heading")]
+    [(_, block)] = parsed.where("article", class_="problem")
+    # finding_event makes workspace findings: each root's resource is a workspace of its own;
+    # the symptom's name is counted, its workspace (named in its evidence only) is not.
+    assert "Breaks 1 name(s), 2 workspace(s), 0 deployment(s)." in block
+    assert "1 symptom(s)" in block
+    assert "az network private-dns link vnet create" in block

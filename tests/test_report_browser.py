@@ -130,7 +130,7 @@ def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
     # The spoke's API: a stale host cache, NXDOMAIN from the custom server, no zone linked.
     spoke = by_caption["Workspace mlw-spoke"]
     assert [
-        ("private", "PRIVATE"),
+        ("stale", "STALE"),
         ("nxdomain", "NXDOMAIN"),
         ("error", "ERROR"),
         ("nxdomain", "NXDOMAIN"),
@@ -139,7 +139,46 @@ def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
     colours = {
         o: colour for m in matrices for cells in m["rows"].values() for o, _, colour in cells
     }
-    assert 5 == len(set(colours.values())), colours  # each outcome also has its own colour
+    # Each outcome has its own colour, except that right and unjudged private share the green.
+    assert len(set(colours) - {"private"}) == len(set(colours.values())), colours
+
+
+def test_first_screen_shows_the_problems_the_chain_and_a_stale_ip_is_not_healthy(
+    browser: Browser, demo_report: tuple[Path, list[dict[str, Any]]]
+) -> None:
+    """At 1400x900 the problems start on the first screen; each workspace's chain SVG renders
+    with a red dashed edge; the spoke's stale host answer is not badged like a right one."""
+    with Browser(demo_report[0].parent / "laptop", width=1400, height=900) as laptop:
+        screen = laptop.open(demo_report[0].as_uri())
+        # The window's own frame takes some of its 900 px: the viewport is set to the screen.
+        screen.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
+        shown = screen.evaluate(
+            f"const SPOKE_API = {json.dumps(SPOKE_API)};"
+            """(() => { const box = e => e.getBoundingClientRect();
+              const problems = box(document.getElementById('problems'));
+              const first = box(document.querySelector('#problems article.problem'));
+              const svgs = [...document.querySelectorAll('svg.chain')].map(s => [box(s).width,
+                  box(s).height, s.querySelectorAll('line.edge-broken').length,
+                  s.querySelector('line.edge-broken')?.getAttribute('stroke-dasharray')]);
+              const row = [...document.querySelectorAll('table.matrix tbody tr')]
+                  .find(r => r.cells[0].innerText === SPOKE_API);
+              const stale = row.cells[1], right = document.querySelector('td.cell-right');
+              return {problems: [problems.top, first.bottom, innerHeight], svgs,
+                      stale: [stale.dataset.outcome, getComputedStyle(stale).backgroundColor],
+                      right: [right.dataset.outcome, getComputedStyle(right).backgroundColor]}; })()"""
+        )
+        screen.screenshot(ARTIFACTS / "report-demo-first-screen.png", full_page=False)
+    top, first_bottom, height = shown["problems"]
+    assert 0 <= top < first_bottom <= height == 900, shown["problems"]
+    assert 3 == len(shown["svgs"])
+    assert all(
+        w > 0 and h > 0 and broken > 0 and dash == "6 4" for w, h, broken, dash in shown["svgs"]
+    )
+    assert "stale" == shown["stale"][0] and "right" == shown["right"][0]
+    assert shown["stale"][1] != shown["right"][1]
 
 
 def test_a_failing_cell_links_the_finding_it_explains(page: Page) -> None:
@@ -149,7 +188,7 @@ def test_a_failing_cell_links_the_finding_it_explains(page: Page) -> None:
               .find(r => r.cells[0].innerText === {json.dumps(NOTEBOOKS_BROKEN)});
             const link = row.cells[1].querySelector('.explains a');
             const article = document.querySelector(link.getAttribute('href'));
-            return [link.innerText, article.querySelector('h3').innerText]; }})()"""
+            return [link.innerText, article.querySelector('h3').textContent]; }})()"""
     )
     assert [
         "dns_name_resolves_private_endpoint",
@@ -197,7 +236,10 @@ def test_without_javascript_the_content_is_there_and_no_dead_button(
     )
     buttons = re.findall(r"<button[^>]*>", text)
     commands = [e for e in demo_report[1] if (e["remediation"] or {}).get("command")]
-    assert len(commands) == len(buttons)
+    # One per failing finding's command, and one per problem block whose fix has a command.
+    fixes = [b for b in buttons if 'data-copy="command-problem-' in b]
+    assert len(commands) == len(buttons) - len(fixes)
+    assert 0 < len(fixes) <= len(re.findall(r'<article[^>]*class="problem"', text))
     assert all(b.endswith(' hidden="">') for b in buttons), buttons
 
 

@@ -58,7 +58,10 @@ class Truth:
 def truth_of(tenant: SimulatedTenant) -> Truth:
     result = run_once(tenant.config())
     failing = Counter(f.check.id for f in result.findings if f.status is Status.FAIL)
-    changes = sum(f.status in (Status.FAIL, Status.ERROR) for f in result.findings)
+    # Symptoms follow their root cause's change events (agent.state): none of their own.
+    changes = sum(
+        f.status in (Status.FAIL, Status.ERROR) and not f.caused_by for f in result.findings
+    )
     return Truth(len(result.findings), failing, changes)
 
 

@@ -157,3 +157,39 @@ def test_database_errors_name_the_file(store: StateStore) -> None:
     store.close()
     with pytest.raises(StateError, match=f"{store.path}: Cannot operate on a closed database"):
         record(store, T0, a="fail")
+
+
+def run_with_roles(
+    store: StateStore, at: datetime, **findings: tuple[str, bool | None]
+) -> dict[str, str]:
+    """One run of ``uid=(status, root_cause)`` findings; its changes by uid."""
+    run_id = f"run-{at.isoformat()}"
+    events = [
+        finding(uid, status, run_id) | {"root_cause": root}
+        for uid, (status, root) in findings.items()
+    ]
+    changes = store.record(events, run_id=run_id, observed_at=at, reminder=DAY)
+    return {c["uid"]: c["change"] for c in changes}
+
+
+def test_change_events_follow_the_root_cause(store: StateStore) -> None:
+    """A cause and its symptoms appear: one event, the cause's; a day later one reminder; when
+    they clear, one resolved - a symptom never announced is never resolved either."""
+    failing = {"cause": ("fail", True), "name-a": ("fail", False), "name-b": ("fail", False)}
+    assert {"cause": "failing"} == run_with_roles(store, T0, **failing)
+    assert {"cause": "still_failing"} == run_with_roles(store, T0 + DAY, **failing)
+    cleared = {uid: ("pass", None) for uid in failing}
+    assert {"cause": "resolved"} == run_with_roles(store, T0 + 2 * DAY, **cleared)
+
+
+def test_a_root_that_becomes_a_symptom_is_resolved_once_when_it_clears(store: StateStore) -> None:
+    """Announced while it was a root cause; quiet while another cause explains it; its
+    resolution is still told, so the SIEM's open alert closes."""
+    assert {"name": "failing"} == run_with_roles(store, T0, name=("fail", True))
+    hour = timedelta(hours=1)
+    assert {"cause": "failing"} == run_with_roles(
+        store, T0 + hour, name=("fail", False), cause=("fail", True)
+    )
+    assert {"name": "resolved", "cause": "resolved"} == run_with_roles(
+        store, T0 + 2 * hour, name=("pass", None), cause=("pass", None)
+    )

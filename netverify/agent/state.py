@@ -130,6 +130,12 @@ class StateStore:
             for event in events:
                 before = remembered.get(event["uid"])
                 change = _change(before, event["status"], observed_at, reminder)
+                # A symptom follows its root cause's events: none of its own while it fails,
+                # and a resolved only when it had been announced (as a root, earlier).
+                if event.get("root_cause") is False and change is not Change.RESOLVED:
+                    change = None
+                if change is Change.RESOLVED and before is not None and not before.last_notified:
+                    change = None
                 failing_now = event["status"] in FAILING
                 since = (
                     (before.failing_since if before and before.status in FAILING else None) or at

@@ -25,7 +25,10 @@ RESOLVER_KINDS = ("host", "custom", "azure")
 class Outcome(StrEnum):
     """What a cell says; the rcode and addresses are shown next to it."""
 
-    PRIVATE = "private"  # every address is a private (non-global) one: the private endpoint
+    RIGHT = "right"  # private, and every address is one of the name's private endpoint IPs
+    STALE = "stale"  # private, but not the private endpoint's IP (an old record)
+    OUTSIDE_VNET = "outside-vnet"  # private, outside the agent VNet's address spaces
+    PRIVATE = "private"  # private, with no expected IP or address space to judge it by
     PUBLIC = "public"  # at least one public address: the query bypassed the private zone
     NXDOMAIN = "nxdomain"
     NODATA = "nodata"  # the name exists but has no address
@@ -34,6 +37,9 @@ class Outcome(StrEnum):
 
 
 OUTCOME_LABELS = {
+    Outcome.RIGHT: "Right",
+    Outcome.STALE: "Stale",
+    Outcome.OUTSIDE_VNET: "Outside VNet",
     Outcome.PRIVATE: "Private",
     Outcome.PUBLIC: "Public",
     Outcome.NXDOMAIN: "NXDOMAIN",
@@ -67,10 +73,12 @@ class Cell:
     cname_chain: tuple[str, ...] = ()
     detail: str = ""  # why there is no answer, e.g. "no reply in 2 s"
     explains: tuple[FindingRef, ...] = ()
+    expected: tuple[str, ...] = ()  # the name's private endpoint IPs, from the evidence
+    address_space: tuple[str, ...] = ()  # the agent VNet's prefixes, from the evidence
 
     @property
     def outcome(self) -> Outcome:
-        return classify(self.rcode, self.addresses)
+        return classify(self.rcode, self.addresses, self.expected, self.address_space)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +91,14 @@ class ResolutionMatrix:
     cells: Mapping[tuple[str, Resolver], Cell] = field(default_factory=dict)
 
 
-def classify(rcode: str, addresses: Sequence[str]) -> Outcome:
+def classify(
+    rcode: str,
+    addresses: Sequence[str],
+    expected: Sequence[str] = (),
+    address_space: Sequence[str] = (),
+) -> Outcome:
+    """The cell's verdict. A private answer is judged by the evidence when it has it: outside
+    ``address_space`` (CIDR prefixes) first, then against the ``expected`` endpoint IPs."""
     code = rcode.upper()
     if code == "TIMEOUT":
         return Outcome.TIMEOUT
@@ -97,7 +112,17 @@ def classify(rcode: str, addresses: Sequence[str]) -> Outcome:
         ips = [ipaddress.ip_address(a) for a in addresses]
     except ValueError:
         return Outcome.ERROR
-    return Outcome.PUBLIC if any(ip.is_global for ip in ips) else Outcome.PRIVATE
+    if any(ip.is_global for ip in ips):
+        return Outcome.PUBLIC
+    try:
+        spaces = [ipaddress.ip_network(p, strict=False) for p in address_space]
+    except ValueError:
+        spaces = []
+    if spaces and any(not any(ip in net for net in spaces) for ip in ips):
+        return Outcome.OUTSIDE_VNET
+    if expected:
+        return Outcome.RIGHT if set(addresses) <= set(expected) else Outcome.STALE
+    return Outcome.PRIVATE
 
 
 def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[ResolutionMatrix]:
@@ -109,12 +134,21 @@ def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[Resolution
     the workspaces that need its FQDN; only names no workspace claims go to "(no workspace)".
     """
     answers: list[tuple[str, str, Resolver, Cell, FindingRef, object]] = []
+    judged: dict[str, dict[str, set[str]]] = {}  # fqdn -> expected IPs / address spaces
     for event in events:
         ref = FindingRef(event["uid"], event["check_id"], event["status"])
-        expected = ((event.get("evidence") or {}).get("expected") or {}).get("addresses")
+        wanted = (event.get("evidence") or {}).get("expected") or {}
+        expected = wanted.get("addresses")
         for workspace, place, answer in answers_of(event):
             fqdn, resolver, cell = _parse(answer, place)
             answers.append((workspace, fqdn, resolver, cell, ref, expected))
+            facts = judged.setdefault(fqdn, {"addresses": set(), "address_space": set()})
+            for key in facts:
+                if isinstance(wanted.get(key), list):
+                    facts[key].update(str(v) for v in wanted[key])
+    answers = [
+        (w, fqdn, r, _judged(cell, judged[fqdn]), ref, e) for w, fqdn, r, cell, ref, e in answers
+    ]
     owners: dict[str, dict[str, None]] = {}
     for workspace, fqdn, *_ in answers:
         if workspace != NO_WORKSPACE:
@@ -146,6 +180,18 @@ def matrices_from_events(events: Iterable[Mapping[str, Any]]) -> list[Resolution
     ]
 
 
+def _judged(cell: Cell, facts: Mapping[str, set[str]]) -> Cell:
+    """The cell with what every event's evidence expects of its name."""
+    return replace(
+        cell,
+        expected=tuple(sorted(facts["addresses"])),
+        address_space=tuple(sorted(facts["address_space"])),
+    )
+
+
+_HEALTHY = (Outcome.RIGHT, Outcome.PRIVATE)
+
+
 def _is_wrong_answer(cell: Cell, expected_addresses: object) -> bool:
     """Whether this answer is one the failing finding is about (its other answers were fine).
 
@@ -153,8 +199,8 @@ def _is_wrong_answer(cell: Cell, expected_addresses: object) -> bool:
     is; otherwise a private answer is the right one (every name here has a private endpoint).
     """
     if isinstance(expected_addresses, list) and expected_addresses:
-        return cell.outcome is not Outcome.PRIVATE or set(cell.addresses) != set(expected_addresses)
-    return cell.outcome is not Outcome.PRIVATE
+        return cell.outcome not in _HEALTHY or set(cell.addresses) != set(expected_addresses)
+    return cell.outcome not in _HEALTHY
 
 
 def _column_order(seen: Mapping[Resolver, None]) -> Any:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from netverify.diagnose import Problem, affected, event_problems
+from netverify.report.chain import chain_svg
 from netverify.report.dns_evidence import DNS_ANSWER_KEYS
 from netverify.report.event_fields import (
     NO_WORKSPACE,
@@ -41,7 +43,10 @@ STATUSES = ("fail", "error", "skipped", "pass")
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 _RESOLVER_KIND_LABELS = {"host": "host resolver", "custom": "custom DNS", "azure": "Azure DNS"}
 _OUTCOME_MEANINGS = {
-    Outcome.PRIVATE: "private addresses only: the private endpoint answers",
+    Outcome.RIGHT: "the name's private endpoint IP: right",
+    Outcome.STALE: "a private address that is not the private endpoint's: a stale record",
+    Outcome.OUTSIDE_VNET: "a private address outside the agent VNet's address spaces",
+    Outcome.PRIVATE: "private addresses, with no expected IP in the evidence to judge them by",
     Outcome.PUBLIC: "a public address: this resolver bypasses the private zone",
     Outcome.NXDOMAIN: "the name does not exist for this resolver",
     Outcome.NODATA: "the name exists but has no address",
@@ -77,9 +82,10 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
                 (
                     element("li", element("a", label, href=f"#{anchor}"))
                     for anchor, label in (
-                        ("summary", "Summary"),
-                        ("failures", "Failing findings"),
+                        ("problems", "Problems"),
                         ("resolution", "DNS resolution"),
+                        ("failures", "Failing findings"),
+                        ("summary", "Summary"),
                         ("timeline", "Timeline"),
                     )
                 ),
@@ -88,9 +94,10 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
         ),
         element(
             "main",
-            _summary(events),
-            _failures(events, matrices),
+            _problems(events),
             _resolution(matrices),
+            _failures(events, matrices),
+            _summary(events),
             _timeline(report, generated_at),
         ),
         element("p", id="copy-status", class_="visually-hidden", role="status", aria_live="polite"),
@@ -201,6 +208,67 @@ def _count_cells(counts: Counter[str]) -> Html:
     )
 
 
+# --- problems --------------------------------------------------------------------------------
+
+
+def _problems(events: Sequence[Mapping[str, Any]]) -> Html:
+    found = event_problems(events)
+    blocks = [_problem(p) for p in found]
+    return element(
+        "section",
+        element(
+            "h2", f"{len(found)} problem{'' if len(found) == 1 else 's'}", id="problems-heading"
+        ),
+        blocks or element("p", "No root cause: nothing failed.", class_="empty"),
+        id="problems",
+        aria_labelledby="problems-heading",
+    )
+
+
+def _problem(problem: Problem[Mapping[str, Any]]) -> Html:
+    roots, symptoms, lead = problem.causes, problem.symptoms, problem.lead
+    broken = affected(
+        i for e in (*roots, *symptoms) for i in (e["resource_id"], e.get("subject") or "")
+    )
+    names, workspaces, deployments = (broken[k] for k in ("names", "workspaces", "deployments"))
+    remediation = lead.get("remediation") or {}
+    command = remediation.get("command")
+    where = ", ".join(sorted({r["resource_name"] for r in roots}))
+    return element(
+        "article",
+        element("h3", _status_badge("fail"), f" {lead['severity']}: ", lead["title"], ": ", where),
+        element("p", lead["message"]),
+        element(
+            "p",
+            f"Breaks {len(names)} name(s), {len(workspaces)} workspace(s), "
+            f"{len(deployments)} deployment(s).",
+            class_="breaks",
+        ),
+        element("p", "Fix: ", remediation.get("text")) if remediation.get("text") else None,
+        _command(f"problem-{lead['uid']}", command, where) if command else None,
+        element(
+            "details",
+            element("summary", f"{len(symptoms)} symptom(s)"),
+            element(
+                "ul",
+                (
+                    element(
+                        "li",
+                        element("a", s["title"], href=f"#finding-{s['uid']}"),
+                        ": ",
+                        s["resource_name"],
+                    )
+                    for s in symptoms
+                ),
+            ),
+        )
+        if symptoms
+        else None,
+        id=f"problem-{lead['uid']}",
+        class_="problem",
+    )
+
+
 # --- failing findings ------------------------------------------------------------------------
 
 
@@ -216,7 +284,11 @@ def _failures(events: Sequence[Mapping[str, Any]], matrices: Sequence[Resolution
     )
     anchors = {m.workspace: _matrix_anchor(i) for i, m in enumerate(matrices)}
     content: Content = (
-        [_finding(e, anchors) for e in problems]
+        element(
+            "details",
+            element("summary", "Every failing or unobserved finding, with its evidence"),
+            [_finding(e, anchors) for e in problems],
+        )
         if problems
         else element("p", "Nothing failed and nothing was left unobserved.", class_="empty")
     )
@@ -381,7 +453,22 @@ def _resolution(matrices: Sequence[ResolutionMatrix]) -> Html:
         aria_label="What the cells mean",
     )
     content: Content = (
-        [_matrix(m, _matrix_anchor(i)) for i, m in enumerate(matrices)]
+        [
+            [
+                element(
+                    "figure",
+                    chain_svg(m, f"chain-{i}"),
+                    element(
+                        "figcaption",
+                        f"Resolution chain of {m.workspace}: red dashed edges are broken "
+                        "(hover an edge for why).",
+                    ),
+                    class_="chain",
+                ),
+                _matrix(m, _matrix_anchor(i)),
+            ]
+            for i, m in enumerate(matrices)
+        ]
         if matrices
         else element("p", "No finding in this run carried DNS answers.", class_="empty")
     )

@@ -152,6 +152,12 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                 "src_url": (event["references"] or [None])[0],
                 "first_seen_time": epoch_ms(failing_since) if failing_since else None,
                 "last_seen_time": observed,
+                # The root-cause findings this one follows from (their finding_info.uid).
+                "related_events": [
+                    {"uid": uid, "type": "Compliance Finding"}
+                    for uid in event.get("caused_by") or ()
+                ]
+                or None,
             },
             "compliance": {
                 "standards": [STANDARD],
@@ -233,6 +239,8 @@ def to_ecs(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                 "finding_uid": event["uid"],
                 "status": event["status"],
                 "severity": event["severity"],
+                "root_cause": event.get("root_cause"),
+                "caused_by": event.get("caused_by") or None,
                 "resource": {
                     "id": event["resource_id"],
                     "type": event["resource_type"],
@@ -287,6 +295,8 @@ def to_cef(change_or_finding: Mapping[str, Any]) -> str:
         ("cs4", "remediation", remediation.get("command") or remediation.get("text")),
         ("cs5", "subscriptionId", event["subscription_id"]),
         ("cs6", "findingUid", event["uid"]),
+        # CEF has no key for related events: the root causes' finding uids, comma-separated.
+        ("flexString1", "causedBy", ",".join(event.get("caused_by") or ()) or None),
     ]
     extension: list[tuple[str, str | None]] = [
         ("rt", str(epoch_ms(event["observed_at"]))),

@@ -348,3 +348,33 @@ def test_an_event_that_cannot_be_rendered_is_refused_by_its_id(fmt: str) -> None
     with pytest.raises(Refused) as refused:
         render_each(render, [*good, poison], fmt)
     assert f"event poison-1 cannot be rendered as {fmt}: KeyError: 'finding'" == str(refused.value)
+
+
+CAUSES = ["6c1a9e0e-1111-5222-8333-444455556666", "7d2b0f1f-1111-5222-8333-444455556666"]
+
+
+def test_a_symptom_names_its_root_causes_in_each_format() -> None:
+    """OCSF: finding_info.related_events (uid = the causes' finding_info.uid), valid as a
+    Compliance Finding; ECS: netverify.root_cause and netverify.caused_by (ECS has no field for
+    related events); CEF: flexString1 with its label."""
+    symptom = stamped(root_cause=False, caused_by=CAUSES)
+
+    ocsf = to_ocsf(symptom)
+    parsed = ComplianceFinding.model_validate(ocsf)
+    assert parsed.finding_info.related_events is not None
+    assert CAUSES == [r.uid for r in parsed.finding_info.related_events]
+    ecs = to_ecs(symptom)
+    assert (False, CAUSES) == (ecs["netverify"]["root_cause"], ecs["netverify"]["caused_by"])
+    assert f"flexString1Label=causedBy flexString1={','.join(CAUSES)}" in cef_extension(
+        to_cef(symptom)
+    )
+
+
+def test_a_root_cause_names_no_related_finding() -> None:
+    root = stamped(root_cause=True, caused_by=[])
+
+    ocsf = to_ocsf(root)
+    assert "related_events" not in ocsf["finding_info"]
+    ecs = to_ecs(root)
+    assert ecs["netverify"]["root_cause"] is True and "caused_by" not in ecs["netverify"]
+    assert "flexString1" not in cef_extension(to_cef(root))
