@@ -326,7 +326,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from netverify.explain import TargetNotFound, explain, find_target
+    from netverify.explain import TargetNotFound, explain, find_target, workspace_id_in
     from netverify.runner import run_once
 
     def walk(result: RunResult) -> int:
@@ -346,9 +346,13 @@ def _explain(args: argparse.Namespace) -> int:
         with SimulatedTenant(builtin_scenario()) as tenant:
             os.environ.update(tenant.credential_environment)
             return walk(run_once(tenant.config()))
-    from netverify.config import config_path, load_config
+    from netverify.config import ScopeConfig, config_path, load_config
 
-    return walk(run_once(load_config(config_path(args.config))))
+    config = load_config(config_path(args.config))
+    workspace = workspace_id_in(args.target)
+    if workspace is not None:  # an ARM id: read that workspace only, whatever the scope says
+        config = config.model_copy(update={"scope": ScopeConfig(workspaces=(workspace,))})
+    return walk(run_once(config))
 
 
 def _doctor(args: argparse.Namespace) -> int:

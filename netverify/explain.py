@@ -7,6 +7,7 @@ the run's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,21 @@ class Target:
     workspace_id: str
     workspace_name: str
     endpoint_name: str | None = None
+
+
+_WORKSPACE_ID = re.compile(
+    r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/"
+    r"microsoft\.machinelearningservices/workspaces/[^/]+)(/|$)",
+    re.IGNORECASE,
+)
+
+
+def workspace_id_in(target: str) -> str | None:
+    """The workspace id a target that is an ARM id (of a workspace, or of its endpoint or
+    deployment) starts with, as spelled; None for a name or an FQDN, which only a read of the
+    configured scope can place."""
+    match = _WORKSPACE_ID.match(target.strip())
+    return match.group(1) if match else None
 
 
 class TargetNotFound(Exception):

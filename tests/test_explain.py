@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from netverify.cli import main
+from netverify.explain import workspace_id_in
 from netverify.sim.scenario import builtin_scenario
 from tests.conftest import TenantFactory, healthy_only
 
@@ -159,3 +160,49 @@ BROKEN = [
 ]
 
 WORKSPACES = "mlw-healthy, mlw-spoke, mlw-broken"
+
+
+def test_an_arm_id_target_reads_only_its_workspace(
+    start_tenant: TenantFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An endpoint's ARM id (its segments in another case than ARM's) scopes the run to its workspace: the
+    other workspaces of the configured scope are never read, and the chain has the same hops."""
+    tenant = start_tenant()
+    config = tenant.write_config(tmp_path / "config.toml")
+    workspace = next(w for w in tenant.config().scope.workspaces if w.endswith("/mlw-broken"))
+
+    lowered = workspace.replace("/resourceGroups/", "/resourcegroups/").replace(
+        "Microsoft.MachineLearningServices", "microsoft.machinelearningservices"
+    )
+    code, lines, _ = explained(f"{lowered}/onlineendpoints/ep-churn", config, capsys)
+
+    assert code == 1 and lines[0] == "explain endpoint ep-churn in workspace mlw-broken"
+    read = {
+        r.path.lower().split("/workspaces/")[1].split("/")[0]
+        for r in tenant.arm.requests
+        if "/workspaces/" in r.path.lower()
+    }
+    assert {"mlw-broken"} == read
+    # The same hops with the same verdicts; a server's counts now cover this workspace's names.
+    # (The fix's command names the workspace as the target spelled it.)
+    assert [x.split(": ")[0] for x in lines[:-1]] == [x.split(": ")[0] for x in BROKEN[:-1]]
+
+
+@pytest.mark.parametrize(
+    ("target", "workspace"),
+    [
+        (
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w",
+        ),
+        (
+            "/SUBSCRIPTIONS/s/RESOURCEGROUPS/rg/PROVIDERS/microsoft.machinelearningservices/WORKSPACES/w/onlineEndpoints/e/deployments/d",
+            "/SUBSCRIPTIONS/s/RESOURCEGROUPS/rg/PROVIDERS/microsoft.machinelearningservices/WORKSPACES/w",
+        ),
+        ("ep-churn", None),
+        ("ep-churn.westus.inference.ml.azure.com", None),
+        ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv", None),
+    ],
+)
+def test_workspace_id_in_a_target(target: str, workspace: str | None) -> None:
+    assert workspace == workspace_id_in(target)
