@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Generic, TypeVar
 
-from netverify.model import Finding, Status
+from netverify.model import SEVERITY_RANK, Finding, Status
 
 T = TypeVar("T")
 
@@ -68,13 +68,20 @@ def group_problems(
                 tuple(f for f in fails if uids & set(caused_by(f))),
             )
         )
-    return sorted(found, key=lambda p: (SEVERITY_ORDER.index(severity(p.lead)), uid(p.lead)))
+    # A severity this release does not know (a recorded file) sorts last.
+    unknown = len(SEVERITY_RANK)
+    return sorted(found, key=lambda p: (SEVERITY_RANK.get(severity(p.lead), unknown), uid(p.lead)))
 
 
-def affected(ids: Iterable[str]) -> dict[str, list[str]]:
-    """What a problem breaks, for the reader, from the resource ids and subjects of its causes
-    and symptoms: names (FQDNs), workspaces and deployments (ARM ids as spelled), each sorted."""
-    ids = set(ids)
+def affected(problem: Problem[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """What a problem of events breaks, for the reader, from the resource ids and subjects of
+    its causes and symptoms: names (FQDNs), workspaces and deployments (ARM ids as spelled),
+    each sorted."""
+    ids = {
+        i
+        for e in (*problem.causes, *problem.symptoms)
+        for i in (e["resource_id"], e.get("subject") or "")
+    }
     arm = {i for i in ids if i.startswith("/")}
     return {
         "names": sorted(i for i in ids if _is_name(i)),
@@ -128,9 +135,6 @@ def event_problems(events: Iterable[Mapping[str, Any]]) -> list[Problem[Mapping[
         ),
         severity=lambda e: str(e["severity"]),
     )
-
-
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 def _direct_causes(fails: Iterable[Finding]) -> dict[str, set[str]]:

@@ -23,6 +23,10 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+# Most severe first: the order problems and failing findings are read in (0 = critical).
+SEVERITY_RANK = {s.value: rank for rank, s in enumerate(reversed(Severity))}
+
+
 class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"

@@ -63,8 +63,7 @@ def _block(number: int, problem: Problem[Mapping[str, Any]]) -> list[str]:
         lines.append(f"{pad}fix: {remedy['text']}")
         if remedy["command"]:
             lines.append(f"{pad}     $ {remedy['command']}")
-    involved = [*problem.causes, *problem.symptoms]
-    broken = affected(i for e in involved for i in (e["resource_id"], e["subject"] or ""))
+    broken = affected(problem)
     reach = ", ".join(f"{len(v)} {k[:-1]}(s)" for k, v in broken.items() if v)
     if reach:
         lines.append(f"{pad}breaks: {reach}")

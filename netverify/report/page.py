@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netverify.diagnose import Problem, affected, event_problems
+from netverify.model import SEVERITY_RANK
 from netverify.report.chain import chain_svg
 from netverify.report.dns_evidence import DNS_ANSWER_KEYS
 from netverify.report.event_fields import (
@@ -40,7 +41,6 @@ from netverify.report.matrix import (
 )
 
 STATUSES = ("fail", "error", "skipped", "pass")
-_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 _RESOLVER_KIND_LABELS = {"host": "host resolver", "custom": "custom DNS", "azure": "Azure DNS"}
 _OUTCOME_MEANINGS = {
     Outcome.RIGHT: "the name's private endpoint IP: right",
@@ -227,9 +227,7 @@ def _problems(events: Sequence[Mapping[str, Any]]) -> Html:
 
 def _problem(problem: Problem[Mapping[str, Any]]) -> Html:
     roots, symptoms, lead = problem.causes, problem.symptoms, problem.lead
-    broken = affected(
-        i for e in (*roots, *symptoms) for i in (e["resource_id"], e.get("subject") or "")
-    )
+    broken = affected(problem)
     names, workspaces, deployments = (broken[k] for k in ("names", "workspaces", "deployments"))
     remediation = lead.get("remediation") or {}
     command = remediation.get("command")
@@ -277,7 +275,7 @@ def _failures(events: Sequence[Mapping[str, Any]], matrices: Sequence[Resolution
         (e for e in events if e["status"] in PROBLEM_STATUSES),
         key=lambda e: (
             e["status"] != "fail",
-            _SEVERITY_RANK.get(e["severity"], 9),
+            SEVERITY_RANK.get(e["severity"], len(SEVERITY_RANK)),
             e["check_id"],
             e["resource_name"],
         ),
