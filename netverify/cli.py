@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="run the real checks against a built-in simulated tenant"
     )
     demo.add_argument(
-        "--scenario", type=Path, help="a scenario TOML file instead of the built-in demo"
+        "--scenario",
+        help="a built-in scenario's name (demo, chain) or a scenario TOML file (default: demo)",
     )
     demo.add_argument(
         "--cloud",
@@ -194,7 +195,9 @@ def _parser() -> argparse.ArgumentParser:
     sim = commands.add_parser(
         "sim", help="serve the simulated tenant for `netverify run` (testing)"
     )
-    sim.add_argument("--scenario", type=Path, help="scenario TOML (default: the built-in demo)")
+    sim.add_argument(
+        "--scenario", help="a built-in scenario's name or a scenario TOML file (default: demo)"
+    )
     sim.add_argument("--write-config", type=Path, required=True, help="write a config for it here")
     sim.set_defaults(handler=_sim)
     return parser
@@ -305,11 +308,11 @@ def _demo(args: argparse.Namespace) -> int:
     from netverify.report import history_from_runs
     from netverify.runner import run_once
     from netverify.sim.cloud_naming import in_cloud  # demo-only code
-    from netverify.sim.scenario import builtin_scenario, load_scenario
+    from netverify.sim.scenario import scenario_named
     from netverify.sim.tenant import SimulatedTenant
     from netverify.sinks.events import to_event
 
-    scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
+    scenario = scenario_named(args.scenario)
     if args.cloud:
         scenario = in_cloud(scenario, args.cloud)
     with SimulatedTenant(scenario, custom_dns=args.custom_dns) as tenant:
@@ -370,10 +373,10 @@ def _sim(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from netverify.sim.scenario import builtin_scenario, load_scenario
+    from netverify.sim.scenario import scenario_named
     from netverify.sim.tenant import SimulatedTenant
 
-    scenario = load_scenario(args.scenario) if args.scenario else builtin_scenario()
+    scenario = scenario_named(args.scenario)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with SimulatedTenant(scenario) as tenant:

@@ -14,7 +14,7 @@ from netverify.checklib.catalog import load_checks
 from netverify.cli import main
 from netverify.diagnose import cause_identified, diagnose, event_problems, problems
 from netverify.model import Finding, Link, Remediation, Status
-from netverify.sim.scenario import builtin_scenario
+from netverify.sim.scenario import builtin_names, builtin_scenario
 
 META = {c.meta.id: c.meta for c in load_checks()}
 NAME = "ep.eastus.inference.ml.azure.com"
@@ -140,25 +140,31 @@ def test_only_fails_take_part() -> None:
     assert diagnosed == (error, name)
 
 
-@pytest.fixture(scope="module")
-def demo_events() -> list[dict[str, Any]]:
+def scenario_events(scenario: str) -> list[dict[str, Any]]:
+    """The JSONL events of ``netverify demo --scenario <scenario>``."""
     capture = pytest.MonkeyPatch()
     out = io.StringIO()
     capture.setattr(sys, "stdout", out)
     try:
-        assert 0 == main(["demo", "--output", "jsonl"])
+        assert main(["demo", "--scenario", scenario, "--output", "jsonl"]) in (0, 1)
     finally:
         capture.undo()
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-def test_demo_prints_one_problem_per_planted_problem(demo_events: list[dict[str, Any]]) -> None:
-    """21 planted, 21 problems: each planted problem is the lead (or a same-fix cause) of exactly
-    one problem, of the check the scenario names, and no problem is left over."""
-    planted = builtin_scenario().planted
-    found = event_problems(demo_events)
+@pytest.fixture(scope="module")
+def demo_events() -> list[dict[str, Any]]:
+    return scenario_events("demo")
 
-    assert len(planted) == len(found) == 21
+
+@pytest.mark.parametrize("scenario", builtin_names())
+def test_each_builtin_scenario_prints_one_problem_per_planted_problem(scenario: str) -> None:
+    """Each planted problem is the lead (or a same-fix cause) of exactly one problem, of the
+    check the scenario names, and no problem is left over."""
+    planted = builtin_scenario(scenario).planted
+    found = event_problems(scenario_events(scenario))
+
+    assert len(planted) == len(found)
     for plant in planted:
         matching = [
             p
@@ -171,6 +177,11 @@ def test_demo_prints_one_problem_per_planted_problem(demo_events: list[dict[str,
         ]
         assert 1 == len(matching), (plant, [p.lead["check_id"] for p in matching])
     assert all(p.lead["cause_identified"] for p in found)
+
+
+def test_the_demo_plants_21_problems(demo_events: list[dict[str, Any]]) -> None:
+    """The README's figure: 21 planted problems, 21 printed."""
+    assert len(builtin_scenario().planted) == len(event_problems(demo_events)) == 21
 
 
 def test_every_demo_symptom_names_root_causes_of_the_run(

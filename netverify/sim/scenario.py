@@ -493,3 +493,25 @@ def builtin_scenario(name: str = "demo") -> Scenario:
     """A scenario shipped in ``netverify/sim/scenarios/``."""
     source = resources.files("netverify.sim") / "scenarios" / f"{name}.toml"
     return parse_scenario(tomllib.loads(source.read_text(encoding="utf-8")), f"scenario {name}")
+
+
+def builtin_names() -> tuple[str, ...]:
+    """The names of the scenarios shipped in ``netverify/sim/scenarios/``."""
+    folder = resources.files("netverify.sim") / "scenarios"
+    return tuple(
+        sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
+    )
+
+
+def scenario_named(choice: str | None) -> Scenario:
+    """``netverify demo --scenario``'s value: a built-in scenario's name (unset: ``demo``), else
+    a scenario file's path. Raises ScenarioError for a name that is neither."""
+    if choice is None or choice in builtin_names():
+        return builtin_scenario(choice or "demo")
+    path = Path(choice)
+    if not path.is_file():
+        raise ScenarioError(
+            f"--scenario {choice}: no such file, and not a built-in scenario "
+            f"({', '.join(builtin_names())})"
+        )
+    return load_scenario(path)
