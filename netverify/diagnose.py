@@ -90,6 +90,12 @@ def affected(problem: Problem[Mapping[str, Any]]) -> dict[str, list[str]]:
     }
 
 
+def affected_summary(problem: Problem[Mapping[str, Any]]) -> str:
+    """``affected`` for the reader: "3 name(s), 1 workspace(s)" — only the kinds it breaks,
+    empty when the events name none (then nothing is claimed)."""
+    return ", ".join(f"{len(v)} {k[:-1]}(s)" for k, v in affected(problem).items() if v)
+
+
 def cause_identified(needs: Iterable[str], breaks: Iterable[str]) -> bool:
     """False for a symptom by nature (it needs links and breaks none) whose cause was not
     found: it stays a problem of its own, saying so."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netverify.contracts import OutputFormat
-from netverify.diagnose import Problem, affected, event_problems
+from netverify.diagnose import Problem, affected_summary, event_problems
 
 # Below the problems: what could not be judged before what passed.
 _ORDER = {"fail": 0, "error": 1, "skipped": 2, "pass": 3}
@@ -63,8 +63,7 @@ def _block(number: int, problem: Problem[Mapping[str, Any]]) -> list[str]:
         lines.append(f"{pad}fix: {remedy['text']}")
         if remedy["command"]:
             lines.append(f"{pad}     $ {remedy['command']}")
-    broken = affected(problem)
-    reach = ", ".join(f"{len(v)} {k[:-1]}(s)" for k, v in broken.items() if v)
+    reach = affected_summary(problem)
     if reach:
         lines.append(f"{pad}breaks: {reach}")
     if problem.symptoms:

@@ -832,6 +832,9 @@ def test_problems_fold_symptoms_under_the_root_cause_they_name() -> None:
     [(_, block)] = parsed.where("article", class_="problem")
     # finding_event makes workspace findings: each root's resource is a workspace of its own;
     # the symptom's name is counted, its workspace (named in its evidence only) is not.
-    assert "Breaks 1 name(s), 2 workspace(s), 0 deployment(s)." in block
+    # Only the kinds it breaks are counted: no "0 deployment(s)" claim.
+    assert "Breaks 1 name(s), 2 workspace(s)." in block
+    [(_, index)] = parsed.where("ol", class_="problem-index")
+    assert "+ 1 symptom(s)" in index
     assert "1 symptom(s)" in block
     assert "az network private-dns link vnet create" in block

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from netverify.diagnose import event_problems
 from tests.browser import Browser, Page
 
 BROKEN_GUID = "9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
@@ -146,8 +147,9 @@ def test_matrix_cells_show_each_answer_in_words(page: Page) -> None:
 def test_first_screen_shows_the_problems_the_chain_and_a_stale_ip_is_not_healthy(
     browser: Browser, demo_report: tuple[Path, list[dict[str, Any]]]
 ) -> None:
-    """At 1400x900 the problems start on the first screen; each workspace's chain SVG renders
-    with a red dashed edge; the spoke's stale host answer is not badged like a right one."""
+    """At 1400x900 every root cause is on the first screen (the index, one line each) and the
+    page does not scroll sideways; each workspace's chain SVG renders with a red dashed edge;
+    the spoke's stale host answer is not badged like a right one."""
     with Browser(demo_report[0].parent / "laptop", width=1400, height=900) as laptop:
         screen = laptop.open(demo_report[0].as_uri())
         # The window's own frame takes some of its 900 px: the viewport is set to the screen.
@@ -159,20 +161,24 @@ def test_first_screen_shows_the_problems_the_chain_and_a_stale_ip_is_not_healthy
             f"const SPOKE_API = {json.dumps(SPOKE_API)};"
             """(() => { const box = e => e.getBoundingClientRect();
               const problems = box(document.getElementById('problems'));
-              const first = box(document.querySelector('#problems article.problem'));
+              const lines = [...document.querySelectorAll('#problems ol.problem-index li')];
               const svgs = [...document.querySelectorAll('svg.chain')].map(s => [box(s).width,
                   box(s).height, s.querySelectorAll('line.edge-broken').length,
                   s.querySelector('line.edge-broken')?.getAttribute('stroke-dasharray')]);
               const row = [...document.querySelectorAll('table.matrix tbody tr')]
                   .find(r => r.cells[0].innerText === SPOKE_API);
               const stale = row.cells[1], right = document.querySelector('td.cell-right');
-              return {problems: [problems.top, first.bottom, innerHeight], svgs,
+              return {problems: [problems.top, lines.length, box(lines.at(-1)).bottom,
+                                 innerHeight, document.documentElement.scrollWidth, innerWidth],
+                      svgs,
                       stale: [stale.dataset.outcome, getComputedStyle(stale).backgroundColor],
                       right: [right.dataset.outcome, getComputedStyle(right).backgroundColor]}; })()"""
         )
         screen.screenshot(ARTIFACTS / "report-demo-first-screen.png", full_page=False)
-    top, first_bottom, height = shown["problems"]
-    assert 0 <= top < first_bottom <= height == 900, shown["problems"]
+    top, count, last_bottom, height, scroll_width, width = shown["problems"]
+    assert count == len(event_problems(demo_report[1])) == 21
+    assert 0 <= top < last_bottom <= height == 900, shown["problems"]
+    assert scroll_width <= width == 1400, shown["problems"]
     assert 3 == len(shown["svgs"])
     assert all(
         w > 0 and h > 0 and broken > 0 and dash == "6 4" for w, h, broken, dash in shown["svgs"]

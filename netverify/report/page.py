@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from netverify.diagnose import Problem, affected, event_problems
+from netverify.diagnose import Problem, affected_summary, event_problems
 from netverify.model import SEVERITY_RANK
 from netverify.report.chain import chain_svg
 from netverify.report.dns_evidence import DNS_ANSWER_KEYS
@@ -213,35 +213,50 @@ def _count_cells(counts: Counter[str]) -> Html:
 
 def _problems(events: Sequence[Mapping[str, Any]]) -> Html:
     found = event_problems(events)
-    blocks = [_problem(p) for p in found]
     return element(
         "section",
         element(
             "h2", f"{len(found)} problem{'' if len(found) == 1 else 's'}", id="problems-heading"
         ),
-        blocks or element("p", "No root cause: nothing failed.", class_="empty"),
+        element("ol", [_problem_line(p) for p in found], class_="problem-index")
+        if found
+        else element("p", "No root cause: nothing failed.", class_="empty"),
+        [_problem(p) for p in found],
         id="problems",
         aria_labelledby="problems-heading",
     )
 
 
+def _problem_line(problem: Problem[Mapping[str, Any]]) -> Html:
+    """One line of the index that opens the report: every root cause fits the first screen."""
+    lead, symptoms = problem.lead, problem.symptoms
+    return element(
+        "li",
+        element("span", lead["severity"], class_=f"severity severity-{lead['severity']}"),
+        " ",
+        element("a", lead["title"], href=f"#problem-{lead['uid']}"),
+        ": ",
+        element("strong", _where(problem)),
+        element("span", f" + {len(symptoms)} symptom(s)", class_="symptoms") if symptoms else None,
+        title=f"{lead['title']}: {_where(problem)}",
+    )
+
+
+def _where(problem: Problem[Mapping[str, Any]]) -> str:
+    return ", ".join(sorted({r["resource_name"] for r in problem.causes}))
+
+
 def _problem(problem: Problem[Mapping[str, Any]]) -> Html:
-    roots, symptoms, lead = problem.causes, problem.symptoms, problem.lead
-    broken = affected(problem)
-    names, workspaces, deployments = (broken[k] for k in ("names", "workspaces", "deployments"))
+    symptoms, lead = problem.symptoms, problem.lead
+    reach = affected_summary(problem)
     remediation = lead.get("remediation") or {}
     command = remediation.get("command")
-    where = ", ".join(sorted({r["resource_name"] for r in roots}))
+    where = _where(problem)
     return element(
         "article",
         element("h3", _status_badge("fail"), f" {lead['severity']}: ", lead["title"], ": ", where),
         element("p", lead["message"]),
-        element(
-            "p",
-            f"Breaks {len(names)} name(s), {len(workspaces)} workspace(s), "
-            f"{len(deployments)} deployment(s).",
-            class_="breaks",
-        ),
+        element("p", f"Breaks {reach}.", class_="breaks") if reach else None,
         element("p", "Fix: ", remediation.get("text")) if remediation.get("text") else None,
         _command(f"problem-{lead['uid']}", command, where) if command else None,
         element(
