@@ -27,10 +27,18 @@ from netverify.report import (
     render_html,
     write_report,
 )
+from netverify.report.chain import chain_svg
 from netverify.report.dns_evidence import parse_summary
 from netverify.report.history import episodes
 from netverify.report.markup import Html, element
-from netverify.report.matrix import Outcome, Resolver, classify, matrices_from_events
+from netverify.report.matrix import (
+    Cell,
+    Outcome,
+    ResolutionMatrix,
+    Resolver,
+    classify,
+    matrices_from_events,
+)
 from netverify.testing import finding_event, resolution
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -838,3 +846,56 @@ def test_problems_fold_symptoms_under_the_root_cause_they_name() -> None:
     assert "+ 1 symptom(s)" in index
     assert "1 symptom(s)" in block
     assert "az network private-dns link vnet create" in block
+
+
+def chain_edges(svg: str) -> dict[str, bool]:
+    """Each edge of a chain picture: its title (from → to: why) -> broken."""
+    return {
+        title: "edge-broken" in classes
+        for classes, title in re.findall(r'class="(edge[^"]*)"[^>]*><title>([^<]*)</title>', svg)
+    }
+
+
+def test_the_chain_draws_forwarding_hops_and_the_zone_link() -> None:
+    """host → each VNet DNS server → Azure DNS: a down server breaks the host's edge to it (and
+    claims nothing about its forwarding); a server that answers publicly what Azure DNS answers
+    right breaks its edge to Azure DNS; a working one breaks neither; a failed zone-link check
+    breaks Azure DNS's edge to that zone even where the answers (from elsewhere) look right."""
+    api, vault = "ws.workspace.eastus.api.azureml.ms", "kv.vault.azure.net"
+    host, ok, down, public, azure = (
+        Resolver("host", "host"),
+        Resolver("custom", "custom 10.0.0.4"),
+        Resolver("custom", "custom 10.0.0.5"),
+        Resolver("custom", "custom 10.0.0.6"),
+        Resolver("azure", "azure 168.63.129.16"),
+    )
+    right = {
+        api: Cell(
+            "NOERROR", ("10.0.1.5",), ("ws.privatelink.api.azureml.ms",), expected=("10.0.1.5",)
+        ),
+        vault: Cell(
+            "NOERROR",
+            ("10.0.1.9",),
+            ("kv.privatelink.vaultcore.azure.net",),
+            expected=("10.0.1.9",),
+        ),
+    }
+    cells = {(f, r): c for f, c in right.items() for r in (host, ok, azure)}
+    cells |= {(f, down): Cell("TIMEOUT", detail="no reply in 2 s") for f in right}
+    cells |= {(api, public): Cell("NOERROR", ("52.1.2.3",), expected=("10.0.1.5",))}
+    cells |= {(vault, public): right[vault]}
+    matrix = ResolutionMatrix("mlw", (api, vault), (host, ok, down, public, azure), cells)
+
+    edges = chain_edges(str(chain_svg(matrix, "c", frozenset({"privatelink.vaultcore.azure.net"}))))
+
+    assert {
+        "host → custom 10.0.0.4: answers": False,
+        "custom 10.0.0.4 → azure 168.63.129.16: passes Azure DNS's answers on": False,
+        "host → custom 10.0.0.5: no answer for any name": True,
+        "custom 10.0.0.5 → azure 168.63.129.16: no answer to compare with Azure DNS's": False,
+        "host → custom 10.0.0.6: answers": False,
+        "custom 10.0.0.6 → azure 168.63.129.16: 1 name(s) Azure DNS answers right come back wrong": True,
+        "azure 168.63.129.16 → privatelink.api.azureml.ms: 0 wrong answer(s)": False,
+        "azure 168.63.129.16 → privatelink.vaultcore.azure.net: 0 wrong answer(s); "
+        "the zone is not linked where Azure DNS answers": True,
+    }.items() <= edges.items()

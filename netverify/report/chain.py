@@ -1,11 +1,18 @@
-"""One workspace's resolution chain as an inline SVG: resolvers → private DNS zones → records →
-private endpoint IPs, with the broken edges drawn red and dashed.
+"""One workspace's resolution chain as an inline SVG: resolvers (host → the VNet's DNS servers →
+Azure DNS) → private DNS zones → records → private endpoint IPs, with the broken edges drawn red
+and dashed.
 
 It is drawn from the workspace's matrix (``ResolutionMatrix``), whose cells are the recorded DNS
 answers judged against the evidence (``matrix.classify``), so the picture and the matrix never
 disagree. An edge is broken when an answer along it is not a right one:
 
+- host → DNS server (an arc in the resolver column): the server answered none of the names
+  (down, refusing, looping), so the host's queries to it go nowhere;
+- DNS server → Azure DNS (an arc): the server answered wrongly a name Azure DNS answered right,
+  so it does not pass Azure DNS's answer on (no forwarder, a local copy, rebinding protection);
 - resolver → zone: one of the zone's names got a wrong answer from that resolver;
+  for Azure DNS that edge is also the zone's virtual network link, broken when
+  ``privatedns_zone_linked_agent_vnet`` failed for a zone of that name;
 - zone → record: Azure DNS (or, without an Azure DNS column, every resolver) answered the
   name wrongly, so the record itself is missing, stale or public;
 - record → PE IP: no resolver's answer contains that endpoint IP.
@@ -21,8 +28,9 @@ from netverify.report.matrix import Cell, Outcome, ResolutionMatrix
 _HEALTHY = (Outcome.RIGHT, Outcome.PRIVATE)
 _KINDS = "rzni"  # node key prefixes by column: resolver, zone, name (record), IP
 _ROW = 24  # px per node row
-_COLUMNS = (10, 260, 560, 1000)  # x of the four node columns (resolvers, zones, records, IPs)
-_WIDTH = 1180
+_COLUMNS = (40, 290, 590, 1030)  # x of the four node columns (resolvers, zones, records, IPs)
+_WIDTH = 1210
+_LABEL = 56  # characters of a label that fit before the next column (12 px monospace)
 _BROKEN: dict[str, str | int] = {"stroke": "#b42318", "stroke_dasharray": "6 4", "stroke_width": 2}
 _WORKING: dict[str, str | int] = {"stroke": "#8c959f", "stroke_width": 1}
 
@@ -38,8 +46,11 @@ def zone_of(fqdn: str, cells: Sequence[Cell]) -> str:
     return "(no privatelink CNAME)"
 
 
-def chain_svg(matrix: ResolutionMatrix, anchor: str) -> Html:
-    """The picture of ``matrix``'s chain; ``anchor`` is the id it gets (for tests and links)."""
+def chain_svg(
+    matrix: ResolutionMatrix, anchor: str, unlinked_zones: frozenset[str] = frozenset()
+) -> Html:
+    """The picture of ``matrix``'s chain; ``anchor`` is the id it gets (for tests and links);
+    ``unlinked_zones`` are the (lower-case) names of zones whose link check failed."""
     cells = {
         fqdn: {r: matrix.cells[(fqdn, r)] for r in matrix.resolvers if (fqdn, r) in matrix.cells}
         for fqdn in matrix.fqdns
@@ -58,14 +69,11 @@ def chain_svg(matrix: ResolutionMatrix, anchor: str) -> Html:
             ]
             if answered:
                 wrong = [c for c in answered if c.outcome not in _HEALTHY]
-                edges.append(
-                    (
-                        f"r:{resolver.name}",
-                        f"z:{zone}",
-                        bool(wrong),
-                        f"{len(wrong)} wrong answer(s)",
-                    )
-                )
+                why = f"{len(wrong)} wrong answer(s)"
+                unlinked = resolver.kind == "azure" and zone in unlinked_zones
+                if unlinked:
+                    why += "; the zone is not linked where Azure DNS answers"
+                edges.append((f"r:{resolver.name}", f"z:{zone}", bool(wrong) or unlinked, why))
     for fqdn in matrix.fqdns:
         judges = [cells[fqdn][r] for r in azure if r in cells[fqdn]] or list(cells[fqdn].values())
         bad = [c.outcome.value for c in judges if c.outcome not in _HEALTHY]
@@ -88,7 +96,7 @@ def chain_svg(matrix: ResolutionMatrix, anchor: str) -> Html:
         for row, (key, _) in enumerate(nodes)
     }
     height = _ROW * (max(len(c) for c in columns) + 1)
-    lines = []
+    lines = [_arc(place, start, end, broken, why) for start, end, broken, why in _hops(matrix)]
     for start, end, broken, why in edges:
         (_, y1), (x2, y2) = place[start], place[end]
         lines.append(
@@ -104,7 +112,14 @@ def chain_svg(matrix: ResolutionMatrix, anchor: str) -> Html:
             )
         )
     labels = [
-        element("text", text, x=place[key][0], y=place[key][1], class_=f"node node-{key[0]}")
+        element(
+            "text",
+            element("title", text) if len(text) > _LABEL else None,
+            _shortened(text),
+            x=place[key][0],
+            y=place[key][1],
+            class_=f"node node-{key[0]}",
+        )
         for nodes in columns
         for key, text in nodes
     ]
@@ -127,3 +142,60 @@ def chain_svg(matrix: ResolutionMatrix, anchor: str) -> Html:
         id=anchor,
         aria_labelledby=f"{anchor}-title",
     )
+
+
+def _hops(matrix: ResolutionMatrix) -> list[tuple[str, str, bool, str]]:
+    """The forwarding edges inside the resolver column: host → each custom server, each custom
+    server → Azure DNS (from, to, broken, why)."""
+    servers = [r for r in matrix.resolvers if r.kind == "custom"]
+    hosts = [r for r in matrix.resolvers if r.kind == "host"]
+    azure = [r for r in matrix.resolvers if r.kind == "azure"]
+    hops = []
+    for server in servers:
+        answers = [matrix.cells[(f, server)] for f in matrix.fqdns if (f, server) in matrix.cells]
+        silent = bool(answers) and all(not c.addresses and not c.cname_chain for c in answers)
+        for host in hosts:
+            why = "no answer for any name" if silent else "answers"
+            hops.append((f"r:{host.name}", f"r:{server.name}", silent, why))
+        for resolver in azure:
+            dropped = [
+                f
+                for f in matrix.fqdns
+                if (f, resolver) in matrix.cells
+                and (f, server) in matrix.cells
+                and matrix.cells[(f, resolver)].outcome in _HEALTHY
+                and matrix.cells[(f, server)].outcome not in _HEALTHY
+            ]
+            if silent:  # its outage is the host → server edge; nothing came back to compare
+                why = "no answer to compare with Azure DNS's"
+            elif dropped:
+                why = f"{len(dropped)} name(s) Azure DNS answers right come back wrong"
+            else:
+                why = "passes Azure DNS's answers on"
+            hops.append(
+                (f"r:{server.name}", f"r:{resolver.name}", bool(dropped) and not silent, why)
+            )
+    return hops
+
+
+def _arc(place: dict[str, tuple[int, int]], start: str, end: str, broken: bool, why: str) -> Html:
+    """A curve left of the resolver column from one resolver's label to another's."""
+    (x, y1), (_, y2) = place[start], place[end]
+    bend = x - 12 - min(24, abs(y2 - y1) // 6)
+    return element(
+        "path",
+        element("title", f"{start[2:]} → {end[2:]}: {why}"),
+        d=f"M {x - 4} {y1 - 4} Q {bend} {(y1 + y2) // 2 - 4} {x - 4} {y2 - 4}",
+        fill="none",
+        class_="edge hop edge-broken" if broken else "edge hop",
+        **(_BROKEN if broken else _WORKING),
+    )
+
+
+def _shortened(label: str) -> str:
+    """A label that fits its column: long names keep their start and end (the GUID's head and
+    the zone), the whole name is the node's title."""
+    if len(label) <= _LABEL:
+        return label
+    head = _LABEL // 2 - 1
+    return f"{label[:head]}…{label[-(_LABEL - head - 1) :]}"

@@ -95,7 +95,7 @@ def render_html(report: ReportInput, generated_at: datetime) -> str:
         element(
             "main",
             _problems(events),
-            _resolution(matrices),
+            _resolution(matrices, events),
             _failures(events, matrices),
             _summary(events),
             _timeline(report, generated_at),
@@ -450,7 +450,12 @@ def _matrix_anchor(index: int) -> str:
     return f"matrix-{index}"
 
 
-def _resolution(matrices: Sequence[ResolutionMatrix]) -> Html:
+def _resolution(matrices: Sequence[ResolutionMatrix], events: Sequence[Mapping[str, Any]]) -> Html:
+    unlinked = frozenset(
+        e["resource_name"].lower()
+        for e in events
+        if e["check_id"] == "privatedns_zone_linked_agent_vnet" and e["status"] == "fail"
+    )
     legend = element(
         "ul",
         (
@@ -470,7 +475,7 @@ def _resolution(matrices: Sequence[ResolutionMatrix]) -> Html:
             [
                 element(
                     "figure",
-                    chain_svg(m, f"chain-{i}"),
+                    chain_svg(m, f"chain-{i}", unlinked),
                     element(
                         "figcaption",
                         f"Resolution chain of {m.workspace}: red dashed edges are broken "
