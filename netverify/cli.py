@@ -342,20 +342,39 @@ def _explain(args: argparse.Namespace) -> int:
         print("\n".join(lines))
         return 0 if holds else 1
 
+    def narrowed(config: Config) -> Config:
+        """The config with its scope cut to the target's workspace, when it is found."""
+        workspace = workspace_id_in(args.target) or _locate(config, args.target)
+        if workspace is None:  # the whole scope's run says what was searched
+            return config
+        return config.model_copy(update={"scope": ScopeConfig(workspaces=(workspace,))})
+
+    from netverify.config import ScopeConfig, config_path, load_config
+
     if args.demo:
         from netverify.sim.scenario import builtin_scenario
         from netverify.sim.tenant import SimulatedTenant
 
         with SimulatedTenant(builtin_scenario()) as tenant:
             os.environ.update(tenant.credential_environment)
-            return walk(run_once(tenant.config()))
-    from netverify.config import ScopeConfig, config_path, load_config
+            return walk(run_once(narrowed(tenant.config())))
+    return walk(run_once(narrowed(load_config(config_path(args.config)))))
 
-    config = load_config(config_path(args.config))
-    workspace = workspace_id_in(args.target)
-    if workspace is not None:  # an ARM id: read that workspace only, whatever the scope says
-        config = config.model_copy(update={"scope": ScopeConfig(workspaces=(workspace,))})
-    return walk(run_once(config))
+
+def _locate(config: Config, target: str) -> str | None:
+    """The workspace a name or FQDN target lives in (``probes.discovery.workspace_of_target``);
+    None when nothing in scope matches, so the whole scope's run says what was searched."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from netverify.azure.clouds import cloud
+    from netverify.probes.arm import ArmReader
+    from netverify.probes.credentials import make_credential
+    from netverify.probes.discovery import workspace_of_target
+
+    names = cloud(config.cloud)
+    reader = ArmReader(make_credential(config.credential, names), names, config.arm)
+    with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
+        return workspace_of_target(reader, config.scope, pool, target)
 
 
 def _doctor(args: argparse.Namespace) -> int:

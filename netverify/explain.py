@@ -71,7 +71,7 @@ class TargetNotFound(Exception):
 
 def find_target(facts: Facts, target: str) -> Target:
     """The workspace (and endpoint) ``target`` names; raises TargetNotFound naming what was searched."""
-    wanted = target.strip().lower().rstrip("/")
+    wanted = target.strip().lower().rstrip("/").rstrip(".")  # an FQDN may end in the root's dot
     for read in facts.workspaces:
         ws = read.value
         if ws is None:
@@ -104,9 +104,17 @@ def _concerns(finding: Finding, facts: Facts, target: Target) -> bool:
             return f"/onlineendpoints/{target.endpoint_name.lower()}" in rid
         return True
     names = _names(facts, target)
+    if finding.check.id.startswith("privatedns_zone_"):  # the zone hop: exists, linked
+        zones = {
+            e.zone_name.lower()
+            for e in (facts.dns.expected if facts.dns is not None else ())
+            if e.fqdn in names
+        }
+        return name_of(finding.resource_id).lower() in zones or finding.subject.lower() in zones
     # The chain links the finding breaks or needs name the FQDNs it is about (netverify.diagnose).
     text = (
-        " ".join(finding.breaks | finding.needs) or f"{finding.subject} {finding.message}".lower()
+        " ".join(finding.breaks | finding.needs)
+        or f"{finding.resource_id} {finding.subject} {finding.message}".lower()
     )
     return any(name.lower() in text for name in names)
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from netverify.checklib.catalog import load_checks
 from netverify.cli import main
-from netverify.explain import workspace_id_in
+from netverify.explain import GUIDE_ORDER, workspace_id_in
 from netverify.sim.scenario import builtin_scenario
+from netverify.sim.tenant import SimulatedTenant
 from tests.conftest import TenantFactory, healthy_only
 
 
@@ -124,6 +126,11 @@ HEALTHY = [
     "  custom 10.0.0.4: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
     "  azure 168.63.129.16: ep-fraud.eastus.inference.ml.azure.com. CNAME ep-fraud.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus.privatelink.api.azureml.ms. A 10.0.1.7 (NOERROR)",
     "✓ dns_host_resolver_matches_vnet [mlw-healthy]: The host resolver answers ep-fraud.eastus.inference.ml.azure.com as the VNet's DNS does.",
+    "✓ privatedns_zone_exists [mlw-healthy]: Private DNS zone privatelink.api.azureml.ms of workspace mlw-healthy exists.",
+    "✓ privatedns_zone_linked_agent_vnet [privatelink.api.azureml.ms]: Zone privatelink.api.azureml.ms is linked to the agent's VNet.",
+    "✓ privatedns_zone_linked_agent_vnet [privatelink.api.azureml.ms]: Zone /subscriptions/a1b2c3d4-0000-4e5f-8a9b-0c1d2e3f4a5b/resourceGroups/rg-spoke/providers/Microsoft.Network/privateDnsZones/privatelink.api.azureml.ms is not linked to vnet-hub, but /subscriptions/6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11/resourceGroups/rg-ml-prod/providers/Microsoft.Network/privateDnsZones/privatelink.api.azureml.ms of the same name is.",
+    "✓ privatedns_record_present [mlw-healthy]: Zone privatelink.api.azureml.ms holds *.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus for scoring of mlw-healthy.",
+    "✓ privatedns_record_matches_endpoint [privatelink.api.azureml.ms]: Record *.3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.inference.eastus in privatelink.api.azureml.ms holds the private endpoint's IP 10.0.1.7.",
     "✓ dns_name_resolves_private_endpoint [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com (scoring of mlw-healthy) resolves to its private endpoint 10.0.1.7.",
     "✓ dns_answer_inside_vnet [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com resolves inside the VNet's address space.",
     "✓ privateendpoint_tls_reachable [10.0.1.7:443]: ep-fraud.eastus.inference.ml.azure.com at 10.0.1.7 accepts TCP 443 and TLS.",
@@ -148,9 +155,14 @@ BROKEN = [
     "  custom 10.0.0.6: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. (NOERROR)",
     "  azure 168.63.129.16: ep-churn.westus.inference.ml.azure.com. CNAME ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms. A 10.0.1.9 (NOERROR)",
     "✓ dns_host_resolver_matches_vnet [mlw-broken]: The host resolver answers ep-churn.westus.inference.ml.azure.com as the VNet's DNS does.",
-    "✗ dns_resolver_answers [custom 10.0.0.5]: Resolver custom 10.0.0.5 gave no answer for 16 of 16 names (16 UNREACHABLE), e.g. 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms: UNREACHABLE: Connection refused; 6 of them exist (Azure DNS resolves them privately): every client that uses this resolver cannot resolve them.",
-    "✗ dns_custom_server_forwards_zones [custom 10.0.0.5]: Custom DNS server 10.0.0.5 gives no answer for any of the 6 name(s) Azure DNS resolves privately (6 UNREACHABLE), e.g. 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms: every client that uses it cannot resolve them; cause not identified.",
-    "✗ dns_custom_server_forwards_zones [custom 10.0.0.6]: Custom DNS server 10.0.0.6 reaches Azure DNS but drops the private address of 6 name(s): 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.api.azureml.ms -> 3f2a9c1e-5b7d-4e8f-a1c2-d3e4f5a6b7c8.workspace.eastus.privatelink.api.azureml.ms -> (no address), Azure's CNAME into privatelink.api.azureml.ms without the A record (DNS-rebinding protection or private-address filtering strips answers in private ranges) (Azure DNS gives the private IP).",
+    "✗ dns_resolver_answers [custom 10.0.0.5]: Resolver custom 10.0.0.5 gave no answer for 6 of 6 names (6 UNREACHABLE), e.g. 9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.workspace.westus.api.azureml.ms: UNREACHABLE: Connection refused; 1 of them exist (Azure DNS resolves them privately): every client that uses this resolver cannot resolve them.",
+    "✗ dns_custom_server_forwards_zones [custom 10.0.0.5]: Custom DNS server 10.0.0.5 gives no answer for any of the 1 name(s) Azure DNS resolves privately (1 UNREACHABLE), e.g. ep-churn.westus.inference.ml.azure.com: every client that uses it cannot resolve them; cause not identified.",
+    "✗ dns_custom_server_forwards_zones [custom 10.0.0.6]: Custom DNS server 10.0.0.6 reaches Azure DNS but drops the private address of 1 name(s): ep-churn.westus.inference.ml.azure.com -> ep-churn.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus.privatelink.api.azureml.ms -> (no address), Azure's CNAME into privatelink.api.azureml.ms without the A record (DNS-rebinding protection or private-address filtering strips answers in private ranges) (Azure DNS gives the private IP).",
+    "✓ privatedns_zone_exists [mlw-broken]: Private DNS zone privatelink.api.azureml.ms of workspace mlw-broken exists.",
+    "✓ privatedns_zone_linked_agent_vnet [privatelink.api.azureml.ms]: Zone privatelink.api.azureml.ms is linked to the agent's VNet.",
+    "✓ privatedns_zone_linked_agent_vnet [privatelink.api.azureml.ms]: Zone /subscriptions/a1b2c3d4-0000-4e5f-8a9b-0c1d2e3f4a5b/resourceGroups/rg-spoke/providers/Microsoft.Network/privateDnsZones/privatelink.api.azureml.ms is not linked to vnet-hub, but /subscriptions/6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11/resourceGroups/rg-ml-prod/providers/Microsoft.Network/privateDnsZones/privatelink.api.azureml.ms of the same name is.",
+    "✓ privatedns_record_present [mlw-broken]: Zone privatelink.api.azureml.ms holds *.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus for scoring of mlw-broken.",
+    "✓ privatedns_record_matches_endpoint [privatelink.api.azureml.ms]: Record *.9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f.inference.westus in privatelink.api.azureml.ms holds the private endpoint's IP 10.0.1.9.",
     "✓ dns_name_resolves_private_endpoint [mlw-broken]: ep-churn.westus.inference.ml.azure.com (scoring of mlw-broken) resolves to its private endpoint 10.0.1.9.",
     "✓ dns_answer_inside_vnet [mlw-broken]: ep-churn.westus.inference.ml.azure.com resolves inside the VNet's address space.",
     "✗ privateendpoint_tls_reachable [10.0.1.9:443]: ep-churn.westus.inference.ml.azure.com at 10.0.1.9 answers TLS on port 443, but the certificate presented is not the private endpoint's: it is not valid for ep-churn.westus.inference.ml.azure.com (subject CN=tls-inspection.contoso.example,OU=TLS inspection,O=Contoso TLS Inspection CA; names tls-inspection.contoso.example); its issuer OU=TLS inspection,O=Contoso TLS Inspection CA is not trusted (unable to get local issuer certificate). Something between this VNet and the private endpoint terminates TLS (a TLS-inspecting firewall or proxy); every client that verifies certificates fails.",
@@ -160,6 +172,17 @@ BROKEN = [
 ]
 
 WORKSPACES = "mlw-healthy, mlw-spoke, mlw-broken"
+
+
+def workspaces_read(tenant: SimulatedTenant) -> dict[str, set[str]]:
+    """Workspace name -> what was read under it: "" for the workspace itself, else the next
+    segment (onlineEndpoints ...), from the stand-in ARM's request log."""
+    read: dict[str, set[str]] = {}
+    for request in tenant.arm.requests:
+        if "/workspaces/" in request.path.lower():
+            name, *rest = request.path.lower().split("/workspaces/")[1].split("/")
+            read.setdefault(name, set()).add(rest[0] if rest else "")
+    return read
 
 
 def test_an_arm_id_target_reads_only_its_workspace(
@@ -177,15 +200,41 @@ def test_an_arm_id_target_reads_only_its_workspace(
     code, lines, _ = explained(f"{lowered}/onlineendpoints/ep-churn", config, capsys)
 
     assert code == 1 and lines[0] == "explain endpoint ep-churn in workspace mlw-broken"
-    read = {
-        r.path.lower().split("/workspaces/")[1].split("/")[0]
-        for r in tenant.arm.requests
-        if "/workspaces/" in r.path.lower()
-    }
-    assert {"mlw-broken"} == read
-    # The same hops with the same verdicts; a server's counts now cover this workspace's names.
-    # (The fix's command names the workspace as the target spelled it.)
-    assert [x.split(": ")[0] for x in lines[:-1]] == [x.split(": ")[0] for x in BROKEN[:-1]]
+    assert {"mlw-broken"} == set(workspaces_read(tenant))
+    # The same hops with the same verdicts. (The fix's command names the workspace as the
+    # target spelled it.)
+    assert lines[:-1] == BROKEN[:-1]
+
+
+@pytest.mark.parametrize(
+    ("target", "search"),
+    [
+        ("MLW-Broken", set()),  # a workspace name: matched in the scope's ids, no search read
+        ("ep-churn", {"onlineendpoints"}),  # endpoint lists until one has it
+        ("EP-CHURN.westus.inference.ml.azure.com.", {"onlineendpoints"}),
+    ],
+)
+def test_a_name_target_reads_only_its_workspace_after_the_search(
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    search: set[str],
+) -> None:
+    """A workspace name, endpoint name or scoring FQDN (any case, a trailing dot) is placed
+    first — by the scope's workspace ids, then by each workspace's endpoint list — and only
+    that workspace is read: the others are touched by nothing but the endpoint-list search."""
+    tenant = start_tenant()
+    config = tenant.write_config(tmp_path / "config.toml")
+
+    code, lines, _ = explained(target, config, capsys)
+
+    assert code == 1 and "workspace mlw-broken" in lines[0]
+    read = workspaces_read(tenant)
+    assert {"", "onlineendpoints"} <= read.pop("mlw-broken")
+    # The workspaces listed before mlw-broken in the scope had their endpoints listed, no more.
+    assert all(search == what for what in read.values()), read
+    assert bool(search) == bool(read)
 
 
 @pytest.mark.parametrize(
@@ -206,3 +255,8 @@ def test_an_arm_id_target_reads_only_its_workspace(
 )
 def test_workspace_id_in_a_target(target: str, workspace: str | None) -> None:
     assert workspace == workspace_id_in(target)
+
+
+def test_every_check_has_its_hop_in_the_guide_order() -> None:
+    """A new check must say where in the guide's chain it sits, or explain would print it last."""
+    assert sorted(GUIDE_ORDER) == sorted(c.meta.id for c in load_checks())

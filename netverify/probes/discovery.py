@@ -72,6 +72,27 @@ def find_private_dns_zones(reader: ArmReader) -> Read[tuple[str, ...]]:
     return Read(where, value=tuple(ids))
 
 
+def workspace_of_target(
+    reader: ArmReader, scope: ScopeConfig, pool: Executor, target: str
+) -> str | None:
+    """The id of the workspace in scope that ``target`` names, for ``netverify explain``, so its run reads only that workspace. ``target`` is a workspace's
+    name, an online endpoint's name or its scoring FQDN (case-insensitive): the workspace ids
+    come from discovery (one Resource Graph query, or the named ones), a workspace name is
+    matched by the id's last segment without any read, an endpoint by each workspace's
+    endpoint list (one call per workspace, until one has it). None when nothing matches."""
+    wanted = target.strip().lower().rstrip(".")
+    workspace_ids, _, _ = discover(reader, scope, pool)
+    for rid in workspace_ids:
+        if rid.rstrip("/").rsplit("/", 1)[-1].lower() == wanted:
+            return rid
+    for rid in workspace_ids:
+        for endpoint in reader.online_endpoints(rid).value or ():
+            host = (endpoint.scoring_uri or "").split("//")[-1].split("/")[0].lower()
+            if wanted in {endpoint.name.lower(), host}:
+                return rid
+    return None
+
+
 def interleave_by_subscription(resource_ids: Sequence[str]) -> list[str]:
     """Round-robin over subscriptions, so one subscription's bound never idles the whole pool."""
     queues: dict[str, list[str]] = {}
