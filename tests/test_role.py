@@ -14,7 +14,7 @@ from netverify import doctor
 from netverify.azure.permissions import is_read_only, required_action, role_permits
 from netverify.runner import run_once
 from netverify.sim.dns_server import StaticDnsServer
-from netverify.sim.scenario import FaultSpec, builtin_scenario
+from netverify.sim.scenario import FaultSpec, builtin_names, builtin_scenario
 from netverify.sim.servers import RecordedRequest
 from netverify.sim.tenant import SimulatedTenant
 from tests.conftest import TenantFactory
@@ -66,7 +66,8 @@ def excessive(role: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def requested(tmp_path_factory: pytest.TempPathFactory) -> list[RecordedRequest]:
-    """Every ARM request of a full run (all checks) and of `netverify doctor`, demo tenant."""
+    """Every ARM request of a full run (all checks) and of `netverify doctor` on the demo tenant,
+    and of a full run on each other built-in scenario."""
 
     with (
         pytest.MonkeyPatch.context() as env,
@@ -89,7 +90,16 @@ def requested(tmp_path_factory: pytest.TempPathFactory) -> list[RecordedRequest]
         run_once(tenant.config(scope=wider))
         group = f"/subscriptions/{tenant.scenario.subscriptions[0]}/resourceGroups/rg-ml-prod"
         run_once(tenant.config(scope={"workspaces": [], "resource_groups": [group]}))
-        return list(tenant.arm.requests)
+        requests = list(tenant.arm.requests)
+        # The other built-in scenarios hold the layouts the demo lacks (issue 15's whole chain).
+        for name in builtin_names():
+            if name != "demo":
+                with SimulatedTenant(builtin_scenario(name)) as other:
+                    for key, value in other.credential_environment.items():
+                        env.setenv(key, value)
+                    run_once(other.config(dns={"azure_dns": azure_dns.address}))
+                    requests += other.arm.requests
+        return requests
 
 
 def test_the_role_permits_every_request_netverify_makes(requested: list[RecordedRequest]) -> None:
