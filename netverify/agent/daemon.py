@@ -28,7 +28,7 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from azure.core.credentials import TokenCredential
 
@@ -507,7 +507,7 @@ class Daemon:
         )
 
 
-def _trigger(schedule: ScheduleConfig) -> CronTrigger | IntervalTrigger:
+def _trigger(schedule: ScheduleConfig) -> BaseTrigger:
     jitter = schedule.jitter_seconds or None
     if schedule.cron is not None:
         return cron_trigger(schedule.cron, jitter)
