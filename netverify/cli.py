@@ -267,11 +267,15 @@ def _run_with_progress(config: Config) -> RunResult:
 
 
 def _deliver(config: Config, result: RunResult, fmt: str, show_all: bool = False) -> int:
+    from netverify.agent.logs import journal_lines, journal_stream
     from netverify.output import render
     from netverify.sinks.events import to_event
 
     events = [to_event(f, result.context) for f in result.findings]
-    sys.stdout.write(render(events, fmt, show_all=show_all))  # type: ignore[arg-type]
+    if fmt == "jsonl" and journal_stream(sys.stdout):  # netverify-run.service: summaries only
+        sys.stdout.write(journal_lines(events))
+    else:
+        sys.stdout.write(render(events, fmt, show_all=show_all))  # type: ignore[arg-type]
     # How the scope was discovered belongs to the run summary: under the table for people,
     # on stderr beside machine output (which stays one JSON document / one event per line).
     summary = sys.stdout if fmt == "table" else sys.stderr
