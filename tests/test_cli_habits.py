@@ -63,6 +63,21 @@ def test_closed_pipe_exits_quietly(args: tuple[str, ...]) -> None:
     assert (EXIT_CLOSED_PIPE, "") == (done.returncode, done.stderr)
 
 
+def test_demo_into_a_closed_pipe_stops_without_a_traceback() -> None:
+    """`netverify demo | head -1`: the tenant is torn down, exit 141, no BrokenPipeError."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = cli("demo", "--custom-dns", "standin", stdout=write_end, stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
+
+    assert EXIT_CLOSED_PIPE == done.returncode, done.stderr
+    assert "BrokenPipe" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("netverify demo: ")
+
+
 @pytest.fixture
 def identity(monkeypatch: pytest.MonkeyPatch) -> TokenEndpoint:
     """The loopback managed-identity stand-in (App Service style), in the environment."""
