@@ -398,3 +398,13 @@ def test_webhook_waits_for_an_http_date_retry_after(
     assert sender.flush(10)
     assert datetime.now(UTC).timestamp() >= int(later)
     assert [503, 202] == webhook.statuses("")
+
+
+def test_proxy_without_a_host_is_a_one_line_error(
+    webhook: WebhookStandIn, tmp_path: Path, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY=http://:3128 is refused, naming the variable and its value."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://:3128")
+
+    with pytest.raises(ValueError, match=r"^HTTPS_PROXY='http://:3128' names no proxy host$"):
+        webhook_sink(webhook, tmp_path)
