@@ -24,12 +24,29 @@ if TYPE_CHECKING:
     from netverify.runner import RunResult
 
 
+# What a shell reports for a process that SIGPIPE ended (128 + 13): `netverify ... | head -1`.
+EXIT_CLOSED_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): stop quietly. Python's own recipe: point stdout at
+        # /dev/null, so the flush at exit does not raise the same error again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     _redacted_stderr_logging()
     try:
         code: int = args.handler(args)
         return code
+    except BrokenPipeError:
+        raise
     except CannotRun as exc:
         print(redact(f"netverify: {exc}"), file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -61,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netverify",
         description="Verify network isolation of Azure Machine Learning online endpoints.",
+    )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print netverify's version and exit"
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -203,12 +223,59 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version (its metadata), read only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"netverify {version('netverify')}")
+        except PackageNotFoundError:
+            parser.exit(EXIT_CANNOT_RUN, "netverify: not installed, so no version is known\n")
+        sys.stdout.flush()
+        parser.exit(0)
+
+
+class Progress:
+    """Progress of a run on stderr, one line rewritten in place (``reading 12/40 workspaces…``),
+    only when stderr is a terminal: a log, a pipe or the journal gets nothing."""
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+
+    def __call__(self, text: str) -> None:
+        if self.shown:
+            sys.stderr.write(f"\r{text}\u2026\x1b[K")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        """Erase the line before the results are printed (stdout may be the same terminal)."""
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _run_with_progress(config: Config) -> RunResult:
+    from netverify.runner import run_once  # the probes and every Azure SDK: only for a run
+
+    progress = Progress()
+    try:
+        return run_once(config, progress=progress)
+    finally:
+        progress.clear()
+
+
 def _deliver(config: Config, result: RunResult, fmt: str, show_all: bool = False) -> int:
+    from netverify.agent.logs import journal_lines, journal_stream
     from netverify.output import render
     from netverify.sinks.events import to_event
 
     events = [to_event(f, result.context) for f in result.findings]
-    sys.stdout.write(render(events, fmt, show_all=show_all))  # type: ignore[arg-type]
+    if fmt == "jsonl" and journal_stream(sys.stdout):  # netverify-run.service: summaries only
+        sys.stdout.write(journal_lines(events))
+    else:
+        sys.stdout.write(render(events, fmt, show_all=show_all))  # type: ignore[arg-type]
     # How the scope was discovered belongs to the run summary: under the table for people,
     # on stderr beside machine output (which stays one JSON document / one event per line).
     summary = sys.stdout if fmt == "table" else sys.stderr
@@ -248,10 +315,9 @@ def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any
 
 def _run(args: argparse.Namespace) -> int:
     from netverify.config import config_path, load_config
-    from netverify.runner import run_once  # the probes and every Azure SDK: only for a run
 
     config = load_config(config_path(args.config))
-    return _deliver(config, run_once(config), args.output, args.show_all)
+    return _deliver(config, _run_with_progress(config), args.output, args.show_all)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -306,7 +372,6 @@ def _write_report(path: Path, report: ReportInput) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from netverify.report import history_from_runs
-    from netverify.runner import run_once
     from netverify.sim.cloud_naming import in_cloud  # demo-only code
     from netverify.sim.scenario import scenario_named
     from netverify.sim.tenant import SimulatedTenant
@@ -319,7 +384,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"netverify demo: {tenant.describe_dns()}", file=sys.stderr)
         os.environ.update(tenant.credential_environment)
         config = tenant.config()
-        result = run_once(config)
+        result = _run_with_progress(config)
         _deliver(config, result, args.output, args.show_all)
     if args.html:
         events = [to_event(f, result.context) for f in result.findings]

@@ -37,7 +37,7 @@ from netverify.config import (
 from netverify.facts import ReadFailure, ReadProblem
 from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of
 from netverify.probes.arm import ArmReader
-from netverify.probes.credentials import make_credential, token_claims
+from netverify.probes.credentials import client_id, make_credential, token_claims
 
 ROLE_NAME = "netverify reader"  # deploy/azure/netverify-reader.role.json
 
@@ -144,9 +144,10 @@ def _token_fix(config: Config, names: Cloud) -> str:
             f"sign in with `az cloud set --name {names.name.value} && az login`, or set "
             'credential.kind = "managed_identity" on an Azure host.'
         )
+    wanted = client_id(config.credential)
     which = (
-        f"the user-assigned identity with client id {config.credential.client_id}"
-        if config.credential.client_id
+        f"the user-assigned identity with client id {wanted}"
+        if wanted
         else "a system-assigned identity (or set credential.client_id to a user-assigned one's)"
     )
     return (

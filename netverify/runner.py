@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,9 +109,11 @@ def run_once(
     checks: Sequence[LoadedCheck] | None = None,
     cancel: Cancel | None = None,
     run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Probe and evaluate once. ``run_id`` (a new UUID if None) names the run in its findings
-    and in every ARM request; ``cancel`` stops it (``RunCancelled``, see ``probes.cancel``)."""
+    and in every ARM request; ``cancel`` stops it (``RunCancelled``, see ``probes.cancel``);
+    ``progress`` hears each step (``collect_facts``)."""
     started = datetime.now(UTC)
     run_id = run_id or str(uuid.uuid4())
     facts = collect_facts(
@@ -119,6 +121,7 @@ def run_once(
         credential or make_credential(config.credential, cloud(config.cloud)),
         cancel,
         run_id,
+        progress,
     )
     context = RunContext(
         run_id=run_id,

@@ -6,16 +6,20 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
-def cron_trigger(expression: str, jitter: int | None = None) -> CronTrigger:
+def cron_trigger(expression: str, jitter: int | None = None) -> BaseTrigger:
     """A trigger from ``minute hour day month day-of-week``, in UTC; ValueError if malformed.
 
-    APScheduler 3 numbers weekdays from Monday = 0 while crontab has Sunday = 0 (and 7), so
-    numeric weekdays are handed over as names, which both read alike.
+    Two differences from APScheduler 3's CronTrigger are bridged here. It numbers weekdays
+    from Monday = 0 while crontab has Sunday = 0 (and 7), so numeric weekdays are handed over
+    as names, which both read alike. And it ANDs day-of-month and day-of-week, while
+    crontab(5) runs the command when *either* matches if both are restricted (neither starts
+    with ``*``): ``0 9 1 * mon`` fires on every 1st and on every Monday. That case is two
+    CronTriggers, one per day field, OR-ed (the earlier fire time wins).
     """
     values = expression.split()
     if len(values) != 5:
@@ -25,17 +29,23 @@ def cron_trigger(expression: str, jitter: int | None = None) -> CronTrigger:
         )
     minute, hour, day, month, weekday = values
     # Imported here: every config parse validates its cron, most commands never schedule.
+    from apscheduler.triggers.combining import OrTrigger
     from apscheduler.triggers.cron import CronTrigger
 
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=crontab_weekdays(weekday),
-        timezone=UTC,
-        jitter=jitter,
-    )
+    def trigger(day: str, weekday: str, jitter: int | None) -> CronTrigger:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=crontab_weekdays(weekday),
+            timezone=UTC,
+            jitter=jitter,
+        )
+
+    if day.startswith("*") or weekday.startswith("*"):
+        return trigger(day, weekday, jitter)
+    return OrTrigger([trigger(day, "*", None), trigger("*", weekday, None)], jitter=jitter)
 
 
 def crontab_weekdays(field: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -79,6 +81,22 @@ def _state_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     state = tmp_path / "state"
     monkeypatch.setenv("STATE_DIRECTORY", str(state))
     return state
+
+
+def build_wheel(out: Path) -> Path:
+    """netverify built from this checkout as the wheel pip would install, into ``out``."""
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"),
+            *("-w", str(out), str(root)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    [built] = out.glob("netverify-*.whl")
+    return built
 
 
 def healthy_only(scenario: Scenario) -> Scenario:

@@ -48,6 +48,39 @@ def test_cron_sunday_midnight_fires_on_sunday() -> None:
     assert datetime(2026, 11, 29, 0, 0, tzinfo=UTC) == fire
 
 
+def fires(expression: str, count: int, start: datetime = MONDAY) -> list[datetime]:
+    """The next ``count`` fire times of ``expression`` after ``start``."""
+    trigger, times, previous = cron_trigger(expression), [], None
+    now = start
+    for _ in range(count):
+        previous = trigger.get_next_fire_time(previous, now)
+        assert previous is not None
+        times.append(previous)
+        now = previous
+    return times
+
+
+def test_cron_day_of_month_or_weekday_as_crontab() -> None:
+    """`0 9 1 * mon` fires on the 1st and on every Monday (crontab(5) ORs the two day fields)."""
+    expected = [datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 12, 1, 9, tzinfo=UTC)]
+    expected += [datetime(2026, 12, d, 9, tzinfo=UTC) for d in (7, 14, 21, 28)]
+    expected += [datetime(2027, 1, 1, 9, tzinfo=UTC), datetime(2027, 1, 4, 9, tzinfo=UTC)]
+    assert expected == fires("0 9 1 * mon", 8)
+
+
+def test_cron_star_day_field_keeps_and() -> None:
+    """A day field that starts with `*` is unrestricted: `0 0 */10 * 1` fires on Mondays that
+    are the 1st, 11th, 21st or 31st only (crontab(5) ORs only two restricted fields)."""
+    assert [datetime(2026, 12, 21, tzinfo=UTC), datetime(2027, 1, 11, tzinfo=UTC)] == fires(
+        "0 0 */10 * 1", 2
+    )
+
+
+def test_cron_or_keeps_jitter() -> None:
+    """Both day fields restricted: the jitter still reaches the trigger."""
+    assert 30 == cron_trigger("0 0 1 * 1", 30).jitter
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

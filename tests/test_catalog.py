@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from netverify.checklib.catalog import CatalogError, checks_dir, load_checks, load_meta
+from tests.conftest import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,23 +75,7 @@ def test_readme_check_table_is_generated_from_the_metadata() -> None:
 
 def test_checks_ship_inside_the_wheel(tmp_path: Path) -> None:
     """The built wheel carries checks/ as netverify/checks, and an install finds them there."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    [wheel] = tmp_path.glob("netverify-*.whl")
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "site")

@@ -9,7 +9,6 @@ import re
 import shlex
 import stat
 import subprocess
-import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 from netverify.azure.clouds import CloudName
 from netverify.cli import _parser
 from netverify.config import load_config, parse_config
+from tests.conftest import build_wheel
 
 REPO = Path(__file__).parent.parent
 DEPLOY = REPO / "deploy"
@@ -41,26 +41,7 @@ PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """netverify built as the wheel a VM would install."""
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(out),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    [built] = out.glob("netverify-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def install(root: Path, wheel: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -152,3 +152,12 @@ def test_security_exposure(service: str) -> None:
     assert exposure <= MAX_EXPOSURE, (
         f"{service}: exposure {exposure} > {MAX_EXPOSURE}\n{res.stdout}"
     )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_services_read_priority_prefixes(service: str) -> None:
+    """Each service states SyslogLevelPrefix=yes, which netverify's `<N>` journal lines rely on."""
+    text = (UNIT_DIR / service).read_text()
+    service_section = text.split("[Service]", 1)[1].split("\n[", 1)[0]
+
+    assert ["SyslogLevelPrefix=yes"] == re.findall(r"^SyslogLevelPrefix=.*$", service_section, re.M)

@@ -28,13 +28,13 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from azure.core.credentials import TokenCredential
 
 from netverify.agent import self_checks as agent
 from netverify.agent.health import HealthServer
-from netverify.agent.logs import fields, setup_logging
+from netverify.agent.logs import fields, journal_lines, journal_stream, setup_logging
 from netverify.agent.metrics import Metrics
 from netverify.agent.notify import notify, watchdog_interval
 from netverify.agent.state import FAILING, StateError, StateStore, state_directory
@@ -507,7 +507,7 @@ class Daemon:
         )
 
 
-def _trigger(schedule: ScheduleConfig) -> CronTrigger | IntervalTrigger:
+def _trigger(schedule: ScheduleConfig) -> BaseTrigger:
     jitter = schedule.jitter_seconds or None
     if schedule.cron is not None:
         return cron_trigger(schedule.cron, jitter)
@@ -546,7 +546,9 @@ def _credential(config: Config) -> TokenCredential:
 
 
 def _write_stdout(events: Sequence[Mapping[str, Any]]) -> None:
-    sys.stdout.write(render(events, "jsonl"))
+    """Whole events as JSON lines; one-line summaries when stdout is the journal."""
+    journal = journal_stream(sys.stdout)
+    sys.stdout.write(journal_lines(events) if journal else render(events, "jsonl"))
     sys.stdout.flush()
 
 

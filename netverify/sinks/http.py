@@ -14,12 +14,16 @@ import os
 import socket
 import ssl
 import time
+import urllib.request
 import uuid
+from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from netverify.config import SplunkHecSink, WebhookSink
 from netverify.secret import SecretError, remember, secret_file
@@ -65,8 +69,36 @@ class Answer:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """An HTTP proxy that tunnels TLS with CONNECT (the receiver's certificate is still checked)."""
+
+    host: str
+    port: int
+    headers: Mapping[str, str]  # Proxy-Authorization when the proxy URL carries user:password
+
+
+def proxy_for(host: str) -> Proxy | None:
+    """The proxy ``HTTPS_PROXY`` (or ``https_proxy``) names for ``host``, unless ``NO_PROXY``
+    exempts it, as curl, requests and azure-identity read them; None for a direct connection.
+    Raises ValueError naming the variable when its URL has no host."""
+    proxies = urllib.request.getproxies_environment()
+    url = proxies.get("https")
+    if not url or urllib.request.proxy_bypass(host):  # NO_PROXY, on Linux
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise ValueError(f"HTTPS_PROXY={url!r} names no proxy host")
+    headers = {}
+    if parts.username is not None:
+        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Proxy-Authorization"] = "Basic " + b64encode(user.encode()).decode()
+    return Proxy(parts.hostname, parts.port or 80, headers)
+
+
 class HttpsClient:
-    """One verified HTTPS origin; a new connection per request keeps failures independent.
+    """One verified HTTPS origin; a new connection per request keeps failures independent,
+    through the ``HTTPS_PROXY`` of the environment at construction (``proxy_for``).
     ``abort`` ends the requests in flight from another thread (``InFlight``)."""
 
     def __init__(self, url: str, ca_file: Path | None, timeout: float) -> None:
@@ -77,11 +109,18 @@ class HttpsClient:
         self.timeout = timeout
         self.context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         self.in_flight = InFlight()
+        self.proxy = proxy_for(self.host)
 
     def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> Answer:
-        connection = http.client.HTTPSConnection(
-            self.host, self.port, timeout=self.timeout, context=self.context
-        )
+        if self.proxy is None:
+            connection = http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=self.context
+            )
+        else:  # TCP to the proxy, CONNECT, then TLS to the receiver inside the tunnel
+            connection = http.client.HTTPSConnection(
+                self.proxy.host, self.proxy.port, timeout=self.timeout, context=self.context
+            )
+            connection.set_tunnel(self.host, self.port, dict(self.proxy.headers))
         held: list[socket.socket] = []
 
         def connect(*args: Any, **kwargs: Any) -> socket.socket:
@@ -120,7 +159,25 @@ def raise_for_status(status: int | None, headers: Mapping[str, str], detail: str
     if status in _REFUSED:
         raise Refused(detail)
     retry_after = headers.get("Retry-After") or headers.get("retry-after")
-    raise RetryLater(detail, float(retry_after) if retry_after and retry_after.isdigit() else None)
+    raise RetryLater(detail, retry_after_seconds(retry_after, datetime.now(UTC)))
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value in either form of RFC 9110 §10.2.3:
+    delta-seconds (``120``) or an HTTP-date (``Wed, 21 Oct 2026 07:28:00 GMT``), counted from
+    ``now`` (aware) and 0 once past; None when absent or neither form."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 850 / asctime forms carry no zone; HTTP-dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 class SplunkHec:

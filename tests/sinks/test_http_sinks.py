@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,16 @@ import pytest
 from netverify.config import SplunkHecSink, WebhookSink
 from netverify.secret import REDACTED, redact
 from netverify.sinks.events import event_id
-from netverify.sinks.http import SecretError, SplunkHec, Webhook, read_secret
+from netverify.sinks.http import (
+    SecretError,
+    SplunkHec,
+    Webhook,
+    read_secret,
+    retry_after_seconds,
+)
 from netverify.sinks.spool import Backoff, Courier, Spool
 from netverify.testing import finding_events
+from tests.servers.proxy import ConnectProxy
 from tests.servers.receivers import Fault, SplunkHecStandIn, WebhookStandIn
 
 TOKEN = "11111111-2222-3333-4444-555555555555"
@@ -306,3 +314,97 @@ def test_webhook_tls_is_verified(webhook: WebhookStandIn, tmp_path: Path) -> Non
     assert not sender.flush(0.3)
     assert 2 == sender.spool.stats().backlog
     assert [] == webhook.received
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectProxy]:
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ConnectProxy() as server:
+        yield server
+
+
+def test_webhook_goes_through_https_proxy(
+    webhook: WebhookStandIn, tmp_path: Path, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY (user:password included) carries the POST in a CONNECT tunnel, TLS verified."""
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://ops:p%40ss@"))
+
+    assert courier(webhook_sink(webhook, tmp_path), tmp_path, stamped(1)).flush(10)
+
+    assert [(f"127.0.0.1:{webhook.port}", "Basic b3BzOnBAc3M=")] == proxy.tunnels
+    assert 2 == len(webhook.received)
+
+
+def test_hec_goes_through_lowercase_https_proxy(
+    hec: SplunkHecStandIn, tmp_path: Path, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """https_proxy works too; the event and its acknowledgement each take the tunnel."""
+    monkeypatch.setenv("https_proxy", proxy.url)
+    events = stamped(1)
+
+    assert courier(hec_sink(hec, tmp_path), tmp_path, events).flush(10)
+
+    assert {f"127.0.0.1:{hec.port}"} == {target for target, _ in proxy.tunnels}
+    assert [e["event_id"] for e in events] == indexed_ids(hec)
+
+
+def test_no_proxy_sends_direct(
+    webhook: WebhookStandIn, tmp_path: Path, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver NO_PROXY names is reached directly, HTTPS_PROXY notwithstanding."""
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "example.org,127.0.0.1")
+
+    assert courier(webhook_sink(webhook, tmp_path), tmp_path, stamped(1)).flush(10)
+
+    assert [] == proxy.tunnels
+    assert 2 == len(webhook.received)
+
+
+NOW = datetime(2026, 10, 21, 7, 26, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        (" 0 ", 0.0),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", 120.0),  # IMF-fixdate
+        ("Wednesday, 21-Oct-26 07:28:00 GMT", 120.0),  # obsolete RFC 850 form
+        ("Wed Oct 21 07:28:00 2026", 120.0),  # obsolete asctime form
+        ("Wed, 21 Oct 2026 07:00:00 GMT", 0.0),  # already past
+        ("soon", None),
+        ("-5", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_both_forms(value: str | None, seconds: float | None) -> None:
+    """Retry-After as delta-seconds or an HTTP-date (RFC 9110 10.2.3); anything else is ignored."""
+    assert seconds == retry_after_seconds(value, NOW)
+
+
+def test_webhook_waits_for_an_http_date_retry_after(
+    webhook: WebhookStandIn, tmp_path: Path
+) -> None:
+    """A 503 with an HTTP-date Retry-After two seconds ahead holds the retry until then."""
+    later = datetime.now(UTC).timestamp() + 2
+    date = datetime.fromtimestamp(later, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    webhook.fail_next(Fault(503, headers={"Retry-After": date}))
+    spool = Spool(tmp_path / "spool.sqlite", name="sink", max_events=100)
+    spool.put(stamped(1))
+    sender = Courier(spool, webhook_sink(webhook, tmp_path), backoff=Backoff(0.02, 5))
+
+    assert sender.flush(10)
+    assert datetime.now(UTC).timestamp() >= int(later)
+    assert [503, 202] == webhook.statuses("")
+
+
+def test_proxy_without_a_host_is_a_one_line_error(
+    webhook: WebhookStandIn, tmp_path: Path, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY=http://:3128 is refused, naming the variable and its value."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://:3128")
+
+    with pytest.raises(ValueError, match=r"^HTTPS_PROXY='http://:3128' names no proxy host$"):
+        webhook_sink(webhook, tmp_path)
