@@ -14,6 +14,7 @@ from netverify.sim.scenario import (
     V1_LEGACY_MODE_POLICY,
     Placed,
     Scenario,
+    service_zone,
 )
 
 ML = "Microsoft.MachineLearningServices/workspaces"
@@ -199,7 +200,7 @@ class _ArmBuilder:
             zone_ids = [
                 resource_id(self.scenario, "zone", z, z.name) for z in zone_group(self.scenario, pe)
             ] + [
-                resource_id(self.scenario, "zone", pe, getattr(self.names, f"{service}_zone"))
+                resource_id(self.scenario, "zone", pe, service_zone(self.names, service))
                 for service in pe.deleted_zones
             ]
             if zone_ids:
