@@ -9,6 +9,7 @@ private endpoint's IP.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -215,16 +216,17 @@ def expected_names(
         elif served[SCORING][0] or not held[SCORING]:
             addresses, sources = served[SCORING]
             inherited = (f"hub {hub.name}",) if hub is not None else ()
+            name = _expected(
+                cloud,
+                workspace,
+                scoring,
+                host.lower(),
+                addresses,
+                (SCORING_URI, *sources, *inherited),
+                held[SCORING],
+            )
             names.append(
-                _expected(
-                    cloud,
-                    workspace,
-                    scoring,
-                    host.lower(),
-                    addresses,
-                    (SCORING_URI, *sources, *inherited),
-                    held[SCORING],
-                )
+                name if hub is None else dataclasses.replace(name, hub_id=hub.id, hub_name=hub.name)
             )
     return names, notes
 

@@ -294,8 +294,15 @@ class _ArmBuilder:
                         "hubResourceId": self.rid("workspace", ws.hub) if ws.hub else None,
                     },
                 )
-                | {"kind": "Project" if ws.hub else "Default"}
+                | {"kind": self._workspace_kind(ws.name, ws.hub)}
             )
+
+    def _workspace_kind(self, name: str, hub: str | None) -> str:
+        """A project names its hub (hubResourceId); a workspace some project names is a Hub."""
+        if hub:
+            return "Project"
+        hubs = {w.hub.lower() for w in self.scenario.workspaces if w.hub}
+        return "Hub" if name.lower() in hubs else "Default"
 
     def _add_key_vaults(self) -> None:
         for kv in self.scenario.key_vaults:

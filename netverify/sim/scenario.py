@@ -434,9 +434,7 @@ class Scenario(_Spec):
         zones = tuple(
             z
             if z.name
-            else z.model_copy(
-                update={"name": service_zone(names, z.service) if z.service else ""}
-            )
+            else z.model_copy(update={"name": service_zone(names, z.service) if z.service else ""})
             for z in self.private_dns_zones
         )
         if any(not z.name for z in zones):
