@@ -292,17 +292,26 @@ class _ArmBuilder:
                         "provisioningState": "Succeeded",
                         "privateEndpointConnections": self.connections(ws_id, ws.private_endpoints),
                         "hubResourceId": self.rid("workspace", ws.hub) if ws.hub else None,
-                    },
+                    }
+                    | self._associated_workspaces(ws.name),
                 )
                 | {"kind": self._workspace_kind(ws.name, ws.hub)}
             )
+
+    def _associated_workspaces(self, hub: str) -> dict[str, list[str]]:
+        """A hub's properties.associatedWorkspaces: the ids of its projects (none: no key)."""
+        projects = [
+            self.rid("workspace", w.name)
+            for w in self.scenario.workspaces
+            if (w.hub or "").lower() == hub.lower()
+        ]
+        return {"associatedWorkspaces": projects} if projects else {}
 
     def _workspace_kind(self, name: str, hub: str | None) -> str:
         """A project names its hub (hubResourceId); a workspace some project names is a Hub."""
         if hub:
             return "Project"
-        hubs = {w.hub.lower() for w in self.scenario.workspaces if w.hub}
-        return "Hub" if name.lower() in hubs else "Default"
+        return "Hub" if self._associated_workspaces(name) else "Default"
 
     def _add_key_vaults(self) -> None:
         for kv in self.scenario.key_vaults:
