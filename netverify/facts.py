@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,19 @@ class Workspace:
     # properties.hubResourceId of a hub-based project: it has no private endpoint of its own
     # and is reached through its hub's.
     hub_id: str | None = None
+
+    def with_hub_dependencies(self, hub: Workspace | None) -> Workspace:
+        """The workspace with the Key Vault, registry, storage account and image-build compute
+        of ``hub`` where it names none of its own: a hub-based project uses its hub's."""
+        if hub is None:
+            return self
+        return dataclasses.replace(
+            self,
+            key_vault_id=self.key_vault_id or hub.key_vault_id,
+            container_registry_id=self.container_registry_id or hub.container_registry_id,
+            storage_account_id=self.storage_account_id or hub.storage_account_id,
+            image_build_compute=self.image_build_compute or hub.image_build_compute,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +290,12 @@ class Facts:
         endpoints of a connection, one Azure manages from Microsoft's own subscriptions (an
         online deployment's egress endpoint). None when the subscription list was not read."""
         return outside_subscriptions(resource_id, self.subscriptions)
+
+    def with_hub(self, workspace: Workspace) -> Workspace:
+        """``workspace`` with what it uses of its hub (a hub-based project's vault, registry,
+        storage and image-build compute: ``Workspace.with_hub_dependencies``)."""
+        hub = self.hubs.get((workspace.hub_id or "").lower())
+        return workspace.with_hub_dependencies(hub.value if hub is not None else None)
 
     def key_vault(self, resource_id: str) -> Read[KeyVault] | None:
         return self.key_vaults.get(resource_id.lower())
@@ -507,6 +527,17 @@ class ExpectedName:
     # (``connection_status``): Private Link drops their traffic, so their IPs are no right
     # answer - nor a stale one; the connection is what is wrong.
     withheld: tuple[EndpointAddresses, ...] = ()
+    # A hub-based project's names are served by its hub's private endpoint, zones and records:
+    # the hub's id and name (the project is ``workspace_id``/``workspace_name``).
+    hub_id: str = ""
+    hub_name: str = ""
+
+    @property
+    def owner(self) -> str:
+        """Who needs the name, as a message says it: the workspace, or a project and its hub."""
+        if self.hub_name:
+            return f"project {self.workspace_name} through hub {self.hub_name}"
+        return self.workspace_name
 
     @property
     def serving(self) -> tuple[EndpointAddresses, ...]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import tomli_w
 
-from netverify.azure.clouds import AZURE_DNS_ADDRESS, CLOUDS, CloudName, cloud
+from netverify.azure.clouds import AZURE_DNS_ADDRESS, CLOUDS, CloudName, StorageZone, cloud
 from netverify.cli import main
 from netverify.config import parse_config
 from netverify.runner import run_once
@@ -37,7 +37,11 @@ REFERENCE: dict[CloudName, dict[str, Any]] = {
         "inference_suffix": "inference.ml.azure.com",
         "keyvault_zone": "privatelink.vaultcore.azure.net",
         "acr_zone": "privatelink.azurecr.io",
-        "blob_zone": "privatelink.blob.core.windows.net",
+        # [PEDNS] Storage: one zone per sub-resource (group id).
+        "storage_zones": tuple(
+            StorageZone(g, f"privatelink.{g}.core.windows.net")
+            for g in ("blob", "file", "queue", "table", "dfs")
+        ),
         "conditional_forwarder_zones": (
             "api.azureml.ms",
             "notebooks.azure.net",
@@ -56,7 +60,11 @@ REFERENCE: dict[CloudName, dict[str, Any]] = {
         "inference_suffix": "inference.ml.azure.cn",
         "keyvault_zone": "privatelink.vaultcore.azure.cn",
         "acr_zone": "privatelink.azurecr.cn",  # [CNZH] 2020 only: low confidence
-        "blob_zone": "privatelink.blob.core.chinacloudapi.cn",
+        # [PEDNS] Storage: one zone per sub-resource (group id).
+        "storage_zones": tuple(
+            StorageZone(g, f"privatelink.{g}.core.chinacloudapi.cn")
+            for g in ("blob", "file", "queue", "table", "dfs")
+        ),
         "conditional_forwarder_zones": (
             "api.ml.azure.cn",
             "notebooks.chinacloudapi.cn",
@@ -75,7 +83,11 @@ REFERENCE: dict[CloudName, dict[str, Any]] = {
         "inference_suffix": "inference.ml.azure.us",
         "keyvault_zone": "privatelink.vaultcore.usgovcloudapi.net",
         "acr_zone": "privatelink.azurecr.us",
-        "blob_zone": "privatelink.blob.core.usgovcloudapi.net",
+        # [PEDNS] Storage: one zone per sub-resource (group id).
+        "storage_zones": tuple(
+            StorageZone(g, f"privatelink.{g}.core.usgovcloudapi.net")
+            for g in ("blob", "file", "queue", "table", "dfs")
+        ),
         "conditional_forwarder_zones": (
             "api.ml.azure.us",
             "notebooks.usgovcloudapi.net",

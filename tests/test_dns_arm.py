@@ -208,7 +208,9 @@ def test_forwarder_zone_accepts_either_compute_instance_spelling() -> None:
     )
     assert ("blob.core.windows.net",) == forwarder_zones(public, "st.blob.core.windows.net")
     assert ("azurecr.io",) == forwarder_zones(public, "cr.eastus.data.azurecr.io")
-    assert () == forwarder_zones(public, "st.file.core.windows.net")
+    assert ("file.core.windows.net",) == forwarder_zones(public, "st.file.core.windows.net")
+    assert ("dfs.core.windows.net",) == forwarder_zones(public, "st.dfs.core.windows.net")
+    assert () == forwarder_zones(public, "st.z13.web.core.windows.net")
 
 
 def test_notebooks_host_fits_one_label() -> None:

@@ -61,7 +61,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             META,
             Status.FAIL,
             name,
-            f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
+            f"{name.fqdn} ({name.purpose} of {name.owner}) resolves to "
             f"{', '.join(outside)}, outside the address space {', '.join(map(str, spaces))} of "
             "the agent's VNet and the private endpoint's VNet.",
             Evidence(observed, expected),

@@ -6,6 +6,7 @@ from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     describe,
     exists_privately,
+    impact,
     name_evidence,
     name_finding,
     resolves_to,
@@ -44,10 +45,10 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META,
                 Status.FAIL,
                 name,
-                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) is served by no private endpoint: "
+                f"{name.fqdn} ({name.purpose} of {name.owner}) is served by no private endpoint: "
                 f"no private endpoint of {name.workspace_name} lists {name.record_name} in its "
                 "customDnsConfigs or zone group. A workspace private endpoint created before "
-                "online endpoints existed (May 2022) lacks the scoring record.",
+                "online endpoints existed (May 2022) lacks the scoring record." + impact([name]),
                 Evidence(observed, expected),
                 Remediation(
                     f"Recreate the private endpoint of workspace {name.workspace_name} (its "
@@ -67,10 +68,11 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     META,
                     Status.FAIL,
                     name,
-                    f"{name.fqdn} ({name.purpose} of {name.workspace_name}) does not resolve "
+                    f"{name.fqdn} ({name.purpose} of {name.owner}) does not resolve "
                     f"through {', '.join(judged_by)} ({answers[0].summary()}), although Azure "
                     f"DNS gives it its private endpoint {', '.join(name.expected_ips)}: the "
-                    "workload cannot resolve it (the DNS server's own finding says why).",
+                    "workload cannot resolve it (the DNS server's own finding says why)."
+                    + impact([name]),
                     Evidence(observed, expected),
                     META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
                     needs=wrong_answer_needs(dns, name.fqdn, lambda a: not a.answered),
@@ -90,7 +92,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META,
                 Status.PASS,
                 name,
-                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to its private "
+                f"{name.fqdn} ({name.purpose} of {name.owner}) resolves to its private "
                 f"endpoint {', '.join(name.expected_ips)}.",
                 Evidence(observed, expected),
             )
@@ -99,7 +101,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             META,
             Status.FAIL,
             name,
-            f"{name.fqdn} ({name.purpose} of {name.workspace_name}) resolves to "
+            f"{name.fqdn} ({name.purpose} of {name.owner}) resolves to "
             f"{describe(bad[0])} through {bad[0].resolver}, not to its private endpoint "
             f"{', '.join(name.expected_ips)}"
             + (
@@ -107,7 +109,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 "privateendpoint_connection_approved)."
                 if bad[0].addresses and set(bad[0].addresses) <= set(name.withheld_ips)
                 else "."
-            ),
+            )
+            + impact([name]),
             Evidence(observed, expected),
             META.remediation(fqdn=name.fqdn, ips=", ".join(name.expected_ips)),
             needs=wrong_answer_needs(dns, name.fqdn, lambda a: not resolves_to(a, name))  # noqa: B023 (called at once)

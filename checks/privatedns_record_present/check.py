@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
+    impact,
     name_evidence,
     name_finding,
     record_breaks,
@@ -42,7 +43,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 Status.PASS,
                 name,
                 f"Zone {name.zone_name} holds {name.record_name} for {name.purpose} of "
-                f"{name.workspace_name}.",
+                f"{name.owner}.",
                 Evidence(observed, expected),
             )
             continue
@@ -58,8 +59,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 name,
                 f"Zone {zone.name} ({zone.id}) has no A record {name.record_name}: it is not in "
                 f"the zone group of private endpoint {pe.name}, so Azure never writes it; "
-                f"{name.fqdn} ({name.purpose} of {name.workspace_name}) cannot resolve to "
-                f"{', '.join(name.expected_ips)}.",
+                f"{name.fqdn} ({name.purpose} of {name.owner}) cannot resolve to "
+                f"{', '.join(name.expected_ips)}." + impact([name]),
                 Evidence({**observed, "zone_group_zones": list(pe.zone_ids)}, expected),
                 Remediation(
                     f"Add zone {zone.id} to the zone group of private endpoint {pe.name}, so Azure "
@@ -80,7 +81,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             Status.FAIL,
             name,
             f"Zone {name.zone_name} has no A record {name.record_name}: {name.fqdn} "
-            f"({name.purpose} of {name.workspace_name}) cannot resolve to its private endpoint.",
+            f"({name.purpose} of {name.owner}) cannot resolve to its private endpoint."
+            + impact([name]),
             Evidence(observed, expected),
             Remediation(
                 META.remediation(**record_names(name, zone)).text,

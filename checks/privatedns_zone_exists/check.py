@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     answered_privately,
+    impact,
     name_evidence,
     record_breaks,
     resource_group,
@@ -74,8 +75,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             META,
             Status.FAIL,
             reads[0].resource_id if reads else workspace_id,
-            f"Private DNS zone {zone_name} of workspace {names[0].workspace_name} is missing: "
-            f"{where}; {len(names)} name(s) cannot resolve privately.",
+            f"Private DNS zone {zone_name} of workspace {names[0].owner} is missing: "
+            f"{where}; {len(names)} name(s) cannot resolve privately." + impact(names),
             Evidence(observed, expected),
             META.remediation(
                 zone_name=zone_name,

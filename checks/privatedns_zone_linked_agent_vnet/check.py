@@ -7,6 +7,7 @@ from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     answering_vnets,
+    impact,
     name_evidence,
     record_breaks,
     resource_group,
@@ -65,7 +66,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 Evidence(observed, expected),
             )
             continue
-        workspaces = sorted({n.workspace_name for n in names})
+        workspaces = sorted({n.owner for n in names})
         target = missing[0]
         where = (
             "the agent's VNet"
@@ -78,7 +79,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             Status.FAIL,
             zone.id,
             f"Zone {zone.name} ({zone.id}) holds the records of {', '.join(workspaces)} but is not "
-            f"linked to {where}: Azure DNS there does not answer from it.",
+            f"linked to {where}: Azure DNS there does not answer from it." + impact(names),
             Evidence(observed, expected),
             META.remediation(
                 zone_name=zone.name,

@@ -29,7 +29,7 @@ MEANING = {
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
     found, unread = owners(facts)
-    yield from (failed_read(META, read, "hub workspace", linked=True) for read in unread)
+    yield from (failed_read(META, read, kind, linked=True) for kind, read in unread)
     for owner in found:
         if not owner.connections:
             if owner.kind == WORKSPACE:

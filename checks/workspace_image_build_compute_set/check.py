@@ -12,7 +12,7 @@ META = load_meta(__file__)
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
     for read in facts.workspaces:
-        ws = read.value
+        ws = facts.with_hub(read.value) if read.value is not None else None
         if ws is None:
             yield skipped(META, read.resource_id, "The workspace could not be read.")
             continue

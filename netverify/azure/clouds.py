@@ -18,6 +18,21 @@ class CloudName(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class StorageZone:
+    group_id: str  # blob | file | queue | table | dfs
+    zone: str  # privatelink.<group id>.<the cloud's storage suffix>
+
+
+# The storage sub-resources a private endpoint may target, with a name <account>.<id>.<suffix>
+# (static websites, "web", are named <account>.z<N>.web...: not covered).
+STORAGE_GROUP_IDS = ("blob", "file", "queue", "table", "dfs")
+
+
+def _storage(suffix: str) -> tuple[StorageZone, ...]:
+    return tuple(StorageZone(g, f"privatelink.{g}.{suffix}") for g in STORAGE_GROUP_IDS)
+
+
+@dataclass(frozen=True, slots=True)
 class Cloud:
     name: CloudName
     arm_endpoint: str
@@ -33,10 +48,15 @@ class Cloud:
     keyvault_zone: str
     acr_suffix: str
     acr_zone: str
-    blob_suffix: str
-    blob_zone: str
+    # Storage sub-resources (private-endpoint group ids) and their privatelink zones; the
+    # public suffix is the zone without "privatelink." (blob.core.windows.net).
+    storage_zones: tuple[StorageZone, ...]
     # Zones a custom DNS server must forward to Azure DNS for Azure ML to work.
     conditional_forwarder_zones: tuple[str, ...]
+
+    def storage_zone(self, group_id: str) -> str | None:
+        """The privatelink zone of a storage sub-resource (blob, file, ...); None if unknown."""
+        return next((z.zone for z in self.storage_zones if z.group_id == group_id.lower()), None)
 
     @property
     def arm_audience(self) -> str:
@@ -62,8 +82,7 @@ CLOUDS: dict[CloudName, Cloud] = {
         keyvault_zone="privatelink.vaultcore.azure.net",
         acr_suffix="azurecr.io",
         acr_zone="privatelink.azurecr.io",
-        blob_suffix="blob.core.windows.net",
-        blob_zone="privatelink.blob.core.windows.net",
+        storage_zones=_storage("core.windows.net"),
         conditional_forwarder_zones=(
             "api.azureml.ms",
             "notebooks.azure.net",
@@ -88,8 +107,7 @@ CLOUDS: dict[CloudName, Cloud] = {
         # published one (azure-clouds.md marks it low confidence).
         acr_suffix="azurecr.cn",
         acr_zone="privatelink.azurecr.cn",
-        blob_suffix="blob.core.chinacloudapi.cn",
-        blob_zone="privatelink.blob.core.chinacloudapi.cn",
+        storage_zones=_storage("core.chinacloudapi.cn"),
         conditional_forwarder_zones=(
             "api.ml.azure.cn",
             "notebooks.chinacloudapi.cn",
@@ -113,8 +131,7 @@ CLOUDS: dict[CloudName, Cloud] = {
         keyvault_zone="privatelink.vaultcore.usgovcloudapi.net",
         acr_suffix="azurecr.us",
         acr_zone="privatelink.azurecr.us",
-        blob_suffix="blob.core.usgovcloudapi.net",
-        blob_zone="privatelink.blob.core.usgovcloudapi.net",
+        storage_zones=_storage("core.usgovcloudapi.net"),
         conditional_forwarder_zones=(
             "api.ml.azure.us",
             "notebooks.usgovcloudapi.net",

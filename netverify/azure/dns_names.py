@@ -9,6 +9,7 @@ private endpoint's IP.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ NOTEBOOKS = "notebooks"
 SCORING = "scoring"
 KEY_VAULT = "Key Vault"
 REGISTRY = "container registry"
-STORAGE = "storage blob"
+STORAGE = "storage"  # a storage account's sub-resource names: "storage blob", "storage file", ...
 # The notebooks host is "ml-<workspace, truncated>-<region>-<guid>", at most one DNS label.
 MAX_LABEL = 63
 # Microsoft's two pages disagree on the compute-instance zone (azure-clouds.md 2.4): a custom
@@ -110,11 +111,11 @@ def privatelink_name(cloud: Cloud, fqdn: str, guid: str) -> str:
         (public_suffix(cloud.aml_notebooks_zone), cloud.aml_notebooks_zone),
         (cloud.keyvault_suffix, cloud.keyvault_zone),
         (cloud.acr_suffix, cloud.acr_zone),
-        (cloud.blob_suffix, cloud.blob_zone),
+        *((public_suffix(z.zone), z.zone) for z in cloud.storage_zones),
     ):
         if fqdn.endswith(f".{suffix}"):
             return f"{fqdn.removesuffix(f'.{suffix}')}.{zone}"
-    raise ValueError(f"{fqdn} is not an Azure ML or Key Vault name of cloud {cloud.name}")
+    raise ValueError(f"{fqdn} is not an Azure ML name or a dependency's of cloud {cloud.name}")
 
 
 def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
@@ -126,8 +127,9 @@ def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
         return (cloud.keyvault_suffix, public_suffix(cloud.keyvault_zone))
     if fqdn.endswith("." + cloud.acr_suffix):
         return (cloud.acr_suffix,)
-    if fqdn.endswith("." + cloud.blob_suffix):
-        return (cloud.blob_suffix,)
+    for storage in cloud.storage_zones:
+        if fqdn.endswith("." + public_suffix(storage.zone)):
+            return (public_suffix(storage.zone),)
     covering = [
         z
         for z in (*cloud.conditional_forwarder_zones, *COMPUTE_INSTANCE_ZONES)
@@ -214,16 +216,17 @@ def expected_names(
         elif served[SCORING][0] or not held[SCORING]:
             addresses, sources = served[SCORING]
             inherited = (f"hub {hub.name}",) if hub is not None else ()
+            name = _expected(
+                cloud,
+                workspace,
+                scoring,
+                host.lower(),
+                addresses,
+                (SCORING_URI, *sources, *inherited),
+                held[SCORING],
+            )
             names.append(
-                _expected(
-                    cloud,
-                    workspace,
-                    scoring,
-                    host.lower(),
-                    addresses,
-                    (SCORING_URI, *sources, *inherited),
-                    held[SCORING],
-                )
+                name if hub is None else dataclasses.replace(name, hub_id=hub.id, hub_name=hub.name)
             )
     return names, notes
 
@@ -327,11 +330,20 @@ def storage_names(
     workspace: Workspace,
     withheld: Sequence[PrivateEndpoint] = (),
 ) -> list[ExpectedName]:
-    """The storage account's blob name (``<account>.blob.core.windows.net``) as its private
-    endpoints list it; record ``<account>`` in the cloud's blob zone."""
-    fqdn = f"{account.name}.{cloud.blob_suffix}".lower()
-    shape = WorkspaceName(STORAGE, fqdn, cloud.blob_zone, account.name.lower())
-    return _dependency_names([shape], cloud, endpoints, workspace, withheld)
+    """The storage account's names its private endpoints list, one per sub-resource they serve
+    (``<account>.blob.core.windows.net``, ``<account>.file...``, queue, table, dfs: the cloud's
+    ``storage_zones``); record ``<account>`` in that sub-resource's zone."""
+    shapes = [
+        storage_shape(account.name, storage.group_id, storage.zone)
+        for storage in cloud.storage_zones
+    ]
+    return _dependency_names(shapes, cloud, endpoints, workspace, withheld)
+
+
+def storage_shape(account: str, group_id: str, zone: str) -> WorkspaceName:
+    """The name of one storage sub-resource (``group_id``) of ``account`` and its record."""
+    fqdn = f"{account}.{public_suffix(zone)}".lower()
+    return WorkspaceName(f"{STORAGE} {group_id}", fqdn, zone, account.lower())
 
 
 def _dependency_names(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from netverify.facts import (
     EGRESS_DESCRIPTION,
@@ -56,12 +57,14 @@ def is_egress(connection: PrivateEndpointConnection, facts: Facts) -> bool:
     return bool(connection.private_endpoint_id and facts.outside(connection.private_endpoint_id))
 
 
-def owners(facts: Facts) -> tuple[list[Owner], list[Read[Workspace]]]:
+def owners(facts: Facts) -> tuple[list[Owner], list[tuple[str, Read[Any]]]]:
     """Every workspace in scope (a hub-based project by its hub), vault, storage account and
     registry (without its egress connections: registry_egress_connection_approved judges
-    those), each once; and the hubs that could not be read."""
+    those), each once; and the hubs and linked resources that could not be read, each with
+    its kind (HUB, KEY_VAULT, STORAGE, REGISTRY): their connections, and the names their
+    endpoints serve, are unknown."""
     found: dict[str, Owner] = {}
-    unread: dict[str, Read[Workspace]] = {}
+    unread: dict[str, tuple[str, Read[Any]]] = {}
 
     def add(owner: Owner) -> None:
         key = owner.id.lower()
@@ -78,11 +81,12 @@ def owners(facts: Facts) -> tuple[list[Owner], list[Read[Workspace]]]:
         hub = facts.hubs.get(ws.hub_id.lower()) if ws.hub_id else None
         if hub is not None and not ws.private_endpoint_connections:
             if hub.value is None:
-                unread[hub.resource_id.lower()] = hub
+                unread[hub.resource_id.lower()] = (HUB, hub)
             else:
                 add(_workspace(hub.value, HUB, ws))
         else:
             add(_workspace(ws, WORKSPACE, ws))
+        ws = facts.with_hub(ws)  # a project uses its hub's vault, storage and registry
         for kind, linked, reads in (
             (KEY_VAULT, ws.key_vault_id, facts.key_vaults),
             (STORAGE, ws.storage_account_id, facts.storage_accounts),
@@ -90,6 +94,8 @@ def owners(facts: Facts) -> tuple[list[Owner], list[Read[Workspace]]]:
         ):
             resource = reads.get(linked.lower()) if linked else None
             value = resource.value if resource is not None else None
+            if resource is not None and resource.failure is not None:
+                unread[resource.resource_id.lower()] = (kind, resource)
             if value is not None:
                 connections = tuple(
                     c for c in value.private_endpoint_connections if not is_egress(c, facts)

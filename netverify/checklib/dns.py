@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from netverify.azure.arm_ids import resource_group_of
+from netverify.azure.dns_names import REGISTRY
 from netverify.azure.net import is_private
 from netverify.facts import (
     DnsAnswer,
@@ -221,10 +222,28 @@ def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
         "fqdn": name.fqdn,
         "purpose": name.purpose,
         "workspace": name.workspace_name,
+        **({"hub": name.hub_name, "hub_id": name.hub_id} if name.hub_id else {}),
         "private_endpoints": list(name.private_endpoint_ids),
         "sources": list(name.sources),
         "resolutions": resolutions(dns, [name.fqdn]),
     }
+
+
+# The troubleshooting guide's symptom of a registry the deployment cannot reach privately.
+IMAGE_BUILD_FAILURE = (
+    "Image builds and pulls of {workspace}'s deployments fail with ImageBuildFailure "
+    '("failed to communicate with the workspace\'s container registry")'
+)
+
+
+def impact(names: Iterable[ExpectedName]) -> str:
+    """What the workload sees when ``names`` do not resolve privately, as a sentence to append
+    to a fail's message ("" when the guide names no symptom for them): for a registry name, the
+    guide's ImageBuildFailure."""
+    workspaces = sorted({n.owner for n in names if n.purpose == REGISTRY})
+    if not workspaces:
+        return ""
+    return f" {IMAGE_BUILD_FAILURE.format(workspace=', '.join(workspaces))}."
 
 
 def resource_group(resource_id: str) -> str:

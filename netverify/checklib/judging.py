@@ -81,7 +81,7 @@ def workspaces_by_link(
     """Fill ``users`` (linked resource's lower-case id -> its workspaces), so a resource that
     several workspaces share is judged once; yield a skip for each workspace that cannot say."""
     for read in facts.workspaces:
-        ws = read.value
+        ws = facts.with_hub(read.value) if read.value is not None else None
         if ws is None:
             yield skipped(meta, read.resource_id, "The workspace could not be read.")
         elif (linked := link(ws)) is None:

@@ -173,7 +173,8 @@ def _probe_workspace(reader: ArmReader, workspace_id: str) -> tuple[Read[Workspa
     if ws is None:
         return read, linked
     if ws.hub_id and not ws.private_endpoint_connections:
-        linked.hubs[ws.hub_id.lower()] = reader.workspace(ws.hub_id)
+        hub = linked.hubs[ws.hub_id.lower()] = reader.workspace(ws.hub_id)
+        ws = ws.with_hub_dependencies(hub.value)
     if ws.key_vault_id:
         linked.key_vaults[ws.key_vault_id.lower()] = reader.key_vault(ws.key_vault_id)
     if ws.container_registry_id:

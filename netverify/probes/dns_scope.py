@@ -136,6 +136,7 @@ def collect_dns_facts(
         if owner.id.lower() not in withheld_seen:
             withheld_seen.add(owner.id.lower())
             notes += _withheld_notes(owner.id, owner.private_endpoint_connections, endpoints)
+        ws = ws.with_hub_dependencies(hub)  # a project uses its hub's vault, registry, storage
         vault = _unseen(vaults, ws.key_vault_id, seen)
         if vault is not None:
             of_vault, held = _by_approval(endpoints, vault.private_endpoint_connections)

@@ -14,6 +14,7 @@ from netverify.sim.scenario import (
     V1_LEGACY_MODE_POLICY,
     Placed,
     Scenario,
+    service_zone,
 )
 
 ML = "Microsoft.MachineLearningServices/workspaces"
@@ -199,7 +200,7 @@ class _ArmBuilder:
             zone_ids = [
                 resource_id(self.scenario, "zone", z, z.name) for z in zone_group(self.scenario, pe)
             ] + [
-                resource_id(self.scenario, "zone", pe, getattr(self.names, f"{service}_zone"))
+                resource_id(self.scenario, "zone", pe, service_zone(self.names, service))
                 for service in pe.deleted_zones
             ]
             if zone_ids:
@@ -291,10 +292,26 @@ class _ArmBuilder:
                         "provisioningState": "Succeeded",
                         "privateEndpointConnections": self.connections(ws_id, ws.private_endpoints),
                         "hubResourceId": self.rid("workspace", ws.hub) if ws.hub else None,
-                    },
+                    }
+                    | self._associated_workspaces(ws.name),
                 )
-                | {"kind": "Project" if ws.hub else "Default"}
+                | {"kind": self._workspace_kind(ws.name, ws.hub)}
             )
+
+    def _associated_workspaces(self, hub: str) -> dict[str, list[str]]:
+        """A hub's properties.associatedWorkspaces: the ids of its projects (none: no key)."""
+        projects = [
+            self.rid("workspace", w.name)
+            for w in self.scenario.workspaces
+            if (w.hub or "").lower() == hub.lower()
+        ]
+        return {"associatedWorkspaces": projects} if projects else {}
+
+    def _workspace_kind(self, name: str, hub: str | None) -> str:
+        """A project names its hub (hubResourceId); a workspace some project names is a Hub."""
+        if hub:
+            return "Project"
+        return "Hub" if self._associated_workspaces(name) else "Default"
 
     def _add_key_vaults(self) -> None:
         for kv in self.scenario.key_vaults:

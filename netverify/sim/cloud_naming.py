@@ -24,12 +24,10 @@ _DNS_FIELDS = (
     "aml_notebooks_zone",
     "keyvault_zone",
     "acr_zone",
-    "blob_zone",
     "aml_api_suffix",
     "inference_suffix",
     "keyvault_suffix",
     "acr_suffix",
-    "blob_suffix",
 )
 _LOCATION_KEYS = {"location", "default_location"}
 
@@ -61,6 +59,10 @@ class _Renamer:
             for f in _DNS_FIELDS
             if f.endswith("_zone")
         )
+        # Storage zones (one per sub-resource) and the public zones they hang under.
+        for old, new in zip(source.storage_zones, goal.storage_zones, strict=True):
+            pairs[old.zone] = new.zone
+            pairs[old.zone.removeprefix("privatelink.")] = new.zone.removeprefix("privatelink.")
         # Longest first, so privatelink.api.azureml.ms is renamed as a zone, not as a suffix.
         self.suffixes = sorted(pairs.items(), key=lambda p: -len(p[0]))
         self.region = region

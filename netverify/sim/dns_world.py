@@ -23,10 +23,10 @@ from netverify.azure.dns_names import (
     NOTEBOOKS,
     REGISTRY,
     SCORING,
-    STORAGE,
     WorkspaceName,
     privatelink_name,
     scoring_fqdn,
+    storage_shape,
     workspace_names,
 )
 from netverify.azure.net import is_private
@@ -70,10 +70,9 @@ def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[Endpoint
         shape = WorkspaceName(KEY_VAULT, fqdn, names.keyvault_zone, vault.name.lower())
         return [EndpointName("vault", shape, pe.ip)]
     account = endpoint_storage(scenario, pe)
-    if account is not None:
-        fqdn = f"{account.name}.{names.blob_suffix}".lower()
-        shape = WorkspaceName(STORAGE, fqdn, names.blob_zone, account.name.lower())
-        return [EndpointName("blob", shape, pe.ip)]
+    zone = names.storage_zone(pe.group_id)
+    if account is not None and zone is not None:
+        return [EndpointName(pe.group_id, storage_shape(account.name, pe.group_id, zone), pe.ip)]
     registry = endpoint_registry(scenario, pe)
     if registry is not None:
         region = scenario.place(registry)[2]
@@ -98,7 +97,7 @@ def endpoint_names(scenario: Scenario, pe: PrivateEndpointSpec) -> list[Endpoint
 
 
 def endpoint_storage(scenario: Scenario, pe: PrivateEndpointSpec) -> StorageSpec | None:
-    if pe.group_id != "blob":
+    if cloud(scenario.cloud).storage_zone(pe.group_id) is None:
         return None
     return next((a for a in scenario.storage_accounts if a.name.lower() == pe.target.lower()), None)
 
@@ -224,13 +223,12 @@ def _zones(scenario: Scenario) -> tuple[str, ...]:
         names.aml_notebooks_zone,
         names.keyvault_zone,
         names.acr_zone,
-        names.blob_zone,
+        *(z.zone for z in names.storage_zones),
     ]
     public = [
         *names.conditional_forwarder_zones,
         names.keyvault_suffix,
         names.acr_suffix,
-        names.blob_suffix,
         *(z.removeprefix("privatelink.") for z in privatelink),
     ]
     return tuple(sorted({*public, *privatelink, *(z.name for z in scenario.private_dns_zones)}))

@@ -97,8 +97,29 @@ class DnsConfigSpec(_Spec):
 
 
 # The names an Azure ML workspace endpoint serves (netverify.azure.dns_names), as scenario keys.
-NameKey = Literal["api", "cert", "notebooks", "scoring", "vault", "registry", "blob"]
-ZoneService = Literal["aml_api", "aml_notebooks", "keyvault", "acr", "blob"]
+# Storage keys are the sub-resources' group ids (netverify.azure.clouds.STORAGE_GROUP_IDS).
+NameKey = Literal[
+    "api",
+    "cert",
+    "notebooks",
+    "scoring",
+    "vault",
+    "registry",
+    "blob",
+    "file",
+    "queue",
+    "table",
+    "dfs",
+]
+ZoneService = Literal[
+    "aml_api", "aml_notebooks", "keyvault", "acr", "blob", "file", "queue", "table", "dfs"
+]
+
+
+def service_zone(names: Cloud, service: str) -> str:
+    """The zone of a scenario's zone ``service`` in a cloud: a storage sub-resource's, or the
+    cloud table's ``<service>_zone``."""
+    return names.storage_zone(service) or str(getattr(names, f"{service}_zone"))
 
 
 class PrivateEndpointSpec(Placed):
@@ -413,9 +434,7 @@ class Scenario(_Spec):
         zones = tuple(
             z
             if z.name
-            else z.model_copy(
-                update={"name": getattr(names, f"{z.service}_zone") if z.service else ""}
-            )
+            else z.model_copy(update={"name": service_zone(names, z.service) if z.service else ""})
             for z in self.private_dns_zones
         )
         if any(not z.name for z in zones):
@@ -443,7 +462,7 @@ def _named_domain(rule: ForwardingRuleSpec, names: Cloud) -> ForwardingRuleSpec:
     """A rule given by zone service gets that zone's name in the scenario's cloud."""
     if rule.domain or rule.service is None:
         return rule
-    return rule.model_copy(update={"domain": getattr(names, f"{rule.service}_zone") + "."})
+    return rule.model_copy(update={"domain": service_zone(names, rule.service) + "."})
 
 
 def parse_scenario(data: dict[str, Any], source: str) -> Scenario:
