@@ -58,6 +58,11 @@ BAD_FILES = [
         "sinks[0].protocol: Input should be 'udp', 'tcp' or 'tls'",
     ),
     (
+        '[[sinks]]\ntype = "syslog"\nhost = "10.0.0.9"\nprotocol = "udp"\n'
+        "max_message_bytes = 65508\n",
+        "sinks[0]: max_message_bytes over udp is at most 65507",
+    ),
+    (
         '[[sinks]]\ntype = "azure_monitor"\nendpoint = "https://dce.ingest.monitor.azure.com"\n'
         'rule_id = "my-rule"\nstream = "Custom-Netverify_CL"\n',
         "sinks[0].rule_id: String should match pattern",
