@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -422,12 +423,25 @@ class SyslogSink(_Section):
         return self.max_message_bytes or default
 
 
+def _logs_ingestion_format(value: object) -> object:
+    if value in ("ecs", "cef"):
+        # The API would take the rows and the DCR drop every field it has no column for.
+        raise ValueError(
+            f"{value!r}: the Logs Ingestion sink carries json (the columns of "
+            "deploy/azure/netverify-dcr.json) or ocsf; ecs's @timestamp and dotted names, and "
+            "cef's text, cannot be columns"
+        )
+    return value
+
+
 class AzureMonitorSink(_Section):
     type: Literal["azure_monitor"]
     endpoint: HttpsUrl = Field(description="The DCR's logs ingestion endpoint, or its DCE.")
     rule_id: str = Field(pattern=r"^dcr-[0-9a-fA-F]{32}$", description="DCR immutable id.")
-    stream: str = Field(pattern=r"^Custom-[A-Za-z0-9_]+$", description="e.g. Custom-Netverify_CL")
-    format: JsonFormat = "json"
+    stream: str = Field(
+        pattern=r"^Custom-[A-Za-z0-9_]+$", description="Custom-NetverifyEvents with the shipped DCR"
+    )
+    format: Annotated[Literal["json", "ocsf"], BeforeValidator(_logs_ingestion_format)] = "json"
     ca_file: AbsolutePath | None = None
     timeout_seconds: float = duration(30.0, MIN_SECONDS, 300)
     name: SinkName | None = Field(None, description=NAME_HELP)
