@@ -106,6 +106,15 @@ def _resource_data(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"subject": event["subject"], "evidence": event["evidence"]}
 
 
+def _ocsf_resource_type(resource: str) -> str:
+    """What a resource that is not an ARM id is: a DNS name, an address, or a file."""
+    if _is_host_name(resource):
+        return "FQDN"
+    if _is_ipv4(resource) or ":" in resource:
+        return "IP Address"
+    return "File" if resource.startswith("/") else "Other"
+
+
 def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
     """OCSF Compliance Finding (class 2003): a finding is activity Create, status New; a change
     is activity Update (failing, still_failing; status New) or Close (resolved; status Resolved),
@@ -136,8 +145,15 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
             "time": observed,
             "timezone_offset": 0,
             "message": event["message"],
+            # What Prowler (the OCSF compliance producer to match) fills: its status_extended
+            # as status_detail, PASS/FAIL as status_code, the check id as event_code.
+            "status_code": event["status"].upper(),
+            "status_detail": event["message"],
             "metadata": {
                 "version": OCSF_VERSION,
+                # cloud and resources[].cloud_partition are the cloud profile's attributes.
+                "profiles": ["cloud"],
+                "event_code": event["check_id"],
                 "uid": event["event_id"],
                 "correlation_uid": event["run_id"],
                 "product": {
@@ -166,13 +182,12 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                 "control": event["check_id"],
                 "status_id": compliance_id,
                 "status": compliance,
-                "status_detail": event["message"],
             },
             "resources": [
                 {
                     "uid": event["resource_id"],
                     "name": event["resource_name"],
-                    "type": event["resource_type"] or "FQDN",
+                    "type": event["resource_type"] or _ocsf_resource_type(event["resource_id"]),
                     "cloud_partition": event["cloud"],
                     "data": _resource_data(event),
                 }

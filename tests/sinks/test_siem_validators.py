@@ -1,5 +1,6 @@
 """The demo's real events through independent validators: ECS (one JSON type per field path
-across every check, no data in key names) and a CEF parser from PyPI (pycef)."""
+across every check, no data in key names), a CEF parser from PyPI (pycef) and py-ocsf-models
+(which models OCSF 1.5, not the 1.9 the events declare)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pycef
+from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
-from netverify.sinks.formats import finding_of, to_cef, to_ecs
+from netverify.sinks.formats import finding_of, to_cef, to_ecs, to_ocsf
 
 # An ECS field name: what an index mapping is made of, never an IP, an ARM id or a path.
 FIELD_NAME = re.compile(r"^@?[a-z][a-z0-9_]*$", re.IGNORECASE)
@@ -87,3 +89,30 @@ def test_an_unescaped_equals_sign_breaks_the_cef_record(demo_events: list[dict[s
 
     assert "bypass\\=None is wrong" == pycef.parse(record)["msg"]
     assert "msg" not in pycef.parse(broken) or "bypass" not in pycef.parse(broken)["msg"]
+
+
+def test_every_demo_event_is_an_ocsf_compliance_finding_declaring_its_profile(
+    demo_events: list[dict[str, Any]],
+) -> None:
+    """py-ocsf-models reads each demo event as a Compliance Finding; each declares the cloud
+    profile whose attributes it carries, has Prowler's status_code/status_detail/event_code,
+    no deprecated compliance.status_detail, and types a non-ARM resource by what it is."""
+    kinds = set()
+    for event in demo_events:
+        ocsf = to_ocsf(event)
+        ComplianceFinding.model_validate(ocsf)
+        finding = finding_of(event)
+
+        assert ["cloud"] == ocsf["metadata"]["profiles"]
+        assert (finding["status"].upper(), finding["message"], finding["check_id"]) == (
+            ocsf["status_code"],
+            ocsf["status_detail"],
+            ocsf["metadata"]["event_code"],
+        )
+        assert "status_detail" not in ocsf["compliance"]
+        [resource] = ocsf["resources"]
+        if finding["resource_type"] is None:
+            kinds.add(resource["type"])
+            if resource["type"] == "FQDN":
+                assert FQDN.match(resource["uid"])
+    assert {"FQDN", "IP Address"} <= kinds
