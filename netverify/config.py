@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -134,6 +135,8 @@ def duration(default: float | None, low: float, high: float, description: str = 
 
 # The shortest wait or timeout in seconds netverify accepts: below it a loop spins, not waits.
 MIN_SECONDS = 0.01
+# The largest UDP payload over IPv4 (65,535 less the IP and UDP headers).
+MAX_UDP_PAYLOAD = 65_507
 
 
 def _https_url(value: str) -> str:
@@ -387,25 +390,58 @@ class SyslogSink(_Section):
     client_cert_file: Path | None = None
     client_key_file: Path | None = None
     timeout_seconds: float = duration(10.0, MIN_SECONDS, 300)
+    max_message_bytes: int | None = Field(
+        None,
+        ge=480,  # RFC 5426 3.2: the least every IPv4 receiver must take
+        le=1_048_576,
+        description="whole message, header included; default 2048 for udp, 8192 for tcp/tls",
+    )
+    udp_pause_seconds: float = Field(
+        0.001, ge=0, le=1, description="gap between two UDP datagrams; 0 sends a burst"
+    )
+    enterprise_number: int = Field(
+        32473, ge=1, description="IANA PEN of the SD-ID netverify@N; 32473 is the example PEN"
+    )
     name: SinkName | None = Field(None, description=NAME_HELP)
 
     @model_validator(mode="after")
-    def _client_certificate(self) -> SyslogSink:
+    def _consistent(self) -> SyslogSink:
         if self.client_key_file is not None and self.client_cert_file is None:
             raise ValueError("client_key_file needs client_cert_file")
+        if self.protocol == "udp" and (self.max_message_bytes or 0) > MAX_UDP_PAYLOAD:
+            raise ValueError(f"max_message_bytes over udp is at most {MAX_UDP_PAYLOAD}")
         return self
 
     @property
     def effective_port(self) -> int:
         return self.port or (6514 if self.protocol == "tls" else 514)
 
+    @property
+    def effective_max_message_bytes(self) -> int:
+        """RFC 5426 3.2's 2048 octets for UDP; rsyslog's default maxMessageSize for a stream."""
+        default = 2048 if self.protocol == "udp" else 8192
+        return self.max_message_bytes or default
+
+
+def _logs_ingestion_format(value: object) -> object:
+    if value in ("ecs", "cef"):
+        # The API would take the rows and the DCR drop every field it has no column for.
+        raise ValueError(
+            f"{value!r}: the Logs Ingestion sink carries json (the columns of "
+            "deploy/azure/netverify-dcr.json) or ocsf; ecs's @timestamp and dotted names, and "
+            "cef's text, cannot be columns"
+        )
+    return value
+
 
 class AzureMonitorSink(_Section):
     type: Literal["azure_monitor"]
     endpoint: HttpsUrl = Field(description="The DCR's logs ingestion endpoint, or its DCE.")
     rule_id: str = Field(pattern=r"^dcr-[0-9a-fA-F]{32}$", description="DCR immutable id.")
-    stream: str = Field(pattern=r"^Custom-[A-Za-z0-9_]+$", description="e.g. Custom-Netverify_CL")
-    format: JsonFormat = "json"
+    stream: str = Field(
+        pattern=r"^Custom-[A-Za-z0-9_]+$", description="Custom-NetverifyEvents with the shipped DCR"
+    )
+    format: Annotated[Literal["json", "ocsf"], BeforeValidator(_logs_ingestion_format)] = "json"
     ca_file: AbsolutePath | None = None
     timeout_seconds: float = duration(30.0, MIN_SECONDS, 300)
     name: SinkName | None = Field(None, description=NAME_HELP)

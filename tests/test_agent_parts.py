@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from netverify.agent.daemon import freshness, stale_period
 from netverify.agent.health import WORKERS, HealthServer
@@ -259,7 +260,9 @@ def test_idle_connections_to_the_health_port_hold_no_thread_and_healthz_still_an
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = HealthServer(f"127.0.0.1:{port}", lambda: (True, {"status": "ok"}), lambda: b"")
+    server = HealthServer(
+        f"127.0.0.1:{port}", lambda: (True, {"status": "ok"}), CollectorRegistry()
+    )
     server.start()
     threads = threading.active_count()
     idle: list[socket.socket] = []

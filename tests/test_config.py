@@ -58,6 +58,19 @@ BAD_FILES = [
         "sinks[0].protocol: Input should be 'udp', 'tcp' or 'tls'",
     ),
     (
+        '[[sinks]]\ntype = "syslog"\nhost = "10.0.0.9"\nprotocol = "udp"\n'
+        "max_message_bytes = 65508\n",
+        "sinks[0]: max_message_bytes over udp is at most 65507",
+    ),
+    (
+        '[[sinks]]\ntype = "azure_monitor"\nendpoint = "https://dce.ingest.monitor.azure.com"\n'
+        'rule_id = "dcr-0123456789abcdef0123456789abcdef"\nstream = "Custom-NetverifyEvents"\n'
+        'format = "ecs"\n',
+        "sinks[0].format: 'ecs': the Logs Ingestion sink carries json (the columns of "
+        "deploy/azure/netverify-dcr.json) or ocsf; ecs's @timestamp and dotted names, and "
+        "cef's text, cannot be columns",
+    ),
+    (
         '[[sinks]]\ntype = "azure_monitor"\nendpoint = "https://dce.ingest.monitor.azure.com"\n'
         'rule_id = "my-rule"\nstream = "Custom-Netverify_CL"\n',
         "sinks[0].rule_id: String should match pattern",

@@ -39,7 +39,7 @@ from netverify.agent.metrics import Metrics
 from netverify.agent.notify import notify, watchdog_interval
 from netverify.agent.state import FAILING, StateError, StateStore, state_directory
 from netverify.azure.clouds import cloud
-from netverify.config import Config, ConfigError, ScheduleConfig, load_config
+from netverify.config import Config, ConfigError, ScheduleConfig, load_config, sink_names
 from netverify.model import Finding, RunContext
 from netverify.output import render
 from netverify.probes.cancel import Cancel, RunCancelled
@@ -135,6 +135,11 @@ class Daemon:
         # The last run's thread: alive while any of its reads may be in flight, cancelled or not.
         self._run_thread: threading.Thread | None = None
         self.delivery = self._make_delivery(config)
+        # Sinks change only with a restart, so the names and types are this config's for good.
+        kinds = dict(zip(sink_names(config.sinks), (s.type for s in config.sinks), strict=True))
+        self.metrics.watch_sinks(
+            lambda: [(n, kinds[n], stats) for n, stats in self.delivery.stats().items()]
+        )
         self.scheduler = BackgroundScheduler(
             # One worker for the runs, one for delivery, so neither waits for the other.
             executors={"default": ThreadPoolExecutor(2)},
@@ -149,7 +154,7 @@ class Daemon:
                 self.health = HealthServer(
                     self.config.health.listen,
                     self.health_report,
-                    self.metrics.exposition,
+                    self.metrics.registry,
                     self.report_page,
                 )
             except OSError as exc:
@@ -448,7 +453,6 @@ class Daemon:
     def _flush(self) -> None:
         """The delivery job: every spool towards its sink, a bounded slice at a time."""
         self.delivery.flush(DELIVERY_SLICE_SECONDS)
-        self.metrics.sink_backlog.set(sum(s.backlog for s in self.delivery.stats().values()))
 
     @property
     def report_path(self) -> Path:

@@ -1,5 +1,9 @@
 """The optional HTTP listener: ``/healthz`` (JSON, 200 or 503) and ``/metrics`` (Prometheus).
 
+``/metrics`` is prometheus-client's own WSGI exposition (``make_wsgi_app``): a query string is
+ignored, or ``name[]=`` selects series; ``Accept: application/openmetrics-text`` gets OpenMetrics;
+``Accept-Encoding: gzip`` gets gzip.
+
 Bounded whatever clients do: one thread watches the listening socket and the connections that
 have not sent a request yet (a selector; an idle connection costs no thread), and hands each one
 that has to a pool of ``WORKERS`` threads. At most ``MAX_WAITING`` idle connections are kept
@@ -20,8 +24,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from netverify.azure.net import split_host_port
 
@@ -40,29 +45,53 @@ class HealthServer:
         self,
         listen: str,
         health: HealthReport,
-        metrics: Callable[[], bytes],
+        metrics: CollectorRegistry,
         report_page: Callable[[], bytes | None] = lambda: None,
     ) -> None:
         host, port = split_host_port(listen)
+        exposition = make_wsgi_app(metrics)
 
         class Handler(BaseHTTPRequestHandler):
             timeout = IDLE_SECONDS  # a client that stalls mid-request frees its worker
 
             def do_GET(self) -> None:
-                if self.path == "/metrics":
-                    self._reply(200, CONTENT_TYPE_LATEST, metrics())
-                elif self.path == "/healthz":
+                url = urlsplit(self.path)
+                if url.path == "/metrics":
+                    self._metrics(url.query)
+                elif url.path == "/healthz":
                     healthy, report = health()
                     body = json.dumps(report).encode()
                     self._reply(200 if healthy else 503, "application/json", body)
-                elif self.path == "/report" and (page := report_page()) is not None:
+                elif url.path == "/report" and (page := report_page()) is not None:
                     self._reply(200, "text/html; charset=utf-8", page)
                 else:
                     self._reply(404, "text/plain", b"try /healthz, /metrics or /report\n")
 
+            def _metrics(self, query: str) -> None:
+                """The exposition's answer, through the WSGI calling convention (PEP 3333)."""
+                environ = {
+                    "REQUEST_METHOD": "GET",
+                    "PATH_INFO": "/metrics",
+                    "QUERY_STRING": query,
+                    "HTTP_ACCEPT": self.headers.get("Accept", ""),
+                    "HTTP_ACCEPT_ENCODING": self.headers.get("Accept-Encoding", ""),
+                }
+                answer: list[tuple[str, list[tuple[str, str]]]] = []
+
+                def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+                    answer.append((status, headers))
+
+                body = b"".join(exposition(environ, start_response))
+                [(status, headers)] = answer
+                self._send(int(status.split()[0]), headers, body)
+
             def _reply(self, status: int, content_type: str, body: bytes) -> None:
+                self._send(status, [("Content-Type", content_type)], body)
+
+            def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", content_type)
+                for name, value in headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -1,13 +1,14 @@
 """The agent's Prometheus metrics, in a registry of its own (served on /metrics).
 
 To add a metric: declare it in ``Metrics.__init__`` with ``registry=self.registry`` and observe
-it where the value is measured; /metrics exposes whatever the registry holds.
+it where the value is measured; /metrics exposes whatever the registry holds. The per-sink
+series are read from the spools at each scrape (``watch_sinks``), so they are never stale.
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -16,10 +17,27 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
-    generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from netverify.facts import DnsAnswer
+from netverify.sinks.spool import SpoolStats
+
+# (sink name, sink type, its spool's counters) for every sink.
+SinkStats = Callable[[], Iterable[tuple[str, str, SpoolStats]]]
+# Counter name (``_total`` is added) -> (SpoolStats field, help).
+_SINK_COUNTERS = {
+    "netverify_sink_delivered_events": ("delivered", "Events a sink has taken."),
+    "netverify_sink_dropped_events": (
+        "dropped",
+        "Events deleted unsent because the sink's spool was full (oldest first).",
+    ),
+    "netverify_sink_rejected_events": (
+        "rejected",
+        "Events the receiver refused for good (or that cannot be rendered), kept aside.",
+    ),
+}
 
 RUN_DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 RESOLVER_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
@@ -60,11 +78,6 @@ class Metrics:
             ["change"],
             registry=self.registry,
         )
-        self.sink_backlog = Gauge(
-            "netverify_sink_backlog_events",
-            "Events spooled for the sinks and not yet delivered.",
-            registry=self.registry,
-        )
         self.resolver_latency = Histogram(
             "netverify_resolver_latency_seconds",
             "DNS answer time per resolver (host, custom <address>, azure <address>); queries that "
@@ -86,6 +99,11 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_sinks(self, stats: SinkStats) -> None:
+        """Expose every sink's backlog, delivered, dropped and rejected counts, labelled
+        ``sink`` (its name) and ``type``, read from ``stats`` at each scrape."""
+        self.registry.register(_SinkCollector(stats))
+
     def observe_findings(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Replace the findings gauge with one run's counts."""
         counts = Tally((e["check_id"], e["status"]) for e in events)
@@ -103,5 +121,25 @@ class Metrics:
             else:
                 self.resolver_unanswered.labels(resolver=answer.resolver, rcode=answer.rcode).inc()
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+
+class _SinkCollector(Collector):
+    def __init__(self, stats: SinkStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["sink", "type"]
+        backlog = GaugeMetricFamily(
+            "netverify_sink_backlog_events",
+            "Events spooled for a sink and not yet delivered.",
+            labels=labels,
+        )
+        counters = {
+            name: CounterMetricFamily(name, text, labels=labels)
+            for name, (_, text) in _SINK_COUNTERS.items()
+        }
+        for sink, kind, stats in self._stats():
+            backlog.add_metric([sink, kind], stats.backlog)
+            for name, (field, _) in _SINK_COUNTERS.items():
+                counters[name].add_metric([sink, kind], getattr(stats, field))
+        yield backlog
+        yield from counters.values()

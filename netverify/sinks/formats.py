@@ -11,7 +11,9 @@ the finding's status), ECS ``event.type: change``, CEF a signature id and name o
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -104,6 +106,15 @@ def _resource_data(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"subject": event["subject"], "evidence": event["evidence"]}
 
 
+def _ocsf_resource_type(resource: str) -> str:
+    """What a resource that is not an ARM id is: a DNS name, an address, or a file."""
+    if _is_host_name(resource):
+        return "FQDN"
+    if _is_ipv4(resource) or ":" in resource:
+        return "IP Address"
+    return "File" if resource.startswith("/") else "Other"
+
+
 def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
     """OCSF Compliance Finding (class 2003): a finding is activity Create, status New; a change
     is activity Update (failing, still_failing; status New) or Close (resolved; status Resolved),
@@ -134,8 +145,15 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
             "time": observed,
             "timezone_offset": 0,
             "message": event["message"],
+            # What Prowler (the OCSF compliance producer to match) fills: its status_extended
+            # as status_detail, PASS/FAIL as status_code, the check id as event_code.
+            "status_code": event["status"].upper(),
+            "status_detail": event["message"],
             "metadata": {
                 "version": OCSF_VERSION,
+                # cloud and resources[].cloud_partition are the cloud profile's attributes.
+                "profiles": ["cloud"],
+                "event_code": event["check_id"],
                 "uid": event["event_id"],
                 "correlation_uid": event["run_id"],
                 "product": {
@@ -164,13 +182,12 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                 "control": event["check_id"],
                 "status_id": compliance_id,
                 "status": compliance,
-                "status_detail": event["message"],
             },
             "resources": [
                 {
                     "uid": event["resource_id"],
                     "name": event["resource_name"],
-                    "type": event["resource_type"] or "FQDN",
+                    "type": event["resource_type"] or _ocsf_resource_type(event["resource_id"]),
                     "cloud_partition": event["cloud"],
                     "data": _resource_data(event),
                 }
@@ -196,6 +213,21 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
             },
         }
     )
+
+
+def _ecs_evidence(evidence: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``{"observed": [{"name", "value"}], "expected": [...]}``, each value its compact JSON.
+
+    One shape for every check: Elasticsearch maps a field by the first type it sees and rejects
+    a document where it has another (one check's string is another's object), and evidence keys
+    that are data (IPs, ARM ids) would grow the mapping without bound.
+    """
+    if evidence is None:
+        return None
+    return {
+        side: [{"name": k, "value": compact_json(v)} for k, v in evidence[side].items()]
+        for side in ("observed", "expected")
+    }
 
 
 def to_ecs(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,7 +278,8 @@ def to_ecs(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                     "type": event["resource_type"],
                     "name": event["resource_name"],
                 },
-                **_resource_data(event),
+                "subject": event["subject"],
+                "evidence": _ecs_evidence(event["evidence"]),
                 "remediation": event["remediation"],
                 "run_id": event["run_id"],
                 "agent": event["agent"],
@@ -279,6 +312,23 @@ def _cef_value(value: str) -> str:
     )
 
 
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+def _is_host_name(value: str) -> bool:
+    """A fully qualified DNS name (dotted labels ending in an alphabetic TLD), not an address."""
+    return bool(_HOST_NAME.match(value.rstrip(".")))
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
 def to_cef(change_or_finding: Mapping[str, Any]) -> str:
     """ArcSight CEF 0 (what Sentinel's CommonSecurityLog and QRadar parse).
 
@@ -306,7 +356,10 @@ def to_cef(change_or_finding: Mapping[str, Any]) -> str:
         ("cat", "network-isolation"),
         ("msg", event["message"]),
         ("dvchost", event["agent"]["name"]),
-        ("dhost", event["subject"] if event["resource_type"] is None else None),
+        # Sentinel maps dhost to DestinationHostName and dst to DestinationIP: only a resource
+        # that is a host name or an IPv4 address goes there (never an ARM id, path or label).
+        ("dhost", event["resource_id"] if _is_host_name(event["resource_id"]) else None),
+        ("dst", event["resource_id"] if _is_ipv4(event["resource_id"]) else None),
     ]
     for key, label, value in custom:
         extension += [(f"{key}Label", label), (key, value)] if value else []

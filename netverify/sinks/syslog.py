@@ -7,6 +7,20 @@ a new, empty session, so it did not close because it was shutting down with fram
 unparsed. A bare ``sendall`` reports success for bytes still in a kernel buffer when the
 receiver dies: the outage tests lose events without (1), and over TLS without (2). UDP has no
 confirmation at all: a datagram that was sent counts as delivered.
+
+Every message carries one STRUCTURED-DATA element, ``[netverify@32473 eventId=… uid=…
+checkId=… status=… severity=…]`` (``change=…`` for a change event), so a receiver can route on
+them without parsing MSG. 32473 is IANA's example Private Enterprise Number (RFC 5612): it is
+the default SD-ID suffix, and ``enterprise_number`` sets an operator's own.
+
+A message is kept within ``max_message_bytes`` (RFC 5426 3.2's 2048 octets over UDP, 8192 —
+rsyslog's default ``maxMessageSize`` — over TCP and TLS): an event too large has, in this order,
+its evidence, remediation, references and rationale (the check's, the same in every finding)
+left out until it fits, then its message shortened by whole characters (never mid-UTF-8) to end
+in "…"; its STRUCTURED-DATA says so (``trimmed="evidence remediation"``, ``octets=`` the size
+it had). An event that still does not fit is refused (set aside, counted).
+UDP datagrams are sent ``udp_pause_seconds`` apart, so a burst does not overflow the
+receiver's socket buffer.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,14 +37,22 @@ from netverify.config import SyslogSink
 from netverify.secret import secret_file
 from netverify.sinks.formats import RENDERERS, as_text, finding_of, is_change, render_each
 from netverify.sinks.in_flight import InFlight
-from netverify.sinks.spool import Refused, RetryLater
+from netverify.sinks.spool import RetryLater
 
 # RFC 5424 severities: a passing finding is informational, a failing one as grave as its check.
 _SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}
 _NOTICE, _INFO = 5, 6
 MSGID = "finding"
 CHANGE_MSGID = "change"
-MAX_UDP_PAYLOAD = 65_507
+_ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
+# What an oversized event loses, in order, until it fits: (field, the value it is left with).
+# Each value keeps the event valid against schema/finding.schema.json.
+_TRIM_ORDER: tuple[tuple[str, Any], ...] = (
+    ("evidence", None),
+    ("remediation", None),
+    ("references", []),
+    ("rationale", _ELLIPSIS),  # the check's own text: `netverify checks list`
+)
 
 
 def syslog_severity(change_or_finding: Mapping[str, Any]) -> int:
@@ -67,15 +90,50 @@ class Syslog:
                     secret_file(key, "client_key_file") if key else None,
                 )
 
+    @property
+    def sd_id(self) -> str:
+        return f"netverify@{self.config.enterprise_number}"
+
     def message(self, event: Mapping[str, Any]) -> bytes:
-        """``<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG`` (MSG without a BOM)."""
+        """``<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG`` (MSG without a BOM), at
+        most ``max_message_bytes`` octets: see the module docstring for what is trimmed.
+
+        Raises ``ValueError`` for an event that does not fit even trimmed.
+        """
+        limit = self.config.effective_max_message_bytes
+        message = self._message(event, {})
+        octets = str(len(message))
+        trimmed: list[str] = []
+        for field, value in _TRIM_ORDER:
+            if len(message) <= limit:
+                return message
+            event = _with_finding_field(event, field, value)
+            trimmed.append(field)
+            marker = {"trimmed": " ".join(trimmed), "octets": octets}
+            message = self._message(event, marker)
+        marker = {"trimmed": " ".join([*trimmed, "message"]), "octets": octets}
+        text = finding_of(event)["message"]
+        while len(message) > limit and len(text) > 1:
+            # At least the octets over go, cut back to a character boundary; JSON or CEF
+            # escaping can leave it over still, so again until it fits.
+            keep = len(text.encode()) - (len(message) - limit) - len(_ELLIPSIS.encode())
+            text = text.encode()[: max(0, keep)].decode(errors="ignore") + _ELLIPSIS
+            event = _with_finding_field(event, "message", text)
+            message = self._message(event, marker)
+        if len(message) > limit:
+            raise ValueError(f"{len(message)} octets trimmed, over max_message_bytes ({limit})")
+        return message
+
+    def _message(self, event: Mapping[str, Any], marker: Mapping[str, str]) -> bytes:
         pri = self.config.facility * 8 + syslog_severity(event)
         timestamp = datetime.fromisoformat(event["observed_at"].replace("Z", "+00:00"))
         text = as_text(self.render(event))
         stamp = timestamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
         # No BOM: CEF parsers (Sentinel's AMA, QRadar) expect "CEF:" first in MSG.
         msgid = CHANGE_MSGID if is_change(event) else MSGID
-        return f"<{pri}>1 {stamp} {self.hostname} {self.app_name} - {msgid} - {text}".encode()
+        sd = structured_data(self.sd_id, {**_sd_params(event), **marker})
+        header = f"<{pri}>1 {stamp} {self.hostname} {self.app_name} - {msgid} {sd}"
+        return f"{header} {text}".encode()
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         messages = render_each(self.message, events, f"syslog {self.config.format}")
@@ -94,12 +152,12 @@ class Syslog:
         return
 
     def _send_datagrams(self, messages: Sequence[bytes]) -> None:
-        # Checked before anything is sent, so the spool can set the one oversized event aside.
-        if any(len(m) > MAX_UDP_PAYLOAD for m in messages):
-            raise Refused(f"a message is larger than one UDP datagram ({MAX_UDP_PAYLOAD} bytes)")
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        pause = self.config.udp_pause_seconds
         with socket.socket(family, socket.SOCK_DGRAM) as udp:
-            for message in messages:
+            for index, message in enumerate(messages):
+                if index and pause:
+                    time.sleep(pause)
                 udp.sendto(message, self.address)
 
     def _send_stream(self, messages: Sequence[bytes]) -> None:
@@ -131,6 +189,35 @@ class Syslog:
             with contextlib.suppress(ssl.SSLEOFError, ssl.SSLZeroReturnError):
                 tls.unwrap()
                 _wait_for_close(raw)
+
+
+def _sd_params(event: Mapping[str, Any]) -> dict[str, str]:
+    finding = finding_of(event)
+    params = {
+        "eventId": event["event_id"],
+        "uid": finding["uid"],
+        "checkId": finding["check_id"],
+        "status": finding["status"],
+        "severity": finding["severity"],
+    }
+    return {**params, "change": event["change"]} if is_change(event) else params
+
+
+def structured_data(sd_id: str, params: Mapping[str, str]) -> str:
+    r"""One RFC 5424 SD-ELEMENT; ``"``, ``\`` and ``]`` in values escaped (RFC 5424 6.3.3)."""
+    pairs = "".join(f' {name}="{_sd_escape(value)}"' for name, value in params.items())
+    return f"[{sd_id}{pairs}]"
+
+
+def _sd_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+def _with_finding_field(event: Mapping[str, Any], field: str, value: Any) -> dict[str, Any]:
+    """``event`` with ``field`` of its finding (a change event's: the one it wraps) replaced."""
+    if is_change(event):
+        return {**event, "finding": {**event["finding"], field: value}}
+    return {**event, field: value}
 
 
 def _wait_for_close(sock: socket.socket) -> None:

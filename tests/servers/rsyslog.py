@@ -2,7 +2,9 @@
 
 One rsyslogd serves all three: imtcp is loaded without a module-level stream driver (so it
 defaults to plain ptcp) and only the TLS input selects gtls. Every message received on any
-listener is written as received (%rawmsg%) to one file, one line per message.
+listener is written as received (%rawmsg%) to one file, one line per message, and as rsyslog's
+own RFC 5424 parser read it (MSGID and STRUCTURED-DATA; "-" for what it could not parse) to a
+second file, line for line.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ global(
 module(load="imudp")
 module(load="imtcp")
 template(name="raw" type="string" string="%rawmsg%\\n")
+template(name="parsed" type="string" string="%protocol-version% %msgid% %structured-data%\\n")
 ruleset(name="received") {{
   action(type="omfile" file="{output}" template="raw" flushOnTXEnd="on" asyncWriting="off")
+  action(type="omfile" file="{parsed}" template="parsed" flushOnTXEnd="on" asyncWriting="off")
 }}
 input(type="imudp" address="{host}" port="{udp}" ruleset="received")
 input(type="imtcp" address="{host}" port="{tcp}" ruleset="received"
@@ -90,13 +94,11 @@ class RunningRsyslog:
         return False
 
     def lines(self) -> list[str]:
-        try:
-            data = self.output.read_bytes()
-        except FileNotFoundError:  # omfile creates the file on the first message
-            return []
-        # Only complete lines count; split on "\n" alone because str.splitlines() would also
-        # split on characters such as U+2028 that may legitimately appear inside a message.
-        return data.decode("utf-8", errors="replace").split("\n")[:-1]
+        return _lines(self.output)
+
+    def parsed_lines(self) -> list[str]:
+        """``VERSION MSGID STRUCTURED-DATA`` of each message as rsyslog parsed it."""
+        return _lines(self.output.with_name("parsed.log"))
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -110,6 +112,16 @@ class RunningRsyslog:
 
     def stderr(self) -> str:
         return (self.workdir / "rsyslogd.stderr").read_text(errors="replace")
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:  # omfile creates the file on the first message
+        return []
+    # Only complete lines count; split on "\n" alone because str.splitlines() would also
+    # split on characters such as U+2028 that may legitimately appear inside a message.
+    return data.decode("utf-8", errors="replace").split("\n")[:-1]
 
 
 def _free_port(kind: socket.SocketKind) -> int:
@@ -197,6 +209,7 @@ def start_rsyslog(workdir: Path) -> RunningRsyslog:
                 cert=cert,
                 key=key,
                 output=output,
+                parsed=output.with_name("parsed.log"),
                 host=HOST,
                 udp=udp,
                 tcp=tcp,

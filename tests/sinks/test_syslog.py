@@ -19,9 +19,10 @@ import trustme
 from netverify.config import SyslogSink
 from netverify.sinks.events import event_id
 from netverify.sinks.spool import Backoff, Courier, Spool
-from netverify.sinks.syslog import Syslog
+from netverify.sinks.syslog import Syslog, structured_data
 from netverify.testing import finding_events
 from tests.servers.rsyslog import RSYSLOGD, RunningRsyslog, start_rsyslog
+from tests.sinks.rfc5424 import SD_ID, parsed, sd_of
 
 pytestmark = [
     pytest.mark.servers,
@@ -56,29 +57,52 @@ def deliver(sink: SyslogSink, events: list[dict[str, Any]], tmp_path: Path) -> S
     return spool
 
 
-def header_and_message(line: str) -> tuple[list[str], str]:
-    *header, message = line.split(" ", 7)
-    return header, message
+def msg_of(line: str) -> str:
+    text: str = parsed(line).msg
+    return text
 
 
 @pytest.mark.parametrize("protocol", ["udp", "tcp", "tls"])
 def test_json_finding_arrives_as_rfc5424(
     rsyslog: RunningRsyslog, protocol: str, tmp_path: Path
 ) -> None:
-    """PRI local0 + err for a failing high finding, version 1, host, app, msgid, the event as MSG."""
+    """PRI local0 + err for a failing high finding, version 1, host, app, msgid, the ids as
+    STRUCTURED-DATA (as rsyslog's own parser reads it too), the event as MSG."""
     events = stamped()
 
-    spool = deliver(syslog_sink(rsyslog, protocol), events, tmp_path)
+    # Room for the whole event over UDP too: trimming is test_syslog_rfc5424's.
+    spool = deliver(syslog_sink(rsyslog, protocol, max_message_bytes=8192), events, tmp_path)
 
     lines = rsyslog.wait_for(2)
-    header, _ = header_and_message(lines[0])
-    assert ["<131>1", "agent-test", "netverify", "-", "finding", "-"] == [
-        header[0],
-        *header[2:],
-    ]
-    assert header[1].endswith("Z")
-    assert events == [json.loads(header_and_message(line)[1]) for line in lines]
+    first = parsed(lines[0])
+    assert ("<131>1", "agent-test", "netverify", None, "finding") == (
+        lines[0].split(" ")[0],
+        first.hostname,
+        first.appname,
+        first.procid,
+        first.msgid,
+    )
+    assert first.timestamp.endswith("Z")
+    assert [sd_of(e) for e in events] == [parsed(line).sd[SD_ID] for line in lines]
+    assert events == [json.loads(msg_of(line)) for line in lines]
+    assert [
+        f"1 finding {structured_data(SD_ID, sd_of(e))}" for e in events
+    ] == rsyslog.parsed_lines()
     assert (2, 0) == (spool.stats().delivered, spool.stats().backlog)
+
+
+def test_a_udp_burst_of_1000_findings_arrives_paced_and_within_2048_octets(
+    rsyslog: RunningRsyslog, tmp_path: Path
+) -> None:
+    """1,000 events over UDP in one flush: every one arrives (the pacing keeps rsyslog's socket
+    buffer from overflowing), none above RFC 5426's 2048 octets."""
+    events = stamped(500)
+
+    deliver(syslog_sink(rsyslog, "udp"), events, tmp_path)
+
+    lines = rsyslog.wait_for(1000)
+    assert {e["event_id"] for e in events} == {parsed(line).sd[SD_ID]["eventId"] for line in lines}
+    assert 2048 >= max(len(line.encode()) for line in lines)
 
 
 def test_cef_over_tls(rsyslog: RunningRsyslog, tmp_path: Path) -> None:
@@ -88,8 +112,8 @@ def test_cef_over_tls(rsyslog: RunningRsyslog, tmp_path: Path) -> None:
     deliver(syslog_sink(rsyslog, "tls", format="cef", facility=20), [event], tmp_path)
 
     [line] = rsyslog.wait_for(1)
-    header, message = header_and_message(line)
-    assert "<163>1" == header[0]  # local4.err
+    message = msg_of(line)
+    assert line.startswith("<163>1 ")  # local4.err
     assert message.startswith("CEF:0|netverify|netverify|")
     assert f"externalId={event['event_id']}" in message
 
@@ -147,23 +171,24 @@ def received_ids(rsyslog: RunningRsyslog, expected: set[str], timeout: float = 1
     deadline = time.monotonic() + timeout
     while True:
         lines = rsyslog.lines()
-        ids = {json.loads(header_and_message(line)[1])["event_id"] for line in lines}
+        ids = {json.loads(msg_of(line))["event_id"] for line in lines}
         if expected <= ids or time.monotonic() > deadline:
             return ids
         time.sleep(0.05)
 
 
-def test_udp_message_too_large_for_a_datagram_is_set_aside(
+def test_udp_message_too_large_even_trimmed_is_set_aside(
     rsyslog: RunningRsyslog, tmp_path: Path
 ) -> None:
-    """An event that cannot fit one datagram is rejected (counted, kept), never cut silently."""
+    """An event that cannot fit 2048 octets without cutting an identifier is rejected
+    (counted, kept), never cut silently."""
     [big, small] = stamped()
-    big = {**big, "message": "x" * 70_000}
+    big = {**big, "subject": "x" * 3000}
 
     spool = deliver(syslog_sink(rsyslog, "udp"), [big, small], tmp_path)
 
     [line] = rsyslog.wait_for(1)
-    assert small["event_id"] == json.loads(header_and_message(line)[1])["event_id"]
+    assert small["event_id"] == json.loads(msg_of(line))["event_id"]
     assert [big["event_id"]] == [e["event_id"] for e, _ in spool.rejected()]
 
 

@@ -1,0 +1,191 @@
+"""The Azure Monitor side of the Logs Ingestion sink, as an ARM template: the custom tables, the
+data collection endpoint (DCE) and rule (DCR) that take what ``AzureMonitorLogs`` sends.
+
+One source of truth: the columns are the fields of ``schema/finding.schema.json`` and
+``schema/change.schema.json`` (the ``json`` events the sink sends) plus ``TimeGenerated``
+(``AzureMonitorLogs.row``). The sink sends both kinds to one stream, ``INPUT_STREAM``; the
+DCR's two data flows route findings to ``FINDINGS_TABLE`` and change events (``kind ==
+"change"``) to ``CHANGES_TABLE``. ``deploy/azure/netverify-dcr.json`` is this module's output:
+regenerate it with ``python -m netverify.sinks.dcr > deploy/azure/netverify-dcr.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netverify.sinks.events import load_schema
+
+INPUT_STREAM = "Custom-NetverifyEvents"
+FINDINGS_TABLE = "NetverifyFindings_CL"
+CHANGES_TABLE = "NetverifyChanges_CL"
+TIME_COLUMN = {"name": "TimeGenerated", "type": "datetime"}
+# Monitoring Metrics Publisher: what the agent's identity needs on the DCR to send.
+METRICS_PUBLISHER_ROLE = "3913510d-42f4-4e42-8a64-420c390055eb"
+_JSON_TO_COLUMN = {"string": "string", "boolean": "boolean", "integer": "long", "number": "real"}
+
+
+def columns(schema_name: str) -> list[dict[str, str]]:
+    """``TimeGenerated``, then one column per property of ``schema/<schema_name>.schema.json``,
+    in its order: a string as ``datetime`` when its format is date-time, an object or array (or
+    anything of several types but null) as ``dynamic``; an enum or const without a type is a
+    string."""
+    properties: dict[str, dict[str, Any]] = load_schema(schema_name)["properties"]
+    return [TIME_COLUMN] + [
+        {"name": name, "type": _column_type(spec)} for name, spec in properties.items()
+    ]
+
+
+def _column_type(spec: dict[str, Any]) -> str:
+    declared = spec.get("type", "string")
+    types = [t for t in ([declared] if isinstance(declared, str) else declared) if t != "null"]
+    if len(types) != 1 or types[0] not in _JSON_TO_COLUMN:
+        return "dynamic"
+    if types[0] == "string" and spec.get("format") == "date-time":
+        return "datetime"
+    return _JSON_TO_COLUMN[types[0]]
+
+
+def stream_columns() -> list[dict[str, str]]:
+    """The input stream: every column of either table, once (a name has one type in both)."""
+    merged: dict[str, dict[str, str]] = {}
+    for column in columns("finding") + columns("change"):
+        kept = merged.setdefault(column["name"], column)
+        if kept["type"] != column["type"]:
+            raise ValueError(f"column {column['name']} is {kept['type']} and {column['type']}")
+    return list(merged.values())
+
+
+def _table(name: str, schema_name: str) -> dict[str, Any]:
+    # Table column types are dateTime where the DCR's are datetime (the two APIs differ).
+    table_columns = [
+        {"name": c["name"], "type": "dateTime" if c["type"] == "datetime" else c["type"]}
+        for c in columns(schema_name)
+    ]
+    return {
+        "type": "Microsoft.OperationalInsights/workspaces/tables",
+        "apiVersion": "2022-10-01",
+        "name": f"[format('{{0}}/{name}', parameters('workspaceName'))]",
+        "properties": {
+            "plan": "Analytics",
+            "retentionInDays": "[parameters('retentionInDays')]",
+            "schema": {"name": name, "columns": table_columns},
+        },
+    }
+
+
+def _flow(schema_name: str, table: str, where: str) -> dict[str, Any]:
+    # Quoted: a column may be named like a KQL keyword (kind).
+    keep = ", ".join(f"['{c['name']}']" for c in columns(schema_name))
+    return {
+        "streams": [INPUT_STREAM],
+        "destinations": ["workspace"],
+        "transformKql": f"source | where {where} | project {keep}",
+        "outputStream": f"Custom-{table}",
+    }
+
+
+def arm_template() -> dict[str, Any]:
+    """The deployment template (schema 2019-04-01): the tables in an existing workspace of the
+    resource group, a DCE, the DCR, and the role for ``principalId`` when one is given."""
+    dcr_id = "[resourceId('Microsoft.Insights/dataCollectionRules', parameters('dcrName'))]"
+    dce_id = "[resourceId('Microsoft.Insights/dataCollectionEndpoints', parameters('dceName'))]"
+    workspace_id = (
+        "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspaceName'))]"
+    )
+    tables = [_table(FINDINGS_TABLE, "finding"), _table(CHANGES_TABLE, "change")]
+    table_ids = [
+        "[resourceId('Microsoft.OperationalInsights/workspaces/tables', "
+        f"parameters('workspaceName'), '{name}')]"
+        for name in (FINDINGS_TABLE, CHANGES_TABLE)
+    ]
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "metadata": {
+            "description": "netverify's Logs Ingestion destination, generated by "
+            "netverify.sinks.dcr: do not edit by hand."
+        },
+        "parameters": {
+            "workspaceName": {
+                "type": "string",
+                "metadata": {"description": "An existing Log Analytics workspace (Sentinel's)."},
+            },
+            "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
+            "dceName": {"type": "string", "defaultValue": "netverify-dce"},
+            "dcrName": {"type": "string", "defaultValue": "netverify-dcr"},
+            "retentionInDays": {"type": "int", "defaultValue": 90, "minValue": 4},
+            "principalId": {
+                "type": "string",
+                "defaultValue": "",
+                "metadata": {
+                    "description": "The agent's managed identity (object id), given Monitoring "
+                    "Metrics Publisher on the DCR; empty: assign it yourself."
+                },
+            },
+        },
+        "resources": [
+            *tables,
+            {
+                "type": "Microsoft.Insights/dataCollectionEndpoints",
+                "apiVersion": "2022-06-01",
+                "name": "[parameters('dceName')]",
+                "location": "[parameters('location')]",
+                "properties": {"networkAcls": {"publicNetworkAccess": "Enabled"}},
+            },
+            {
+                "type": "Microsoft.Insights/dataCollectionRules",
+                "apiVersion": "2022-06-01",
+                "name": "[parameters('dcrName')]",
+                "location": "[parameters('location')]",
+                "dependsOn": [dce_id, *table_ids],
+                "properties": {
+                    "dataCollectionEndpointId": dce_id,
+                    "streamDeclarations": {INPUT_STREAM: {"columns": stream_columns()}},
+                    "destinations": {
+                        "logAnalytics": [{"workspaceResourceId": workspace_id, "name": "workspace"}]
+                    },
+                    "dataFlows": [
+                        _flow("finding", FINDINGS_TABLE, "isempty(['kind'])"),
+                        _flow("change", CHANGES_TABLE, "['kind'] == 'change'"),
+                    ],
+                },
+            },
+            {
+                "condition": "[not(empty(parameters('principalId')))]",
+                "type": "Microsoft.Authorization/roleAssignments",
+                "apiVersion": "2022-04-01",
+                "scope": "[format('Microsoft.Insights/dataCollectionRules/{0}', "
+                "parameters('dcrName'))]",
+                "name": f"[guid({dcr_id[1:-1]}, parameters('principalId'), "
+                f"'{METRICS_PUBLISHER_ROLE}')]",
+                "dependsOn": [dcr_id],
+                "properties": {
+                    "roleDefinitionId": "[subscriptionResourceId("
+                    f"'Microsoft.Authorization/roleDefinitions', '{METRICS_PUBLISHER_ROLE}')]",
+                    "principalId": "[parameters('principalId')]",
+                    "principalType": "ServicePrincipal",
+                },
+            },
+        ],
+        "outputs": {
+            "endpoint": {
+                "type": "string",
+                "value": f"[reference({dce_id[1:-1]}, '2022-06-01').logsIngestion.endpoint]",
+            },
+            "rule_id": {
+                "type": "string",
+                "value": f"[reference({dcr_id[1:-1]}, '2022-06-01').immutableId]",
+            },
+            "stream": {"type": "string", "value": INPUT_STREAM},
+        },
+    }
+
+
+def template_text() -> str:
+    """``arm_template`` as the committed file holds it."""
+    return json.dumps(arm_template(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    print(template_text(), end="")
