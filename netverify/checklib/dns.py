@@ -282,3 +282,18 @@ def looping_rules(
             if rule.enabled and covered and inbound & set(rule.targets):
                 found.append((ruleset, rule))
     return found
+
+
+def matching_rule(
+    dns: DnsFacts, vnet_id: str, name: ExpectedName
+) -> tuple[ForwardingRuleset, ForwardingRule] | None:
+    """The forwarding rule Azure DNS of ``vnet_id`` applies to ``name``: of the enabled rules
+    of every ruleset linked to that VNet, the longest domain suffix of the name itself; else
+    (Azure DNS follows the public CNAME into the privatelink zone) of the name's privatelink
+    zone. None when no rule matches: Azure DNS answers from the zones linked to the VNet."""
+    linked = [s for s in dns.rulesets if vnet_id.lower() in {v.lower() for v in s.linked_vnet_ids}]
+    for queried in (name.fqdn.lower(), name.zone_name.lower()):
+        matches = [(s, r) for s in linked for r in s.rules if r.enabled and r.covers(queried)]
+        if matches:
+            return max(matches, key=lambda m: len(m[1].domain))
+    return None

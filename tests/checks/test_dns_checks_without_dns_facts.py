@@ -8,6 +8,7 @@ from netverify.testing import check_findings
 DNS_CHECKS = [
     "dns_answer_inside_vnet",
     "dns_custom_server_forwards_zones",
+    "dns_forwarding_rule_targets_answer_privately",
     "dns_forwarding_ruleset_no_loop",
     "dns_host_resolver_matches_vnet",
     "dns_name_resolves_private_endpoint",

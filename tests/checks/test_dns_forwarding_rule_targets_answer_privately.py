@@ -1,0 +1,245 @@
+"""dns_forwarding_rule_targets_answer_privately: fires on the rule Azure DNS applies to a name
+(longest suffix across the rulesets linked to the VNet) when its targets answer publicly or not
+at all; stays quiet on private answers, on-premises zones, looping rules (the loop check's) and
+rulesets linked elsewhere (hand-built facts, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from netverify.facts import (
+    Facts,
+    ForwardingRule,
+    ForwardingRuleset,
+    InboundEndpoint,
+    PrivateResolvers,
+    Read,
+    ReadFailure,
+    ReadProblem,
+)
+from netverify.model import Link, Status
+from netverify.testing import (
+    API_NAME,
+    AZURE,
+    CUSTOM,
+    HOST,
+    VNET_ID,
+    check_findings,
+    dns_answer,
+    dns_facts,
+    healthy_answers,
+    only_finding,
+    private_zone,
+)
+
+CHECK_ID = "dns_forwarding_rule_targets_answer_privately"
+GROUP = VNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/dnsForwardingRulesets"
+RULESET, OTHER_RULESET = f"{GROUP}/rs", f"{GROUP}/rs-central"
+DNS_VNET = VNET_ID.replace("vnet-hub", "vnet-dns")
+ELSEWHERE = InboundEndpoint(DNS_VNET + "-resolver/inboundEndpoints/in", "10.21.0.4", DNS_VNET)
+PUBLIC = ("52.160.0.1",)
+
+
+def rule(name: str, domain: str, *targets: str, ruleset: str = RULESET) -> ForwardingRule:
+    return ForwardingRule(f"{ruleset}/forwardingRules/{name}", domain, targets, True)
+
+
+def world(
+    *rulesets: ForwardingRuleset,
+    azure: tuple[str, ...] = PUBLIC,
+    rcode: str = "NOERROR",
+    inbound: tuple[InboundEndpoint, ...] = (),
+    linked_zone: tuple[str, ...] = (VNET_ID,),
+) -> Facts:
+    """The API name; host and Azure DNS answer ``azure``/``rcode`` (what the rule's target
+    gave), the custom server the private IP; the zone linked to ``linked_zone``."""
+    answers = [
+        dns_answer(CUSTOM),
+        *(dns_answer(r, azure, rcode=rcode, chain=()) for r in (HOST, AZURE)),
+    ]
+    facts = dns_facts(answers, zones=[private_zone(linked=linked_zone)])
+    assert facts.dns is not None
+    read = Read(
+        "/subscriptions/s/providers/Microsoft.Network/dnsResolvers",
+        value=PrivateResolvers(inbound, rulesets),
+    )
+    return dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, private_resolvers=(read,)))
+
+
+def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_deletes_the_rule() -> None:
+    """Mixed-case domain, several targets; the zone linked to the hub answers once the rule
+    is gone, so the fix deletes it; the on-prem rule beside it is left alone."""
+    onprem = rule("corp", "corp.example", "192.168.10.4")
+    bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4", "192.168.10.5")
+    facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (onprem, bad)))
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub) sends 1 name(s) under privatelink.api.azureml.ms "
+        "(rule pl) to 192.168.10.4, 192.168.10.5, which answer(s) public 52.160.0.1 for e.g. "
+        f"{API_NAME}: Azure DNS there hands that answer to every client instead of the private "
+        "endpoint's IPs."
+    )
+    assert finding.evidence is not None
+    observed = finding.evidence.observed
+    assert [r["domainName"] for r in observed["rules"]] == ["corp.example", bad.domain]
+    [route] = observed["routes"]
+    assert {k: v for k, v in route.items() if k != "answer"} == {
+        "fqdn": API_NAME,
+        "workspace": "mlw-test",
+        "vnet": VNET_ID,
+        "resolver": AZURE,
+        "rule": bad.id,
+        "domainName": "privatelink.api.azureml.ms",
+        "targets": ["192.168.10.4", "192.168.10.5"],
+    }
+    assert route["answer"]["addresses"] == list(PUBLIC)
+    assert observed["wrong_targets"] == [
+        {"rule": bad.id, "fqdn": API_NAME, "resolver": AZURE, "answer": "public 52.160.0.1"}
+    ]
+    assert finding.remediation is not None
+    assert f"az dns-resolver forwarding-rule delete --ids {bad.id}" == finding.remediation.command
+    assert "once the rule is gone: delete the rule" in finding.remediation.text
+    assert {
+        Link.route(API_NAME, AZURE),
+        Link.answer(API_NAME, AZURE),
+        Link.answer(API_NAME, HOST),
+    } == finding.breaks
+
+
+def test_a_silent_target_with_no_zone_linked_points_the_rule_at_an_inbound_endpoint() -> None:
+    """The hub has no zone link (deleting would give the public answer): the fix points the
+    rule at the inbound endpoint of the VNet whose linked zone answers."""
+    bad = rule("api", "api.azureml.ms", "10.9.9.9")
+    facts = world(
+        ForwardingRuleset(RULESET, (VNET_ID,), (bad,)),
+        azure=(),
+        rcode="SERVFAIL",
+        inbound=(ELSEWHERE,),
+        linked_zone=(DNS_VNET,),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert "which answer(s) SERVFAIL for e.g." in finding.message
+    assert finding.remediation is not None
+    assert finding.remediation.command == (
+        f"az dns-resolver forwarding-rule update --ids {bad.id} --target-dns-servers "
+        '"[{ip-address:10.21.0.4,port:53}]"'
+    )
+
+
+def test_no_proven_fix_is_said_without_a_command() -> None:
+    bad = rule("api", "api.azureml.ms", "10.9.9.9")
+    facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (bad,)), linked_zone=())
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert finding.remediation is not None and finding.remediation.command is None
+    assert "forward the zone to Azure DNS (168.63.129.16)" in finding.remediation.text
+
+
+def test_the_longer_suffix_of_another_ruleset_linked_to_the_vnet_wins() -> None:
+    """rs-central's api.azureml.ms rule matches the name before its privatelink zone is
+    reached: rs's privatelink rule never sees it, so only rs-central is named."""
+    short = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4")
+    longer = rule("eastus", "workspace.eastus.api.azureml.ms", "10.9.9.9", ruleset=OTHER_RULESET)
+    generic = rule("api", "api.azureml.ms", "10.21.0.4", ruleset=OTHER_RULESET)
+    facts = world(
+        ForwardingRuleset(RULESET, (VNET_ID,), (short,)),
+        ForwardingRuleset(OTHER_RULESET, (VNET_ID,), (generic, longer)),
+    )
+
+    by_ruleset = {f.resource_id: f for f in check_findings(CHECK_ID, facts)}
+
+    assert Status.PASS is by_ruleset[RULESET].status
+    assert by_ruleset[RULESET].message == (
+        "Ruleset rs (linked to vnet-hub) has no rule for a name the workspaces need."
+    )
+    central = by_ruleset[OTHER_RULESET]
+    assert Status.FAIL is central.status
+    assert "under workspace.eastus.api.azureml.ms (rule eastus) to 10.9.9.9" in central.message
+
+
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        rule("corp", "corp.example", "192.168.10.4"),  # an on-premises zone
+        dataclasses.replace(rule("off", "privatelink.api.azureml.ms", "10.9.9.9"), enabled=False),
+    ],
+    ids=["onprem-zone", "disabled"],
+)
+def test_rules_that_do_not_touch_the_names_pass(quiet: ForwardingRule) -> None:
+    facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (quiet,)))
+
+    assert [Status.PASS] == [f.status for f in check_findings(CHECK_ID, facts)]
+
+
+def test_a_rule_whose_targets_answer_privately_passes() -> None:
+    good = rule("pl", "privatelink.api.azureml.ms", "10.21.0.4")
+    facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (good,)), azure=("10.0.1.5",))
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.PASS is finding.status
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub) sends the 1 name(s) the workspaces need under its "
+        "rules to targets that answer with their private endpoints' IPs."
+    )
+
+
+def test_a_looping_rule_is_left_to_the_loop_check() -> None:
+    loop = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    inbound = InboundEndpoint(VNET_ID + "-resolver/inboundEndpoints/in", "10.0.0.68", VNET_ID)
+    facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (loop,)), rcode="SERVFAIL", azure=())
+    assert facts.dns is not None
+    [read] = facts.dns.private_resolvers
+    assert read.value is not None
+    looped = Read(
+        read.resource_id, value=dataclasses.replace(read.value, inbound_endpoints=(inbound,))
+    )
+    facts = dataclasses.replace(
+        facts, dns=dataclasses.replace(facts.dns, private_resolvers=(looped,))
+    )
+
+    assert [Status.PASS] == [f.status for f in check_findings(CHECK_ID, facts)]
+
+
+def test_a_ruleset_linked_elsewhere_is_not_judged() -> None:
+    bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4")
+
+    assert [] == check_findings(CHECK_ID, world(ForwardingRuleset(RULESET, (DNS_VNET,), (bad,))))
+
+
+def test_a_failed_ruleset_read_is_skipped_saying_why() -> None:
+    facts = dns_facts(healthy_answers())
+    assert facts.dns is not None
+    failed: Read[PrivateResolvers] = Read(
+        "/subscriptions/s/providers/Microsoft.Network/dnsResolvers",
+        failure=ReadFailure(ReadProblem.FORBIDDEN, "ARM answered 403 (forbidden)", 403),
+    )
+    facts = dataclasses.replace(
+        facts, dns=dataclasses.replace(facts.dns, private_resolvers=(failed,))
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.SKIPPED is finding.status
+    assert finding.message == (
+        "The DNS resolvers and forwarding rulesets could not be read (ARM answered 403 "
+        "(forbidden)): a rule that sends the workspaces' names to a server that answers "
+        "publicly would go unseen."
+    )
+
+
+def test_the_answer_is_judged_not_its_ips() -> None:
+    """A private answer that is not the endpoint's (a stale record) is no fault of the rule."""
+    good = rule("pl", "privatelink.api.azureml.ms", "10.21.0.4")
+    facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (good,)), azure=("10.0.9.9",))
+
+    assert [Status.PASS] == [f.status for f in check_findings(CHECK_ID, facts)]

@@ -1,0 +1,138 @@
+"""DNS Private Resolver rules against the simulated ARM and real DNS servers: the chain
+scenario's ruleset that forwards the blob privatelink zone to an on-premises server (which
+answers from public DNS) is the root cause of the blob name's failure; the ruleset beside it
+(an on-prem zone, and vault.azure.net to an inbound endpoint whose Azure DNS answers privately)
+passes; deleting the rule, as the remedy says, turns the world all-pass."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from netverify.diagnose import problems
+from netverify.model import Finding, Status
+from netverify.runner import run_once
+from tests.conftest import TenantFactory
+
+CHECK_ID = "dns_forwarding_rule_targets_answer_privately"
+BLOB = "stchain.blob.core.windows.net"
+VAULT = "kv-chain.vault.azure.net"
+GROUP = "/subscriptions/0c7e5a31-2d4b-4f6a-9e8d-1b2c3d4e5f60/resourceGroups/rg-chain"
+RULESETS = f"{GROUP}/providers/Microsoft.Network/dnsForwardingRulesets"
+BROKEN, HEALTHY = f"{RULESETS}/ruleset-hub-broken", f"{RULESETS}/ruleset-hub"
+BAD_RULE = f"{BROKEN}/forwardingRules/blob-to-onprem"
+AZURE = "azure 168.63.129.16"
+
+pytestmark = pytest.mark.servers
+
+
+# The chain scenario's healthy workspace and what it links to; its other workspaces plant
+# problems of their own, left out here so the rule's effect is all there is to see.
+HEALTHY_PART = {"mlw-chain", "kv-chain", "crchain", "stchain"}
+
+
+def chain(**rule_changes: Any) -> dict[str, Any]:
+    """The built-in chain scenario as data, its healthy workspace alone, its broken blob rule
+    changed by ``rule_changes`` (``drop=True`` drops the rule)."""
+    source = resources.files("netverify.sim") / "scenarios" / "chain.toml"
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    for kind, key in (
+        ("workspaces", "name"),
+        ("key_vaults", "name"),
+        ("registries", "name"),
+        ("storage_accounts", "name"),
+        ("private_endpoints", "target"),
+    ):
+        data[kind] = [item for item in data.get(kind, []) if item[key] in HEALTHY_PART]
+    data["online_endpoints"] = [
+        e for e in data.get("online_endpoints", []) if e["workspace"] in HEALTHY_PART
+    ]
+    ruleset = next(r for r in data["dns_forwarding_rulesets"] if r["name"] == "ruleset-hub-broken")
+    if rule_changes.get("drop"):
+        ruleset["rules"] = []
+    else:
+        ruleset["rules"][0].update(rule_changes)
+    data["planted"] = []
+    return data
+
+
+def run(start_tenant: TenantFactory, data: dict[str, Any]) -> list[Finding]:
+    tenant = start_tenant(data, "bind")
+    return list(run_once(tenant.config()).findings)
+
+
+def by_resource(findings: list[Finding]) -> dict[str, Finding]:
+    return {f.resource_id: f for f in findings if f.check.id == CHECK_ID}
+
+
+def test_a_rule_to_a_server_that_answers_publicly_is_the_root_cause(
+    start_tenant: TenantFactory,
+) -> None:
+    findings = run(start_tenant, chain())
+
+    rulesets = by_resource(findings)
+    broken, healthy = rulesets[BROKEN], rulesets[HEALTHY]
+    assert Status.FAIL is broken.status
+    assert broken.message.startswith(
+        "Ruleset ruleset-hub-broken (linked to vnet-hub) sends 1 name(s) under "
+        "privatelink.blob.core.windows.net (rule blob-to-onprem) to 192.168.50.4, which "
+        "answer(s) public 52.160."
+    )
+    assert broken.evidence is not None
+    [route] = broken.evidence.observed["routes"]
+    assert (route["fqdn"], route["resolver"], route["rule"], route["targets"]) == (
+        BLOB,
+        AZURE,
+        BAD_RULE,
+        ["192.168.50.4"],
+    )
+    assert route["answer"]["cname_chain"] == ["stchain.privatelink.blob.core.windows.net"]
+    assert broken.remediation is not None
+    assert f"az dns-resolver forwarding-rule delete --ids {BAD_RULE}" == broken.remediation.command
+    # The passing ruleset: vault.azure.net goes to the inbound endpoint of vnet-dns, whose
+    # Azure DNS answers from the vault zone linked there; the on-prem rule touches no name.
+    assert Status.PASS is healthy.status
+    assert healthy.evidence is not None
+    assert [(r["fqdn"], r["answer"]["addresses"]) for r in healthy.evidence.observed["routes"]] == [
+        (VAULT, ["10.20.1.10"])
+    ]
+    # Every fail folds under the rule: one problem.
+    [problem] = problems(findings)
+    assert broken.uid == problem.lead.uid
+    assert {(f.check.id, f.resource_id) for f in problem.symptoms} == {
+        ("dns_name_resolves_private_endpoint", BLOB)
+    }
+
+
+def test_a_silent_target_with_a_mixed_case_domain_folds_the_resolver_outage_under_it(
+    start_tenant: TenantFactory,
+) -> None:
+    """A target nothing answers at: Azure DNS (and the host through it) gives no answer, and
+    dns_resolver_answers' outage follows from the rule, not beside it."""
+    findings = run(
+        start_tenant,
+        chain(domain="PrivateLink.Blob.Core.Windows.NET.", service=None, targets=["10.99.0.9"]),
+    )
+
+    broken = by_resource(findings)[BROKEN]
+    assert Status.FAIL is broken.status
+    assert "under privatelink.blob.core.windows.net (rule blob-to-onprem) to 10.99.0.9" in (
+        broken.message
+    )
+    [problem] = problems(findings)
+    assert broken.uid == problem.lead.uid
+    assert ("dns_resolver_answers", "168.63.129.16") in {
+        (f.check.id, f.resource_id) for f in problem.symptoms
+    }
+
+
+def test_applying_the_remedy_turns_the_world_all_pass(start_tenant: TenantFactory) -> None:
+    """The rule deleted (what the finding's command does): the hub's linked blob zone answers."""
+    findings = run(start_tenant, chain(drop=True))
+
+    assert [] == [(f.check.id, f.resource_id) for f in findings if f.status is Status.FAIL]
+    assert [] == [(f.check.id, f.resource_id) for f in findings if f.status is Status.ERROR]
+    assert Status.PASS is by_resource(findings)[BROKEN].status
