@@ -230,7 +230,7 @@ async def fetch(
             return answer(failure=HttpFailure.MALFORMED, detail=f"the answer broke off: {exc}")
         parsed = _parse_head(head)
         if parsed is None:
-            shown = head[:80].decode("latin-1").encode("unicode_escape").decode("ascii")
+            shown = head[:80].decode("latin-1")  # repr escapes what is not printable
             detail = f"not an HTTP answer: {shown!r}" if head else "closed without an answer"
             return answer(failure=HttpFailure.MALFORMED, detail=detail)
         status, reason, headers = parsed
