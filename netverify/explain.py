@@ -37,6 +37,8 @@ GUIDE_ORDER: tuple[str, ...] = (
     "dns_name_resolves_private_endpoint",
     "dns_answer_inside_vnet",
     "privateendpoint_tls_reachable",
+    "online_endpoint_scoring_path_reachable",
+    "kubernetes_endpoint_router_reachable",
 )
 MARK = {Status.PASS: "✓", Status.FAIL: "✗", Status.ERROR: "?", Status.SKIPPED: "?"}
 
