@@ -183,6 +183,13 @@ async def fetch(
         latency = (time.perf_counter() - started) * 1000
         return HttpAnswer(url, host, address, resolver, target, latency_ms=latency, **fields)  # type: ignore[arg-type]
 
+    if config.reachability.address_map and address not in config.reachability.address_map:
+        # A mapped world (a stand-in, the demo): an address it does not name is not contacted.
+        return answer(
+            failure=HttpFailure.CONNECT,
+            detail=f"{address} is not in reachability.address_map: not contacted",
+        )
+
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(connect_host, connect_port), timeout
