@@ -269,6 +269,24 @@ class ReachabilityConfig(_Section):
     )
 
 
+class ScoringConfig(_Section):
+    """The scoring path probe: one unauthenticated HTTPS request per online endpoint (no key,
+    no payload), connected through ``reachability.address_map`` and trusting its ``ca_file``."""
+
+    enabled: bool = Field(
+        True,
+        description="GET each managed endpoint's scoringUri and each Kubernetes endpoint's "
+        "swagger.json from inside the VNet; false: neither is requested.",
+    )
+    timeout_seconds: float = duration(
+        5.0,
+        MIN_SECONDS,
+        60,
+        "Connect, TLS handshake and answer, each (a silent front end cannot hold the run).",
+    )
+    concurrency: int = Field(16, ge=1, le=256, description="Requests in flight at once.")
+
+
 class ScheduleConfig(_Section):
     interval_minutes: float | None = duration(15, 0.01, 10080)
     cron: Annotated[str, AfterValidator(_crontab)] | None = Field(
@@ -540,6 +558,7 @@ class Config(_Section):
     health: HealthConfig = HealthConfig()
     report: ReportConfig = ReportConfig()
     reachability: ReachabilityConfig = ReachabilityConfig()
+    scoring: ScoringConfig = ScoringConfig()
     checks: ChecksConfig = ChecksConfig()
     sinks: tuple[Sink, ...] = ()
     delivery: DeliveryConfig = DeliveryConfig()

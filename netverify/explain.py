@@ -30,6 +30,7 @@ GUIDE_ORDER: tuple[str, ...] = (
     "dns_resolver_answers",
     "dns_custom_server_forwards_zones",
     "dns_forwarding_ruleset_no_loop",
+    "dns_forwarding_rule_targets_answer_privately",
     "privatedns_zone_exists",
     "privatedns_zone_linked_agent_vnet",
     "privatedns_record_present",
@@ -37,6 +38,8 @@ GUIDE_ORDER: tuple[str, ...] = (
     "dns_name_resolves_private_endpoint",
     "dns_answer_inside_vnet",
     "privateendpoint_tls_reachable",
+    "online_endpoint_scoring_path_reachable",
+    "kubernetes_endpoint_router_reachable",
 )
 MARK = {Status.PASS: "✓", Status.FAIL: "✗", Status.ERROR: "?", Status.SKIPPED: "?"}
 

@@ -669,6 +669,56 @@ class Reachability:
     verify_message: str = ""
 
 
+class HttpFailure(StrEnum):
+    """Why an HTTPS request got no HTTP status (``HttpAnswer.failure``)."""
+
+    UNRESOLVED = "unresolved"  # no resolver gave the host an address
+    CONNECT = "connect"  # TCP connect refused, unreachable or timed out
+    TLS = "tls"  # the handshake failed, timed out, or the certificate did not verify
+    TIMEOUT = "timeout"  # connected and TLS done, but no whole answer head in time
+    MALFORMED = "malformed"  # what came back is not an HTTP/1.x answer
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """One unauthenticated HTTPS GET (no key, no payload) and what came back.
+
+    ``address`` is the IP connected to (an IP-literal host itself; None when the host did not
+    resolve), ``resolver`` whose answer gave it ("" for an IP literal). ``status`` is None when
+    ``failure`` says why there was none. ``headers`` holds only the headers of interest
+    (lower-case names, ``probes.scoring.HEADERS_OF_INTEREST``); ``body`` the first 512
+    characters of the body. ``verify_code`` / ``verify_message`` are OpenSSL's when the
+    certificate did not verify (62: the name does not match).
+    """
+
+    url: str
+    host: str  # lower-case
+    address: str | None
+    resolver: str
+    target: str  # host:port connected to, after address mapping ("" when not connected)
+    status: int | None = None
+    reason: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str = ""
+    failure: HttpFailure | None = None
+    detail: str = ""
+    verify_code: int = 0
+    verify_message: str = ""
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringProbe:
+    """The request the scoring path probe made for one online endpoint: a managed endpoint's
+    scoringUri, or a Kubernetes endpoint's inference-router swagger document."""
+
+    endpoint_id: str
+    endpoint_name: str
+    workspace_id: str
+    kubernetes: bool
+    answer: HttpAnswer
+
+
 @dataclass(frozen=True, slots=True)
 class DnsFacts:
     agent_vnet_id: str | None
@@ -692,6 +742,8 @@ class DnsFacts:
     private_resolvers: tuple[Read[PrivateResolvers], ...] = ()
     # Local inputs the DNS probes could not use (resolv.conf lines, a missing resolv.conf).
     probe_errors: tuple[ProbeError, ...] = ()
+    # The scoring path probe's requests (none when scoring.enabled is false).
+    scoring: tuple[ScoringProbe, ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -100,6 +100,11 @@ class Link:
         return f"address {ip.lower()}"
 
     @staticmethod
+    def transport(fqdn: str, ip: str) -> str:
+        """TCP and TLS to ``ip`` complete for ``fqdn``, with a certificate for the name."""
+        return f"transport {fqdn.lower()} {ip.lower()}"
+
+    @staticmethod
     def resource(resource_id: str) -> str:
         """An ARM resource is in the state its users need (a connection Approved, a deployment
         Succeeded)."""

@@ -190,7 +190,7 @@ def test_every_demo_symptom_names_root_causes_of_the_run(
     fails = {e["uid"]: e for e in demo_events if e["status"] == "fail"}
     symptoms = [e for e in fails.values() if not e["root_cause"]]
 
-    assert len(symptoms) == 16
+    assert len(symptoms) == 18
     for symptom in symptoms:
         assert symptom["caused_by"] and symptom["cause_identified"] is None
         assert all(fails[uid]["root_cause"] for uid in symptom["caused_by"])
@@ -206,7 +206,7 @@ def test_the_table_leads_with_problems_and_hides_passes(
     assert 0 == main(["demo"])
     lines = capsys.readouterr().out.splitlines()
     assert (
-        lines[0] == "21 problem(s): 23 root-cause finding(s), 16 finding(s) that follow from them"
+        lines[0] == "21 problem(s): 23 root-cause finding(s), 18 finding(s) that follow from them"
     )
     assert lines[2].startswith("1. CRITICAL  ")
     start = next(i for i, x in enumerate(lines) if x.endswith("dns_resolver_answers  10.0.0.5"))

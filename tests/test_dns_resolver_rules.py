@@ -31,7 +31,7 @@ pytestmark = pytest.mark.servers
 
 # The chain scenario's healthy workspace and what it links to; its other workspaces plant
 # problems of their own, left out here so the rule's effect is all there is to see.
-HEALTHY_PART = {"mlw-chain", "kv-chain", "crchain", "stchain"}
+HEALTHY_PART = {"mlw-chain", "kv-chain", "crchain", "stchain", "ep-chain"}
 
 
 def chain(**rule_changes: Any) -> dict[str, Any]:
@@ -48,8 +48,9 @@ def chain(**rule_changes: Any) -> dict[str, Any]:
     ):
         data[kind] = [item for item in data.get(kind, []) if item[key] in HEALTHY_PART]
     data["online_endpoints"] = [
-        e for e in data.get("online_endpoints", []) if e["workspace"] in HEALTHY_PART
+        e for e in data.get("online_endpoints", []) if e["name"] in HEALTHY_PART
     ]
+    data["dns"].pop("host_stale", None)  # the scoring block's stale cache entry
     ruleset = next(r for r in data["dns_forwarding_rulesets"] if r["name"] == "ruleset-hub-broken")
     if rule_changes.get("drop"):
         ruleset["rules"] = []

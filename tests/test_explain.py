@@ -134,6 +134,7 @@ HEALTHY = [
     "✓ dns_name_resolves_private_endpoint [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com (scoring of mlw-healthy) resolves to its private endpoint 10.0.1.7.",
     "✓ dns_answer_inside_vnet [mlw-healthy]: ep-fraud.eastus.inference.ml.azure.com resolves inside the VNet's address space.",
     "✓ privateendpoint_tls_reachable [10.0.1.7:443]: ep-fraud.eastus.inference.ml.azure.com at 10.0.1.7 accepts TCP 443 and TLS.",
+    "✓ online_endpoint_scoring_path_reachable [ep-fraud]: Scoring endpoint ep-fraud (ep-fraud.eastus.inference.ml.azure.com at 10.0.1.7) answers a request without a key with 401: the private scoring path works end to end.",
     "chain holds: no broken link",
 ]
 
@@ -166,6 +167,7 @@ BROKEN = [
     "✓ dns_name_resolves_private_endpoint [mlw-broken]: ep-churn.westus.inference.ml.azure.com (scoring of mlw-broken) resolves to its private endpoint 10.0.1.9.",
     "✓ dns_answer_inside_vnet [mlw-broken]: ep-churn.westus.inference.ml.azure.com resolves inside the VNet's address space.",
     "✗ privateendpoint_tls_reachable [10.0.1.9:443]: ep-churn.westus.inference.ml.azure.com at 10.0.1.9 answers TLS on port 443, but the certificate presented is not the private endpoint's: it is not valid for ep-churn.westus.inference.ml.azure.com (subject CN=tls-inspection.contoso.example,OU=TLS inspection,O=Contoso TLS Inspection CA; names tls-inspection.contoso.example); its issuer OU=TLS inspection,O=Contoso TLS Inspection CA is not trusted (unable to get local issuer certificate). Something between this VNet and the private endpoint terminates TLS (a TLS-inspecting firewall or proxy); every client that verifies certificates fails.",
+    "✗ online_endpoint_scoring_path_reachable [ep-churn]: Scoring endpoint ep-churn gets no answer from this VNet: the TLS handshake failed at 10.0.1.9: TLS certificate verification failed: unable to get local issuer certificate.",
     "first broken link: workspace_v1_legacy_mode_disabled: Workspace mlw-broken has v1_legacy_mode = true: its managed online endpoints cannot work (v2 API unsupported).",
     "fix: First ask your network security team why v1_legacy_mode was turned on for mlw-broken: it may have been enabled on purpose to keep v1 network isolation. If it can go, turn it off.",
     "  az resource update --ids /subscriptions/6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11/resourceGroups/rg-ml-prod/providers/Microsoft.MachineLearningServices/workspaces/mlw-broken --set properties.v1LegacyMode=false",

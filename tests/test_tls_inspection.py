@@ -119,7 +119,12 @@ def test_expired_certificate_of_a_device_is_a_certificate_finding(
 
     findings = run(start_tenant, scenario(device))
 
-    [bad] = failing(findings)
+    # The scoring request meets the same device: a symptom of this finding, not a cause.
+    [bad, scoring] = sorted(
+        failing(findings), key=lambda f: f.check.id != "privateendpoint_tls_reachable"
+    )
+    assert scoring.check.id == "online_endpoint_scoring_path_reachable"
+    assert scoring.caused_by == (bad.uid,)
     assert "ep-gov.usgovvirginia.inference.ml.azure.us at 10.20.1.7 answers TLS" in bad.message
     assert "it is not valid for ep-gov.usgovvirginia.inference.ml.azure.us" in bad.message
     assert bad.evidence is not None

@@ -68,6 +68,8 @@ def _judge(view: EndpointView) -> Finding:
                 view, next((d.name for d in deployments if succeeded(d)), "<deployment-name>")
             )
         ),
+        # Scoring answers 404 because of it (online_endpoint_scoring_path_reachable).
+        breaks=frozenset({Link.resource(endpoint.id)}),
         # Traffic that goes only to deployments that failed follows from their failure.
         needs=frozenset(
             Link.resource(by_name[n.lower()].id) for n in weighted if n.lower() in by_name

@@ -7,8 +7,8 @@ from typing import Any
 from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import ConnectionState, all_states
-from netverify.checklib.dns import wrong_answer_needs
-from netverify.facts import APPROVED, DnsFacts, Facts, PeerCertificate, Reachability
+from netverify.checklib.dns import wrong_address_needs
+from netverify.facts import APPROVED, Facts, PeerCertificate, Reachability
 from netverify.model import Evidence, Finding, Link, Remediation, Status
 
 META = load_meta(__file__)
@@ -66,16 +66,6 @@ def _faults(probe: Reachability) -> list[str]:
     return faults
 
 
-def _wrong_address_needs(dns: DnsFacts, probe: Reachability) -> frozenset[str]:
-    """An address no private endpoint of the name has was reached because a resolver answered
-    it: the failure follows from that answer (or the record behind it). At an endpoint's own
-    address the path itself is the cause (NSG, route, firewall): nothing to follow."""
-    right = {ip for n in dns.expected if n.fqdn == probe.fqdn.lower() for ip in n.expected_ips}
-    if not right or probe.address in right:
-        return frozenset()
-    return wrong_answer_needs(dns, probe.fqdn, lambda a: probe.address in a.addresses)
-
-
 def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     if dns is None:
@@ -119,6 +109,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 Evidence(observed, expected),
                 _interception_remedy(probe),
                 subject=subject,
+                breaks=frozenset({Link.transport(probe.fqdn, probe.address)}),
             )
             continue
         stage = "TLS handshake" if probe.connected else "TCP connection"
@@ -146,6 +137,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     f"az network private-endpoint-connection show --id {held.connection.id}",
                 ),
                 subject=subject,
+                breaks=frozenset({Link.transport(probe.fqdn, probe.address)}),
                 needs=frozenset({Link.address(probe.address)}),
             )
             continue
@@ -160,7 +152,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 fqdn=probe.fqdn, address=probe.address, detail=probe.detail, port=str(probe.port)
             ),
             subject=subject,
-            needs=_wrong_address_needs(dns, probe),
+            breaks=frozenset({Link.transport(probe.fqdn, probe.address)}),
+            needs=wrong_address_needs(dns, probe.fqdn, probe.address),
         )
 
 

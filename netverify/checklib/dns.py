@@ -89,6 +89,17 @@ def wrong_answer_needs(
     )
 
 
+def wrong_address_needs(dns: DnsFacts, fqdn: str, address: str) -> frozenset[str]:
+    """An address no private endpoint of ``fqdn`` has was connected to because a resolver
+    answered it: what follows from that answer (or the record behind it). Nothing at one of
+    the endpoints' own addresses (then the path itself is the cause: NSG, route, firewall),
+    nor for a name no private endpoint serves."""
+    right = {ip for n in dns.expected if n.fqdn == fqdn.lower() for ip in n.expected_ips}
+    if not right or address in right:
+        return frozenset()
+    return wrong_answer_needs(dns, fqdn, lambda a: address in a.addresses)
+
+
 def record_breaks(names: Iterable[ExpectedName]) -> frozenset[str]:
     """What a fail about the zone data of ``names`` breaks: Azure DNS's record of each."""
     return frozenset(Link.record(n.fqdn) for n in names)

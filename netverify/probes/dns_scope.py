@@ -47,6 +47,7 @@ from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import find_private_dns_zones
 from netverify.probes.dns import build_resolvers, resolve_all_sync
 from netverify.probes.reach import probe_all
+from netverify.probes.scoring import names_to_resolve, probe_endpoints, scoring_requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +187,21 @@ def collect_dns_facts(
     vnet = agent_vnet.value if agent_vnet is not None else None
     vnet_servers = vnet.dns_servers if vnet is not None and config.dns.use_vnet_dns_servers else ()
     resolvers, local_problems = build_resolvers(config.dns, vnet_servers)
-    answers = resolve_all_sync([e.fqdn for e in expected], resolvers, config.dns, cancel)
+    requests = (
+        scoring_requests(e for listing in online for e in listing.value or ())
+        if config.scoring.enabled
+        else []
+    )
+    # Kubernetes endpoints' hosts are no private endpoint's names: resolved for the scoring
+    # probe only (resolve_all asks each name once).
+    fqdns = [*(e.fqdn for e in expected), *names_to_resolve(requests)]
+    answers = resolve_all_sync(fqdns, resolvers, config.dns, cancel)
     reachability = (
         asyncio.run(probe_all(_private_answers(expected, answers), config.reachability, cancel))
         if config.reachability.enabled
         else ()
     )
+    scoring = asyncio.run(probe_endpoints(requests, resolvers, answers, config, cancel))
     return DnsFacts(
         agent_vnet_id=vnet_id,
         agent_vnet=agent_vnet,
@@ -208,6 +218,7 @@ def collect_dns_facts(
         zone_search=zone_search,
         private_resolvers=private_resolvers,
         probe_errors=local_problems,
+        scoring=scoring,
     )
 
 

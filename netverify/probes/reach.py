@@ -60,9 +60,7 @@ async def probe(
     context: ssl.SSLContext | None = None,
 ) -> Reachability:
     """One ``(fqdn, ip)``: never raises; every failure is a ``detail`` (and verify fields)."""
-    mapped = config.address_map.get(address)
-    host, port = split_host_port(mapped, config.port) if mapped else (address, config.port)
-    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    host, port, target = mapped_target(address, config, config.port)
     started = time.perf_counter()
 
     def result(
@@ -112,6 +110,14 @@ async def probe(
     finally:
         writer.close()
     return result(True, True, certificate=presented)
+
+
+def mapped_target(address: str, config: ReachabilityConfig, port: int) -> tuple[str, int, str]:
+    """Where a connection to ``address`` on ``port`` really goes (``config.address_map``): host,
+    port, and the two as ``host:port`` (IPv6 bracketed)."""
+    mapped = config.address_map.get(address)
+    host, port = split_host_port(mapped, port) if mapped else (address, port)
+    return host, port, f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def _connect(host: str, port: int, config: ReachabilityConfig) -> asyncio.StreamWriter:

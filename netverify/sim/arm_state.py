@@ -12,6 +12,7 @@ from netverify.sim.scenario import (
     MICROSOFT_MANAGED_GROUP,
     MICROSOFT_MANAGED_SUBSCRIPTION,
     V1_LEGACY_MODE_POLICY,
+    OnlineEndpointSpec,
     Placed,
     Scenario,
     service_zone,
@@ -596,21 +597,27 @@ class _ArmBuilder:
             ws_spec = self.specs.get(("workspace", ep.workspace.lower()))
             ep_id = f"{self.rid('workspace', ep.workspace)}/onlineEndpoints/{ep.name}"
             region = self.scenario.place(ws_spec)[2] if ws_spec else self.scenario.default_location
+            properties: dict[str, Any] = {
+                "authMode": "Key",
+                "provisioningState": ep.provisioning_state,
+                "publicNetworkAccess": ep.public_network_access,
+                "traffic": dict(ep.traffic),
+            }
+            uri = scoring_uri(self.scenario, ep)
+            if uri is not None:
+                properties["scoringUri"] = uri
+            if ep.kind == "K8S":
+                workspace_id = self.rid("workspace", ep.workspace)
+                properties["compute"] = f"{workspace_id}/computes/k8s-{ep.name}"
             self.state.add(
                 {
                     "id": ep_id,
                     "name": ep.name,
                     "type": f"{ML}/onlineEndpoints",
                     "location": region,
-                    "kind": "Managed",
+                    "kind": ep.kind,
                     "identity": {"type": "SystemAssigned"},
-                    "properties": {
-                        "authMode": "Key",
-                        "provisioningState": ep.provisioning_state,
-                        "publicNetworkAccess": ep.public_network_access,
-                        "traffic": dict(ep.traffic),
-                        "scoringUri": f"https://{ep.name}.{region}.{self.names.inference_suffix}/score",
-                    },
+                    "properties": properties,
                 }
             )
             for dep in ep.deployments:
@@ -640,6 +647,17 @@ DESCRIPTIONS = {
     "Rejected": "Rejected by the resource owner",
     "Disconnected": "Removed by the resource owner",
 }
+
+
+def scoring_uri(scenario: Scenario, ep: OnlineEndpointSpec) -> str | None:
+    """The endpoint's properties.scoringUri; None while it is Creating (not assigned yet)."""
+    if ep.provisioning_state == "Creating":
+        return None
+    if ep.scoring_host is not None:
+        return f"https://{ep.scoring_host}/api/v1/endpoint/{ep.name}/score"
+    ws = next((w for w in scenario.workspaces if w.name.lower() == ep.workspace.lower()), None)
+    region = scenario.place(ws)[2] if ws else scenario.default_location
+    return f"https://{ep.name}.{region}.{cloud(scenario.cloud).inference_suffix}/score"
 
 
 def connection_state(status: str, manual: bool) -> dict[str, str]:

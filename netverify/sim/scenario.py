@@ -323,13 +323,48 @@ class DeploymentSpec(_Spec):
     compute_type: str = "Managed"
 
 
+# What a scoring front end can answer a request without a key: an HTTP status, an answer that
+# is not HTTP, or nothing at all.
+ScoringAnswerSpec = Literal[
+    200, 401, 403, 404, 408, 424, 429, 500, 502, 503, 504, "garbage", "silent"
+]
+
+
 class OnlineEndpointSpec(_Spec):
     name: str
     workspace: str
     traffic: dict[str, int] = Field(default_factory=dict)
     public_network_access: str = "Disabled"
-    provisioning_state: str = "Succeeded"
+    provisioning_state: str = Field(
+        "Succeeded", description="Creating: Azure has not assigned a scoringUri yet."
+    )
     deployments: tuple[DeploymentSpec, ...] = ()
+    kind: Literal["Managed", "K8S"] = "Managed"
+    scoring_host: str | None = Field(
+        None,
+        description="A K8S endpoint's scoring host: its cluster's IP, or the name set on the "
+        "inference router extension (a record in a zone of the scenario, or none).",
+    )
+    scoring: ScoringAnswerSpec | None = Field(
+        None,
+        description="What the scoring front end answers a request without a key (a K8S "
+        "endpoint's router: its swagger request); unset: 401 (K8S: 200) when a succeeded "
+        "deployment has traffic, else 404.",
+    )
+    tls_name_mismatch: bool = Field(
+        False, description="The front end presents a certificate for another name to its host."
+    )
+    bandwidth_delay_ms: int | None = Field(
+        None, description="The front end adds the guide's bandwidth-delay headers (both)."
+    )
+
+    @model_validator(mode="after")
+    def _k8s_host(self) -> OnlineEndpointSpec:
+        if (self.kind == "K8S") != (self.scoring_host is not None):
+            raise ValueError(
+                f'online endpoint {self.name}: scoring_host is set exactly when kind = "K8S"'
+            )
+        return self
 
 
 class WorkspaceSpec(Placed):

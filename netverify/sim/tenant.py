@@ -18,6 +18,7 @@ import trustme
 
 from netverify.azure.clouds import cloud
 from netverify.azure.dns_names import forwarder_zones
+from netverify.azure.net import is_private
 from netverify.config import Config, parse_config
 from netverify.sim.arm_state import build_arm_state, resource_id
 from netverify.sim.custom_dns import (
@@ -43,6 +44,7 @@ from netverify.sim.dns_world import (
 )
 from netverify.sim.endpoints import TlsListener
 from netverify.sim.scenario import CustomDnsServerSpec, Scenario
+from netverify.sim.scoring import PrivateFrontEnd, public_answer, scoring_host
 from netverify.sim.servers import SimulatedArm, TokenBook, TokenEndpoint
 
 CustomDnsKind = Literal["bind", "unbound", "dnsmasq", "standin"]
@@ -163,8 +165,22 @@ class SimulatedTenant:
         self.custom_dns_kind: CustomDnsKind = custom_dns or installed_custom_dns()
         self.custom_servers: dict[str, RunningDns | ForwardingDnsServer] = {}
         self.host_cache: ForwardingDnsServer | None = None
+        front_end = (SIM_ORGANIZATION, FRONT_END)
+        served = [*_front_end_names(world), *self._kubernetes_hosts()]
+        # A host whose front end presents a certificate for another name.
+        mismatched = {
+            host: _server_context(authority, [f"not-{host}"], front_end)
+            for ep in scenario.online_endpoints
+            if ep.tls_name_mismatch and (host := scoring_host(scenario, ep)) is not None
+        }
+        # A context per listener: each records the SNI it sees through its own callback.
         self.endpoints = TlsListener(
-            _server_context(authority, _front_end_names(world), (SIM_ORGANIZATION, FRONT_END))
+            _server_context(authority, served, front_end), PrivateFrontEnd(scenario), mismatched
+        )
+        # Where a request that DNS sent to a public address arrives: Azure ML's public front
+        # end, which refuses it (every endpoint here has public network access disabled).
+        self.public_front_end = TlsListener(
+            _server_context(authority, served, front_end), public_answer
         )
         # Each inspecting device has its own CA (one per issuer name), not the agent's.
         inspection_cas = {
@@ -189,6 +205,7 @@ class SimulatedTenant:
         self.azure_dns.start()
         self.public_dns.start()
         self.endpoints.start()
+        self.public_front_end.start()
         for interceptor in self.interceptors.values():
             interceptor.start()
         try:
@@ -365,6 +382,7 @@ class SimulatedTenant:
             view.stop()
         self.azure_views.clear()
         self.endpoints.stop()
+        self.public_front_end.stop()
         for interceptor in self.interceptors.values():
             interceptor.stop()
         self.public_dns.stop()
@@ -407,8 +425,10 @@ class SimulatedTenant:
                 # The front ends' certificates come from the tenant's CA, as Azure's from its own.
                 "ca_file": str(self.ca_path),
                 "address_map": {
-                    ip: self._front_end(ip) for ip in sorted(private_ips(self.scenario))
-                },
+                    ip: self._front_end(ip)
+                    for ip in sorted({*private_ips(self.scenario), *self._kubernetes_ips()})
+                }
+                | {ip: self.public_front_end.address for ip in sorted(self._public_ips())},
             },
         }
         vnet = agent_vnet(self.scenario)
@@ -425,6 +445,27 @@ class SimulatedTenant:
             return self.interceptors[ip].address
         return self.endpoints.address if ip in self._live_ips() else DEAD_FORWARDER
 
+    def _kubernetes_hosts(self) -> list[str]:
+        return [ep.scoring_host.lower() for ep in self.scenario.online_endpoints if ep.scoring_host]
+
+    def _kubernetes_ips(self) -> set[str]:
+        """The Kubernetes endpoints' cluster IPs: an IP-literal host, or what its record says
+        (a host no record names resolves nowhere)."""
+        hosts = set(self._kubernetes_hosts())
+        records = {
+            f"{r.name}.{z.name}".lower(): r.values
+            for z in self.scenario.private_dns_zones
+            for r in z.records
+        }
+        literal = {h for h in hosts if h.replace(".", "").isdigit() or ":" in h}
+        return literal | {ip for h in hosts - literal for ip in records.get(h, ())}
+
+    def _public_ips(self) -> set[str]:
+        """Every public address a resolver can give (public DNS, a stale host cache)."""
+        values = [r.value for r in self.world.public if r.rtype == "A"]
+        values += [ip for e in self.scenario.dns.host_stale for ip in e.ips]
+        return {v for v in values if not is_private(v)}
+
     def _live_ips(self) -> set[str]:
         """NIC IPs of the private endpoints: their front ends answer TLS (unless silenced).
 
@@ -438,7 +479,7 @@ class SimulatedTenant:
             for ip in (pe.ip, pe.notebooks_ip, pe.scoring_ip)
             if ip
         }
-        return nics - set(self.scenario.dns.silent_ips)
+        return (nics | self._kubernetes_ips()) - set(self.scenario.dns.silent_ips)
 
     def config(self, **sections: Any) -> Config:
         return parse_config(tomli_w.dumps(self.config_document(**sections)), "simulated tenant")
