@@ -288,6 +288,19 @@ class _ArmBuilder:
                         "managedNetwork": {
                             "isolationMode": ws.managed_network,
                             "status": {"status": ws.managed_network_status, "sparkReady": False},
+                            "outboundRules": {
+                                rule.name: {
+                                    "type": "PrivateEndpoint",
+                                    "destination": {
+                                        "serviceResourceId": self.target_id(rule.target),
+                                        "subresourceTarget": rule.subresource,
+                                        "sparkEnabled": False,
+                                    },
+                                    "status": rule.status,
+                                    "category": rule.category,
+                                }
+                                for rule in ws.managed_outbound_rules()
+                            },
                         },
                         "provisioningState": "Succeeded",
                         "privateEndpointConnections": self.connections(ws_id, ws.private_endpoints),
