@@ -31,6 +31,7 @@ GUIDE_ORDER: tuple[str, ...] = (
     "dns_resolver_answers",
     "dns_custom_server_forwards_zones",
     "dns_forwarding_ruleset_no_loop",
+    "dns_forwarding_rule_targets_answer_privately",
     "privatedns_zone_exists",
     "privatedns_zone_linked_agent_vnet",
     "privatedns_record_present",

@@ -357,6 +357,8 @@ class _ArmBuilder:
     def _add_registries(self) -> None:
         for cr in self.scenario.registries:
             cr_id = self.rid("registry", cr.name)
+            # ARM lists a registry's connections even when it has none.
+            self.state.collections[f"{cr_id}/privateEndpointConnections".lower()] = []
             pecs = [
                 {
                     "id": f"{cr_id}/privateEndpointConnections/{c.name}",
