@@ -23,6 +23,7 @@ GUIDE_ORDER: tuple[str, ...] = (
     "registry_egress_connection_approved",
     "privateendpoint_connection_approved",
     "workspace_managed_network_provisioned",
+    "workspace_managed_network_outbound_rules_active",
     "workspace_image_build_compute_set",
     "online_deployment_provisioning_succeeded",
     "online_endpoint_traffic_to_succeeded_deployment",

@@ -78,6 +78,23 @@ class PrivateEndpointConnection:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundRule:
+    """One of a workspace's ``properties.managedNetwork.outboundRules`` (a map: rule name -> rule).
+
+    ``type`` is PrivateEndpoint | FQDN | ServiceTag; only a PrivateEndpoint rule has a
+    ``service_resource_id`` (``destination.serviceResourceId``, an ARM id as the body spells it)
+    and ``subresource_target`` (``destination.subresourceTarget``: blob, file, vault, registry...).
+    """
+
+    name: str
+    type: str | None
+    status: str | None  # Active | Inactive
+    category: str | None  # Required | Recommended | UserDefined | Dependency
+    service_resource_id: str | None = None
+    subresource_target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Workspace:
     id: str
     name: str
@@ -96,6 +113,7 @@ class Workspace:
     # and managedNetwork.status.status (Inactive | Active); None when the body has no managedNetwork.
     managed_network_isolation: str | None = None
     managed_network_status: str | None = None
+    outbound_rules: tuple[OutboundRule, ...] = ()  # managedNetwork.outboundRules, by rule name
     kind: str | None = None  # the body's top-level kind: Default | Hub | Project | FeatureStore
     # properties.hubResourceId of a hub-based project: it has no private endpoint of its own
     # and is reached through its hub's.

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_checks
 from netverify.config import WORKSPACE_TYPE
 from netverify.facts import (
@@ -20,6 +21,7 @@ from netverify.facts import (
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
+    OutboundRule,
     PolicyAssignment,
     PolicyDefinition,
     PrivateDnsZone,
@@ -41,6 +43,7 @@ from netverify.sim.arm_state import microsoft_managed_endpoint
 from netverify.sinks.events import to_event
 
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 V1_POLICY_ID = "/providers/Microsoft.Authorization/policyDefinitions/v1-legacy-mode"
 
 FOUNDATION_CHECKS = ("keyvault_network_bypass_azure_services", "workspace_v1_legacy_mode_disabled")
@@ -79,6 +82,8 @@ def workspace(
     image_build_compute: str | None = None,
     managed_network: str | None = None,
     managed_network_status: str | None = None,
+    storage: str | None = None,
+    outbound_rules: Sequence[OutboundRule] = (),
 ) -> Workspace:
     return Workspace(
         id=arm_id(WORKSPACE_TYPE, name),
@@ -91,10 +96,31 @@ def workspace(
         public_network_access="Disabled",
         key_vault_id=arm_id("Microsoft.KeyVault/vaults", key_vault) if key_vault else None,
         container_registry_id=arm_id(REGISTRY_TYPE, registry) if registry else None,
-        storage_account_id=None,
+        storage_account_id=arm_id(STORAGE_TYPE, storage) if storage else None,
         image_build_compute=image_build_compute,
         managed_network_isolation=managed_network,
         managed_network_status=managed_network_status,
+        outbound_rules=tuple(outbound_rules),
+    )
+
+
+def outbound_rule(
+    service_resource_id: str,
+    subresource_target: str,
+    *,
+    name: str | None = None,
+    status: str | None = "Active",
+    category: str | None = "Required",
+) -> OutboundRule:
+    """A managed VNet's private-endpoint outbound rule to ``subresource_target`` of the resource;
+    unnamed, it takes Azure's name for a Required rule (``__SYS_PE_<resource>_<target>``)."""
+    return OutboundRule(
+        name=name or f"__SYS_PE_{name_of(service_resource_id)}_{subresource_target}",
+        type="PrivateEndpoint",
+        status=status,
+        category=category,
+        service_resource_id=service_resource_id,
+        subresource_target=subresource_target,
     )
 
 

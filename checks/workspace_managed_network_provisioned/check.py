@@ -6,7 +6,7 @@ from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import skipped
 from netverify.checklib.online import EndpointView, judge_endpoints
 from netverify.facts import Facts, Workspace
-from netverify.model import Evidence, Finding, Status
+from netverify.model import Evidence, Finding, Link, Status
 
 META = load_meta(__file__)
 
@@ -48,4 +48,6 @@ def _judge(ws: Workspace, views: tuple[EndpointView, ...]) -> Iterator[Finding]:
             "not Active: they were created without it.",
             evidence,
             META.remediation(workspace_name=ws.name, resource_group=ws.resource_group),
+            # Its outbound rules stay Inactive until it is provisioned (their check needs this).
+            breaks=frozenset({Link.resource(ws.id)}),
         )

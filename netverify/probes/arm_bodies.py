@@ -22,6 +22,7 @@ from netverify.facts import (
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
+    OutboundRule,
     PolicyAssignment,
     PolicyDefinition,
     PrivateDnsZone,
@@ -77,7 +78,43 @@ def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
             ),
             MANAGED_NETWORK_STATUS,
         ),
+        outbound_rules=_outbound_rules(managed, rid, network_path),
     )
+
+
+def _outbound_rules(
+    managed: Mapping[str, Any], rid: ResourceId, network_path: str
+) -> tuple[OutboundRule, ...]:
+    """``managedNetwork.outboundRules`` (a map: rule name -> rule), sorted by name. Only a
+    PrivateEndpoint rule's destination is read: an FQDN rule's is a string, a ServiceTag's an
+    object without a resource id."""
+    path = f"{network_path}.outboundRules"
+    rules = _typed(managed, "outboundRules", dict, {}, rid, network_path)
+    parsed = []
+    for name in sorted(rules):
+        rule = _typed(rules, name, dict, {}, rid, path)
+        kind = canonical(_typed(rule, "type", str, None, rid, f"{path}.{name}"), RULE_TYPE)
+        destination = (
+            _typed(rule, "destination", dict, {}, rid, f"{path}.{name}")
+            if kind == "PrivateEndpoint"
+            else {}
+        )
+        where = f"{path}.{name}.destination"
+        parsed.append(
+            OutboundRule(
+                name=name,
+                type=kind,
+                status=canonical(
+                    _typed(rule, "status", str, None, rid, f"{path}.{name}"), RULE_STATUS
+                ),
+                category=canonical(
+                    _typed(rule, "category", str, None, rid, f"{path}.{name}"), RULE_CATEGORY
+                ),
+                service_resource_id=_typed(destination, "serviceResourceId", str, None, rid, where),
+                subresource_target=_typed(destination, "subresourceTarget", str, None, rid, where),
+            )
+        )
+    return tuple(parsed)
 
 
 def parse_subscription(body: Mapping[str, Any]) -> Subscription:
@@ -334,6 +371,9 @@ DEFAULT_ACTION = ("Allow", "Deny")
 BYPASS = ("AzureServices", "None")
 ISOLATION_MODE = ("Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound")
 MANAGED_NETWORK_STATUS = ("Active", "Inactive")
+RULE_TYPE = ("PrivateEndpoint", "FQDN", "ServiceTag")
+RULE_STATUS = ("Active", "Inactive")
+RULE_CATEGORY = ("Required", "Recommended", "UserDefined", "Dependency")
 CONNECTION_STATUS = ("Approved", "Pending", "Rejected", "Disconnected")
 
 

@@ -289,6 +289,19 @@ class _ArmBuilder:
                         "managedNetwork": {
                             "isolationMode": ws.managed_network,
                             "status": {"status": ws.managed_network_status, "sparkReady": False},
+                            "outboundRules": {
+                                rule.name: {
+                                    "type": "PrivateEndpoint",
+                                    "destination": {
+                                        "serviceResourceId": self.target_id(rule.target),
+                                        "subresourceTarget": rule.subresource,
+                                        "sparkEnabled": False,
+                                    },
+                                    "status": rule.status,
+                                    "category": rule.category,
+                                }
+                                for rule in ws.managed_outbound_rules()
+                            },
                         },
                         "provisioningState": "Succeeded",
                         "privateEndpointConnections": self.connections(ws_id, ws.private_endpoints),
@@ -345,6 +358,8 @@ class _ArmBuilder:
     def _add_registries(self) -> None:
         for cr in self.scenario.registries:
             cr_id = self.rid("registry", cr.name)
+            # ARM lists a registry's connections even when it has none.
+            self.state.collections[f"{cr_id}/privateEndpointConnections".lower()] = []
             pecs = [
                 {
                     "id": f"{cr_id}/privateEndpointConnections/{c.name}",

@@ -367,6 +367,17 @@ class OnlineEndpointSpec(_Spec):
         return self
 
 
+class OutboundRuleSpec(_Spec):
+    """A private-endpoint outbound rule of a workspace's managed VNet, to ``target`` (the name of
+    a workspace, vault, registry or storage account of the scenario)."""
+
+    name: str
+    target: str
+    subresource: str = Field(description="subresourceTarget: blob, file, vault, registry...")
+    status: str = "Active"
+    category: str = "Required"
+
+
 class WorkspaceSpec(Placed):
     guid: str
     v1_legacy_mode: bool = False
@@ -384,6 +395,34 @@ class WorkspaceSpec(Placed):
         description="isolationMode: Disabled|AllowInternetOutbound|AllowOnlyApprovedOutbound",
     )
     managed_network_status: str = "Active"
+    outbound_rules: tuple[OutboundRuleSpec, ...] | None = Field(
+        None,
+        description="The managed VNet's private-endpoint outbound rules; unset: the Required "
+        "ones Azure creates (registry, storage blob and file, vault) in the network's status.",
+    )
+
+    def managed_outbound_rules(self) -> tuple[OutboundRuleSpec, ...]:
+        """The outbound rules the workspace body lists: none without a managed VNet."""
+        if self.managed_network == "Disabled":
+            return ()
+        if self.outbound_rules is not None:
+            return self.outbound_rules
+        targets = [
+            (self.container_registry, "registry"),
+            (self.storage_account, "blob"),
+            (self.storage_account, "file"),
+            (self.key_vault, "vault"),
+        ]
+        return tuple(
+            OutboundRuleSpec(
+                name=f"__SYS_PE_{name}_{sub}",
+                target=name,
+                subresource=sub,
+                status=self.managed_network_status,
+            )
+            for name, sub in targets
+            if name
+        )
 
 
 class FaultSpec(_Spec):

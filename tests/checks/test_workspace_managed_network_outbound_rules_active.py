@@ -1,0 +1,279 @@
+"""workspace_managed_network_outbound_rules_active, judged from hand-built facts, from a parsed
+workspace body and through the simulated ARM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netverify.azure.arm_ids import ResourceId
+from netverify.checklib.catalog import load_checks
+from netverify.config import WORKSPACE_TYPE
+from netverify.diagnose import diagnose, problems
+from netverify.facts import OutboundRule
+from netverify.model import Evidence, Status
+from netverify.probes.arm_bodies import parse_workspace
+from netverify.runner import run_once
+from netverify.sim.scenario import OutboundRuleSpec, Scenario
+from netverify.testing import (
+    REGISTRY_TYPE,
+    STORAGE_TYPE,
+    arm_id,
+    deployment,
+    endpoint,
+    facts,
+    outbound_rule,
+    workspace,
+)
+from tests.conftest import TenantFactory
+
+CHECK_ID = "workspace_managed_network_outbound_rules_active"
+checks = {c.meta.id: c.module for c in load_checks()}
+check = checks[CHECK_ID]
+
+REGISTRY = arm_id(REGISTRY_TYPE, "crtest")
+STORAGE = arm_id(STORAGE_TYPE, "sttest")
+VAULT = arm_id("Microsoft.KeyVault/vaults", "kv-test")
+REQUIRED = [(REGISTRY, "registry"), (STORAGE, "blob"), (STORAGE, "file"), (VAULT, "vault")]
+
+
+def managed(
+    rules: list[OutboundRule],
+    *,
+    isolation: str = "AllowOnlyApprovedOutbound",
+    status: str = "Active",
+) -> Any:
+    """Facts of workspace mlw-test (registry crtest, storage sttest, vault kv-test) with a managed
+    VNet holding ``rules`` and one online deployment."""
+    ws = workspace(
+        registry="crtest",
+        storage="sttest",
+        managed_network=isolation,
+        managed_network_status=status,
+        outbound_rules=rules,
+    )
+    ep = endpoint()
+    return facts([ws], endpoints=[ep], deployments=[deployment(of=ep)])
+
+
+def test_missing_blob_rule_fails_naming_the_cut_dependency_and_the_set_command() -> None:
+    """No rule to sttest (blob): one fail with full evidence and outbound-rule set; others pass."""
+    rules = [outbound_rule(r, t) for r, t in REQUIRED if t != "blob"]
+
+    found = list(check.evaluate(managed(rules)))
+
+    assert [Status.PASS, Status.FAIL, Status.PASS, Status.PASS] == [f.status for f in found]
+    missing = found[1]
+    assert f"{STORAGE}:blob" == missing.subject
+    assert (
+        "Workspace mlw-test's managed VNet (AllowOnlyApprovedOutbound) has no private-endpoint "
+        "outbound rule to sttest (blob): model and code downloads from sttest fail."
+    ) == missing.message
+    assert (
+        Evidence(
+            {
+                "isolationMode": "AllowOnlyApprovedOutbound",
+                "networkStatus": "Active",
+                "rule": None,
+                "ruleStatus": None,
+                "category": None,
+                "serviceResourceId": STORAGE,
+                "subresourceTarget": "blob",
+                "onlineDeployments": 1,
+            },
+            {"ruleStatus": "Active"},
+        )
+        == missing.evidence
+    )
+    assert (
+        "az ml workspace outbound-rule set --workspace-name mlw-test --resource-group rg-test "
+        f"--rule pe-sttest-blob --type private_endpoint --service-resource-id {STORAGE} "
+        "--subresource-target blob"
+    ) == missing.remediation.command
+    assert frozenset() == missing.needs
+
+
+def test_all_required_rules_active_pass_with_their_evidence() -> None:
+    """Registry, blob, file and vault rules all Active: four passes, each naming its rule."""
+    rules = [outbound_rule(r, t) for r, t in REQUIRED]
+
+    found = list(check.evaluate(managed(rules, isolation="AllowInternetOutbound")))
+
+    assert [Status.PASS] * 4 == [f.status for f in found]
+    assert (
+        "Workspace mlw-test's managed VNet rule __SYS_PE_crtest_registry to crtest (registry) is Active."
+        == found[0].message
+    )
+    assert {
+        "isolationMode": "AllowInternetOutbound",
+        "networkStatus": "Active",
+        "rule": "__SYS_PE_kv-test_vault",
+        "ruleStatus": "Active",
+        "category": "Required",
+        "serviceResourceId": VAULT,
+        "subresourceTarget": "vault",
+        "onlineDeployments": 1,
+    } == found[3].evidence.observed
+
+
+def test_service_resource_id_matches_in_any_case() -> None:
+    """ARM ids are case-insensitive: an upper-cased serviceResourceId still matches."""
+    rules = [outbound_rule(r.upper(), t) for r, t in REQUIRED]
+
+    assert [Status.PASS] * 4 == [f.status for f in check.evaluate(managed(rules))]
+
+
+def test_inactive_rule_in_an_active_network_fails_with_its_own_name() -> None:
+    """The registry rule Inactive while the network is Active: fail, set the same rule again."""
+    rules = [
+        outbound_rule(r, t, status="Inactive" if t == "registry" else "Active") for r, t in REQUIRED
+    ]
+
+    [registry, *_] = check.evaluate(managed(rules))
+
+    assert Status.FAIL == registry.status
+    assert (
+        "Workspace mlw-test's managed VNet rule __SYS_PE_crtest_registry to crtest (registry) is "
+        "Inactive, not Active: image pulls from crtest fail."
+    ) == registry.message
+    assert "--rule __SYS_PE_crtest_registry " in registry.remediation.command
+
+
+def test_inactive_rules_of_an_unprovisioned_network_are_one_problem_with_it() -> None:
+    """Network Inactive: its rules' fails need the workspace link the provisioned check breaks."""
+    rules = [outbound_rule(r, t, status="Inactive") for r, t in REQUIRED]
+    observed = managed(rules, status="Inactive")
+    findings = [
+        *checks["workspace_managed_network_provisioned"].evaluate(observed),
+        *check.evaluate(observed),
+    ]
+
+    [problem] = problems(diagnose(findings))
+
+    [cause] = problem.causes
+    assert "workspace_managed_network_provisioned" == cause.check.id
+    assert [CHECK_ID] * 4 == [s.check.id for s in problem.symptoms]
+    assert all(s.remediation is None for s in problem.symptoms)
+    assert (
+        "is Inactive as the managed VNet is not provisioned: secret reads from kv-test fail."
+        in (problem.symptoms[3].message)
+    )
+
+
+def test_isolation_disabled_is_skipped() -> None:
+    """No managed VNet (isolation mode Disabled): nothing to judge."""
+    [finding] = check.evaluate(managed([], isolation="Disabled"))
+
+    assert Status.SKIPPED == finding.status
+    assert "isolation mode Disabled" in finding.message
+
+
+def test_unprovisioned_network_without_deployments_is_skipped() -> None:
+    """Rules become Active on provisioning; with no deployment nothing is cut off yet."""
+    ws = workspace(managed_network="AllowInternetOutbound", managed_network_status="Inactive")
+
+    [finding] = check.evaluate(facts([ws]))
+
+    assert Status.SKIPPED == finding.status
+
+
+def test_a_body_without_outbound_rules_fails_every_dependency() -> None:
+    """A managedNetwork without outboundRules parses to no rules: each dependency's rule is missing."""
+    ws_id = arm_id(WORKSPACE_TYPE, "mlw-test")
+    body = {
+        "location": "eastus",
+        "properties": {
+            "keyVault": VAULT,
+            "containerRegistry": REGISTRY,
+            "storageAccount": STORAGE,
+            "managedNetwork": {
+                "isolationMode": "allowonlyapprovedoutbound",
+                "status": {"status": "Active"},
+            },
+        },
+    }
+    ws = parse_workspace(body, ResourceId.parse(ws_id))
+    ep = endpoint()
+
+    found = list(check.evaluate(facts([ws], endpoints=[ep], deployments=[deployment(of=ep)])))
+
+    assert () == ws.outbound_rules
+    assert [Status.FAIL] * 4 == [f.status for f in found]
+    assert ["registry", "blob", "file", "vault"] == [
+        f.evidence.observed["subresourceTarget"] for f in found
+    ]
+
+
+def test_a_body_rule_map_is_parsed_by_type() -> None:
+    """A PrivateEndpoint rule keeps its destination; an FQDN rule (destination a string) none."""
+    ws_id = arm_id(WORKSPACE_TYPE, "mlw-test")
+    rules = {
+        "pe-blob": {
+            "type": "privateendpoint",
+            "destination": {
+                "serviceResourceId": STORAGE,
+                "subresourceTarget": "blob",
+                "sparkEnabled": False,
+            },
+            "status": "active",
+            "category": "UserDefined",
+        },
+        "pypi": {
+            "type": "FQDN",
+            "destination": "pypi.org",
+            "status": "Active",
+            "category": "Recommended",
+        },
+    }
+    body = {
+        "properties": {
+            "managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound", "outboundRules": rules}
+        }
+    }
+
+    ws = parse_workspace(body, ResourceId.parse(ws_id))
+
+    assert (
+        OutboundRule("pe-blob", "PrivateEndpoint", "Active", "UserDefined", STORAGE, "blob"),
+        OutboundRule("pypi", "FQDN", "Active", "Recommended"),
+    ) == ws.outbound_rules
+
+
+def test_simulated_tenant_fails_the_missing_rule_and_passes_the_defaults(
+    start_tenant: TenantFactory, demo_scenario: Scenario
+) -> None:
+    """Through the real SDK: mlw-healthy's default rules pass; mlw-broken without its storage
+    rules fails for blob and file."""
+
+    def managed_spec(w: Any) -> Any:
+        rules = None
+        if w.name == "mlw-broken":
+            rules = (
+                OutboundRuleSpec(name="pe-registry", target="crbroken", subresource="registry"),
+                OutboundRuleSpec(name="pe-vault", target="kv-broken", subresource="vault"),
+            )
+        return w.model_copy(
+            update={"managed_network": "AllowOnlyApprovedOutbound", "outbound_rules": rules}
+        )
+
+    scenario = demo_scenario.model_copy(
+        update={"workspaces": [managed_spec(w) for w in demo_scenario.workspaces]}
+    )
+    tenant = start_tenant(scenario)
+
+    found = [f for f in run_once(tenant.config()).findings if f.check.id == CHECK_ID]
+
+    verdicts = {
+        (f.resource_id.rsplit("/", 1)[1], f.evidence.observed["subresourceTarget"]): f.status
+        for f in found
+        if f.evidence
+    }
+    assert {
+        ("mlw-healthy", "registry"): Status.PASS,
+        ("mlw-healthy", "blob"): Status.PASS,
+        ("mlw-healthy", "file"): Status.PASS,
+        ("mlw-healthy", "vault"): Status.PASS,
+        ("mlw-broken", "registry"): Status.PASS,
+        ("mlw-broken", "blob"): Status.FAIL,
+        ("mlw-broken", "file"): Status.FAIL,
+        ("mlw-broken", "vault"): Status.PASS,
+    } == {k: v for k, v in verdicts.items() if k[0] in {"mlw-healthy", "mlw-broken"}}
