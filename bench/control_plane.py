@@ -50,6 +50,11 @@ def main() -> int:
     parser.add_argument(
         "--skip-naive", action="store_true", help="measure netverify only (no ratios)"
     )
+    parser.add_argument(
+        "--no-scoring",
+        action="store_true",
+        help="scoring.enabled = false: no scoring-path request per online endpoint",
+    )
     parser.add_argument("--child", choices=("netverify", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -84,6 +89,7 @@ def _bench(args: argparse.Namespace) -> int:
                 "max_concurrency_per_subscription": args.per_subscription,
                 "timeout_seconds": 60,
             },
+            scoring={"enabled": not args.no_scoring},
         )
         env = {**os.environ, **tenant.credential_environment}
         results = {}
@@ -137,6 +143,7 @@ def resources_read(facts: Facts) -> int:
     """Distinct ARM resources whose bodies the run received."""
     count = sum(1 for r in facts.workspaces if r.value is not None)
     count += sum(1 for r in facts.key_vaults.values() if r.value is not None)
+    count += sum(1 for r in facts.storage_accounts.values() if r.value is not None)
     for registry in facts.registries.values():
         if registry.value is not None:
             count += 1 + len(registry.value.private_endpoint_connections)
@@ -184,7 +191,15 @@ def _run_naive(config: Config) -> Facts:
     )
     facts: dict[str, dict[str, Read[Any]]] = {
         k: {}
-        for k in ("vaults", "registries", "endpoints", "deployments", "assignments", "definitions")
+        for k in (
+            "vaults",
+            "registries",
+            "storage",
+            "endpoints",
+            "deployments",
+            "assignments",
+            "definitions",
+        )
     }
     workspaces: list[Read[Any]] = []
     for subscription in [d["name"] for d in descendants]:
@@ -219,6 +234,14 @@ def _run_naive(config: Config) -> Facts:
                     ws.container_registry_id,
                     value=arm_bodies.parse_registry(registry, connections, cr),
                 )
+            if ws.storage_account_id:
+                st = ResourceId.parse(ws.storage_account_id)
+                account = resources.resources.get_by_id(
+                    ws.storage_account_id, api_version=arm.STORAGE_API_VERSION
+                ).as_dict()
+                facts["storage"][ws.storage_account_id.lower()] = Read(
+                    ws.storage_account_id, value=arm_bodies.parse_storage_account(account, st)
+                )
             endpoints = tuple(
                 arm_bodies.parse_online_endpoint(e, ws.id, rid)
                 for e in paged(resources, f"{ws.id}/onlineEndpoints")
@@ -249,6 +272,7 @@ def _run_naive(config: Config) -> Facts:
         workspaces=tuple(workspaces),
         key_vaults=facts["vaults"],
         registries=facts["registries"],
+        storage_accounts=facts["storage"],
         online_endpoints=facts["endpoints"],
         online_deployments=facts["deployments"],
         policy_assignments=facts["assignments"],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import ipaddress
+import json
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,3 +165,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if any(word in reason for word in MISSING_TOOL):
         report.outcome = "failed"
         report.longrepr = f"required ({REQUIRE_TOOLS}=1): {reason.removeprefix('Skipped: ')}"
+
+
+def scenario_events(scenario: str) -> list[dict[str, Any]]:
+    """The JSONL events of ``netverify demo --scenario <scenario>`` (a built-in name or file)."""
+    from netverify.cli import main
+
+    capture = pytest.MonkeyPatch()
+    out = io.StringIO()
+    capture.setattr(sys, "stdout", out)
+    try:
+        assert main(["demo", "--scenario", scenario, "--output", "jsonl"]) in (0, 1)
+    finally:
+        capture.undo()
+    return [json.loads(line) for line in out.getvalue().splitlines()]

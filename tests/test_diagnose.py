@@ -3,9 +3,6 @@ fill in, never from check ids; on the demo, one problem per problem the scenario
 
 from __future__ import annotations
 
-import io
-import json
-import sys
 from typing import Any
 
 import pytest
@@ -15,6 +12,7 @@ from netverify.cli import main
 from netverify.diagnose import cause_identified, diagnose, event_problems, problems
 from netverify.model import Finding, Link, Remediation, Status
 from netverify.sim.scenario import builtin_names, builtin_scenario
+from tests.conftest import scenario_events
 
 META = {c.meta.id: c.meta for c in load_checks()}
 NAME = "ep.eastus.inference.ml.azure.com"
@@ -138,18 +136,6 @@ def test_only_fails_take_part() -> None:
     diagnosed = diagnose([error, name])
 
     assert diagnosed == (error, name)
-
-
-def scenario_events(scenario: str) -> list[dict[str, Any]]:
-    """The JSONL events of ``netverify demo --scenario <scenario>``."""
-    capture = pytest.MonkeyPatch()
-    out = io.StringIO()
-    capture.setattr(sys, "stdout", out)
-    try:
-        assert main(["demo", "--scenario", scenario, "--output", "jsonl"]) in (0, 1)
-    finally:
-        capture.undo()
-    return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
 @pytest.fixture(scope="module")

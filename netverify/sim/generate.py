@@ -20,8 +20,9 @@ def large_tenant(
     latency_ms: float = 0.0,
     workspaces_per_group: int = 5,
 ) -> Scenario:
-    """Workspaces spread evenly over subscriptions, endpoints evenly over workspaces, one
-    deployment per endpoint; every subscription under management group ``mg-ml``."""
+    """Workspaces spread evenly over subscriptions (each with its vault, registry and storage
+    account), endpoints evenly over workspaces, one deployment per endpoint; every
+    subscription under management group ``mg-ml``."""
     subs = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"netverify-sub-{i}")) for i in range(subscriptions)]
     data: dict[str, Any] = {
         "subscriptions": subs,
@@ -30,6 +31,7 @@ def large_tenant(
         "workspaces": [],
         "key_vaults": [],
         "registries": [],
+        "storage_accounts": [],
         "online_endpoints": [],
         "policy_assignments": [
             # One Audit assignment of the V1LegacyMode policy on the first subscription.
@@ -47,12 +49,14 @@ def large_tenant(
                 "guid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"netverify-ws-{i}")),
                 "key_vault": f"kv-{i:04d}",
                 "container_registry": f"cr{i:04d}",
+                "storage_account": f"st{i:04d}",
                 # Planted: every 25th workspace has no image-build compute.
                 "image_build_compute": None if i % 25 == 0 else "cpu-build",
                 **placed,
             }
         )
         data["key_vaults"].append({"name": f"kv-{i:04d}", **placed})
+        data["storage_accounts"].append({"name": f"st{i:04d}", **placed})
         data["registries"].append(
             {
                 "name": f"cr{i:04d}",
