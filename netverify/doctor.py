@@ -10,6 +10,7 @@ import os
 import socket
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ import dns.rcode
 import dns.resolver
 from azure.core.credentials import TokenCredential
 
-from netverify.azure.arm_ids import ResourceId
+from netverify.azure.arm_ids import ResourceId, subscription_of
 from netverify.azure.clouds import Cloud, cloud
 from netverify.azure.net import split_host_port
 from netverify.config import (
@@ -38,6 +39,8 @@ from netverify.facts import ReadFailure, ReadProblem
 from netverify.model import EXIT_CANNOT_RUN, Status, exit_code_of
 from netverify.probes.arm import ArmReader
 from netverify.probes.credentials import client_id, make_credential, token_claims
+from netverify.probes.discovery import discover
+from netverify.probes.dns import queried_address
 
 ROLE_NAME = "netverify reader"  # deploy/azure/netverify-reader.role.json
 
@@ -168,13 +171,18 @@ def _subscriptions(reader: ArmReader, config: Config, assignee: str) -> Diagnosi
     if listed.value is None:
         return _read_failed("subscriptions", listed.failure, assignee, "/subscriptions/<id>")
     visible = {s.subscription_id.lower(): s for s in listed.value}
-    needed = {ResourceId.parse(w).subscription for w in config.scope.workspaces}
+    scope = config.scope
+    needed = {
+        *(ResourceId.parse(w).subscription for w in scope.workspaces),
+        *(subscription_of(g) or "" for g in scope.resource_groups),
+        *scope.subscriptions,
+    } - {""}
     missing = sorted(s for s in needed if s.lower() not in visible)
     if missing:
         return Diagnosis(
             "subscriptions",
             Status.FAIL,
-            f"the identity cannot see {', '.join(missing)}, where configured workspaces live",
+            f"the identity cannot see {', '.join(missing)}, where the scope points",
             " ; ".join(_assign(assignee, f"/subscriptions/{s}") for s in missing),
         )
     if not visible:
@@ -189,14 +197,38 @@ def _subscriptions(reader: ArmReader, config: Config, assignee: str) -> Diagnosi
 
 
 def _workspaces(reader: ArmReader, config: Config, assignee: str) -> Iterator[Diagnosis]:
-    if not config.scope.workspaces:
+    """Each named workspace read; each wider scope (resource groups, subscriptions, management
+    group) listed as a run lists it (``probes.discovery.discover``)."""
+    scope = config.scope
+    if not scope.workspaces and not scope.needs_discovery:
         yield Diagnosis(
             "workspaces",
             Status.FAIL,
-            "scope.workspaces is empty: there is nothing to verify",
-            "add the ARM ids of the workspaces to scope.workspaces in the config.",
+            "the scope is empty: there is nothing to verify",
+            "name workspaces (scope.workspaces) or where to find them (scope.resource_groups, "
+            "scope.subscriptions, scope.management_group) in the config.",
         )
-    for workspace_id in config.scope.workspaces:
+    if scope.needs_discovery:
+        with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
+            found, unlisted, discovery = discover(reader, scope, pool)
+        for read in unlisted:
+            yield _read_failed(
+                f"scope {read.resource_id}", read.failure, assignee, read.resource_id
+            )
+        named = {w.lower() for w in scope.workspaces}
+        listed = [w for w in found if w.lower() not in named]
+        how = discovery.method.value.replace("_", " ")
+        if listed:
+            yield Diagnosis("discovery", Status.PASS, f"{len(listed)} workspace(s) found ({how})")
+        elif not unlisted:
+            yield Diagnosis(
+                "discovery",
+                Status.FAIL,
+                f"no workspace found in the wider scopes ({how})",
+                "check scope.resource_groups / subscriptions / management_group, and that the "
+                f"identity may read there: {_assign(assignee, '<scope>')}",
+            )
+    for workspace_id in scope.workspaces:
         rid = ResourceId.parse(workspace_id)
         read = reader.workspace(workspace_id)
         topic = f"workspace {rid.name}"
@@ -217,7 +249,7 @@ def _read_failed(topic: str, failure: ReadFailure | None, assignee: str, scope: 
             topic,
             Status.FAIL,
             "ARM has no such resource (404)",
-            "check the id in scope.workspaces: the workspace may have been deleted or moved.",
+            "check the id in the config's scope: the resource may have been deleted or moved.",
         )
     if failure.problem is ReadProblem.UNAUTHENTICATED:
         return Diagnosis(topic, Status.FAIL, failure.message, "see the token diagnosis.")
@@ -251,9 +283,12 @@ def _host_resolvers(config: Config) -> Diagnosis:
 
 def _azure_dns(config: Config, names: Cloud) -> Diagnosis:
     """Ask Azure DNS for the cloud's ARM host name: any NOERROR/NXDOMAIN answer proves it is up."""
-    host, port = split_host_port(config.dns.azure_dns)
+    asked = queried_address(config.dns, config.dns.azure_dns)
+    host, port = split_host_port(asked)
     qname = urlsplit(names.arm_endpoint).hostname or ""
     where = f"{config.dns.azure_dns} (dns.azure_dns)"
+    if split_host_port(asked) != split_host_port(config.dns.azure_dns):
+        where += f" through {asked} (dns.server_map)"
     try:
         reply = dns.query.udp(
             dns.message.make_query(qname, "A"), host, port=port, timeout=config.dns.timeout_seconds

@@ -12,7 +12,7 @@ import tomli_w
 
 from netverify import doctor
 from netverify.cli import main
-from netverify.config import Config, parse_config
+from netverify.config import Config, ScopeConfig, parse_config
 from netverify.model import Status
 from netverify.sim.cloud_naming import in_cloud
 from netverify.sim.dns_server import StaticDnsServer
@@ -339,3 +339,76 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def test_a_wider_scope_is_listed_as_a_run_lists_it(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    """Scope by subscriptions only: no "scope is empty" fail; the discovery says how many it
+    found and how, and the subscriptions asked for are the ones checked for visibility."""
+    tenant, config = healthy
+    wider = config.model_copy(
+        update={
+            "scope": ScopeConfig(subscriptions=tuple(tenant.scenario.subscriptions)),
+        }
+    )
+
+    found = by_topic(doctor.diagnose(wider, tmp_path))
+
+    assert "workspaces" not in found
+    assert (Status.PASS, "3 workspace(s) found (resource graph)") == (
+        found["discovery"].status,
+        found["discovery"].observed,
+    )
+    assert Status.PASS is found["subscriptions"].status
+
+
+def test_a_wider_scope_that_holds_no_workspace_fails_with_the_fix(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    tenant, config = healthy
+    empty_group = f"/subscriptions/{tenant.scenario.subscriptions[0]}/resourceGroups/rg-empty"
+    scoped = config.model_copy(update={"scope": ScopeConfig(resource_groups=(empty_group,))})
+
+    diagnoses = doctor.diagnose(scoped, tmp_path)
+    found = by_topic(diagnoses)
+
+    assert Status.FAIL is found["discovery"].status
+    assert "no workspace found in the wider scopes (resource graph)" == found["discovery"].observed
+    assert "scope.resource_groups" in (found["discovery"].fix or "")
+    assert 1 == doctor.exit_code(diagnoses)
+
+
+def test_an_empty_scope_names_every_kind_of_scope(
+    healthy: tuple[SimulatedTenant, Config], tmp_path: Path
+) -> None:
+    _, config = healthy
+    found = by_topic(doctor.diagnose(config.model_copy(update={"scope": ScopeConfig()}), tmp_path))
+
+    assert Status.FAIL is found["workspaces"].status
+    assert "scope.management_group" in (found["workspaces"].fix or "")
+
+
+def test_azure_dns_is_asked_where_the_server_map_sends_it(
+    healthy: tuple[SimulatedTenant, Config], azure_dns: StaticDnsServer, tmp_path: Path
+) -> None:
+    """dns.azure_dns keeps its declared 168.63.129.16; dns.server_map sends the query to the
+    loopback stand-in (nothing goes to 168.63.129.16), and the diagnosis says both."""
+    _, config = healthy
+    mapped = config.model_copy(
+        update={
+            "dns": config.dns.model_copy(
+                update={
+                    "azure_dns": "168.63.129.16",
+                    "server_map": {"168.63.129.16": azure_dns.address},
+                }
+            )
+        }
+    )
+
+    found = by_topic(doctor.diagnose(mapped, tmp_path))["Azure DNS"]
+
+    assert Status.PASS is found.status
+    assert found.observed.startswith(
+        f"168.63.129.16 (dns.azure_dns) through {azure_dns.address} (dns.server_map) answered "
+    )

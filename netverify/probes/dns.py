@@ -92,6 +92,15 @@ def read_resolv_conf(path: Path) -> ResolvConf:
     return ResolvConf(tuple(servers), tuple(problems))
 
 
+def queried_address(config: DnsConfig, address: str) -> str:
+    """Where queries to the declared DNS server ``address`` really go, as ``host:port``
+    (``[v6]:port``): ``config.server_map``'s entry for it (with or without its port), else the
+    address itself (port 53 when none is given)."""
+    mapped = config.server_map.get(address) or config.server_map.get(split_host_port(address)[0])
+    host, port = split_host_port(mapped or address)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def build_resolvers(
     config: DnsConfig, vnet_dns_servers: Sequence[str], azure_dns: str | None = None
 ) -> tuple[tuple[Resolver, ...], tuple[ProbeError, ...]]:
@@ -103,11 +112,7 @@ def build_resolvers(
     """
 
     def target(address: str) -> str:
-        mapped = config.server_map.get(address) or config.server_map.get(
-            split_host_port(address)[0]
-        )
-        host, port = split_host_port(mapped or address)
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return queried_address(config, address)
 
     resolvers: list[Resolver] = []
     host = ResolvConf(())
