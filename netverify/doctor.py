@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -358,22 +359,109 @@ def sink_reachability(sink: Sink) -> Diagnosis:
                 "UDP syslog has no answer to wait for, so reachability cannot be checked",
                 'prefer protocol = "tls" (or "tcp"): UDP loses events without a trace.',
             )
-        case SyslogSink():
+        case SyslogSink(protocol="tcp"):
             return tcp_reachable(
-                f"sink syslog {sink.protocol} {sink.host}:{sink.effective_port}",
+                f"sink syslog tcp {sink.host}:{sink.effective_port}",
                 sink.host,
                 sink.effective_port,
                 sink.timeout_seconds,
             )
+        case SyslogSink():
+            return tls_reachable(
+                f"sink syslog tls {sink.host}:{sink.effective_port}",
+                sink.host,
+                sink.effective_port,
+                sink.timeout_seconds,
+                ca_file=sink.ca_file,
+                server_name=sink.server_name,
+            )
         case AzureMonitorSink():
-            return _https_reachable("sink azure_monitor", sink.endpoint, sink.timeout_seconds)
+            return _https_reachable(
+                "sink azure_monitor", sink.endpoint, sink.timeout_seconds, sink.ca_file
+            )
         case SplunkHecSink() | WebhookSink():
-            return _https_reachable(f"sink {sink.type}", sink.url, sink.timeout_seconds)
+            return _https_reachable(
+                f"sink {sink.type}", sink.url, sink.timeout_seconds, sink.ca_file
+            )
 
 
-def _https_reachable(topic: str, url: str, timeout: float) -> Diagnosis:
+def _https_reachable(
+    topic: str, url: str, timeout: float, ca_file: Path | None = None
+) -> Diagnosis:
     parts = urlsplit(url)
-    return tcp_reachable(f"{topic} {url}", parts.hostname or "", parts.port or 443, timeout)
+    host = parts.hostname or ""
+    return tls_reachable(f"{topic} {url}", host, parts.port or 443, timeout, ca_file=ca_file)
+
+
+# OpenSSL's X509_V_ERR codes (openssl-verify(1)) a receiver's certificate most often fails with,
+# and what fixes each on this side or the receiver's.
+_TLS_CAUSES = {
+    10: ("its certificate has expired", "renew the receiver's certificate."),
+    9: ("its certificate is not valid yet", "check the receiver's and this host's clocks."),
+    18: (
+        "its certificate is self-signed",
+        "give the sink's ca_file the receiver's certificate (or the CA that should sign it).",
+    ),
+    19: (
+        "its chain ends in a CA this host does not trust",
+        "give the sink's ca_file the receiver's CA (PEM).",
+    ),
+    20: (
+        "its issuer is not a CA this host trusts",
+        "give the sink's ca_file the receiver's CA (PEM), or have the receiver send its "
+        "intermediate certificates.",
+    ),
+    62: (
+        "its certificate is not for the name asked",
+        "address the receiver by a name its certificate holds (host, or server_name for "
+        "syslog), or reissue the certificate with this name.",
+    ),
+}
+
+
+def tls_reachable(
+    topic: str,
+    host: str,
+    port: int,
+    timeout: float,
+    *,
+    ca_file: Path | None = None,
+    server_name: str | None = None,
+) -> Diagnosis:
+    """TCP, then a TLS handshake verified as the sink verifies it (system store plus
+    ``ca_file``, the name ``server_name`` or ``host``); a failed verification names its cause
+    from OpenSSL's verify code (``_TLS_CAUSES``)."""
+    reached = tcp_reachable(topic, host, port, timeout)
+    if reached.status is not Status.PASS:
+        return reached
+    name = server_name or host
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    try:
+        with (
+            socket.create_connection((host, port), timeout=min(timeout, 5.0)) as raw,
+            context.wrap_socket(raw, server_hostname=name),
+        ):
+            pass
+    except ssl.SSLCertVerificationError as exc:
+        cause, fix = _TLS_CAUSES.get(
+            exc.verify_code,
+            ("its certificate does not verify", "check the receiver's certificate chain."),
+        )
+        return Diagnosis(
+            topic,
+            Status.FAIL,
+            f"{host}:{port} accepts connections, but TLS fails: {cause} "
+            f"({exc.verify_message}, verifying {name})",
+            fix,
+        )
+    except (ssl.SSLError, OSError) as exc:
+        return Diagnosis(
+            topic,
+            Status.FAIL,
+            f"{host}:{port} accepts connections, but the TLS handshake fails: {exc}",
+            "check that the receiver speaks TLS on this port.",
+        )
+    return Diagnosis(topic, Status.PASS, f"{host}:{port} accepts TLS, certificate valid for {name}")
 
 
 def tcp_reachable(topic: str, host: str, port: int, timeout: float) -> Diagnosis:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
+import trustme
 
 from netverify import doctor
 from netverify.cli import main
@@ -412,3 +416,84 @@ def test_azure_dns_is_asked_where_the_server_map_sends_it(
     assert found.observed.startswith(
         f"168.63.129.16 (dns.azure_dns) through {azure_dns.address} (dns.server_map) answered "
     )
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A loopback TLS listener whose certificate is for receiver.example, from a CA of its own
+    (written to the returned PEM path); each connection gets a handshake, then is closed."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("receiver.example").configure_cert(context)
+    ca_file = tmp_path / "receiver-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with contextlib.suppress(OSError), connection:
+                connection.settimeout(2)
+                context.wrap_socket(connection, server_side=True).close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], ca_file
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("server_name", "trust", "status", "said", "fix"),
+    [
+        ("receiver.example", True, Status.PASS, "certificate valid for receiver.example", None),
+        (
+            "receiver.example",
+            False,
+            Status.FAIL,
+            "TLS fails: its issuer is not a CA this host trusts",
+            "give the sink's ca_file the receiver's CA",
+        ),
+        (
+            "logs.example",
+            True,
+            Status.FAIL,
+            "TLS fails: its certificate is not for the name asked",
+            "address the receiver by a name its certificate holds",
+        ),
+    ],
+)
+def test_a_tls_sink_names_the_cause_of_a_failed_handshake(
+    tls_receiver: tuple[int, Path],
+    server_name: str,
+    trust: bool,
+    status: Status,
+    said: str,
+    fix: str | None,
+) -> None:
+    """A TLS syslog receiver that accepts TCP: the handshake is verified as the sink verifies
+    it, and a failure says why (an unknown CA, a certificate for another name) and what to set."""
+    port, ca_file = tls_receiver
+    lines = [
+        "[[sinks]]",
+        'type = "syslog"',
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        'protocol = "tls"',
+        f'server_name = "{server_name}"',
+        *([f'ca_file = "{ca_file}"'] if trust else []),
+    ]
+    [sink] = parse_config("\n".join(lines), "sinks.toml").sinks
+
+    found = doctor.sink_reachability(sink)
+
+    assert (status, True) == (found.status, said in found.observed), found.observed
+    assert (fix is None and found.fix is None) or (fix or "") in (found.fix or "")
