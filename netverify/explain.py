@@ -84,8 +84,7 @@ def find_target(facts: Facts, target: str) -> Target:
             return Target(ws.id, ws.name)
         endpoints = facts.online_endpoints.get(ws.id.lower())
         for ep in endpoints.value if endpoints and endpoints.value else ():
-            host = (ep.scoring_uri or "").split("//")[-1].split("/")[0].lower()
-            if wanted in {ep.name.lower(), ep.id.lower()} or (host and wanted == host):
+            if ep.named_by(target):
                 return Target(ws.id, ws.name, ep.name)
     names = ", ".join(r.value.name for r in facts.workspaces if r.value) or "none"
     raise TargetNotFound(

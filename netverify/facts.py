@@ -220,6 +220,14 @@ class OnlineEndpoint:
         """Scored by a Kubernetes cluster (its own address), not through the workspace PE."""
         return (self.kind or "").lower() in {"k8s", "kubernetes"} or bool(self.compute)
 
+    def named_by(self, target: str) -> bool:
+        """Whether ``target`` names this endpoint: its name, its ARM id or the host of its
+        scoring URI, in any case, a trailing slash or an FQDN's root dot ignored (how
+        ``netverify explain`` finds its target)."""
+        wanted = target.strip().lower().rstrip("/").rstrip(".")
+        host = (self.scoring_uri or "").split("//")[-1].split("/")[0].lower()
+        return wanted in {self.name.lower(), self.id.lower()} or (bool(host) and wanted == host)
+
 
 @dataclass(frozen=True, slots=True)
 class PolicyAssignment:

@@ -14,9 +14,9 @@ from netverify.checklib.dns import (
     looping_rules,
     matching_rule,
     same_answer,
+    unread_rulesets,
     zones_answer_privately,
 )
-from netverify.checklib.judging import skipped
 from netverify.facts import (
     DnsAnswer,
     DnsFacts,
@@ -40,15 +40,12 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     if dns is None or not dns.expected:
         return
-    for read in dns.private_resolvers:
-        if read.failure is not None:
-            yield skipped(
-                META,
-                read.resource_id,
-                f"The DNS resolvers and forwarding rulesets could not be read "
-                f"({read.failure.message}): a rule that sends the workspaces' names to a server "
-                "that answers publicly would go unseen.",
-            )
+    yield from unread_rulesets(
+        META,
+        dns,
+        "a rule that sends the workspaces' names to a server that answers publicly would go "
+        "unseen.",
+    )
     paths = _azure_dns_paths(dns)
     looping = {rule.id.lower() for _, rule in looping_rules(dns, paths, dns.expected)}
     for ruleset in dns.rulesets:

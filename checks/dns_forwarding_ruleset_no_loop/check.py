@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.dns import answering_vnets, looping_rules
-from netverify.checklib.judging import skipped
+from netverify.checklib.dns import answering_vnets, looping_rules, unread_rulesets
 from netverify.facts import Facts, ForwardingRule
 from netverify.model import Evidence, Finding, Link, Remediation, Status
 
@@ -18,14 +17,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     if dns is None or not dns.expected:
         return
-    for read in dns.private_resolvers:
-        if read.failure is not None:
-            yield skipped(
-                META,
-                read.resource_id,
-                f"The DNS resolvers and forwarding rulesets could not be read "
-                f"({read.failure.message}): a forwarding loop there would go unseen.",
-            )
+    yield from unread_rulesets(META, dns, "a forwarding loop there would go unseen.")
     # Where the workspace names are resolved: the agent's VNet, the VNets its DNS path ends
     # in, and the private endpoints' VNets (their clients resolve there too).
     vnets = {

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from netverify.azure.arm_ids import resource_group_of
 from netverify.azure.dns_names import REGISTRY
 from netverify.azure.net import is_private
+from netverify.checklib.judging import skipped
 from netverify.facts import (
     DnsAnswer,
     DnsFacts,
@@ -271,6 +272,19 @@ def record_names(name: ExpectedName, zone: PrivateDnsZone) -> dict[str, str]:
         "record_name": name.record_name,
         "ip": ",".join(name.expected_ips),
     }
+
+
+def unread_rulesets(meta: CheckMeta, dns: DnsFacts, unseen: str) -> Iterator[Finding]:
+    """A skipped finding for each DNS Private Resolver / forwarding ruleset list that could not
+    be read; ``unseen`` ends its message: what a rule there could do unnoticed."""
+    for read in dns.private_resolvers:
+        if read.failure is not None:
+            yield skipped(
+                meta,
+                read.resource_id,
+                f"The DNS resolvers and forwarding rulesets could not be read "
+                f"({read.failure.message}): {unseen}",
+            )
 
 
 def looping_rules(

@@ -17,7 +17,12 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-from netverify.azure.arm_ids import parse_resource_group, resource_group_of, subscription_of
+from netverify.azure.arm_ids import (
+    name_of,
+    parse_resource_group,
+    resource_group_of,
+    subscription_of,
+)
 from netverify.config import WORKSPACE_TYPE, ScopeConfig
 from netverify.facts import Discovery, DiscoveryMethod, Read, Workspace
 from netverify.probes.arm import MANAGEMENT_GROUPS_API_VERSION, ArmReader, describe_failure
@@ -83,13 +88,11 @@ def workspace_of_target(
     wanted = target.strip().lower().rstrip(".")
     workspace_ids, _, _ = discover(reader, scope, pool)
     for rid in workspace_ids:
-        if rid.rstrip("/").rsplit("/", 1)[-1].lower() == wanted:
+        if name_of(rid).lower() == wanted:
             return rid
     for rid in workspace_ids:
-        for endpoint in reader.online_endpoints(rid).value or ():
-            host = (endpoint.scoring_uri or "").split("//")[-1].split("/")[0].lower()
-            if wanted in {endpoint.name.lower(), host}:
-                return rid
+        if any(e.named_by(target) for e in reader.online_endpoints(rid).value or ()):
+            return rid
     return None
 
 
