@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netverify.azure.clouds import CloudName
+from netverify.azure.clouds import CloudName, cloud
 from netverify.model import EXIT_CANNOT_RUN, CannotRun
 from netverify.secret import RedactedStderr, redact
 
 # Each command imports what it uses inside its handler: `--help`, `checks list` and
 # `config check` must not pay for the Azure SDKs, the sinks or the report (bench/startup.py).
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from netverify.config import Config
     from netverify.report import ReportInput
     from netverify.runner import RunResult
@@ -290,7 +292,6 @@ def _deliver(config: Config, result: RunResult, fmt: str, show_all: bool = False
 def _send_to_sinks(config: Config, result: RunResult, events: list[dict[str, Any]]) -> None:
     """Spool every event for every sink, then deliver for at most delivery.flush_timeout_seconds."""
     from netverify.agent.state import state_directory
-    from netverify.azure.clouds import cloud
     from netverify.probes.credentials import make_credential  # azure.identity: only with sinks
     from netverify.sinks.delivery import Delivery, SinkEnvironment
 
@@ -407,14 +408,17 @@ def _explain(args: argparse.Namespace) -> int:
         print("\n".join(lines))
         return 0 if holds else 1
 
-    def narrowed(config: Config) -> Config:
-        """The config with its scope cut to the target's workspace, when it is found."""
-        workspace = workspace_id_in(args.target) or _locate(config, args.target)
-        if workspace is None:  # the whole scope's run says what was searched
-            return config
-        return config.model_copy(update={"scope": ScopeConfig(workspaces=(workspace,))})
+    def narrowed_run(config: Config) -> RunResult:
+        """One run, its scope cut to the target's workspace when it is found (the search and
+        the run share one credential, so one token)."""
+        credential = make_credential(config.credential, cloud(config.cloud))
+        workspace = workspace_id_in(args.target) or _locate(config, credential, args.target)
+        if workspace is not None:  # else the whole scope's run says what was searched
+            config = config.model_copy(update={"scope": ScopeConfig(workspaces=(workspace,))})
+        return run_once(config, credential=credential)
 
     from netverify.config import ScopeConfig, config_path, load_config
+    from netverify.probes.credentials import make_credential
 
     if args.demo:
         from netverify.sim.scenario import builtin_scenario
@@ -422,22 +426,19 @@ def _explain(args: argparse.Namespace) -> int:
 
         with SimulatedTenant(builtin_scenario()) as tenant:
             os.environ.update(tenant.credential_environment)
-            return walk(run_once(narrowed(tenant.config())))
-    return walk(run_once(narrowed(load_config(config_path(args.config)))))
+            return walk(narrowed_run(tenant.config()))
+    return walk(narrowed_run(load_config(config_path(args.config))))
 
 
-def _locate(config: Config, target: str) -> str | None:
+def _locate(config: Config, credential: TokenCredential, target: str) -> str | None:
     """The workspace a name or FQDN target lives in (``probes.discovery.workspace_of_target``);
-    None when nothing in scope matches, so the whole scope's run says what was searched."""
+    None when nothing in scope matches."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from netverify.azure.clouds import cloud
     from netverify.probes.arm import ArmReader
-    from netverify.probes.credentials import make_credential
     from netverify.probes.discovery import workspace_of_target
 
-    names = cloud(config.cloud)
-    reader = ArmReader(make_credential(config.credential, names), names, config.arm)
+    reader = ArmReader(credential, cloud(config.cloud), config.arm)
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
         return workspace_of_target(reader, config.scope, pool, target)
 
