@@ -428,19 +428,16 @@ def tls_reachable(
     ca_file: Path | None = None,
     server_name: str | None = None,
 ) -> Diagnosis:
-    """TCP, then a TLS handshake verified as the sink verifies it (system store plus
-    ``ca_file``, the name ``server_name`` or ``host``); a failed verification names its cause
-    from OpenSSL's verify code (``_TLS_CAUSES``)."""
-    reached = tcp_reachable(topic, host, port, timeout)
-    if reached.status is not Status.PASS:
-        return reached
+    """TCP, then on the same connection a TLS handshake verified as the sink verifies it
+    (system store plus ``ca_file``, the name ``server_name`` or ``host``); a failed
+    verification names its cause from OpenSSL's verify code (``_TLS_CAUSES``)."""
+    raw = _connect(topic, host, port, timeout)
+    if isinstance(raw, Diagnosis):
+        return raw
     name = server_name or host
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     try:
-        with (
-            socket.create_connection((host, port), timeout=min(timeout, 5.0)) as raw,
-            context.wrap_socket(raw, server_hostname=name),
-        ):
+        with raw, context.wrap_socket(raw, server_hostname=name):
             pass
     except ssl.SSLCertVerificationError as exc:
         cause, fix = _TLS_CAUSES.get(
@@ -466,9 +463,17 @@ def tls_reachable(
 
 def tcp_reachable(topic: str, host: str, port: int, timeout: float) -> Diagnosis:
     """A TCP connection to the receiver opens from this host (TLS and the protocol come later)."""
+    raw = _connect(topic, host, port, timeout)
+    if isinstance(raw, Diagnosis):
+        return raw
+    raw.close()
+    return Diagnosis(topic, Status.PASS, f"{host}:{port} accepts connections")
+
+
+def _connect(topic: str, host: str, port: int, timeout: float) -> socket.socket | Diagnosis:
+    """An open TCP connection to the receiver, or the failure naming the port to open."""
     try:
-        with socket.create_connection((host, port), timeout=min(timeout, 5.0)):
-            pass
+        return socket.create_connection((host, port), timeout=min(timeout, 5.0))
     except OSError as exc:
         return Diagnosis(
             topic,
@@ -477,4 +482,3 @@ def tcp_reachable(topic: str, host: str, port: int, timeout: float) -> Diagnosis
             f"let this host reach {host} on TCP port {port} (NSG, firewall, or the receiver's "
             "own listener); findings stay spooled until it can.",
         )
-    return Diagnosis(topic, Status.PASS, f"{host}:{port} accepts connections")
