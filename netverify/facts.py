@@ -189,6 +189,12 @@ class Registry:
     private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
 
 
+# provisioningState values (lower case) in which a deployment's running instances answer
+# scoring requests: Succeeded, and Updating/Scaling (an update or autoscale keeps the instances
+# it had serving). The checks judge by it and the simulated scoring front end answers by it.
+SERVING_STATES = frozenset({"succeeded", "updating", "scaling"})
+
+
 @dataclass(frozen=True, slots=True)
 class OnlineDeployment:
     id: str

@@ -357,3 +357,29 @@ def test_the_probe_switched_off_requests_nothing(start_tenant: TenantFactory) ->
     )
 
     assert not [f for f in findings if f.check.id in {SCORING, ROUTER}]
+
+
+def test_a_deployment_that_is_updating_or_scaling_still_serves(start_tenant: TenantFactory) -> None:
+    """Autoscale (Scaling) and an update (Updating) keep the running instances answering: the
+    scoring path passes with 401 (the real-world case H08's kind); a Failed deployment with the
+    same traffic gets 404."""
+    findings = run_small(
+        start_tenant,
+        {"name": "ep-scaling", "deployments": [{"name": "blue", "provisioning_state": "Scaling"}]},
+        {
+            "name": "ep-updating",
+            "deployments": [{"name": "blue", "provisioning_state": "Updating"}],
+        },
+        {"name": "ep-failed", "deployments": [{"name": "blue", "provisioning_state": "Failed"}]},
+    )
+    statuses = {}
+    for name in ("ep-scaling", "ep-updating", "ep-failed"):
+        finding = one(findings, SCORING, name)
+        assert finding.evidence is not None
+        statuses[name] = (finding.status, request(dict(finding.evidence.observed))["status"])
+
+    assert {
+        "ep-scaling": (Status.PASS, 401),
+        "ep-updating": (Status.PASS, 401),
+        "ep-failed": (Status.FAIL, 404),
+    } == statuses

@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from netverify.checklib.judging import failed_read, skipped
-from netverify.facts import Facts, OnlineDeployment, OnlineEndpoint, Workspace
+from netverify.facts import SERVING_STATES, Facts, OnlineDeployment, OnlineEndpoint, Workspace
 from netverify.model import CheckMeta, Finding
 
 SUCCEEDED = "succeeded"
 # Provisioning states of MachineLearningServices' DeploymentProvisioningState: an operation in
 # flight, which ends by itself (autoscale shows Scaling for the minutes scale-out takes).
 TRANSIENT = frozenset({"creating", "updating", "scaling", "deleting"})
-# States in which the instances already running keep answering scoring requests.
-SERVING = frozenset({SUCCEEDED, "updating", "scaling"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +81,7 @@ def succeeded(deployment: OnlineDeployment) -> bool:
 
 def serving(deployment: OnlineDeployment) -> bool:
     """Succeeded, or scaling/updating with the instances it had still answering."""
-    return (deployment.provisioning_state or "").lower() in SERVING
+    return (deployment.provisioning_state or "").lower() in SERVING_STATES
 
 
 def transient(deployment: OnlineDeployment) -> bool:

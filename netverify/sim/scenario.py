@@ -348,8 +348,8 @@ class OnlineEndpointSpec(_Spec):
     scoring: ScoringAnswerSpec | None = Field(
         None,
         description="What the scoring front end answers a request without a key (a K8S "
-        "endpoint's router: its swagger request); unset: 401 (K8S: 200) when a succeeded "
-        "deployment has traffic, else 404.",
+        "endpoint's router: its swagger request); unset: 401 (K8S: 200) when a serving "
+        "deployment (Succeeded, Updating, Scaling) has traffic, else 404.",
     )
     tls_name_mismatch: bool = Field(
         False, description="The front end presents a certificate for another name to its host."

@@ -12,6 +12,7 @@ import json
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from netverify.facts import SERVING_STATES
 from netverify.sim.arm_state import scoring_uri
 from netverify.sim.scenario import OnlineEndpointSpec, Scenario
 
@@ -86,9 +87,12 @@ class PrivateFrontEnd:
 
 
 def _default(ep: OnlineEndpointSpec) -> int:
-    """401 (a K8S router's swagger: 200) with a succeeded deployment taking traffic; else 404."""
-    succeeded = {d.name.lower() for d in ep.deployments if d.provisioning_state == "Succeeded"}
-    live = any(w > 0 and n.lower() in succeeded for n, w in ep.traffic.items())
+    """401 (a K8S router's swagger: 200) with a serving deployment (Succeeded, or Updating /
+    Scaling with its instances still up: ``facts.SERVING_STATES``) taking traffic; else 404."""
+    serving = {
+        d.name.lower() for d in ep.deployments if d.provisioning_state.lower() in SERVING_STATES
+    }
+    live = any(w > 0 and n.lower() in serving for n, w in ep.traffic.items())
     if not live:
         return 404
     return 200 if ep.kind == "K8S" else 401
