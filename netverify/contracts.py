@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from netverify.model import CheckMeta, Finding
 
 Format = Literal["json", "ocsf", "ecs", "cef"]
-"""How a sink renders one event: netverify's JSON, OCSF 1.9 Compliance Finding, ECS 8.11, CEF."""
+"""How a sink renders one event: netverify's JSON, OCSF 1.8 Compliance Finding, ECS 8.11, CEF."""
 
 OutputFormat = Literal["table", "json", "jsonl"]
 """How ``netverify run``/``demo`` write findings to stdout."""

@@ -21,7 +21,13 @@ from typing import Any, TypeVar
 from netverify.contracts import Format
 from netverify.sinks.spool import Refused
 
-OCSF_VERSION = "1.9.0"
+# The newest released OCSF (1.9.0 is not released): tests validate every event against its
+# official schema with the profiles below (tests/data/ocsf-1.8.0, scripts/ocsf_schema.py).
+OCSF_VERSION = "1.8.0"
+# cloud and resources[].cloud_partition are the cloud profile's attributes.
+OCSF_PROFILES = ("cloud",)
+# OCSF account.type_id 13: an Azure subscription, what cloud.account.uid holds.
+_OCSF_AZURE_SUBSCRIPTION = (13, "Azure Subscription")
 ECS_VERSION = "8.11.0"
 STANDARD = "netverify Azure ML network isolation"
 PRODUCT = "netverify"
@@ -110,7 +116,7 @@ def _ocsf_resource_type(resource: str) -> str:
     """What a resource that is not an ARM id is: a DNS name, an address, or a file."""
     if _is_host_name(resource):
         return "FQDN"
-    if _is_ipv4(resource) or ":" in resource:
+    if _is_ip(resource) or ":" in resource:
         return "IP Address"
     return "File" if resource.startswith("/") else "Other"
 
@@ -151,13 +157,13 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
             "status_detail": event["message"],
             "metadata": {
                 "version": OCSF_VERSION,
-                # cloud and resources[].cloud_partition are the cloud profile's attributes.
-                "profiles": ["cloud"],
+                "profiles": list(OCSF_PROFILES),
                 "event_code": event["check_id"],
                 "uid": event["event_id"],
                 "correlation_uid": event["run_id"],
                 "product": {
                     "name": PRODUCT,
+                    "uid": PRODUCT,
                     "vendor_name": PRODUCT,
                     "version": event["producer"]["version"],
                 },
@@ -188,6 +194,11 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                     "uid": event["resource_id"],
                     "name": event["resource_name"],
                     "type": event["resource_type"] or _ocsf_resource_type(event["resource_id"]),
+                    # What OCSF recommends for a resource that is a host or an address.
+                    "hostname": event["resource_id"]
+                    if _is_host_name(event["resource_id"])
+                    else None,
+                    "ip": event["resource_id"] if _is_ip(event["resource_id"]) else None,
                     "cloud_partition": event["cloud"],
                     "data": _resource_data(event),
                 }
@@ -203,7 +214,15 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
             ),
             "cloud": {
                 "provider": "Azure",
-                "account": {"uid": event["subscription_id"]},
+                "account": (
+                    {
+                        "uid": event["subscription_id"],
+                        "type_id": _OCSF_AZURE_SUBSCRIPTION[0],
+                        "type": _OCSF_AZURE_SUBSCRIPTION[1],
+                    }
+                    if event["subscription_id"]
+                    else None
+                ),
             },
             "unmapped": {
                 "agent": event["agent"],
@@ -322,11 +341,19 @@ def _is_host_name(value: str) -> bool:
     return bool(_HOST_NAME.match(value.rstrip(".")))
 
 
-def _is_ipv4(value: str) -> bool:
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+        return ipaddress.ip_address(value)
     except ValueError:
-        return False
+        return None
+
+
+def _is_ip(value: str) -> bool:
+    return _address(value) is not None
+
+
+def _is_ipv4(value: str) -> bool:
+    return isinstance(_address(value), ipaddress.IPv4Address)
 
 
 def to_cef(change_or_finding: Mapping[str, Any]) -> str:

@@ -1,18 +1,42 @@
 """The demo's real events through independent validators: ECS (one JSON type per field path
-across every check, no data in key names), a CEF parser from PyPI (pycef) and py-ocsf-models
-(which models OCSF 1.5, not the 1.9 the events declare)."""
+across every check, no data in key names), a CEF parser from PyPI (pycef) and the official OCSF
+schema of the version the events declare (tests/sinks/ocsf.py)."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
+import runpy
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 import pycef
-from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
+import pytest
+from azure.identity import ManagedIdentityCredential
+from pydantic import TypeAdapter
 
-from netverify.sinks.formats import finding_of, to_cef, to_ecs, to_ocsf
+from netverify.azure.clouds import CloudName, cloud
+from netverify.config import Sink
+from netverify.sinks.delivery import SinkEnvironment, make_transport
+from netverify.sinks.formats import (
+    OCSF_PROFILES,
+    OCSF_VERSION,
+    finding_of,
+    is_change,
+    to_cef,
+    to_ecs,
+    to_ocsf,
+)
+from tests.conftest import TenantFactory
+from tests.servers.receivers import LogsIngestionStandIn, SplunkHecStandIn, WebhookStandIn
+from tests.sinks.ocsf import DATA, ocsf_errors
+
+ROOT = Path(__file__).resolve().parents[2]
+RULE = "dcr-0123456789abcdef0123456789abcdef"
+STREAM = "Custom-NetverifyFindings_CL"
 
 # An ECS field name: what an index mapping is made of, never an IP, an ARM id or a path.
 FIELD_NAME = re.compile(r"^@?[a-z][a-z0-9_]*$", re.IGNORECASE)
@@ -91,28 +115,180 @@ def test_an_unescaped_equals_sign_breaks_the_cef_record(demo_events: list[dict[s
     assert "msg" not in pycef.parse(broken) or "bypass" not in pycef.parse(broken)["msg"]
 
 
-def test_every_demo_event_is_an_ocsf_compliance_finding_declaring_its_profile(
+def test_every_demo_event_is_a_valid_ocsf_event_of_its_declared_version(
     demo_events: list[dict[str, Any]],
 ) -> None:
-    """py-ocsf-models reads each demo event as a Compliance Finding; each declares the cloud
-    profile whose attributes it carries, has Prowler's status_code/status_detail/event_code,
-    no deprecated compliance.status_detail, and types a non-ARM resource by what it is."""
-    kinds = set()
+    """Every demo finding and change event, rendered as OCSF, validates against the official
+    schema of the version and profiles it declares (no deprecated attribute; the cloud profile
+    declared for its cloud attributes), and carries what Prowler fills: status_code,
+    status_detail, metadata.event_code; a resource that is a host name or an address has it as
+    resources[].hostname or .ip."""
+    kinds, activities = set(), set()
     for event in demo_events:
         ocsf = to_ocsf(event)
-        ComplianceFinding.model_validate(ocsf)
         finding = finding_of(event)
 
-        assert ["cloud"] == ocsf["metadata"]["profiles"]
+        assert [] == ocsf_errors(ocsf), event["event_id"]
+        assert (OCSF_VERSION, list(OCSF_PROFILES)) == (
+            ocsf["metadata"]["version"],
+            ocsf["metadata"]["profiles"],
+        )
         assert (finding["status"].upper(), finding["message"], finding["check_id"]) == (
             ocsf["status_code"],
             ocsf["status_detail"],
             ocsf["metadata"]["event_code"],
         )
-        assert "status_detail" not in ocsf["compliance"]
         [resource] = ocsf["resources"]
         if finding["resource_type"] is None:
             kinds.add(resource["type"])
-            if resource["type"] == "FQDN":
-                assert FQDN.match(resource["uid"])
+            field = {"FQDN": "hostname", "IP Address": "ip"}.get(resource["type"])
+            assert field is None or resource[field] == resource["uid"]
+        activities.add(ocsf["activity_name"])
     assert {"FQDN", "IP Address"} <= kinds
+    assert {"Create", "Update", "Close"} == activities  # findings and both kinds of change
+
+
+def test_the_vendored_ocsf_schemas_are_what_the_script_makes(tmp_path: Path) -> None:
+    """tests/data/ocsf-<version> is scripts/ocsf_schema.py's output for the declared version."""
+    script = runpy.run_path(str(ROOT / "scripts" / "ocsf_schema.py"), run_name="ocsf_schema")
+
+    assert 0 == script["main"](["--out", str(tmp_path)])
+    vendored = DATA / f"ocsf-{OCSF_VERSION}"
+    assert sorted(p.name for p in vendored.iterdir()) == sorted(p.name for p in tmp_path.iterdir())
+    for made in tmp_path.iterdir():
+        assert made.read_bytes() == (vendored / made.name).read_bytes(), made.name
+
+
+def _broken(ocsf: dict[str, Any], how: str) -> dict[str, Any]:
+    broken = copy.deepcopy(ocsf)
+    if how == "wrong type":
+        broken["severity_id"] = "4"
+    elif how == "missing required":
+        del broken["finding_info"]["uid"]
+    elif how == "undeclared profile attribute":
+        broken["metadata"]["profiles"] = []
+    elif how == "unknown attribute":
+        broken["compliance"]["state"] = "bad"
+    elif how == "out of its enum":
+        broken["compliance"]["status_id"] = 7
+    elif how == "bad ip":
+        broken["resources"][0]["ip"] = "10.0.0.300"
+    elif how == "deprecated attribute":
+        broken["compliance"]["status_detail"] = broken["message"]
+    else:
+        broken["type_uid"] = 200399
+    return broken
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "wrong type",
+        "missing required",
+        "undeclared profile attribute",
+        "unknown attribute",
+        "out of its enum",
+        "bad ip",
+        "deprecated attribute",
+        "type_uid",
+    ],
+)
+def test_the_ocsf_validator_rejects_a_broken_event(
+    demo_events: list[dict[str, Any]], how: str
+) -> None:
+    """A demo event (an IP-address resource, so that .ip exists) broken one way fails, naming
+    where; the same event unbroken passes."""
+    ocsf = next(
+        to_ocsf(e) for e in demo_events if "ip" in to_ocsf(e)["resources"][0] and not is_change(e)
+    )
+    expected = {
+        "wrong type": "$.severity_id",
+        "missing required": "$.finding_info",
+        # cloud and resources[].cloud_partition are the cloud profile's
+        "undeclared profile attribute": "$ $.resources[0]",
+        "unknown attribute": "$.compliance",
+        "out of its enum": "$.compliance.status_id",
+        "bad ip": "$.resources[0].ip",
+        "deprecated attribute": "$.compliance.status_detail",
+        "type_uid": "$.type_uid",
+    }[how]
+
+    assert [] == ocsf_errors(ocsf)
+    errors = ocsf_errors(_broken(ocsf, how))
+    assert expected.split() == sorted({e.split(": ")[0] for e in errors}), errors
+
+
+def carriers(fmt: str) -> set[str]:
+    """The sink types whose ``format`` may be ``fmt`` (from the config's own schema)."""
+    types = set()
+    for section in get_args(get_args(Sink)[0]):
+        schema = section.model_json_schema()["properties"]["format"]
+        allowed = [
+            v for s in schema.get("anyOf", [schema]) for v in s.get("enum", [s.get("const")])
+        ]
+        if fmt in allowed:
+            types.add(get_args(section.model_fields["type"].annotation)[0])
+    return types
+
+
+def test_ocsf_arrives_valid_through_every_transport_that_carries_it(
+    demo_events: list[dict[str, Any]],
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every demo finding and change event sent as OCSF through stdout, a JSON lines file, a
+    webhook, Splunk HEC and Logs Ingestion (real transports, loopback receivers) arrives once
+    at each, and each arrived document is a valid OCSF event of its declared version (Logs
+    Ingestion's row is the event plus its TimeGenerated column)."""
+    tenant = start_tenant()
+    (tmp_path / "hec-token").write_text("hec-token")
+    hook = WebhookStandIn(tmp_path / "webhook")
+    hec = SplunkHecStandIn(tmp_path / "hec", "hec-token", ack_delay_seconds=0)
+    ingestion = LogsIngestionStandIn(tmp_path / "li", tenant.arm.tokens, RULE, STREAM)
+    receivers = (hook, hec, ingestion)
+    for server in receivers:
+        server.start()  # its url has its port from here on
+    sinks: dict[str, dict[str, Any]] = {
+        "stdout": {},
+        "jsonl_file": {"path": str(tmp_path / "out.jsonl")},
+        "webhook": {"url": hook.url, "ca_file": str(hook.ca_pem)},
+        "splunk_hec": {
+            "url": hec.url,
+            "token_file": str(tmp_path / "hec-token"),
+            "ca_file": str(hec.ca_pem),
+        },
+        "azure_monitor": {
+            "endpoint": ingestion.url,
+            "rule_id": RULE,
+            "stream": STREAM,
+            "ca_file": str(ingestion.ca_pem),
+        },
+    }
+    assert carriers("ocsf") == set(sinks)
+    env = SinkEnvironment("agent-test", cloud(CloudName.PUBLIC), ManagedIdentityCredential)
+    try:
+        for kind, options in sinks.items():
+            section = TypeAdapter(Sink).validate_python({"type": kind, "format": "ocsf", **options})
+            transport = make_transport(section, kind, env)
+            transport.send(demo_events)
+            transport.close()
+    finally:
+        for server in receivers:
+            server.stop()
+    arrived = {
+        "stdout": [json.loads(line) for line in capsys.readouterr().out.splitlines()],
+        "jsonl_file": [
+            json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()
+        ],
+        "webhook": list(hook.received),
+        "splunk_hec": [envelope["event"] for envelope in hec.indexed],
+        "azure_monitor": [
+            {k: v for k, v in row.items() if k != "TimeGenerated"} for row in ingestion.rows
+        ],
+    }
+
+    sent = sorted(e["event_id"] for e in demo_events)
+    for kind, documents in arrived.items():
+        assert sent == sorted(d["metadata"]["uid"] for d in documents), kind
+        assert [] == [(d["metadata"]["uid"], ocsf_errors(d)) for d in documents if ocsf_errors(d)]
