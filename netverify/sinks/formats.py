@@ -374,6 +374,9 @@ def to_cef(change_or_finding: Mapping[str, Any]) -> str:
         ("cs6", "findingUid", event["uid"]),
         # CEF has no key for related events: the root causes' finding uids, comma-separated.
         ("flexString1", "causedBy", ",".join(event.get("caused_by") or ()) or None),
+        # Sentinel's column for externalId (ExternalID) is an int: the event id, a UUID, lands
+        # in a string column there only as FlexString2.
+        ("flexString2", "eventId", event["event_id"]),
     ]
     extension: list[tuple[str, str | None]] = [
         ("rt", str(epoch_ms(event["observed_at"]))),

@@ -5,11 +5,12 @@ schema of the version the events declare (tests/sinks/ocsf.py)."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import runpy
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
@@ -19,8 +20,8 @@ from azure.identity import ManagedIdentityCredential
 from pydantic import TypeAdapter
 
 from netverify.azure.clouds import CloudName, cloud
-from netverify.config import Sink
-from netverify.sinks.delivery import SinkEnvironment, make_transport
+from netverify.config import Sink, SyslogSink
+from netverify.sinks.delivery import JsonLinesFile, SinkEnvironment, make_transport
 from netverify.sinks.formats import (
     OCSF_PROFILES,
     OCSF_VERSION,
@@ -30,9 +31,12 @@ from netverify.sinks.formats import (
     to_ecs,
     to_ocsf,
 )
+from netverify.sinks.syslog import Syslog
 from tests.conftest import TenantFactory
 from tests.servers.receivers import LogsIngestionStandIn, SplunkHecStandIn, WebhookStandIn
 from tests.sinks.ocsf import DATA, ocsf_errors
+from tests.sinks.rfc5424 import parsed
+from tests.sinks.sentinel import cef_fields, column_errors, column_map
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE = "dcr-0123456789abcdef0123456789abcdef"
@@ -218,6 +222,13 @@ def test_the_ocsf_validator_rejects_a_broken_event(
     assert expected.split() == sorted({e.split(": ")[0] for e in errors}), errors
 
 
+def syslog_sink(protocol: str) -> Syslog:
+    config = SyslogSink.model_validate(
+        {"type": "syslog", "host": "127.0.0.1", "protocol": protocol, "format": "cef"}
+    )
+    return Syslog(config, "agent-test")
+
+
 def carriers(fmt: str) -> set[str]:
     """The sink types whose ``format`` may be ``fmt`` (from the config's own schema)."""
     types = set()
@@ -292,3 +303,64 @@ def test_ocsf_arrives_valid_through_every_transport_that_carries_it(
     for kind, documents in arrived.items():
         assert sent == sorted(d["metadata"]["uid"] for d in documents), kind
         assert [] == [(d["metadata"]["uid"], ocsf_errors(d)) for d in documents if ocsf_errors(d)]
+
+
+def test_every_cef_key_of_every_demo_event_lands_in_a_sentinel_column_of_its_type(
+    demo_events: list[dict[str, Any]],
+) -> None:
+    """Each demo finding and change event as CEF, over stdout and syslog (UDP and TCP, trimmed
+    as they send it): every key lands in a CommonSecurityLog column whose type holds its value
+    (dhost a host name in DestinationHostName, dst an IPv4 address in DestinationIP), every
+    custom key has its label; the event id, which ExternalID (an int) cannot hold, is also in
+    FlexString2."""
+    assert {"stdout", "syslog"} == carriers("cef")
+    stdout = JsonLinesFile(None, "cef", io.StringIO())
+    udp, tcp = syslog_sink("udp"), syslog_sink("tcp")
+    senders: dict[str, Callable[[dict[str, Any]], str]] = {
+        "stdout": lambda e: stdout.line(e).rstrip("\n"),
+        "syslog udp": lambda e: str(parsed(udp.message(e)).msg),
+        "syslog tcp": lambda e: str(parsed(tcp.message(e)).msg),
+    }
+    keys: set[str] = set()
+    for transport, render in senders.items():
+        for event in demo_events:
+            record = render(event)
+            fields = cef_fields(record)
+            errors = column_errors(record)
+
+            assert ["externalId"] == [e.split("=")[0] for e in errors], (transport, errors)
+            assert (event["event_id"], "eventId") == (
+                fields["flexString2"],
+                fields["flexString2Label"],
+            )
+            keys |= set(fields)
+    columns = column_map()["columns"]
+    assert {"DestinationHostName", "DestinationIP", "DeviceAction", "FlexString1"} <= {
+        columns[key][0] for key in keys if key in columns
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ("cn1Label=count cn1=many", "cn1='many': does not fit DeviceCustomNumber1 (int)"),
+        ("cn2Label=big cn2=4294967296", "cn2='4294967296': does not fit DeviceCustomNumber2 (int)"),
+        (
+            "dhost=/subscriptions/s/resourceGroups/r",
+            "dhost='/subscriptions/s/resourceGroups/r': does not fit DestinationHostName (string)",
+        ),
+        ("dst=10.0.0.4:53", "dst='10.0.0.4:53': does not fit DestinationIP (string)"),
+        ("cs3=left", "cs3: cs3Label missing (DeviceCustomString3Label)"),
+        ("resourceUid=x", "resourceUid: no CommonSecurityLog column"),
+    ],
+)
+def test_a_broken_cef_record_does_not_land_in_sentinels_columns(
+    demo_events: list[dict[str, Any]], change: str, error: str
+) -> None:
+    """A demo record with one key broken (a number column given text or an int out of range, a
+    host-name column an ARM id, an IPv4 column ip:port, a custom key without label, a key
+    Sentinel has no column for) is reported; the record as rendered has no such error."""
+    record = to_cef(demo_events[0])
+
+    assert error not in column_errors(record)
+    assert error in column_errors(f"{record} {change}")
