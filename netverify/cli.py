@@ -510,7 +510,11 @@ def _config_check(args: argparse.Namespace) -> int:
 
     path = config_path(args.path)
     config = load_config(path)
-    print(f"{path}: valid ({config.cloud.value}, {len(config.scope.workspaces)} workspaces)")
+    print(f"{path}: valid ({config.cloud.value}); nothing in Azure was read")
+    print(f"  scope: {config.scope.describe()}")
+    server_map = config.dns.describe_server_map()
+    if server_map:
+        print(f"  dns.server_map: {server_map}")
     return 0
 
 

@@ -222,6 +222,33 @@ class ScopeConfig(_Section):
     def needs_discovery(self) -> bool:
         return bool(self.resource_groups or self.subscriptions or self.management_group)
 
+    def describe(self) -> str:
+        """What a run verifies, as far as the file says without reading Azure: the workspaces
+        named, and each wider scope by kind (their workspaces are listed only when netverify
+        runs), e.g. ``1 workspace named; resource group rg-ml (subscription 6d3b…), whose
+        workspaces netverify lists when it runs``."""
+        named = _count(len(self.workspaces), "workspace") + " named"
+        wider = [
+            *(
+                f"resource group {group} (subscription {subscription})"
+                for subscription, group in map(parse_resource_group, self.resource_groups)
+            ),
+            *(f"subscription {subscription}" for subscription in self.subscriptions),
+            *(
+                [f"management group {self.management_group} and every subscription under it"]
+                if self.management_group
+                else []
+            ),
+        ]
+        if not wider:
+            return named
+        listed = "whose workspaces" if len(wider) == 1 else "where the workspaces"
+        return f"{named}; {', '.join(wider)}, {listed} netverify lists when it runs"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
 
 class DnsConfig(_Section):
     use_host_resolver: bool = True
@@ -240,6 +267,17 @@ class DnsConfig(_Section):
         description="Send queries for a declared DNS server address to another host:port "
         "(a DNS proxy, or loopback stand-ins in the demo).",
     )
+
+    def describe_server_map(self) -> str | None:
+        """``dns.server_map`` as ``declared -> queried`` pairs, Azure DNS's marked (doctor and
+        the probe ask it there, not at 168.63.129.16); None without a map."""
+        if not self.server_map:
+            return None
+        azure = {self.azure_dns, split_host_port(self.azure_dns)[0]}
+        return ", ".join(
+            f"{declared} -> {queried}{' (Azure DNS)' if declared in azure else ''}"
+            for declared, queried in self.server_map.items()
+        )
 
 
 def _ca_file(value: Path) -> Path:

@@ -412,3 +412,68 @@ def test_wider_scopes_are_accepted_in_both_spellings() -> None:
     assert ("00000000-0000-0000-0000-000000000001",) == config.scope.subscriptions
     assert "mg-ml" == config.scope.management_group
     assert config.scope.needs_discovery
+
+
+SUB = "00000000-0000-0000-0000-000000000001"
+GROUP = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-ml"
+
+
+@pytest.mark.parametrize(
+    ("scope", "described"),
+    [
+        (f'workspaces = ["{WS}"]', "1 workspace named"),
+        (
+            f'subscriptions = ["{SUB}"]',
+            f"0 workspaces named; subscription {SUB}, whose workspaces netverify lists when it runs",
+        ),
+        (
+            f'resource_groups = ["{GROUP}"]',
+            "0 workspaces named; resource group rg-ml (subscription "
+            "00000000-0000-0000-0000-000000000002), whose workspaces netverify lists when it runs",
+        ),
+        (
+            'management_group = "mg-ml"',
+            "0 workspaces named; management group mg-ml and every subscription under it, whose "
+            "workspaces netverify lists when it runs",
+        ),
+        (
+            f'workspaces = ["{WS}", "{WS}2"]\nsubscriptions = ["{SUB}"]\n'
+            'management_group = "mg-ml"',
+            f"2 workspaces named; subscription {SUB}, management group mg-ml and every "
+            "subscription under it, where the workspaces netverify lists when it runs",
+        ),
+    ],
+    ids=["workspaces", "subscription", "resource-group", "management-group", "mixed"],
+)
+def test_config_check_describes_each_scope_kind_without_reading_azure(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, scope: str, described: str
+) -> None:
+    """`config check` names what the scope holds by kind, and that the wider scopes' workspaces
+    are only known when netverify runs (it reads nothing: the test allows loopback only and
+    runs no Azure stand-in), never "0 workspaces" for a scope that verifies some."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"[scope]\n{scope}\n")
+
+    assert 0 == main(["config", "check", str(path)])
+    assert [
+        f"{path}: valid (AzureCloud); nothing in Azure was read",
+        f"  scope: {described}",
+    ] == capsys.readouterr().out.splitlines()
+
+
+def test_config_check_shows_where_dns_server_map_sends_queries(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """dns.server_map's pairs are shown, the Azure DNS one marked: doctor and the probe ask
+    Azure DNS there, not at 168.63.129.16."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[scope]\nworkspaces = ["{WS}"]\n[dns.server_map]\n'
+        '"168.63.129.16" = "127.0.0.1:5300"\n"10.0.0.4" = "127.0.0.2:53"\n'
+    )
+
+    assert 0 == main(["config", "check", str(path)])
+    assert (
+        "  dns.server_map: 168.63.129.16 -> 127.0.0.1:5300 (Azure DNS), 10.0.0.4 -> 127.0.0.2:53"
+        == capsys.readouterr().out.splitlines()[-1]
+    )
