@@ -15,7 +15,8 @@ from typing import Any
 
 import jsonschema
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+from tests.sinks import DATA
+
 CLASSES = {2003: "compliance_finding"}
 
 

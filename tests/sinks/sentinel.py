@@ -8,10 +8,11 @@ import ipaddress
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "sentinel-cef-columns.json"
+from tests.sinks import DATA
+
+COLUMNS = DATA / "sentinel-cef-columns.json"
 # CommonSecurityLog's integer columns and their ranges (Kusto int and long).
 _RANGES = {"int": 2**31, "long": 2**63}
 # Columns whose content the table reference describes: a host name, or an IPv4 address.
@@ -32,7 +33,7 @@ _PAIR = re.compile(r"([A-Za-z0-9_]+)=((?:\\.|[^\\])*?)(?=\s+[A-Za-z0-9_]+=|$)")
 
 @cache
 def column_map() -> dict[str, Any]:
-    return dict(json.loads(DATA.read_text(encoding="utf-8")))
+    return dict(json.loads(COLUMNS.read_text(encoding="utf-8")))
 
 
 def cef_fields(record: str) -> dict[str, str]:

@@ -1,6 +1,9 @@
-"""The demo's real events through independent validators: ECS (one JSON type per field path
-across every check, no data in key names), a CEF parser from PyPI (pycef) and the official OCSF
-schema of the version the events declare (tests/sinks/ocsf.py)."""
+"""The demo's real events, in every format and through every transport that carries it,
+through independent validators: the official OCSF schema of the version the events declare
+(tests/sinks/ocsf.py), ECS's field list of its version (tests/sinks/ecs.py; and one JSON type per
+field path across every check, no data in key names), netverify's published JSON Schemas, a CEF
+parser from PyPI (pycef) and Sentinel's CEF-to-CommonSecurityLog map (tests/sinks/sentinel.py);
+and each validator failing a deliberately broken event."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
+import jsonschema
 import pycef
 import pytest
 from azure.identity import ManagedIdentityCredential
@@ -22,6 +26,7 @@ from pydantic import TypeAdapter
 from netverify.azure.clouds import CloudName, cloud
 from netverify.config import Sink, SyslogSink
 from netverify.sinks.delivery import JsonLinesFile, SinkEnvironment, make_transport
+from netverify.sinks.events import load_schema
 from netverify.sinks.formats import (
     OCSF_PROFILES,
     OCSF_VERSION,
@@ -34,7 +39,9 @@ from netverify.sinks.formats import (
 from netverify.sinks.syslog import Syslog
 from tests.conftest import TenantFactory
 from tests.servers.receivers import LogsIngestionStandIn, SplunkHecStandIn, WebhookStandIn
-from tests.sinks.ocsf import DATA, ocsf_errors
+from tests.sinks import DATA
+from tests.sinks.ecs import ecs_errors
+from tests.sinks.ocsf import ocsf_errors
 from tests.sinks.rfc5424 import parsed
 from tests.sinks.sentinel import cef_fields, column_errors, column_map
 
@@ -66,24 +73,18 @@ def test_every_ecs_field_has_one_type_across_all_demo_events(
 ) -> None:
     """Walking every demo finding and change event in ECS: each field path has one JSON type,
     and every key is a field name (no IPs, ARM ids or FQDNs as keys)."""
-    types: dict[str, set[str]] = defaultdict(set)
-    for event in demo_events:
-        for path, kind in paths(to_ecs(event)):
-            types[path].add(kind)
+    documents = [to_ecs(event) for event in demo_events]
 
-    assert {} == {path: kinds for path, kinds in types.items() if len(kinds) > 1}
-    keys = {key for path in types for key in path.split(".") if path}
+    assert {} == ecs_type_clashes(documents)
+    keys = {key for d in documents for path, _ in paths(d) if path for key in path.split(".")}
     assert set() == {key for key in keys if not FIELD_NAME.match(key)}
 
 
 def test_the_type_walk_catches_a_field_of_two_types() -> None:
     """The same path as a string in one event and an object in another is reported."""
-    types: dict[str, set[str]] = defaultdict(set)
-    for document in ({"a": {"b": "x"}}, {"a": {"b": {"c": 1}}}):
-        for path, kind in paths(document):
-            types[path].add(kind)
+    documents = [{"a": {"b": "x"}}, {"a": {"b": {"c": 1}}}]
 
-    assert {"a.b": {"string", "object"}} == {p: k for p, k in types.items() if len(k) > 1}
+    assert {"a.b": {"string", "object"}} == ecs_type_clashes(documents)
 
 
 def test_pycef_reads_every_demo_event_back(demo_events: list[dict[str, Any]]) -> None:
@@ -222,9 +223,9 @@ def test_the_ocsf_validator_rejects_a_broken_event(
     assert expected.split() == sorted({e.split(": ")[0] for e in errors}), errors
 
 
-def syslog_sink(protocol: str) -> Syslog:
+def syslog_sink(protocol: str, fmt: str = "cef") -> Syslog:
     config = SyslogSink.model_validate(
-        {"type": "syslog", "host": "127.0.0.1", "protocol": protocol, "format": "cef"}
+        {"type": "syslog", "host": "127.0.0.1", "protocol": protocol, "format": fmt}
     )
     return Syslog(config, "agent-test")
 
@@ -242,16 +243,19 @@ def carriers(fmt: str) -> set[str]:
     return types
 
 
-def test_ocsf_arrives_valid_through_every_transport_that_carries_it(
-    demo_events: list[dict[str, Any]],
+def delivered(
+    fmt: str,
+    events: list[dict[str, Any]],
     start_tenant: TenantFactory,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Every demo finding and change event sent as OCSF through stdout, a JSON lines file, a
-    webhook, Splunk HEC and Logs Ingestion (real transports, loopback receivers) arrives once
-    at each, and each arrived document is a valid OCSF event of its declared version (Logs
-    Ingestion's row is the event plus its TimeGenerated column)."""
+) -> dict[str, list[Any]]:
+    """What arrives of ``events`` sent as ``fmt`` through every transport that carries it: the
+    real transports to loopback receivers (stdout, a JSON lines file, a webhook, Splunk HEC,
+    Logs Ingestion through the SDK and managed identity), each document as its receiver stores
+    it (HEC's ``event``, a Logs Ingestion row without its TimeGenerated column); syslog as
+    each message's MSG (UDP and TCP sizes, trimmed as the sink trims), JSON parsed, CEF as text.
+    """
     tenant = start_tenant()
     (tmp_path / "hec-token").write_text("hec-token")
     hook = WebhookStandIn(tmp_path / "webhook")
@@ -260,7 +264,7 @@ def test_ocsf_arrives_valid_through_every_transport_that_carries_it(
     receivers = (hook, hec, ingestion)
     for server in receivers:
         server.start()  # its url has its port from here on
-    sinks: dict[str, dict[str, Any]] = {
+    sections: dict[str, dict[str, Any]] = {
         "stdout": {},
         "jsonl_file": {"path": str(tmp_path / "out.jsonl")},
         "webhook": {"url": hook.url, "ca_file": str(hook.ca_pem)},
@@ -276,33 +280,131 @@ def test_ocsf_arrives_valid_through_every_transport_that_carries_it(
             "ca_file": str(ingestion.ca_pem),
         },
     }
-    assert carriers("ocsf") == set(sinks)
+    kinds = carriers(fmt)
     env = SinkEnvironment("agent-test", cloud(CloudName.PUBLIC), ManagedIdentityCredential)
     try:
-        for kind, options in sinks.items():
-            section = TypeAdapter(Sink).validate_python({"type": kind, "format": "ocsf", **options})
-            transport = make_transport(section, kind, env)
-            transport.send(demo_events)
+        for kind in kinds - {"syslog"}:
+            options = {"type": kind, "format": fmt, **sections[kind]}
+            transport = make_transport(TypeAdapter(Sink).validate_python(options), kind, env)
+            transport.send(events)
             transport.close()
     finally:
         for server in receivers:
             server.stop()
-    arrived = {
-        "stdout": [json.loads(line) for line in capsys.readouterr().out.splitlines()],
-        "jsonl_file": [
-            json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()
-        ],
+    text = fmt == "cef"
+    files = {"stdout": capsys.readouterr().out, "jsonl_file": ""}
+    if "jsonl_file" in kinds:
+        files["jsonl_file"] = (tmp_path / "out.jsonl").read_text()
+    stored = {
         "webhook": list(hook.received),
         "splunk_hec": [envelope["event"] for envelope in hec.indexed],
         "azure_monitor": [
             {k: v for k, v in row.items() if k != "TimeGenerated"} for row in ingestion.rows
         ],
+        **{
+            kind: [line if text else json.loads(line) for line in body.splitlines()]
+            for kind, body in files.items()
+        },
     }
+    arrived = {kind: documents for kind, documents in stored.items() if kind in kinds}
+    if "syslog" in kinds:
+        for protocol in ("udp", "tcp"):
+            sink = syslog_sink(protocol, fmt)
+            messages = [str(parsed(sink.message(event)).msg) for event in events]
+            arrived[f"syslog {protocol}"] = messages if text else [json.loads(m) for m in messages]
+    return arrived
 
+
+def ecs_type_clashes(documents: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """The field paths that have more than one JSON type across ``documents``."""
+    types: dict[str, set[str]] = defaultdict(set)
+    for document in documents:
+        for path, kind in paths(document):
+            types[path].add(kind)
+    return {path: kinds for path, kinds in types.items() if len(kinds) > 1}
+
+
+SCHEMAS = {
+    kind: jsonschema.Draft202012Validator(load_schema(kind)) for kind in ("finding", "change")
+}
+VALIDATORS: dict[str, tuple[Callable[[Any], str], Callable[[Any], list[str]]]] = {
+    # format: (the event id a document carries, why the document is invalid)
+    "ocsf": (lambda d: d["metadata"]["uid"], ocsf_errors),
+    "ecs": (lambda d: d["event"]["id"], ecs_errors),
+    "json": (
+        lambda d: d["event_id"],
+        lambda d: [
+            e.message for e in SCHEMAS["change" if is_change(d) else "finding"].iter_errors(d)
+        ],
+    ),
+    "cef": (lambda r: cef_fields(r)["externalId"], lambda r: [] if pycef.parse(r) else ["pycef"]),
+}
+
+
+@pytest.mark.parametrize("fmt", ["ocsf", "ecs", "json", "cef"])
+def test_every_format_arrives_valid_through_every_transport_that_carries_it(
+    demo_events: list[dict[str, Any]],
+    start_tenant: TenantFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fmt: str,
+) -> None:
+    """Every demo finding and change event sent in ``fmt`` through each transport that carries
+    it arrives once, and every arrived document passes the format's independent validator: the
+    official OCSF 1.8.0 schema, ECS 8.11's field list (plus one JSON type per field path across
+    the documents), netverify's published finding and change JSON Schemas, pycef."""
+    event_id_of, errors_of = VALIDATORS[fmt]
+
+    arrived = delivered(fmt, demo_events, start_tenant, tmp_path, capsys)
+
+    assert carriers(fmt) == {kind.split()[0] for kind in arrived}
     sent = sorted(e["event_id"] for e in demo_events)
     for kind, documents in arrived.items():
-        assert sent == sorted(d["metadata"]["uid"] for d in documents), kind
-        assert [] == [(d["metadata"]["uid"], ocsf_errors(d)) for d in documents if ocsf_errors(d)]
+        assert sent == sorted(map(event_id_of, documents)), kind
+        assert [] == [(event_id_of(d), errors_of(d)) for d in documents if errors_of(d)], kind
+        if fmt == "ecs":
+            assert {} == ecs_type_clashes(documents), kind
+
+
+@pytest.mark.parametrize(
+    ("broken", "error"),
+    [
+        (
+            {"event": {"kind": "finding"}},
+            "event.kind: 'finding' is not one of ECS's allowed values",
+        ),
+        ({"event": {"severity": "high"}}, "event.severity: 'high' is not of ECS type long"),
+        ({"event": {"type": "change"}}, "event.type: ECS expects an array"),
+        ({"event": {"type": ["connection"]}}, "event.type: 'connection' is not expected"),
+        ({"@timestamp": "yesterday"}, "@timestamp: 'yesterday' is not an RFC 3339 date"),
+        ({"rule": {"check": "x"}}, "rule.check: not an ECS 8.11.0 field"),
+    ],
+    ids=["kind", "severity", "type-array", "type-category", "timestamp", "unknown-field"],
+)
+def test_the_ecs_validator_rejects_a_broken_document(
+    demo_events: list[dict[str, Any]], broken: dict[str, Any], error: str
+) -> None:
+    """A demo ECS document with one field broken (a value outside ECS's allowed values, a wrong
+    type, one value where ECS expects an array, an event.type its category does not expect, a
+    date that is no date, a field ECS does not define) fails naming it; unbroken it passes."""
+    document = to_ecs(demo_events[0])
+    changed = copy.deepcopy(document)
+    for key, value in broken.items():
+        changed[key] = {**changed[key], **value} if isinstance(value, dict) else value
+
+    assert [] == ecs_errors(document)
+    assert [e for e in ecs_errors(changed) if e.startswith(error)], ecs_errors(changed)
+
+
+def test_a_change_event_missing_its_change_fails_the_change_schema(
+    demo_events: list[dict[str, Any]],
+) -> None:
+    """netverify's change JSON Schema rejects a demo change event without its change."""
+    change = next(e for e in demo_events if is_change(e))
+    broken = {k: v for k, v in change.items() if k != "change"}
+
+    assert [] == VALIDATORS["json"][1](change)
+    assert ["'change' is a required property"] == VALIDATORS["json"][1](broken)
 
 
 def test_every_cef_key_of_every_demo_event_lands_in_a_sentinel_column_of_its_type(
