@@ -107,14 +107,19 @@ def _token(config: Config, names: Cloud) -> tuple[Diagnosis, str, TokenCredentia
         token = credential.get_token(names.arm_scope).token
     except Exception as exc:  # every credential failure is the diagnosis, never a traceback
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        refused = certificate_error(exc)
+        observed = f"no {config.credential.kind} token for {names.arm_scope}: {first_line}"
+        fix = _token_fix(config, names)
+        if refused is not None:
+            # The identity is not the problem: the token endpoint's certificate did not verify.
+            cause = _TLS_CAUSES.get(refused.verify_code, ("it does not verify", ""))[0]
+            observed = (
+                f"no {config.credential.kind} token for {names.arm_scope}: TLS to the token "
+                f"endpoint fails, {cause} ({refused.verify_message})"
+            )
+            fix = _TOKEN_TLS_FIX
         return (
-            Diagnosis(
-                "token",
-                Status.FAIL,
-                f"no {config.credential.kind} token for {names.arm_scope}: {first_line}",
-                _token_fix(config, names),
-                fatal=True,
-            ),
+            Diagnosis("token", Status.FAIL, observed, fix, fatal=True),
             "<principal-id>",
             None,
         )
@@ -140,6 +145,33 @@ def _token(config: Config, names: Cloud) -> tuple[Diagnosis, str, TokenCredentia
         str(principal),
         credential,
     )
+
+
+_TOKEN_TLS_FIX = (
+    "the certificate the token endpoint presented (IDENTITY_ENDPOINT's host, or Microsoft Entra "
+    "ID's login host) is not one this host trusts: most often a TLS-inspecting proxy or "
+    "firewall on the way. Exempt that host from inspection, or add the inspecting CA to the "
+    "system store (update-ca-certificates) or REQUESTS_CA_BUNDLE; giving the host an identity "
+    "does not help."
+)
+
+
+def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``exc``, if any: azure-identity, MSAL,
+    azure-core, requests and urllib3 each wrap it (``__cause__``, ``__context__``,
+    ``inner_exception``, ``reason``, ``args``)."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        stack += [current.__cause__, current.__context__, *current.args]
+        stack += [getattr(current, "inner_exception", None), getattr(current, "reason", None)]
+    return None
 
 
 def _token_fix(config: Config, names: Cloud) -> str:

@@ -20,7 +20,7 @@ from netverify.config import Config, ScopeConfig, parse_config
 from netverify.model import Status
 from netverify.sim.cloud_naming import in_cloud
 from netverify.sim.dns_server import StaticDnsServer
-from netverify.sim.scenario import FaultSpec, Scenario
+from netverify.sim.scenario import FaultSpec, ManagementGroupSpec, Scenario
 from netverify.sim.servers import SIM_CLIENT_ID, SIM_PRINCIPAL_ID
 from netverify.sim.tenant import SimulatedTenant
 from tests.conftest import TenantFactory
@@ -497,3 +497,74 @@ def test_a_tls_sink_names_the_cause_of_a_failed_handshake(
 
     assert (status, True) == (found.status, said in found.observed), found.observed
     assert (fix is None and found.fix is None) or (fix or "") in (found.fix or "")
+
+
+def test_a_token_endpoint_whose_certificate_does_not_verify_is_named_as_tls(
+    healthy: tuple[SimulatedTenant, Config],
+    tls_receiver: tuple[int, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """IDENTITY_ENDPOINT on HTTPS with a certificate from a CA this host does not trust (a
+    TLS-inspecting proxy's, say): the token fails naming the TLS cause and the fix is about
+    trust, not "give this host an identity"."""
+    _, config = healthy
+    port, _ = tls_receiver
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"https://127.0.0.1:{port}/msi/token")
+
+    found = by_topic(doctor.diagnose(config, tmp_path))["token"]
+
+    assert Status.FAIL is found.status
+    assert (
+        "TLS to the token endpoint fails, its issuer is not a CA this host trusts "
+        "(unable to get local issuer certificate)"
+    ) in found.observed
+    assert "TLS-inspecting proxy" in (found.fix or "")
+    assert "az vm identity assign" not in (found.fix or "")
+
+
+@pytest.mark.parametrize("kind", ["subscription", "resource group", "management group"])
+def test_each_wider_scope_kind_is_listed_as_a_run_lists_it(
+    start_tenant: TenantFactory,
+    demo_scenario: Scenario,
+    azure_dns: StaticDnsServer,
+    resolv_conf: Path,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    """A scope of the demo's first subscription, of its production resource group, or of a
+    management group holding that subscription: no "scope is empty", and discovery finds the
+    tenant's workspaces there (counted from their ARM ids)."""
+    subscription = demo_scenario.subscriptions[0]
+    group = f"/subscriptions/{subscription}/resourceGroups/rg-ml-prod"
+    tenant = start_tenant(
+        demo_scenario.model_copy(
+            update={
+                "management_groups": (
+                    ManagementGroupSpec(name="mg-ml", subscriptions=(subscription,)),
+                )
+            }
+        )
+    )
+    config = doctor_config(tenant, azure_dns, resolv_conf, tmp_path / "out" / "f.jsonl")
+    scope, prefix = {
+        "subscription": (
+            ScopeConfig(subscriptions=(subscription,)),
+            f"/subscriptions/{subscription}/",
+        ),
+        "resource group": (ScopeConfig(resource_groups=(group,)), f"{group}/"),
+        "management group": (
+            ScopeConfig(management_group="mg-ml"),
+            f"/subscriptions/{subscription}/",
+        ),
+    }[kind]
+    there = [w for w in tenant.workspace_ids() if w.lower().startswith(prefix.lower())]
+
+    found = by_topic(doctor.diagnose(config.model_copy(update={"scope": scope}), tmp_path))
+
+    assert "workspaces" not in found
+    assert (Status.PASS, True) == (
+        found["discovery"].status,
+        found["discovery"].observed.startswith(f"{len(there)} workspace(s) found ("),
+    ), found["discovery"].observed
+    assert there
