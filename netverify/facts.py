@@ -709,6 +709,9 @@ class HttpFailure(StrEnum):
     TLS = "tls"  # the handshake failed, timed out, or the certificate did not verify
     TIMEOUT = "timeout"  # connected and TLS done, but no whole answer head in time
     MALFORMED = "malformed"  # what came back is not an HTTP/1.x answer
+    # The address lies outside a mapped world (reachability.address_map names others): nothing
+    # was sent, so nothing about the path was observed.
+    NOT_CONTACTED = "not_contacted"
 
 
 @dataclass(frozen=True, slots=True)
