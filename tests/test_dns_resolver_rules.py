@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from netverify.azure.net import is_private
 from netverify.diagnose import problems
 from netverify.model import Finding, Status
 from netverify.runner import run_once
@@ -91,6 +92,11 @@ def test_a_rule_to_a_server_that_answers_publicly_is_the_root_cause(
         ["192.168.50.4"],
     )
     assert route["answer"]["cname_chain"] == ["stchain.privatelink.blob.core.windows.net"]
+    # The target itself was asked (through the stand-in on loopback): it answers publicly.
+    [(target, direct)] = route["target_answers"].items()
+    assert "192.168.50.4" == target and direct["rcode"] == "NOERROR"
+    assert direct["addresses"] and not any(is_private(a) for a in direct["addresses"])
+    assert f"(asked directly: 192.168.50.4 public {direct['addresses'][0]}" in broken.message
     assert broken.remediation is not None
     assert f"az dns-resolver forwarding-rule delete --ids {BAD_RULE}" == broken.remediation.command
     # The passing ruleset: vault.azure.net goes to the inbound endpoint of vnet-dns, whose
@@ -123,6 +129,12 @@ def test_a_silent_target_with_a_mixed_case_domain_folds_the_resolver_outage_unde
     assert "under privatelink.blob.core.windows.net (rule blob-to-onprem) to 10.99.0.9" in (
         broken.message
     )
+    # 10.99.0.9 is no address of the simulated world: never asked directly.
+    assert broken.evidence is not None
+    assert [{"10.99.0.9": None}] == [
+        r["target_answers"] for r in broken.evidence.observed["routes"]
+    ]
+    assert "asked directly" not in broken.message
     [problem] = problems(findings)
     assert broken.uid == problem.lead.uid
     assert ("dns_resolver_answers", "168.63.129.16") in {
@@ -173,6 +185,9 @@ def test_a_custom_server_behind_a_silent_target_folds_under_the_rule(
 
     rule = by_resource(findings)[ruleset]
     assert Status.FAIL is rule.status
+    if ruleset == HEALTHY:
+        # The inbound endpoint, asked directly, answers nothing: observed.
+        assert "(asked directly: 10.21.0.4 " in rule.message
     [server] = [
         f for f in findings if f.check.id == "dns_resolver_answers" and f.resource_id == "10.20.0.4"
     ]
