@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--scenario",
-        help="a built-in scenario's name (demo, chain) or a scenario TOML file (default: demo)",
+        help="a built-in scenario's name (demo, chain, spoke) or a scenario TOML file (default: demo)",
     )
     demo.add_argument(
         "--cloud",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -396,6 +396,17 @@ class ForwardingRuleset:
     rules: tuple[ForwardingRule, ...]
 
 
+def rule_target_label(ip: str) -> str:
+    """The resolver label of a forwarding rule's target asked directly (``DnsAnswer.resolver``
+    of ``DnsFacts.rule_target_answers``)."""
+    return f"rule target {ip}"
+
+
+def rulesets_of(reads: Iterable[Read[PrivateResolvers]]) -> tuple[ForwardingRuleset, ...]:
+    """Every forwarding ruleset of the resolver reads that succeeded."""
+    return tuple(s for r in reads if r.value for s in r.value.rulesets)
+
+
 @dataclass(frozen=True, slots=True)
 class PrivateResolvers:
     """The DNS Private Resolvers' inbound endpoints and the forwarding rulesets of the
@@ -709,6 +720,9 @@ class HttpFailure(StrEnum):
     TLS = "tls"  # the handshake failed, timed out, or the certificate did not verify
     TIMEOUT = "timeout"  # connected and TLS done, but no whole answer head in time
     MALFORMED = "malformed"  # what came back is not an HTTP/1.x answer
+    # The address lies outside a mapped world (reachability.address_map names others): nothing
+    # was sent, so nothing about the path was observed.
+    NOT_CONTACTED = "not_contacted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,11 +790,17 @@ class DnsFacts:
     probe_errors: tuple[ProbeError, ...] = ()
     # The scoring path probe's requests (none when scoring.enabled is false).
     scoring: tuple[ScoringProbe, ...] = ()
+    # The target DNS servers of the enabled forwarding rules that cover a needed name, asked
+    # directly for those names (``rule_target_label``), so what a target answers is observed;
+    # kept apart from ``resolvers``: no client of the VNet asks them itself.
+    rule_target_answers: tuple[DnsAnswer, ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Checks look answers up per (FQDN, resolver); an index keeps that O(1) at 5,000 names.
-        index = {(a.fqdn.lower(), a.resolver): a for a in self.answers}
+        index = {
+            (a.fqdn.lower(), a.resolver): a for a in (*self.answers, *self.rule_target_answers)
+        }
         object.__setattr__(self, "_index", index)
 
     def answer(self, fqdn: str, resolver: str) -> DnsAnswer | None:
@@ -797,7 +817,7 @@ class DnsFacts:
 
     @property
     def rulesets(self) -> tuple[ForwardingRuleset, ...]:
-        return tuple(s for r in self.private_resolvers if r.value for s in r.value.rulesets)
+        return rulesets_of(self.private_resolvers)
 
     def azure_dns_vnet(self, resolver: Resolver) -> str | None:
         """The id of the VNet whose Azure DNS answers at the end of ``resolver``'s path.

@@ -1,6 +1,7 @@
-"""The chain scenario's passing cases: each failing case it plants (tests/test_diagnose.py holds
-it to one printed problem each) stands beside a case of the same kind that passes, with the
-finding that says so — so a check that went quiet everywhere would fail here."""
+"""The chain and spoke scenarios' passing cases: each failing case they plant
+(tests/test_diagnose.py holds them to one printed problem each) stands beside a case of the same
+kind that passes, with the finding that says so — so a check that went quiet everywhere would
+fail here."""
 
 from __future__ import annotations
 
@@ -33,18 +34,38 @@ PASSING = [
 ]
 
 
+# The spoke scenario: the zones the spoke links pass beside the registry zone it does not
+# link (the chain's registry zone, linked to its agent's VNet, passes too:
+# tests/test_dependency_names.py).
+PASSING_SPOKE = [
+    ("privatedns_zone_linked_agent_vnet", "privatelink.api.azureml.ms", ""),
+    ("privatedns_zone_linked_agent_vnet", "privatelink.notebooks.azure.net", ""),
+    ("privatedns_zone_linked_agent_vnet", "privatelink.vaultcore.azure.net", ""),
+    ("privatedns_zone_linked_agent_vnet", "privatelink.blob.core.windows.net", ""),
+    ("dns_name_resolves_private_endpoint", "kv-spoke.vault.azure.net", ""),
+    ("dns_name_resolves_private_endpoint", "stspoke.blob.core.windows.net", ""),
+]
+
+
 @pytest.fixture(scope="module")
-def chain_events() -> list[dict[str, Any]]:
-    return scenario_events("chain")
+def events() -> dict[str, list[dict[str, Any]]]:
+    return {name: scenario_events(name) for name in ("chain", "spoke")}
 
 
-@pytest.mark.parametrize(("check", "resource", "subject"), PASSING)
+@pytest.mark.parametrize(
+    ("scenario", "check", "resource", "subject"),
+    [("chain", *p) for p in PASSING] + [("spoke", *p) for p in PASSING_SPOKE],
+)
 def test_each_failing_case_stands_beside_a_passing_one(
-    chain_events: list[dict[str, Any]], check: str, resource: str, subject: str
+    events: dict[str, list[dict[str, Any]]],
+    scenario: str,
+    check: str,
+    resource: str,
+    subject: str,
 ) -> None:
     matching = [
         e
-        for e in chain_events
+        for e in events[scenario]
         if e["check_id"] == check
         and e["resource_name"] == resource
         and (e["subject"] or "").endswith(subject)

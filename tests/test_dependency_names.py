@@ -15,11 +15,12 @@ from netverify.azure.net import is_private
 from netverify.facts import CustomDnsConfig, PrivateEndpoint, StorageAccount
 from netverify.model import Finding, Status
 from netverify.runner import run_once
-from netverify.sim.custom_dns import NAMED
+from netverify.sim.custom_dns import DNSMASQ, NAMED, UNBOUND
 from netverify.sim.scenario import (
     CustomDnsServerSpec,
     DnsWorldSpec,
     FaultSpec,
+    LinkSpec,
     Scenario,
     builtin_scenario,
 )
@@ -340,3 +341,113 @@ def test_a_storage_account_that_cannot_be_read_is_an_error_not_silence(
         k: _observed(error)[k] for k in ("problem", "http_status")
     }
     assert not [f for f in findings if f.resource_id.startswith("stqueues.")]
+
+
+SPOKE_GROUP = "/subscriptions/5b8e2f14-7c3a-4d9e-b1f6-2a4c6e8d0f13/resourceGroups/rg-spoke-ml"
+SPOKE_ZONES = f"{SPOKE_GROUP}/providers/Microsoft.Network/privateDnsZones"
+VNET_SPOKE = f"{SPOKE_GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-spoke"
+
+
+def _spoke_behind(server: str, *, fixed: bool = False) -> Scenario:
+    """The spoke scenario with the spoke using one DNS server (played by ``server``) that
+    forwards everything to Azure DNS of the spoke; ``fixed``: the registry zone also linked to
+    the spoke (what the finding's command does)."""
+    scenario = builtin_scenario("spoke")
+    vnets = tuple(
+        v.model_copy(update={"dns_servers": ("10.41.0.4",)}) if v.name == "vnet-spoke" else v
+        for v in scenario.vnets
+    )
+    link = LinkSpec(name="link-vnet-spoke", vnet="vnet-spoke")
+    zones = tuple(
+        z.model_copy(update={"links": (*z.links, link)}) if fixed and z.service == "acr" else z
+        for z in scenario.private_dns_zones
+    )
+    dns = scenario.dns.model_copy(
+        update={
+            "custom_servers": (CustomDnsServerSpec(address="10.41.0.4", default_forwarder="azure"),)
+        }
+    )
+    return scenario.model_copy(update={"vnets": vnets, "private_dns_zones": zones, "dns": dns})
+
+
+def _server(kind: str, binary: str) -> Any:
+    return pytest.param(
+        kind,
+        marks=[
+            pytest.mark.servers,
+            pytest.mark.skipif(not os.access(binary, os.X_OK), reason=f"{binary} missing"),
+        ],
+    )
+
+
+SERVERS = [_server("bind", NAMED), _server("dnsmasq", DNSMASQ), _server("unbound", UNBOUND)]
+
+
+@pytest.mark.parametrize("custom_dns", SERVERS)
+def test_a_registry_zone_the_spoke_does_not_link_is_the_root_cause_and_the_link_fixes_it(
+    start_tenant: TenantFactory, custom_dns: str
+) -> None:
+    """The spoke scenario through each real DNS server: the registry zone, linked to the hub
+    only, fails with the link as its fix (not a record: the zone holds it), the registry's
+    names fold under it with the image-build symptom, and the other zones linked to the spoke
+    pass beside it; with the link made, the run is all-pass."""
+    tenant = start_tenant(_spoke_behind(custom_dns), custom_dns=custom_dns)  # type: ignore[arg-type]
+    findings = run_once(tenant.config()).findings
+    found = {(f.check.id, f.resource_id.lower()): f for f in findings}
+    zone_id = f"{SPOKE_ZONES}/privatelink.azurecr.io"
+
+    zone = found["privatedns_zone_linked_agent_vnet", zone_id.lower()]
+    assert Status.FAIL is zone.status
+    assert (
+        f"Zone privatelink.azurecr.io ({zone_id}) holds the records of mlw-spoke but is not "
+        "linked to the agent's VNet: Azure DNS there does not answer from it. "
+        + IMAGE_BUILD_FAILURE.format("mlw-spoke")
+    ) == zone.message
+    assert zone.evidence is not None
+    assert {"linked_vnets": [VNET_SPOKE]} == zone.evidence.expected
+    assert [VNET_SPOKE.replace("vnet-spoke", "vnet-hub")] == _observed(zone)["linked_vnets"]
+    assert zone.remediation is not None
+    assert (
+        "az network private-dns link vnet create --resource-group rg-spoke-ml --zone-name "
+        "privatelink.azurecr.io --name link-vnet-spoke --virtual-network "
+        f"{VNET_SPOKE} --registration-enabled false"
+    ) == zone.remediation.command
+    for fqdn in ("crspoke.azurecr.io", "crspoke.eastus.data.azurecr.io"):
+        name = found["dns_name_resolves_private_endpoint", fqdn]
+        assert (Status.FAIL, (zone.uid,)) == (name.status, name.caused_by)
+        rcode, addresses = _answers(name)["custom 10.41.0.4"]
+        assert "NOERROR" == rcode and addresses and not any(is_private(ip) for ip in addresses)
+        assert Status.PASS is found["privatedns_record_present", fqdn].status
+    # The zones the spoke does link pass, and so do their names.
+    for zone_name in (
+        "privatelink.api.azureml.ms",
+        "privatelink.notebooks.azure.net",
+        "privatelink.vaultcore.azure.net",
+        "privatelink.blob.core.windows.net",
+    ):
+        linked = found["privatedns_zone_linked_agent_vnet", f"{SPOKE_ZONES}/{zone_name}".lower()]
+        assert Status.PASS is linked.status, zone_name
+    for fqdn, ip in (
+        ("kv-spoke.vault.azure.net", "10.41.1.10"),
+        ("stspoke.blob.core.windows.net", "10.41.1.40"),
+    ):
+        name = found["dns_name_resolves_private_endpoint", fqdn]
+        assert ("NOERROR", [ip]) == _answers(name)["custom 10.41.0.4"], fqdn
+    # Nothing else fails: one problem, the missing link.
+    assert {zone.uid} == {
+        f.caused_by[0] if f.caused_by else f.uid for f in findings if f.status is Status.FAIL
+    }
+
+    fixed = start_tenant(_spoke_behind(custom_dns, fixed=True), custom_dns=custom_dns)  # type: ignore[arg-type]
+    after = run_once(fixed.config()).findings
+    assert [] == [
+        (f.check.id, f.resource_id, f.message)
+        for f in after
+        if f.status in (Status.FAIL, Status.ERROR)
+    ]
+    assert (
+        Status.PASS
+        is {(f.check.id, f.resource_id.lower()): f for f in after}[
+            "privatedns_zone_linked_agent_vnet", zone_id.lower()
+        ].status
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from netverify.azure.net import is_private
 from netverify.diagnose import problems
 from netverify.model import Finding, Status
 from netverify.runner import run_once
@@ -91,6 +92,11 @@ def test_a_rule_to_a_server_that_answers_publicly_is_the_root_cause(
         ["192.168.50.4"],
     )
     assert route["answer"]["cname_chain"] == ["stchain.privatelink.blob.core.windows.net"]
+    # The target itself was asked (through the stand-in on loopback): it answers publicly.
+    [(target, direct)] = route["target_answers"].items()
+    assert "192.168.50.4" == target and direct["rcode"] == "NOERROR"
+    assert direct["addresses"] and not any(is_private(a) for a in direct["addresses"])
+    assert f"(asked directly: 192.168.50.4 public {direct['addresses'][0]}" in broken.message
     assert broken.remediation is not None
     assert f"az dns-resolver forwarding-rule delete --ids {BAD_RULE}" == broken.remediation.command
     # The passing ruleset: vault.azure.net goes to the inbound endpoint of vnet-dns, whose
@@ -123,6 +129,12 @@ def test_a_silent_target_with_a_mixed_case_domain_folds_the_resolver_outage_unde
     assert "under privatelink.blob.core.windows.net (rule blob-to-onprem) to 10.99.0.9" in (
         broken.message
     )
+    # 10.99.0.9 is no address of the simulated world: never asked directly.
+    assert broken.evidence is not None
+    assert [{"10.99.0.9": None}] == [
+        r["target_answers"] for r in broken.evidence.observed["routes"]
+    ]
+    assert "asked directly" not in broken.message
     [problem] = problems(findings)
     assert broken.uid == problem.lead.uid
     assert ("dns_resolver_answers", "168.63.129.16") in {
@@ -137,3 +149,48 @@ def test_applying_the_remedy_turns_the_world_all_pass(start_tenant: TenantFactor
     assert [] == [(f.check.id, f.resource_id) for f in findings if f.status is Status.FAIL]
     assert [] == [(f.check.id, f.resource_id) for f in findings if f.status is Status.ERROR]
     assert Status.PASS is by_resource(findings)[BROKEN].status
+
+
+def behind_custom_server(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the hub using one plain DNS server, 10.20.0.4 in the hub, that forwards
+    everything to Azure DNS of the hub (where the rulesets apply)."""
+    hub = next(v for v in data["vnets"] if v["name"] == "vnet-hub")
+    hub["dns_servers"] = ["10.20.0.4"]
+    data["dns"]["custom_servers"].append({"address": "10.20.0.4", "default_forwarder": "azure"})
+    return data
+
+
+@pytest.mark.parametrize(
+    ("custom_dns", "changes", "ruleset"),
+    [
+        # BIND in front: the blob rule's target is a server that is down.
+        pytest.param("bind", {"targets": ["10.99.0.9"]}, BROKEN, id="bind-blob-target-down"),
+        # dnsmasq in front: the vault rule's inbound endpoint answers nothing (the blob rule
+        # dropped), a different rule and server of the same kind.
+        pytest.param("dnsmasq", {"drop": True}, HEALTHY, id="dnsmasq-vault-endpoint-down"),
+    ],
+)
+def test_a_custom_server_behind_a_silent_target_folds_under_the_rule(
+    start_tenant: TenantFactory, custom_dns: str, changes: dict[str, Any], ruleset: str
+) -> None:
+    """The VNet's plain DNS server forwards to Azure DNS, whose rule sends a needed zone to a
+    target that does not answer: the server passes on Azure DNS's failure, so its
+    dns_resolver_answers fail follows from the rule - one problem, not two."""
+    data = behind_custom_server(chain(**changes))
+    if ruleset == HEALTHY:
+        inbound = next(s for s in data["dns"]["custom_servers"] if s["address"] == "10.21.0.4")
+        inbound["down"] = True
+    tenant = start_tenant(data, custom_dns)  # type: ignore[arg-type]
+    findings = list(run_once(tenant.config()).findings)
+
+    rule = by_resource(findings)[ruleset]
+    assert Status.FAIL is rule.status
+    if ruleset == HEALTHY:
+        # The inbound endpoint, asked directly, answers nothing: observed.
+        assert "(asked directly: 10.21.0.4 " in rule.message
+    [server] = [
+        f for f in findings if f.check.id == "dns_resolver_answers" and f.resource_id == "10.20.0.4"
+    ]
+    assert (Status.FAIL, (rule.uid,)) == (server.status, server.caused_by)
+    [problem] = problems(findings)
+    assert rule.uid == problem.lead.uid

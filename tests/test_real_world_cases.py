@@ -42,10 +42,9 @@ def run_case(
         else parse_scenario(scenario, "fixed case")
     )
     tenant = start_tenant(loaded, custom_dns=custom_dns)
-    # The cases record DNS and ARM worlds, not what their scoring front ends answer (a case's
-    # Kubernetes cluster IP is none the simulator serves): the scoring path probe is off here
-    # and has its own tests (tests/test_scoring_path.py).
-    return list(run_once(tenant.config(scoring={"enabled": False})).findings)
+    # The scoring path probe is on, as users run it: each case's scoring front ends answer as
+    # the simulator serves them (tests/test_scoring_path.py has the probe's own tests).
+    return list(run_once(tenant.config()).findings)
 
 
 def case_data(name: str) -> dict[str, Any]:
@@ -119,7 +118,17 @@ def two_endpoints_from_the_hub(findings: list[Finding]) -> None:
 
 
 def kubernetes_not_judged_as_managed(findings: list[Finding]) -> None:
+    """H03: the Kubernetes endpoint is judged at its cluster address - which the case's world
+    does not serve (it records ARM only), so its router is not requested and says so - never
+    as a managed endpoint's name; the managed endpoint's name and scoring path pass."""
     all_pass(findings)
+    [router] = [f for f in findings if f.check.id == "kubernetes_endpoint_router_reachable"]
+    assert (Status.SKIPPED, "Endpoint ep-k8s was not requested at 10.0.227.36") == (
+        router.status,
+        router.message.split(":")[0],
+    )
+    [scoring] = [f for f in findings if f.check.id == "online_endpoint_scoring_path_reachable"]
+    assert (Status.PASS, "ep-managed") == (scoring.status, scoring.resource_id.split("/")[-1])
     assert not [f for f in findings if "ep-k8s.eastus.inference" in f.resource_id]
     [note] = [
         f
@@ -206,14 +215,28 @@ def manual_zones_pass(findings: list[Finding]) -> None:
     assert all("is needed: the VNet's DNS already answers" in f.message for f in zones)
 
 
+def scoring_follows_from(findings: list[Finding], cause: Finding) -> None:
+    """The scoring path probe's request to ep-a fails (Azure ML's front end is not reached the
+    way the case's world is broken) and that fail is folded under ``cause``, not a problem."""
+    [scoring] = fails(findings, "online_endpoint_scoring_path_reachable")
+    assert scoring.resource_id.endswith("/onlineEndpoints/ep-a")
+    assert (cause.uid,) == scoring.caused_by
+
+
 def local_copy_lacks_the_wildcard(findings: list[Finding]) -> None:
+    """H12: through the server the scoring names get NXDOMAIN from its local copy: their fails
+    (and the scoring request's, which cannot resolve its host) follow from the server."""
     [server] = fails(findings, "dns_custom_server_forwards_zones")
     assert "own copy of privatelink.api.azureml.ms" in server.message
     assert (
         "*.aaaaaaaa-0000-4000-8000-000000000001.inference.eastus.privatelink.api.azureml.ms. IN A 10.0.1.7"
         in text(server)
     )
-    assert all("inference" in f.resource_id or f is server for f in fails(findings))
+    scoring_follows_from(findings, server)
+    assert all(
+        "inference" in f.resource_id or f is server or f.caused_by == (server.uid,)
+        for f in fails(findings)
+    )
     no_remedy_says([server], "forward-zone", "server=/", "type forward")
 
 
@@ -225,14 +248,19 @@ H19_CONNECTION = (
 
 
 def workspace_connection_rejected(findings: list[Finding]) -> None:
-    """H19: one fail, on the connection and its state, with the approval - no TCP failure
-    blamed on NSGs, no DNS finding on names whose endpoint carries no traffic."""
-    [finding] = fails(findings)
+    """H19: one problem, the connection and its state, with the approval - no TCP failure
+    blamed on NSGs, no DNS finding on names whose endpoint carries no traffic; the scoring
+    request, whose TCP connection to 10.0.1.7 gets no answer, is its symptom."""
+    [finding] = fails(findings, CONNECTION)
+    scoring_follows_from(findings, finding)
+    assert ["online_endpoint_scoring_path_reachable", CONNECTION] == sorted(
+        f.check.id for f in fails(findings)
+    )
     assert (CONNECTION, H19_CONNECTION) == (finding.check.id, finding.subject)
     assert finding.message == (
         "Workspace mlw-a: the connection of private endpoint pe-mlw-a is Rejected, not "
         "Approved: the owner rejected it, so Private Link drops the traffic to 10.0.1.5, "
-        "10.0.1.6, 10.0.1.7."
+        "10.0.1.6, 10.0.1.7 although ep-a.eastus.inference.ml.azure.com still resolve(s) there."
     )
     assert finding.evidence is not None and finding.remediation is not None
     observed = finding.evidence.observed
@@ -275,9 +303,12 @@ def vault_pending_and_old_endpoint_disconnected(findings: list[Finding]) -> None
 
 def inspection_in_front_of_scoring(findings: list[Finding]) -> None:
     """The scoring name at 10.0.1.7 fails on its certificate, naming what answered; nothing
-    else fails (DNS, records, links are fine), and the other names' TLS passes."""
+    else fails (DNS, records, links are fine) but the scoring request, whose handshake meets
+    the same certificate (folded under it), and the other names' TLS passes."""
     scoring = "ep-a.eastus.inference.ml.azure.com"
-    [bad] = fails(findings)
+    [bad] = fails(findings, "privateendpoint_tls_reachable")
+    scoring_follows_from(findings, bad)
+    assert 2 == len(fails(findings))
     assert ("privateendpoint_tls_reachable", scoring, "10.0.1.7:443") == (
         bad.check.id,
         bad.resource_id,
@@ -358,9 +389,12 @@ def rebinding_strips_private_answers(findings: list[Finding]) -> None:
     assert server.remediation is not None
     assert 'private-domain: "api.azureml.ms"' in server.remediation.text
     no_remedy_says([server], "forward-zone", "server=/", "type forward")
-    assert {"dns_custom_server_forwards_zones", "dns_name_resolves_private_endpoint"} >= {
-        f.check.id for f in fails(findings)
-    }
+    scoring_follows_from(findings, server)
+    assert {
+        "dns_custom_server_forwards_zones",
+        "dns_name_resolves_private_endpoint",
+        "online_endpoint_scoring_path_reachable",
+    } >= {f.check.id for f in fails(findings)}
 
 
 # -- fixes, applied to the scenario ---------------------------------------------------------

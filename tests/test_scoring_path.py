@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from netverify.diagnose import problems
 from netverify.model import Finding, Status
 from netverify.runner import run_once
 from netverify.sim.scenario import builtin_scenario, parse_scenario
@@ -383,3 +384,57 @@ def test_a_deployment_that_is_updating_or_scaling_still_serves(start_tenant: Ten
         "ep-updating": (Status.PASS, 401),
         "ep-failed": (Status.FAIL, 404),
     } == statuses
+
+
+def test_a_request_to_an_endpoint_whose_connection_is_pending_folds_under_the_connection(
+    start_tenant: TenantFactory,
+) -> None:
+    """The workspace's private endpoint connection is Pending (never approved): Private Link
+    drops the scoring request's TCP connection to 10.30.1.7 - a symptom of the connection (the
+    real-world case H19's kind, there Rejected), one problem in all."""
+    scenario = small({"name": "ep-a"})
+    scenario["private_endpoints"][0]["status"] = "Pending"
+    tenant = start_tenant(parse_scenario(scenario, "test"), custom_dns="bind")
+    findings = list(run_once(tenant.config()).findings)
+    scoring = one(findings, SCORING, "ep-a")
+    [connection] = [
+        f
+        for f in findings
+        if f.check.id == "privateendpoint_connection_approved" and f.status is Status.FAIL
+    ]
+
+    assert scoring.status is Status.FAIL and scoring.evidence is not None
+    assert (scoring.evidence.observed["failure"], scoring.evidence.observed["address"]) == (
+        "connect",
+        "10.30.1.7",
+    )
+    assert (connection.uid,) == scoring.caused_by
+    assert [connection.uid] == [p.lead.uid for p in problems(findings)]
+
+
+def test_an_address_outside_the_mapped_world_is_not_requested_and_not_judged(
+    start_tenant: TenantFactory,
+) -> None:
+    """The address map names every IP of the world but the Kubernetes cluster IP 10.30.2.20:
+    the probe sends nothing there and the router check says so (skipped), neither a pass nor a
+    network failure it never observed (the real-world case H03's kind, there an endpoint the
+    world records only in ARM); the managed endpoint beside it is requested and passes."""
+    tenant = start_tenant(
+        parse_scenario(
+            small({"name": "ep-a"}, {"name": "ep-ip", "kind": "K8S", "scoring_host": "10.30.2.20"}),
+            "test",
+        ),
+        custom_dns="bind",
+    )
+    mapped = dict(tenant.config_document()["reachability"]["address_map"])
+    del mapped["10.30.2.20"]
+    findings = list(run_once(tenant.config(reachability={"address_map": mapped})).findings)
+    router = one(findings, ROUTER, "ep-ip")
+
+    assert router.status is Status.SKIPPED and router.evidence is not None
+    assert (
+        "Endpoint ep-ip was not requested at 10.30.2.20: 10.30.2.20 is not in "
+        "reachability.address_map: not contacted." == router.message
+    )
+    assert "not_contacted" == router.evidence.observed["failure"]
+    assert Status.PASS is one(findings, SCORING, "ep-a").status

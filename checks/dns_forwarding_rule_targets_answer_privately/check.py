@@ -1,7 +1,10 @@
 """No enabled forwarding rule that Azure DNS applies to a name a workspace needs (the longest
 domain suffix among the rulesets linked to the VNet where the name's query reaches Azure DNS)
 sends it to a target that answers publicly or not at all. Judged from what Azure DNS - as the
-agent asks it, or through an inbound endpoint of that VNet - answered for the name."""
+agent asks it, or through an inbound endpoint of that VNet - answered for the name, and from
+what the rule's targets answer when asked directly (``DnsFacts.rule_target_answers``): a name
+is sent wrong when Azure DNS's answer is not private and no target asked answers it privately
+(then the target is not what breaks it)."""
 
 from collections.abc import Iterator
 
@@ -26,6 +29,7 @@ from netverify.facts import (
     ForwardingRuleset,
     Resolver,
     ResolverKind,
+    rule_target_label,
 )
 from netverify.model import Evidence, Finding, Link, Remediation, Status
 
@@ -89,6 +93,7 @@ def _judge(
             rule = match[1]
             if rule.id.lower() in looping:
                 continue
+            direct = _direct(dns, rule, name)
             for resolver in paths[vnet.lower()]:
                 answer = dns.answer(name.fqdn, resolver.name)
                 routes.append(
@@ -101,9 +106,13 @@ def _judge(
                         "domainName": rule.domain,
                         "targets": list(rule.targets),
                         "answer": answer_detail(answer) if answer else None,
+                        "target_answers": {
+                            ip: answer_detail(a) if a else None for ip, a in direct.items()
+                        },
                     }
                 )
-                if answer is not None and not _private(answer):
+                private_target = any(a is not None and _private(a) for a in direct.values())
+                if answer is not None and not _private(answer) and not private_target:
                     wrong.setdefault(rule.id.lower(), []).append((name, resolver, answer, vnet))
     where = f"Ruleset {name_of(ruleset.id)} (linked to {', '.join(map(name_of, linked))})"
     observed = {
@@ -142,13 +151,19 @@ def _judge(
         Status.FAIL,
         ruleset.id,
         f"{where} "
-        + "; ".join(_sends(rule, wrong[rule.id.lower()]) for rule in bad)
+        + "; ".join(_sends(dns, rule, wrong[rule.id.lower()]) for rule in bad)
         + ": Azure DNS there hands that answer to every client instead of the private "
         "endpoint's IPs.",
         evidence,
         Remediation(" ".join(t for t, _ in remedies), "; ".join(commands) or None),
         breaks=frozenset(_breaks(dns, [w for rule in bad for w in wrong[rule.id.lower()]])),
     )
+
+
+def _direct(dns: DnsFacts, rule: ForwardingRule, name: ExpectedName) -> dict[str, DnsAnswer | None]:
+    """What each of the rule's targets answered for the name when asked directly (None: not
+    asked - a target outside a mapped world)."""
+    return {ip: dns.answer(name.fqdn, rule_target_label(ip)) for ip in rule.targets}
 
 
 def _private(answer: DnsAnswer) -> bool:
@@ -161,12 +176,19 @@ def _private(answer: DnsAnswer) -> bool:
     )
 
 
-def _sends(rule: ForwardingRule, wrong: list[Wrong]) -> str:
+def _sends(dns: DnsFacts, rule: ForwardingRule, wrong: list[Wrong]) -> str:
     name, _, answer, _ = wrong[0]
     names = len({w[0].fqdn for w in wrong})
+    asked = [(ip, a) for ip, a in _direct(dns, rule, name).items() if a is not None]
+    direct = (
+        " (asked directly: " + ", ".join(f"{ip} {describe(a)}" for ip, a in asked) + ")"
+        if asked
+        else ""
+    )
     return (
         f"sends {names} name(s) under {rule.domain} (rule {name_of(rule.id)}) to "
         f"{', '.join(rule.targets)}, which answer(s) {describe(answer)} for e.g. {name.fqdn}"
+        + direct
     )
 
 

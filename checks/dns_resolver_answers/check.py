@@ -86,8 +86,11 @@ def _explained_by(
     dns: DnsFacts, resolver: Resolver, failed: set[str], existing: list[str]
 ) -> frozenset[str]:
     """What would explain the failures: a rule that sends the names back where they came from
-    (a loop) - and for the host resolver, the VNet's DNS servers failing on the same names
-    (the host asks them; its own path is not known)."""
+    (a loop) - for the host resolver, the VNet's DNS servers failing on the same names (the
+    host asks them; its own path is not known) - and for a custom server whose path ends at
+    the Azure DNS the agent asked, that Azure DNS failing on the same name with the same rcode
+    (the server passes on what it got: a forwarding rule whose target does not answer breaks
+    Azure DNS's answer, and the server's follows)."""
     needs = {Link.route(fqdn, resolver.name) for fqdn in existing}
     if resolver.kind is ResolverKind.HOST:
         needs |= {
@@ -96,4 +99,24 @@ def _explained_by(
             for fqdn in failed
             if (answer := dns.answer(fqdn, server)) is not None and not answer.answered
         }
+    vnet = dns.azure_dns_vnet(resolver) if resolver.kind is ResolverKind.CUSTOM else None
+    if vnet is not None:
+        needs |= {
+            Link.answer(fqdn, azure.name)
+            for azure in dns.resolvers_of(ResolverKind.AZURE)
+            if (dns.azure_dns_vnet(azure) or "").lower() == vnet.lower()
+            for fqdn in failed
+            if _same_failure(dns, fqdn, resolver, azure)
+        }
     return frozenset(needs)
+
+
+def _same_failure(dns: DnsFacts, fqdn: str, resolver: Resolver, azure: Resolver) -> bool:
+    """Both resolvers failed on ``fqdn`` with the same rcode."""
+    ours, theirs = dns.answer(fqdn, resolver.name), dns.answer(fqdn, azure.name)
+    return (
+        ours is not None
+        and theirs is not None
+        and not theirs.answered
+        and ours.rcode == theirs.rcode
+    )

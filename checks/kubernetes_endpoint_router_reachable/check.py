@@ -4,7 +4,13 @@
 from collections.abc import Iterator
 
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.scoring import command_names, no_answer, observed, probes_of
+from netverify.checklib.scoring import (
+    command_names,
+    no_answer,
+    not_contacted,
+    observed,
+    probes_of,
+)
 from netverify.facts import Facts, ScoringProbe
 from netverify.model import Evidence, Finding, Status
 
@@ -16,7 +22,7 @@ ANSWERED = frozenset({200, 401})
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
     for probe in probes_of(facts.dns, kubernetes=True):
-        yield _judge(probe)
+        yield not_contacted(META, probe) or _judge(probe)
 
 
 def _judge(probe: ScoringProbe) -> Finding:

@@ -8,6 +8,7 @@ from netverify.checklib.dns import wrong_answer_needs
 from netverify.checklib.scoring import (
     command_names,
     no_answer,
+    not_contacted,
     observed,
     probes_of,
     transport_needs,
@@ -39,7 +40,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     dns = facts.dns
     for probe in probes_of(dns, kubernetes=False):
         assert dns is not None
-        yield _judge(dns, probe)
+        yield not_contacted(META, probe) or _judge(dns, probe)
 
 
 def _judge(dns: DnsFacts, probe: ScoringProbe) -> Finding:

@@ -8,7 +8,7 @@ from typing import Any
 from netverify.azure.arm_ids import name_of, resource_group_of
 from netverify.checklib.dns import wrong_address_needs, wrong_answer_needs
 from netverify.facts import DnsFacts, HttpAnswer, HttpFailure, ScoringProbe
-from netverify.model import Link
+from netverify.model import CheckMeta, Evidence, Finding, Link, Status
 
 BANDWIDTH_HEADERS = {
     "request": "ms-azureml-bandwidth-request-delay-ms",
@@ -44,6 +44,21 @@ def probes_of(dns: DnsFacts | None, *, kubernetes: bool) -> list[ScoringProbe]:
     return [p for p in (dns.scoring if dns is not None else ()) if p.kubernetes is kubernetes]
 
 
+def not_contacted(meta: CheckMeta, probe: ScoringProbe) -> Finding | None:
+    """A skip for a request the probe did not send (its address outside the mapped world,
+    ``HttpFailure.NOT_CONTACTED``): no pass or fail is known for a path nobody tried."""
+    answer = probe.answer
+    if answer.failure is not HttpFailure.NOT_CONTACTED:
+        return None
+    return Finding(
+        meta,
+        Status.SKIPPED,
+        probe.endpoint_id,
+        f"Endpoint {probe.endpoint_name} was not requested at {answer.address}: {answer.detail}.",
+        Evidence(observed(answer), {}),
+    )
+
+
 def no_answer(answer: HttpAnswer) -> str:
     """Why there was no HTTP status, in words (``answer.failure`` is set)."""
     if answer.failure is HttpFailure.UNRESOLVED:
@@ -66,14 +81,17 @@ def transport_needs(dns: DnsFacts, answer: HttpAnswer) -> frozenset[str]:
     """A request that got no answer because the name did not resolve follows from the answers
     without an address (and the record behind them); one whose TCP or TLS failed, from the
     transport to that address (privateendpoint_tls_reachable breaks it) - and, at an address
-    no private endpoint of the name has, from the answer that gave it. A timeout or garbage
-    after TLS is the front end's own."""
+    no private endpoint of the name has, from the answer that gave it. A TCP connection that
+    failed also follows from Private Link dropping that address's traffic (its endpoint's
+    connection not Approved: privateendpoint_connection_approved breaks it). A timeout or
+    garbage after TLS is the front end's own."""
     host = answer.host
     if answer.failure is HttpFailure.UNRESOLVED:
         return wrong_answer_needs(dns, host, lambda a: not a.addresses)
     if answer.failure not in (HttpFailure.CONNECT, HttpFailure.TLS) or answer.address is None:
         return frozenset()
-    return frozenset({Link.transport(host, answer.address)}) | wrong_address_needs(
+    carried = {Link.address(answer.address)} if answer.failure is HttpFailure.CONNECT else set()
+    return frozenset({Link.transport(host, answer.address), *carried}) | wrong_address_needs(
         dns, host, answer.address
     )
 

@@ -31,9 +31,12 @@ from netverify.facts import (
     TIMEOUT,
     UNREACHABLE,
     DnsAnswer,
+    ExpectedName,
+    ForwardingRuleset,
     ProbeError,
     Resolver,
     ResolverKind,
+    rule_target_label,
 )
 from netverify.probes.cancel import Cancel
 
@@ -182,6 +185,52 @@ def resolve_all_sync(
             cancel=cancel,
         )
     )
+
+
+def rule_targets(
+    rulesets: Iterable[ForwardingRuleset], expected: Iterable[ExpectedName], config: DnsConfig
+) -> dict[Resolver, list[str]]:
+    """Each target DNS server of an enabled forwarding rule that covers a needed name (the name
+    itself, or its privatelink zone: Azure DNS forwards there after the public CNAME), as a
+    resolver labelled ``rule_target_label``, with the names to ask it (the names themselves:
+    a target resolves them as a forwarded query's recursion would). A target a mapped world
+    (``config.server_map`` set) does not name is left out: never contacted."""
+    names = list(expected)
+    targets: dict[Resolver, list[str]] = {}
+    for rule in (r for s in rulesets for r in s.rules if r.enabled):
+        covered = [n.fqdn.lower() for n in names if rule.covers(n.fqdn) or rule.covers(n.zone_name)]
+        for ip in rule.targets if covered else ():
+            if config.server_map and ip not in config.server_map:
+                continue
+            resolver = Resolver(
+                rule_target_label(ip), ResolverKind.CUSTOM, ip, (queried_address(config, ip),)
+            )
+            asked = targets.setdefault(resolver, [])
+            asked += [f for f in covered if f not in asked]
+    return targets
+
+
+def ask_rule_targets(
+    targets: Mapping[Resolver, Sequence[str]], config: DnsConfig, cancel: Cancel | None = None
+) -> tuple[DnsAnswer, ...]:
+    """Each target asked for its names (``rule_targets``); never raises for what a server does."""
+
+    async def ask() -> tuple[DnsAnswer, ...]:
+        found = await asyncio.gather(
+            *(
+                resolve_all(
+                    names,
+                    [resolver],
+                    timeout=config.timeout_seconds,
+                    concurrency=config.concurrency,
+                    cancel=cancel,
+                )
+                for resolver, names in targets.items()
+            )
+        )
+        return tuple(a for answers in found for a in answers)
+
+    return asyncio.run(ask()) if targets else ()
 
 
 class _UdpChannel(asyncio.DatagramProtocol):

@@ -41,11 +41,12 @@ from netverify.facts import (
     Workspace,
     connection_status,
     outside_subscriptions,
+    rulesets_of,
 )
 from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import find_private_dns_zones
-from netverify.probes.dns import build_resolvers, resolve_all_sync
+from netverify.probes.dns import ask_rule_targets, build_resolvers, resolve_all_sync, rule_targets
 from netverify.probes.reach import probe_all
 from netverify.probes.scoring import names_to_resolve, probe_endpoints, scoring_requests
 
@@ -196,6 +197,8 @@ def collect_dns_facts(
     # probe only (resolve_all asks each name once).
     fqdns = [*(e.fqdn for e in expected), *names_to_resolve(requests)]
     answers = resolve_all_sync(fqdns, resolvers, config.dns, cancel)
+    targets = rule_targets(rulesets_of(private_resolvers), expected, config.dns)
+    rule_target_answers = ask_rule_targets(targets, config.dns, cancel)
     reachability = (
         asyncio.run(probe_all(_private_answers(expected, answers), config.reachability, cancel))
         if config.reachability.enabled
@@ -219,6 +222,7 @@ def collect_dns_facts(
         private_resolvers=private_resolvers,
         probe_errors=local_problems,
         scoring=scoring,
+        rule_target_answers=rule_target_answers,
     )
 
 

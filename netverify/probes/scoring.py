@@ -186,7 +186,7 @@ async def fetch(
     if config.reachability.address_map and address not in config.reachability.address_map:
         # A mapped world (a stand-in, the demo): an address it does not name is not contacted.
         return answer(
-            failure=HttpFailure.CONNECT,
+            failure=HttpFailure.NOT_CONTACTED,
             detail=f"{address} is not in reachability.address_map: not contacted",
         )
 

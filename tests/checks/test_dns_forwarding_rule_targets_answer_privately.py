@@ -18,6 +18,7 @@ from netverify.facts import (
     Read,
     ReadFailure,
     ReadProblem,
+    rule_target_label,
 )
 from netverify.model import Link, Status
 from netverify.testing import (
@@ -96,6 +97,8 @@ def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_deletes_
         "rule": bad.id,
         "domainName": "privatelink.api.azureml.ms",
         "targets": ["192.168.10.4", "192.168.10.5"],
+        # The hand-built world asked no target directly.
+        "target_answers": {"192.168.10.4": None, "192.168.10.5": None},
     }
     assert route["answer"]["addresses"] == list(PUBLIC)
     assert observed["wrong_targets"] == [
@@ -109,6 +112,54 @@ def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_deletes_
         Link.answer(API_NAME, AZURE),
         Link.answer(API_NAME, HOST),
     } == finding.breaks
+
+
+def asked_directly(facts: Facts, *answers: tuple[str, tuple[str, ...], str]) -> Facts:
+    """``facts`` with the rule targets' own answers for the API name: (ip, addresses, rcode)."""
+    assert facts.dns is not None
+    direct = tuple(
+        dns_answer(rule_target_label(ip), addresses, rcode=rcode, chain=())
+        for ip, addresses, rcode in answers
+    )
+    return dataclasses.replace(
+        facts, dns=dataclasses.replace(facts.dns, rule_target_answers=direct)
+    )
+
+
+def test_what_the_targets_answer_when_asked_directly_is_observed_in_the_fail() -> None:
+    """One target answers publicly, the other not at all when asked directly: the fail says
+    so (observed, not inferred from Azure DNS's answer) and the route holds both answers."""
+    bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4", "192.168.10.5")
+    facts = asked_directly(
+        world(ForwardingRuleset(RULESET, (VNET_ID,), (bad,))),
+        ("192.168.10.4", PUBLIC, "NOERROR"),
+        ("192.168.10.5", (), "TIMEOUT"),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert (
+        "which answer(s) public 52.160.0.1 for e.g. "
+        f"{API_NAME} (asked directly: 192.168.10.4 public 52.160.0.1, 192.168.10.5 TIMEOUT"
+    ) in finding.message
+    assert finding.evidence is not None
+    [route] = finding.evidence.observed["routes"]
+    assert {"192.168.10.4": ["52.160.0.1"], "192.168.10.5": []} == {
+        ip: a["addresses"] for ip, a in route["target_answers"].items()
+    }
+
+
+def test_a_target_that_answers_privately_when_asked_directly_is_not_blamed() -> None:
+    """Azure DNS's answer is public, but the rule's target, asked directly, gives the private
+    endpoint's IP: the target is not what breaks the name, so the ruleset is no fail."""
+    bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4")
+    facts = asked_directly(
+        world(ForwardingRuleset(RULESET, (VNET_ID,), (bad,))),
+        ("192.168.10.4", ("10.0.1.5",), "NOERROR"),
+    )
+
+    assert Status.PASS is only_finding(CHECK_ID, facts).status
 
 
 def test_a_silent_target_with_no_zone_linked_points_the_rule_at_an_inbound_endpoint() -> None:

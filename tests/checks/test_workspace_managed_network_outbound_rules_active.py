@@ -3,17 +3,18 @@ workspace body and through the simulated ARM."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from netverify.azure.arm_ids import ResourceId
 from netverify.checklib.catalog import load_checks
 from netverify.config import WORKSPACE_TYPE
 from netverify.diagnose import diagnose, problems
-from netverify.facts import OutboundRule
-from netverify.model import Evidence, Status
+from netverify.facts import OutboundRule, Read
+from netverify.model import Evidence, Link, Status
 from netverify.probes.arm_bodies import parse_workspace
 from netverify.runner import run_once
-from netverify.sim.scenario import OutboundRuleSpec, Scenario
+from netverify.sim.scenario import OutboundRuleSpec, Scenario, builtin_scenario
 from netverify.testing import (
     REGISTRY_TYPE,
     STORAGE_TYPE,
@@ -73,6 +74,7 @@ def test_missing_blob_rule_fails_naming_the_cut_dependency_and_the_set_command()
             {
                 "isolationMode": "AllowOnlyApprovedOutbound",
                 "networkStatus": "Active",
+                "managedNetworkOf": arm_id(WORKSPACE_TYPE, "mlw-test"),
                 "rule": None,
                 "ruleStatus": None,
                 "category": None,
@@ -106,6 +108,7 @@ def test_all_required_rules_active_pass_with_their_evidence() -> None:
     assert {
         "isolationMode": "AllowInternetOutbound",
         "networkStatus": "Active",
+        "managedNetworkOf": arm_id(WORKSPACE_TYPE, "mlw-test"),
         "rule": "__SYS_PE_kv-test_vault",
         "ruleStatus": "Active",
         "category": "Required",
@@ -277,3 +280,90 @@ def test_simulated_tenant_fails_the_missing_rule_and_passes_the_defaults(
         ("mlw-broken", "file"): Status.FAIL,
         ("mlw-broken", "vault"): Status.PASS,
     } == {k: v for k, v in verdicts.items() if k[0] in {"mlw-healthy", "mlw-broken"}}
+
+
+def test_a_project_is_judged_by_its_hubs_managed_vnet(start_tenant: TenantFactory) -> None:
+    """Through the simulated ARM, the chain scenario's hubs with managed VNets: mlw-proj passes
+    on mlw-hub's Required rules to the registry and vault it uses (its hub's); mlw-hub-old's
+    vault rule is Inactive, so mlw-proj-old fails naming the hub, with the hub's command - one
+    problem with the hub's own fail (same fix), not two."""
+    chain = builtin_scenario("chain")
+
+    def managed(w: Any) -> Any:
+        if w.name == "mlw-hub":
+            return w.model_copy(update={"managed_network": "AllowOnlyApprovedOutbound"})
+        if w.name == "mlw-hub-old":
+            rule = OutboundRuleSpec(
+                name="pe-vault", target="kv-chain", subresource="vault", status="Inactive"
+            )
+            return w.model_copy(
+                update={
+                    "managed_network": "AllowOnlyApprovedOutbound",
+                    "key_vault": "kv-chain",
+                    "outbound_rules": (rule,),
+                }
+            )
+        return w
+
+    tenant = start_tenant(
+        chain.model_copy(update={"workspaces": tuple(managed(w) for w in chain.workspaces)})
+    )
+    findings = run_once(tenant.config()).findings
+    ours = {
+        (f.resource_id.rsplit("/", 1)[1], f.subject.rsplit(":", 1)[1]): f
+        for f in findings
+        if f.check.id == CHECK_ID and f.subject
+    }
+    [hub] = [i for i in tenant.workspace_ids() if i.endswith("/mlw-hub")]
+    old = f"{hub}-old"
+
+    for target in ("registry", "vault"):
+        served = ours["mlw-proj", target]
+        assert Status.PASS is served.status
+        assert served.message.startswith("Project mlw-proj's hub mlw-hub's managed VNet rule ")
+        assert served.evidence is not None and hub == served.evidence.observed["managedNetworkOf"]
+    cut = ours["mlw-proj-old", "vault"]
+    assert Status.FAIL is cut.status
+    assert (
+        "Project mlw-proj-old's hub mlw-hub-old's managed VNet rule pe-vault to kv-chain (vault) "
+        "is Inactive, not Active: secret reads from kv-chain fail." == cut.message
+    )
+    assert cut.remediation is not None and cut.remediation.command is not None
+    assert "--workspace-name mlw-hub-old " in cut.remediation.command
+    assert cut.evidence is not None and old == cut.evidence.observed["managedNetworkOf"]
+    [problem] = [p for p in problems(findings) if cut in p.causes]
+    assert {cut.uid, ours["mlw-hub-old", "vault"].uid} == {f.uid for f in problem.causes}
+
+
+def test_a_project_of_an_unprovisioned_hub_network_follows_from_the_hub() -> None:
+    """Hand-built facts: project mlw-proj (no managed VNet, dependencies of its own none) under
+    hub mlw-hub, whose managed VNet is not provisioned and whose rules are Inactive: the
+    project's four fails need the hub's link (the provisioned check's fail of the hub breaks
+    it), not the project's."""
+    hub = workspace(
+        "mlw-hub",
+        registry="crtest",
+        storage="sttest",
+        managed_network="AllowOnlyApprovedOutbound",
+        managed_network_status="Inactive",
+        outbound_rules=[
+            dataclasses.replace(outbound_rule(r, t), status="Inactive") for r, t in REQUIRED
+        ],
+    )
+    project = dataclasses.replace(workspace("mlw-proj", key_vault=None), hub_id=hub.id)
+    ep = endpoint(workspace_name="mlw-proj")
+    seen = dataclasses.replace(
+        facts([project], endpoints=[ep], deployments=[deployment(of=ep)]),
+        hubs={hub.id.lower(): Read(hub.id, value=hub)},
+    )
+
+    found = list(check.evaluate(seen))
+
+    assert [Status.FAIL] * 4 == [f.status for f in found]
+    assert {project.id} == {f.resource_id for f in found}
+    assert {frozenset({Link.resource(hub.id)})} == {f.needs for f in found}
+    assert found[0].message == (
+        "Project mlw-proj's hub mlw-hub's managed VNet rule __SYS_PE_crtest_registry to crtest "
+        "(registry) is Inactive as the managed VNet is not provisioned: image pulls from crtest "
+        "fail."
+    )
