@@ -25,7 +25,9 @@ from netverify.facts import (
     PolicyAssignment,
     PolicyDefinition,
     PrivateDnsZone,
+    PrivateEndpoint,
     PrivateEndpointConnection,
+    PrivateResolvers,
     Reachability,
     Read,
     ReadFailure,
@@ -500,27 +502,47 @@ def dns_facts(
     *,
     names: Sequence[ExpectedName] | None = None,
     zones: Sequence[PrivateDnsZone | Read[PrivateDnsZone]] | None = None,
-    vnet: VirtualNetwork | None = None,
+    vnet: VirtualNetwork | Read[VirtualNetwork] | None = None,
+    agent_vnet: bool = True,
     resolvers: Sequence[Resolver] = RESOLVERS,
+    host_resolver: bool = True,
     reachability: Sequence[Reachability] = (),
+    private_endpoints: Sequence[Read[PrivateEndpoint]] = (),
+    gaps: Sequence[Read[Any]] = (),
+    zone_search: Read[tuple[str, ...]] | None = None,
+    private_resolvers: Sequence[Read[PrivateResolvers]] = (),
 ) -> Facts:
     """Facts with DNS: by default one workspace API name, a linked zone holding its record and
-    a hub VNet (10.0.0.0/16, DNS server 10.0.0.4); ``answers`` as given."""
+    a hub VNet (10.0.0.0/16, DNS server 10.0.0.4); ``answers`` as given.
+
+    The varied shapes real estates have: ``vnet`` may be a failed read (``failed``);
+    ``agent_vnet=False`` leaves agent.vnet_id unset; ``host_resolver=False`` drops the host's
+    resolver (``use_host_resolver = false``); ``private_endpoints`` are reads of the endpoints
+    (failed ones, typically); ``gaps`` are failed endpoint-list reads (names that could not be
+    known); ``zone_search`` is the search for zones by name; ``private_resolvers`` the
+    per-subscription reads of DNS Private Resolvers and rulesets.
+    """
     zone_reads = [
         z if isinstance(z, Read) else Read(z.id, value=z)
         for z in ([private_zone()] if zones is None else zones)
     ]
-    agent_vnet = vnet or VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4",))
+    chosen = vnet or VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4",))
+    vnet_read = chosen if isinstance(chosen, Read) else Read(chosen.id, value=chosen)
     return Facts(
         dns=DnsFacts(
-            agent_vnet_id=agent_vnet.id,
-            agent_vnet=Read(agent_vnet.id, value=agent_vnet),
-            private_endpoints={},
+            agent_vnet_id=vnet_read.resource_id if agent_vnet else None,
+            agent_vnet=vnet_read if agent_vnet else None,
+            private_endpoints={r.resource_id.lower(): r for r in private_endpoints},
             zones={r.resource_id.lower(): r for r in zone_reads},
             expected=tuple([expected_name()] if names is None else names),
-            resolvers=tuple(resolvers),
+            resolvers=tuple(
+                r for r in resolvers if host_resolver or r.kind is not ResolverKind.HOST
+            ),
             answers=tuple(answers),
             reachability=tuple(reachability),
+            gaps=tuple(gaps),
+            zone_search=zone_search,
+            private_resolvers=tuple(private_resolvers),
         )
     )
 
