@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from netverify.facts import Facts
+from netverify.facts import Facts, ForwardingRuleset
 from netverify.model import Status
 from netverify.testing import (
     API_NAME,
@@ -34,6 +34,8 @@ from netverify.testing import (
     v1_legacy_mode_policy,
     workspace,
 )
+from tests.checks import test_dns_forwarding_rule_targets_answer_privately as targets
+from tests.checks import test_dns_forwarding_ruleset_no_loop as loops
 from tests.evidence import evidence_json
 
 CHAIN = ["ws.workspace.eastus.privatelink.api.azureml.ms"]
@@ -91,6 +93,32 @@ def name_row(resolutions: list[dict[str, Any]] = HEALTHY) -> dict[str, Any]:
 MANAGED = {"managed_network": "AllowOnlyApprovedOutbound"}
 PUBLIC_HOST = [dns_answer(HOST, ("20.1.2.3",), chain=()), dns_answer(CUSTOM), dns_answer(AZURE)]
 NX = [dns_answer(r, rcode="NXDOMAIN", addresses=(), chain=()) for r in (HOST, CUSTOM, AZURE)]
+
+RULESET = loops.RULESET  # the same id in both ruleset test files
+ONPREM = {
+    "id": f"{RULESET}/forwardingRules/corp",
+    "domainName": "corp.example",
+    "targets": ["192.168.10.4"],
+    "enabled": True,
+}
+TO_PRIVATELINK = {
+    "id": f"{RULESET}/forwardingRules/pl",
+    "domainName": "privatelink.api.azureml.ms",
+    "enabled": True,
+}
+INBOUND = {
+    "id": f"{VNET_ID}-resolver/inboundEndpoints/in",
+    "ip": "10.0.0.68",
+    "vnet": VNET_ID,
+}
+
+
+def ruleset(module: Any, *rules: tuple[str, str, str]) -> ForwardingRuleset:
+    """Ruleset rs linked to the hub, with ``module.rule``'s rules (name, domain, target)."""
+    return ForwardingRuleset(RULESET, (VNET_ID,), tuple(module.rule(*r) for r in rules))
+
+
+CORP = ("corp", "corp.example", "192.168.10.4")
 
 # (check, status, facts, the evidence of its one finding of that status)
 CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
@@ -431,6 +459,88 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
         for status, linked in ((Status.PASS, (VNET_ID,)), (Status.FAIL, ()))
     ),
     (
+        "dns_forwarding_ruleset_no_loop",
+        Status.PASS,
+        loops.with_rulesets(ruleset(loops, CORP)),
+        {
+            "observed": {
+                "linked_vnets": [VNET_ID],
+                "rules": [ONPREM],
+                "inbound_endpoints": [INBOUND],
+            },
+            "expected": {},
+        },
+    ),
+    (
+        "dns_forwarding_ruleset_no_loop",
+        Status.FAIL,
+        loops.with_rulesets(ruleset(loops, ("pl", "privatelink.api.azureml.ms", "10.0.0.68"))),
+        {
+            "observed": {
+                "linked_vnets": [VNET_ID],
+                "rules": [{**TO_PRIVATELINK, "targets": ["10.0.0.68"]}],
+                "inbound_endpoints": [INBOUND],
+            },
+            "expected": {"rule_targets": "DNS servers outside the linked VNets"},
+        },
+    ),
+    (
+        "dns_forwarding_rule_targets_answer_privately",
+        Status.PASS,
+        targets.world(ruleset(targets, CORP)),
+        {
+            "observed": {
+                "linked_vnets": [VNET_ID],
+                "rules": [ONPREM],
+                "routes": [],
+                "wrong_targets": [],
+            },
+            "expected": {"answer": "the private endpoint's IPs"},
+        },
+    ),
+    (
+        "dns_forwarding_rule_targets_answer_privately",
+        Status.FAIL,
+        targets.world(ruleset(targets, ("pl", "privatelink.api.azureml.ms", "192.168.10.4"))),
+        {
+            "observed": {
+                "linked_vnets": [VNET_ID],
+                "rules": [{**TO_PRIVATELINK, "targets": ["192.168.10.4"]}],
+                "routes": [
+                    {
+                        "fqdn": API_NAME,
+                        "workspace": "mlw-test",
+                        "vnet": VNET_ID,
+                        "resolver": AZURE,
+                        "rule": f"{RULESET}/forwardingRules/pl",
+                        "domainName": "privatelink.api.azureml.ms",
+                        "targets": ["192.168.10.4"],
+                        # What Azure DNS answered through the rule (the world's public answer).
+                        "answer": {
+                            "server": "10.0.0.4:53",
+                            "rcode": "NOERROR",
+                            "authoritative": False,
+                            "soa_zone": None,
+                            "cname_chain": [],
+                            "addresses": ["52.160.0.1"],
+                            "transport": "udp",
+                            "latency_ms": 1.0,
+                        },
+                    }
+                ],
+                "wrong_targets": [
+                    {
+                        "rule": f"{RULESET}/forwardingRules/pl",
+                        "fqdn": API_NAME,
+                        "resolver": AZURE,
+                        "answer": "public 52.160.0.1",
+                    }
+                ],
+            },
+            "expected": {"answer": "the private endpoint's IPs"},
+        },
+    ),
+    (
         "dns_custom_server_forwards_zones",
         Status.PASS,
         dns_facts(healthy_answers()),
@@ -495,10 +605,9 @@ def test_the_full_evidence_of_a_pass_and_a_fail(
 
 def test_every_check_with_hand_built_facts_has_a_pass_and_a_fail_here() -> None:
     """Both verdicts of each check listed. Not here yet: the managed-network outbound rules,
-    private-endpoint connections and TLS (whose own files assert one full evidence each), the
-    two ruleset checks and the scoring-path / Kubernetes-router checks (their evidence is held
-    to its schema only)."""
+    private-endpoint connections and TLS (whose own files assert one full evidence each), and
+    the scoring-path / Kubernetes-router checks (their evidence is held to its schema only)."""
     covered = {(c, s) for c, s, _, _ in CASES}
 
     assert {(c, s) for c, _, _, _ in CASES for s in (Status.PASS, Status.FAIL)} == covered
-    assert 17 == len({c for c, _ in covered})
+    assert 19 == len({c for c, _ in covered})
