@@ -18,6 +18,7 @@ from netverify.facts import (
     EndpointAddresses,
     ExpectedName,
     Facts,
+    HttpAnswer,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
@@ -35,6 +36,7 @@ from netverify.facts import (
     Registry,
     Resolver,
     ResolverKind,
+    ScoringProbe,
     Subscription,
     VirtualNetwork,
     Workspace,
@@ -512,6 +514,7 @@ def dns_facts(
     zone_search: Read[tuple[str, ...]] | None = None,
     private_resolvers: Sequence[Read[PrivateResolvers]] = (),
     endpoint_vnets: Sequence[VirtualNetwork] = (),
+    scoring: Sequence[ScoringProbe] = (),
 ) -> Facts:
     """Facts with DNS: by default one workspace API name, a linked zone holding its record and
     a hub VNet (10.0.0.0/16, DNS server 10.0.0.4); ``answers`` as given.
@@ -522,7 +525,8 @@ def dns_facts(
     (failed ones, typically); ``gaps`` are failed endpoint-list reads (names that could not be
     known); ``zone_search`` is the search for zones by name; ``private_resolvers`` the
     per-subscription reads of DNS Private Resolvers and rulesets; ``endpoint_vnets`` the VNets
-    of the private endpoints (``spoke_vnet`` for ``spoke_name``).
+    of the private endpoints (``spoke_vnet`` for ``spoke_name``); ``scoring`` the scoring path
+    probes (``scoring_probe``).
     """
     zone_reads = [
         z if isinstance(z, Read) else Read(z.id, value=z)
@@ -546,6 +550,7 @@ def dns_facts(
             zone_search=zone_search,
             private_resolvers=tuple(private_resolvers),
             endpoint_vnets={v.id.lower(): Read(v.id, value=v) for v in endpoint_vnets},
+            scoring=tuple(scoring),
         )
     )
 
@@ -565,6 +570,13 @@ def healthy_answers(
         else dns_answer(r, (ip,), fqdn=fqdn)
         for r in (HOST, CUSTOM, AZURE)
     ]
+
+
+def scoring_probe(answer: HttpAnswer, *, kubernetes: bool = False) -> ScoringProbe:
+    """The scoring path probe of endpoint ep-test of mlw-test (its inference router's when
+    ``kubernetes``), which got ``answer``."""
+    ep = endpoint(kind="K8S" if kubernetes else "Managed")
+    return ScoringProbe(ep.id, ep.name, ep.workspace_id, kubernetes, answer)
 
 
 # A spoke VNet peered with the hub, holding a private endpoint of the workspace.

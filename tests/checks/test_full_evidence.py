@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from netverify.facts import Facts, ForwardingRuleset
+from netverify.facts import Facts, ForwardingRuleset, HttpAnswer, HttpFailure
 from netverify.model import Status
 from netverify.testing import (
     API_NAME,
@@ -31,6 +31,7 @@ from netverify.testing import (
     key_vault,
     private_zone,
     registry,
+    scoring_probe,
     v1_legacy_mode_policy,
     workspace,
 )
@@ -119,6 +120,76 @@ def ruleset(module: Any, *rules: tuple[str, str, str]) -> ForwardingRuleset:
 
 
 CORP = ("corp", "corp.example", "192.168.10.4")
+SCORING_URL = "https://ep-test.eastus.inference.ml.azure.com/score"
+SCORING_HOST = "ep-test.eastus.inference.ml.azure.com"
+ROUTER_URL = "http://10.30.2.20/swagger.json"
+CHALLENGE = HttpAnswer(
+    SCORING_URL,
+    SCORING_HOST,
+    "10.0.1.6",
+    HOST,
+    "10.0.1.6:443",
+    401,
+    "Unauthorized",
+    {"www-authenticate": "Bearer"},
+    latency_ms=12.0,
+)
+UNRESOLVED = HttpAnswer(
+    SCORING_URL,
+    SCORING_HOST,
+    None,
+    HOST,
+    "",
+    failure=HttpFailure.UNRESOLVED,
+    detail="no resolver gave an address",
+)
+SWAGGER = HttpAnswer(
+    ROUTER_URL,
+    "10.30.2.20",
+    "10.30.2.20",
+    "",
+    "10.30.2.20:80",
+    200,
+    "OK",
+    {"content-type": "application/json"},
+    "{}",
+    latency_ms=3.0,
+)
+REFUSED = HttpAnswer(
+    ROUTER_URL,
+    "10.30.2.20",
+    "10.30.2.20",
+    "",
+    "",
+    failure=HttpFailure.CONNECT,
+    detail="connection refused",
+    latency_ms=1.0,
+)
+
+
+def http_evidence(answer: HttpAnswer, expected: object) -> dict[str, Any]:
+    """The evidence of a scoring probe's answer, key by key from the answer built above."""
+    return {
+        "observed": {
+            "url": answer.url,
+            "host": answer.host,
+            "address": answer.address,
+            "resolver": answer.resolver,
+            "connected_to": answer.target,
+            "status": answer.status,
+            "reason": answer.reason,
+            "headers": dict(answer.headers),
+            "body": answer.body,
+            "failure": answer.failure.value if answer.failure else None,
+            "detail": answer.detail,
+            "verify_code": 0,
+            "verify_message": "",
+            "latency_ms": answer.latency_ms,
+            "bandwidth_delay_ms": {},
+        },
+        "expected": {"status": expected},
+    }
+
 
 # (check, status, facts, the evidence of its one finding of that status)
 CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
@@ -540,6 +611,24 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
             "expected": {"answer": "the private endpoint's IPs"},
         },
     ),
+    *(
+        (
+            "online_endpoint_scoring_path_reachable",
+            status,
+            dns_facts(healthy_answers(), scoring=[scoring_probe(answer)]),
+            http_evidence(answer, 401),
+        )
+        for status, answer in ((Status.PASS, CHALLENGE), (Status.FAIL, UNRESOLVED))
+    ),
+    *(
+        (
+            "kubernetes_endpoint_router_reachable",
+            status,
+            dns_facts(healthy_answers(), scoring=[scoring_probe(answer, kubernetes=True)]),
+            http_evidence(answer, [200, 401]),
+        )
+        for status, answer in ((Status.PASS, SWAGGER), (Status.FAIL, REFUSED))
+    ),
     (
         "dns_custom_server_forwards_zones",
         Status.PASS,
@@ -605,9 +694,8 @@ def test_the_full_evidence_of_a_pass_and_a_fail(
 
 def test_every_check_with_hand_built_facts_has_a_pass_and_a_fail_here() -> None:
     """Both verdicts of each check listed. Not here yet: the managed-network outbound rules,
-    private-endpoint connections and TLS (whose own files assert one full evidence each), and
-    the scoring-path / Kubernetes-router checks (their evidence is held to its schema only)."""
+    private-endpoint connections and TLS, whose own files assert one full evidence each."""
     covered = {(c, s) for c, s, _, _ in CASES}
 
     assert {(c, s) for c, _, _, _ in CASES for s in (Status.PASS, Status.FAIL)} == covered
-    assert 19 == len({c for c, _ in covered})
+    assert 21 == len({c for c, _ in covered})
