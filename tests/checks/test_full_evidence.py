@@ -20,6 +20,7 @@ from netverify.testing import (
     SUBSCRIPTION,
     VNET_ID,
     ZONE_ID,
+    arm_id,
     assignment,
     check_findings,
     deployment,
@@ -29,6 +30,7 @@ from netverify.testing import (
     facts,
     healthy_answers,
     key_vault,
+    outbound_rule,
     private_zone,
     registry,
     scoring_probe,
@@ -37,7 +39,11 @@ from netverify.testing import (
 )
 from tests.checks import test_dns_forwarding_rule_targets_answer_privately as targets
 from tests.checks import test_dns_forwarding_ruleset_no_loop as loops
+from tests.checks import test_privateendpoint_connection_approved as connections
+from tests.checks import test_privateendpoint_tls_reachable as tls
+from tests.checks import test_workspace_managed_network_outbound_rules_active as outbound
 from tests.evidence import evidence_json
+from tests.test_evidence_schemas import CHECK_IDS
 
 CHAIN = ["ws.workspace.eastus.privatelink.api.azureml.ms"]
 EP = endpoint()
@@ -191,7 +197,78 @@ def http_evidence(answer: HttpAnswer, expected: object) -> dict[str, Any]:
     }
 
 
-# (check, status, facts, the evidence of its one finding of that status)
+WS_ID = arm_id("Microsoft.MachineLearningServices/workspaces", "mlw-test")
+PE_ID = arm_id("Microsoft.Network/privateEndpoints", "pe-mlw-test")
+CERTIFICATE = tls.cert(
+    "CN=*.workspace.eastus.api.azureml.ms", tls.AZURE_CA, "*.workspace.eastus.api.azureml.ms"
+)
+OUTBOUND_RULES = [outbound_rule(r, t) for r, t in outbound.REQUIRED]  # registry, blob, file, vault
+
+
+def connection_evidence(status: str, description: str) -> dict[str, Any]:
+    """The workspace's one connection (pe-mlw-test, 10.0.1.5 and 10.0.1.6) in ``status``."""
+    return {
+        "observed": {
+            "connection": f"{WS_ID}/privateEndpointConnections/pe-mlw-test",
+            "privateEndpoint": PE_ID,
+            "status": status,
+            "description": description,
+            "actionsRequired": "None",
+            "privateEndpointSide": [
+                {
+                    "connection": f"{PE_ID}/privateLinkServiceConnections/pe-mlw-test",
+                    "status": status,
+                    "description": None,
+                    "actionsRequired": "None",
+                    "manualApproval": False,
+                }
+            ],
+            "resource": WS_ID,
+            "resourceKind": "workspace",
+            "workspaces": ["mlw-test"],
+            "ips": ["10.0.1.5", "10.0.1.6"],
+            "names": [API_NAME],
+        },
+        "expected": {"status": "Approved"},
+    }
+
+
+def tls_evidence(tcp: bool, detail: str, certificate: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "observed": {
+            "fqdn": API_NAME,
+            "address": "10.0.1.5",
+            "port": 443,
+            "connected_to": "10.0.1.5:443",
+            "tcp": tcp,
+            "tls": tcp,
+            "latency_ms": 2.0,
+            "detail": detail,
+            "certificate": certificate,
+            "verify_code": 0,
+            "verify_message": "",
+        },
+        "expected": {"tcp": True, "tls": True, "certificate_valid_for": API_NAME},
+    }
+
+
+def outbound_evidence(rule: str | None, target: str, service: str) -> dict[str, Any]:
+    return {
+        "observed": {
+            "isolationMode": "AllowOnlyApprovedOutbound",
+            "networkStatus": "Active",
+            "rule": rule,
+            "ruleStatus": "Active" if rule else None,
+            "category": "Required" if rule else None,
+            "serviceResourceId": service,
+            "subresourceTarget": target,
+            "onlineDeployments": 1,
+        },
+        "expected": {"ruleStatus": "Active"},
+    }
+
+
+# (check, status, facts, the evidence of its first finding of that status)
 CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
     (
         "workspace_v1_legacy_mode_disabled",
@@ -630,6 +707,66 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
         for status, answer in ((Status.PASS, SWAGGER), (Status.FAIL, REFUSED))
     ),
     (
+        "privateendpoint_connection_approved",
+        Status.PASS,
+        connections.one_workspace("Approved")[0],
+        connection_evidence("Approved", "Auto-Approved"),
+    ),
+    (
+        "privateendpoint_connection_approved",
+        Status.FAIL,
+        connections.one_workspace("Pending")[0],
+        connection_evidence("Pending", "Awaiting approval"),
+    ),
+    (
+        "privateendpoint_tls_reachable",
+        Status.PASS,
+        dns_facts(
+            healthy_answers(),
+            reachability=[tls.reach(API_NAME, "10.0.1.5", certificate=CERTIFICATE)],
+        ),
+        tls_evidence(
+            True,
+            "",
+            {
+                "subject": "CN=*.workspace.eastus.api.azureml.ms",
+                "issuer": "CN=Microsoft Azure RSA TLS Issuing CA 04,O=Microsoft Corporation,C=US",
+                "dns_names": ["*.workspace.eastus.api.azureml.ms"],
+                "not_before": "2026-01-01T00:00:00+00:00",
+                "not_after": "2027-01-01T00:00:00+00:00",
+            },
+        ),
+    ),
+    (
+        "privateendpoint_tls_reachable",
+        Status.FAIL,
+        dns_facts(
+            healthy_answers(),
+            reachability=[
+                tls.reach(
+                    API_NAME,
+                    "10.0.1.5",
+                    connected=False,
+                    tls_ok=False,
+                    detail="TCP connect timed out after 3s",
+                )
+            ],
+        ),
+        tls_evidence(False, "TCP connect timed out after 3s", None),
+    ),
+    (
+        "workspace_managed_network_outbound_rules_active",
+        Status.PASS,
+        outbound.managed(OUTBOUND_RULES),
+        outbound_evidence("__SYS_PE_crtest_registry", "registry", outbound.REGISTRY),
+    ),
+    (
+        "workspace_managed_network_outbound_rules_active",
+        Status.FAIL,
+        outbound.managed([OUTBOUND_RULES[0], *OUTBOUND_RULES[2:]]),  # no blob rule
+        outbound_evidence(None, "blob", outbound.STORAGE),
+    ),
+    (
         "dns_custom_server_forwards_zones",
         Status.PASS,
         dns_facts(healthy_answers()),
@@ -686,16 +823,15 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
 def test_the_full_evidence_of_a_pass_and_a_fail(
     check_id: str, status: Status, observed: Facts, evidence: dict[str, Any]
 ) -> None:
-    """The check's one finding of ``status`` on these facts carries exactly this evidence."""
-    [finding] = [f for f in check_findings(check_id, observed) if f.status is status]
+    """The check's first finding of ``status`` on these facts carries exactly this evidence."""
+    finding = next(f for f in check_findings(check_id, observed) if f.status is status)
 
     assert evidence == evidence_json(finding)
 
 
 def test_every_check_with_hand_built_facts_has_a_pass_and_a_fail_here() -> None:
-    """Both verdicts of each check listed. Not here yet: the managed-network outbound rules,
-    private-endpoint connections and TLS, whose own files assert one full evidence each."""
+    """Both verdicts of every shipped check are written out above."""
     covered = {(c, s) for c, s, _, _ in CASES}
 
     assert {(c, s) for c, _, _, _ in CASES for s in (Status.PASS, Status.FAIL)} == covered
-    assert 21 == len({c for c, _ in covered})
+    assert CHECK_IDS == {c for c, _ in covered}
