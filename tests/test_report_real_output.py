@@ -14,7 +14,7 @@ from netverify.report import history_from_runs, render_html
 from netverify.report.matrix import Outcome, Resolver, matrices_from_events
 from netverify.sim.scenario import builtin_names
 from netverify.sinks.events import to_event
-from netverify.testing import AZURE, CUSTOM, HOST, dns_answer, dns_facts
+from netverify.testing import API_NAME, AZURE, CUSTOM, HOST, dns_answer, dns_facts, private_zone
 from tests.conftest import scenario_events
 from tests.test_report import Elements
 
@@ -112,3 +112,41 @@ def test_a_resolver_not_asked_is_an_empty_cell_not_an_error() -> None:
     assert Outcome.NXDOMAIN == matrix.cells[(fqdn, Resolver("azure", AZURE))].outcome
     page = Elements(render_html(history_from_runs(events), AT))
     assert [] == [t for _, t in page.where("td") if "NOT_ASKED" in t]
+
+
+def test_a_record_with_a_right_and_a_stale_ip_links_only_the_stale_answer() -> None:
+    """Real findings of a zone whose record holds the endpoint's 10.0.1.5 and a stale
+    10.0.1.99, which the host resolver answers: the host's cell is Stale and links both the
+    record finding and the name's; the cells that answer 10.0.1.5 are Right and link neither."""
+    zone = private_zone({"ws.workspace.eastus": ("10.0.1.5", "10.0.1.99")})
+    facts = dns_facts(
+        [dns_answer(HOST, ("10.0.1.99",)), dns_answer(CUSTOM), dns_answer(AZURE)], zones=[zone]
+    )
+    run = RunContext(
+        "00000000-0000-4000-8000-00000000000a", AT, AT, Agent("agent-test", None), "AzureCloud"
+    )
+    wanted = {"privatedns_record_matches_endpoint", "dns_name_resolves_private_endpoint"}
+    events = [
+        to_event(f, run)
+        for c in load_checks()
+        if c.meta.id in wanted
+        for f in c.module.evaluate(facts)
+    ]
+    assert {
+        ("privatedns_record_matches_endpoint", "fail"),
+        ("dns_name_resolves_private_endpoint", "fail"),
+    } == {(e["check_id"], e["status"]) for e in events}
+
+    [matrix] = matrices_from_events(events)
+
+    assert {
+        HOST: (Outcome.STALE, sorted(wanted)),
+        CUSTOM: (Outcome.RIGHT, []),
+        AZURE: (Outcome.RIGHT, []),
+    } == {
+        r.name: (
+            matrix.cells[(API_NAME, r)].outcome,
+            sorted(ref.check_id for ref in matrix.cells[(API_NAME, r)].explains),
+        )
+        for r in matrix.resolvers
+    }
