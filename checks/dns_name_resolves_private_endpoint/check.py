@@ -67,9 +67,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 META,
                 Status.ERROR,
                 name,
-                f"{name.fqdn} ({name.purpose} of {name.owner}) was asked of no resolver "
-                f"({', '.join(judged_by) or 'no host resolver and no VNet DNS server known'}): "
-                "whether it resolves was not observed.",
+                f"{name.fqdn} ({name.purpose} of {name.owner}) has no recorded answer from "
+                f"{', '.join(judged_by) or 'any resolver (no host resolver, no VNet DNS server)'}"
+                ": whether it resolves was not observed.",
                 Evidence(observed, expected),
             )
             continue
