@@ -150,3 +150,46 @@ def test_a_record_with_a_right_and_a_stale_ip_links_only_the_stale_answer() -> N
         )
         for r in matrix.resolvers
     }
+
+
+def test_a_failing_zone_finding_links_the_matrix_of_its_workspace(
+    run: tuple[list[dict[str, Any]], Elements],
+) -> None:
+    """A failing privatedns_* finding belongs to the workspace of the names it serves: its
+    section links that workspace's matrix; a zone finding's ``names`` row lists the names
+    instead of a JSON dump of their answers."""
+    events, page = run
+    matrix_of = {
+        text.removeprefix("Workspace "): str(a["id"]).removesuffix("-caption")
+        for a, text in page.where("caption")
+        if (a.get("id") or "").startswith("matrix-")
+    }
+    failing = [e for e in events if e["check_id"] in ZONE_CHECKS and e["status"] == "fail"]
+    assert failing, "the scenario plants no zone problem"
+    for event in failing:
+        observed = event["evidence"]["observed"]
+        rows = observed.get("names") or [observed]
+        section = _section(page, event["uid"])
+
+        hrefs = [str(a["href"]) for tag, a, _ in section if tag == "a" and a.get("href")]
+        assert f"#{matrix_of[rows[0]['workspace']]}" in hrefs, event["check_id"]
+        if "names" in observed:
+            [names_row] = [
+                " ".join("".join(text).split())
+                for tag, _, text in section
+                if tag == "tr" and "".join(text).strip().startswith("names")
+            ]
+            listed = ", ".join(r["fqdn"] for r in rows)
+            assert f"names {listed} — answers in the DNS resolution matrix —" == names_row
+
+
+def _section(page: Elements, uid: str) -> list[tuple[str, dict[str, str | None], list[str]]]:
+    """The elements of the finding's <article>, in order."""
+    found = page.found
+    start = next(
+        i
+        for i, (tag, attrs, _) in enumerate(found)
+        if tag == "article" and attrs.get("id") == f"finding-{uid}"
+    )
+    end = next((i for i in range(start + 1, len(found)) if found[i][0] == "article"), len(found))
+    return found[start:end]
