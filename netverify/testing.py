@@ -18,6 +18,7 @@ from netverify.facts import (
     EndpointAddresses,
     ExpectedName,
     Facts,
+    HttpAnswer,
     KeyVault,
     OnlineDeployment,
     OnlineEndpoint,
@@ -25,7 +26,9 @@ from netverify.facts import (
     PolicyAssignment,
     PolicyDefinition,
     PrivateDnsZone,
+    PrivateEndpoint,
     PrivateEndpointConnection,
+    PrivateResolvers,
     Reachability,
     Read,
     ReadFailure,
@@ -33,6 +36,7 @@ from netverify.facts import (
     Registry,
     Resolver,
     ResolverKind,
+    ScoringProbe,
     Subscription,
     VirtualNetwork,
     Workspace,
@@ -500,30 +504,118 @@ def dns_facts(
     *,
     names: Sequence[ExpectedName] | None = None,
     zones: Sequence[PrivateDnsZone | Read[PrivateDnsZone]] | None = None,
-    vnet: VirtualNetwork | None = None,
+    vnet: VirtualNetwork | Read[VirtualNetwork] | None = None,
+    agent_vnet: bool = True,
     resolvers: Sequence[Resolver] = RESOLVERS,
+    host_resolver: bool = True,
     reachability: Sequence[Reachability] = (),
+    private_endpoints: Sequence[Read[PrivateEndpoint]] = (),
+    gaps: Sequence[Read[Any]] = (),
+    zone_search: Read[tuple[str, ...]] | None = None,
+    private_resolvers: Sequence[Read[PrivateResolvers]] = (),
+    endpoint_vnets: Sequence[VirtualNetwork] = (),
+    scoring: Sequence[ScoringProbe] = (),
 ) -> Facts:
     """Facts with DNS: by default one workspace API name, a linked zone holding its record and
-    a hub VNet (10.0.0.0/16, DNS server 10.0.0.4); ``answers`` as given."""
+    a hub VNet (10.0.0.0/16, DNS server 10.0.0.4); ``answers`` as given.
+
+    The varied shapes real estates have: ``vnet`` may be a failed read (``failed``);
+    ``agent_vnet=False`` leaves agent.vnet_id unset; ``host_resolver=False`` drops the host's
+    resolver (``use_host_resolver = false``); ``private_endpoints`` are reads of the endpoints
+    (failed ones, typically); ``gaps`` are failed endpoint-list reads (names that could not be
+    known); ``zone_search`` is the search for zones by name; ``private_resolvers`` the
+    per-subscription reads of DNS Private Resolvers and rulesets; ``endpoint_vnets`` the VNets
+    of the private endpoints (``spoke_vnet`` for ``spoke_name``); ``scoring`` the scoring path
+    probes (``scoring_probe``).
+    """
     zone_reads = [
         z if isinstance(z, Read) else Read(z.id, value=z)
         for z in ([private_zone()] if zones is None else zones)
     ]
-    agent_vnet = vnet or VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4",))
+    chosen = vnet or VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4",))
+    vnet_read = chosen if isinstance(chosen, Read) else Read(chosen.id, value=chosen)
     return Facts(
         dns=DnsFacts(
-            agent_vnet_id=agent_vnet.id,
-            agent_vnet=Read(agent_vnet.id, value=agent_vnet),
-            private_endpoints={},
+            agent_vnet_id=vnet_read.resource_id if agent_vnet else None,
+            agent_vnet=vnet_read if agent_vnet else None,
+            private_endpoints={r.resource_id.lower(): r for r in private_endpoints},
             zones={r.resource_id.lower(): r for r in zone_reads},
             expected=tuple([expected_name()] if names is None else names),
-            resolvers=tuple(resolvers),
+            resolvers=tuple(
+                r for r in resolvers if host_resolver or r.kind is not ResolverKind.HOST
+            ),
             answers=tuple(answers),
             reachability=tuple(reachability),
+            gaps=tuple(gaps),
+            zone_search=zone_search,
+            private_resolvers=tuple(private_resolvers),
+            endpoint_vnets={v.id.lower(): Read(v.id, value=v) for v in endpoint_vnets},
+            scoring=tuple(scoring),
         )
     )
 
 
-def healthy_answers(fqdn: str = API_NAME, ip: str = "10.0.1.5") -> list[DnsAnswer]:
-    return [dns_answer(r, (ip,), fqdn=fqdn) for r in (HOST, CUSTOM, AZURE)]
+def healthy_answers(
+    fqdn: str = API_NAME,
+    ip: str = "10.0.1.5",
+    *,
+    failing: Sequence[str] = (),
+    rcode: str = "TIMEOUT",
+) -> list[DnsAnswer]:
+    """Every resolver answers ``fqdn`` with ``ip``, except those in ``failing`` (e.g. ``HOST``:
+    a host resolver that fails), which answer ``rcode`` with no address."""
+    return [
+        dns_answer(r, rcode=rcode, addresses=(), fqdn=fqdn, chain=())
+        if r in failing
+        else dns_answer(r, (ip,), fqdn=fqdn)
+        for r in (HOST, CUSTOM, AZURE)
+    ]
+
+
+def scoring_probe(answer: HttpAnswer, *, kubernetes: bool = False) -> ScoringProbe:
+    """The scoring path probe of endpoint ep-test of mlw-test (its inference router's when
+    ``kubernetes``), which got ``answer``."""
+    ep = endpoint(kind="K8S" if kubernetes else "Managed")
+    return ScoringProbe(ep.id, ep.name, ep.workspace_id, kubernetes, answer)
+
+
+# A spoke VNet peered with the hub, holding a private endpoint of the workspace.
+SPOKE_VNET_ID = arm_id("Microsoft.Network/virtualNetworks", "vnet-spoke")
+SPOKE_ENDPOINT_ID = arm_id("Microsoft.Network/privateEndpoints", "pe-mlw-spoke")
+
+
+def spoke_vnet() -> VirtualNetwork:
+    """The spoke (10.2.0.0/16), peered with the hub."""
+    return VirtualNetwork(SPOKE_VNET_ID, "vnet-spoke", ("10.2.0.0/16",), (), (VNET_ID,))
+
+
+def spoke_name(fqdn: str = API_NAME, ip: str = "10.2.0.5") -> ExpectedName:
+    """A name served only by the private endpoint in the peered spoke, which the hub reaches."""
+    return expected_name(
+        fqdn,
+        endpoints=[EndpointAddresses(SPOKE_ENDPOINT_ID, (ip,), SPOKE_VNET_ID)],
+        reachable=(SPOKE_ENDPOINT_ID,),
+    )
+
+
+def mixed_case(resource_id: str) -> str:
+    """``resource_id`` as ARM sometimes spells it back: provider namespace and types lower
+    case, the subscription GUID and resource group upper case, names as given. ARM ids are
+    case-insensitive; a check that compares them as strings flips its verdict on this."""
+    head, _, tail = resource_id.partition("/providers/")
+    parts = head.split("/")  # ['', 'subscriptions', GUID, 'resourceGroups', group]
+    upper = [p.upper() if i in (2, 4) else p for i, p in enumerate(parts)]
+    namespace, *rest = tail.split("/")
+    types = [p.lower() if i % 2 == 0 else p for i, p in enumerate(rest)]
+    return "/".join(upper) + "/providers/" + "/".join([namespace.lower(), *types])
+
+
+def failed_list(parent_id: str, listed: str = "onlineEndpoints") -> Read[Any]:
+    """A list read under ``parent_id`` (its ``onlineEndpoints`` or ``deployments``) that
+    failed: ARM answered 503 until the retries ran out."""
+    return failed(
+        f"{parent_id}/{listed}",
+        ReadProblem.UNAVAILABLE,
+        message="ARM answered 503 after retries",
+        status_code=503,
+    )

@@ -179,3 +179,19 @@ def scenario_events(scenario: str) -> list[dict[str, Any]]:
     finally:
         capture.undo()
     return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@pytest.fixture(autouse=True)
+def _evidence_fits_its_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every finding a shipped check yields in any test - hand-built facts or a simulated run -
+    is held to the check's evidence schema; the test fails naming the key that drifted."""
+    from netverify.checklib.catalog import load_checks
+    from tests.evidence import validating
+
+    violations: list[str] = []
+    for check in load_checks():
+        monkeypatch.setattr(
+            check.module, "evaluate", validating(check.meta.id, check.module.evaluate, violations)
+        )
+    yield
+    assert not violations, "evidence breaks its schema:\n" + "\n".join(violations[:20])

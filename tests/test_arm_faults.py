@@ -152,6 +152,8 @@ def test_without_a_token_the_run_cannot_run(start_tenant: TenantFactory) -> None
     result = run_once(tenant.config())
 
     assert result.exit_code == 2
+    # Errors said (a run that said nothing would pass the next line), and nothing judged.
+    assert Status.ERROR in {f.status for f in result.findings}
     assert all(f.status in (Status.ERROR, Status.SKIPPED) for f in result.findings)
 
 

@@ -192,6 +192,7 @@ def test_a_config_for_the_wrong_cloud_cannot_get_a_token(
     result = run_once(parse_config(tomli_w.dumps(document), "wrong cloud"))
 
     assert 2 == result.exit_code
+    assert tenant.identity.requests, "the agent never asked for a token"
     assert all(r.status == 400 for r in tenant.identity.requests)
 
 

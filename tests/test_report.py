@@ -704,7 +704,9 @@ def test_an_unreadable_summary_is_an_error(summary: str) -> None:
 
 
 def test_matrix_from_a_row_of_summaries() -> None:
-    """A name finding's ``resolution`` row becomes cells in its workspace's matrix."""
+    """A name finding's ``resolution`` row - the summary form netverify emitted before
+    ``resolutions``, still in older findings files - becomes cells in its workspace's matrix.
+    What the checks emit now is read in tests/test_report_real_output.py."""
     event = finding_event(
         "dns_name_resolves_private_endpoint",
         FQDN,
@@ -750,7 +752,8 @@ def custom_server_event() -> dict[str, Any]:
 
 
 def test_matrix_from_summaries_of_several_names() -> None:
-    """``{fqdn: {resolver: summary}}`` and ``names[].resolution`` rows each land in the right matrix."""
+    """``{fqdn: {resolver: summary}}`` and ``names[].resolution`` rows (older findings files'
+    summary form) each land in the right matrix."""
     server = custom_server_event()
     zone = finding_event(
         "privatedns_zone_exists",

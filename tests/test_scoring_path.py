@@ -358,6 +358,12 @@ def test_the_probe_switched_off_requests_nothing(start_tenant: TenantFactory) ->
     )
 
     assert not [f for f in findings if f.check.id in {SCORING, ROUTER}]
+    # The run judged the endpoints all the same (a run that judged nothing would pass above).
+    assert {"ep-managed", "ep-ip"} <= {
+        f.resource_id.rsplit("/", 1)[-1]
+        for f in findings
+        if f.check.id == "online_endpoint_traffic_to_succeeded_deployment"
+    }
 
 
 def test_a_deployment_that_is_updating_or_scaling_still_serves(start_tenant: TenantFactory) -> None:

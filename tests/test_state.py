@@ -43,7 +43,7 @@ def test_first_run_reports_only_failures(store: StateStore) -> None:
 
 def test_unchanged_statuses_make_no_event(store: StateStore) -> None:
     """The same statuses an hour later, before the reminder is due, make no change event."""
-    record(store, T0, a="pass", b="fail")
+    assert {"b": "failing"} == record(store, T0, a="pass", b="fail")
     assert {} == record(store, T0 + timedelta(hours=1), a="pass", b="fail")
 
 
@@ -72,7 +72,7 @@ def test_reminder_after_the_configured_hours(store: StateStore) -> None:
 
 def test_no_reminder_when_disabled(store: StateStore) -> None:
     """reminder None never repeats a failure."""
-    record(store, T0, reminder=None, a="fail")
+    assert {"a": "failing"} == record(store, T0, reminder=None, a="fail")
     assert {} == record(store, T0 + 30 * DAY, reminder=None, a="fail")
 
 

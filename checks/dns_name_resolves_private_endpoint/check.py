@@ -61,7 +61,19 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 ),
             )
             continue
-        if answers and all(not a.answered for a in answers):
+        if not answers:
+            # Nothing was asked: no answer is no evidence the name works (never a pass).
+            yield name_finding(
+                META,
+                Status.ERROR,
+                name,
+                f"{name.fqdn} ({name.purpose} of {name.owner}) has no recorded answer from "
+                f"{', '.join(judged_by) or 'any resolver (no host resolver, no VNet DNS server)'}"
+                ": whether it resolves was not observed.",
+                Evidence(observed, expected),
+            )
+            continue
+        if all(not a.answered for a in answers):
             if exists_privately(dns, name):
                 # An outage for the workload, not a gap in what netverify saw.
                 yield name_finding(

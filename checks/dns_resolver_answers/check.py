@@ -32,6 +32,16 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             "asked": len(answers),
             "failed": dict(Counter(a.rcode for a in failed)),
         }
+        if not answers:
+            # Asked nothing, it answered nothing: no pass on no evidence.
+            yield Finding(
+                META,
+                Status.SKIPPED,
+                resolver.address,
+                f"Resolver {resolver.name} was asked none of the {len(dns.expected)} names.",
+                subject=resolver.name,
+            )
+            continue
         if not failed:
             yield Finding(
                 META,

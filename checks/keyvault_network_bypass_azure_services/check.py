@@ -18,7 +18,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         vault_read = facts.key_vault(vault_id)
         vault = vault_read.value if vault_read is not None else None
         if vault is None:
-            yield unreadable(META, vault_id, vault_read, "Key Vault")
+            # On the id as the workspace spells it (users is keyed lower-case).
+            spelled = workspaces[0].key_vault_id or vault_id
+            yield unreadable(META, spelled, vault_read, "Key Vault")
         else:
             yield _judge(vault, [w.name for w in workspaces])
 

@@ -29,7 +29,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         read = facts.registry(registry_id)
         registry = read.value if read is not None else None
         if registry is None:
-            yield unreadable(META, registry_id, read, "container registry")
+            # On the id as the workspace spells it (users is keyed lower-case).
+            spelled = workspaces[0].container_registry_id or registry_id
+            yield unreadable(META, spelled, read, "container registry")
         else:
             yield from _judge(registry, workspaces, facts)
 

@@ -2,16 +2,21 @@
 
 The metadata is written once and used by the code, by ``netverify checks list`` and by the
 README's check table. A check module exposes ``META`` (its metadata) and ``evaluate(facts)``.
+Beside them ``evidence.schema.json`` declares the shape of the evidence its findings carry
+(``evidence_schema``); the tests hold every finding to it, so a renamed key cannot drift
+unnoticed from the report and the SIEM that read it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -19,6 +24,10 @@ from netverify.contracts import Check
 from netverify.model import CannotRun, CheckMeta, Severity
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+EVIDENCE_SCHEMA = "evidence.schema.json"
+# Shapes several checks' evidence shares (a DNS answer, a name's row, a failed read), beside the
+# check folders.
+SHARED_EVIDENCE = "evidence.defs.json"
 
 
 class CatalogError(CannotRun):
@@ -79,6 +88,36 @@ def load_meta(path: str | Path) -> CheckMeta:
         remediation_command=raw.remediation.command.strip(),
         references=raw.references,
     )
+
+
+def evidence_schema(path: str | Path) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the evidence of the check at ``path`` (its folder or a
+    file in it), as a finding event holds it: ``{"observed": {...}, "expected": {...}}``, or
+    null for a finding without evidence. It is ``<folder>/evidence.schema.json`` with the
+    ``$defs`` of ``evidence.defs.json`` in the folder above; CatalogError naming the file when
+    either is missing, not JSON, not an object, or redefines a shared name."""
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    schema = _json_object(folder / EVIDENCE_SCHEMA)
+    shared = _json_object(folder.parent / SHARED_EVIDENCE).get("$defs", {})
+    own = schema.get("$defs", {})
+    if not isinstance(shared, dict) or not isinstance(own, dict):
+        raise CatalogError(f"{folder / EVIDENCE_SCHEMA}: $defs is not an object")
+    clash = sorted(set(own) & set(shared))
+    if clash:
+        raise CatalogError(
+            f"{folder / EVIDENCE_SCHEMA}: $defs {', '.join(clash)} already in {SHARED_EVIDENCE}"
+        )
+    return {**schema, "$defs": {**shared, **own}}
+
+
+def _json_object(source: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{source}: {exc}") from exc
+    if not isinstance(value, dict):
+        raise CatalogError(f"{source}: expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def list_checks(root: Path | None = None) -> tuple[CheckMeta, ...]:

@@ -5,7 +5,7 @@ Two shapes are read, both under ``evidence.observed``:
 - ``resolutions``: a list of answers, one object per FQDN x resolver, with the raw rcode,
   addresses and CNAME chain (README, "HTML report"), also inside each of ``names: [...]`` (the
   zone and record checks' rows, ``checklib.dns.name_evidence``). Nothing is lost; this is the
-  one to emit.
+  one to emit. A row with rcode ``NOT_ASKED`` is a resolver the agent did not ask: no answer.
 - ``resolution``: the DNS checks' one-line summaries, ``{resolver: summary}`` beside an ``fqdn``
   (one row) or ``{fqdn: {resolver: summary}}`` (several rows), also inside each of
   ``names: [...]``. A summary is ``"cname -> cname -> 10.0.1.8,10.0.1.9"``, ``"... -> (no
@@ -28,6 +28,7 @@ from netverify.report.event_fields import NO_WORKSPACE, workspaces_of
 # The evidence keys that hold DNS answers (shown in the matrix rather than as evidence values).
 DNS_ANSWER_KEYS = ("resolutions", "resolution")
 NOT_ASKED = "not asked"
+UNASKED_RCODE = "NOT_ASKED"  # a ``resolutions`` row of a resolver the agent did not ask
 NO_ADDRESS = "(no address)"
 _UNANSWERED = re.compile(r"(?P<rcode>[A-Z][A-Z_]*)(?::\s*(?P<detail>.*))?", re.S)
 
@@ -53,6 +54,8 @@ def answers_of(event: Mapping[str, Any]) -> Iterator[tuple[str, str, object]]:
             if not isinstance(structured, list):
                 raise MalformedResolution(f"{place}.resolutions: expected a list")
             for index, answer in enumerate(structured):
+                if isinstance(answer, Mapping) and answer.get("rcode") == UNASKED_RCODE:
+                    continue  # an empty cell, as a "not asked" summary is
                 for workspace in owners:
                     yield workspace, f"{place}.resolutions[{index}]", answer
         summaries = row.get("resolution")

@@ -2,7 +2,8 @@
 
 A workspace finding names its workspace by its resource id. Findings on a shared resource (a
 Key Vault, an FQDN) name theirs in the evidence: ``observed.workspace`` (one) or
-``observed.workspaces`` (several, as the Key Vault check does).
+``observed.workspaces`` (several, as the Key Vault check does); a zone finding in the rows of
+the names it serves, ``observed.names[].workspace``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def workspaces_of(event: Mapping[str, Any]) -> list[str]:
     several = observed.get("workspaces")
     if isinstance(several, list):
         return [w for w in several if isinstance(w, str) and w]
+    # A zone finding names no workspace of its own: its names' rows do (checklib.dns.name_evidence).
+    rows = observed.get("names")
+    if isinstance(rows, list):
+        named = (r.get("workspace") for r in rows if isinstance(r, Mapping))
+        return list(dict.fromkeys(w for w in named if isinstance(w, str) and w))
     return []
 
 

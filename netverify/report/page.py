@@ -389,9 +389,16 @@ def _evidence(evidence: Mapping[str, Any] | None, matrix_anchors: list[str]) -> 
         return None
     rows = []
     for key in keys:
+        anchor = matrix_anchors[0] if matrix_anchors else "resolution"
         if key in DNS_ANSWER_KEYS:
-            anchor = matrix_anchors[0] if matrix_anchors else "resolution"
             shown: Content = element("a", "in the DNS resolution matrix", href=f"#{anchor}")
+        elif key == "names" and _name_rows(observed.get(key)):
+            # The zone checks' rows (checklib.dns.name_evidence): the names, their answers linked.
+            shown = [
+                element("span", ", ".join(str(r["fqdn"]) for r in observed[key]), class_="mono"),
+                " — answers ",
+                element("a", "in the DNS resolution matrix", href=f"#{anchor}"),
+            ]
         else:
             shown = _value(observed[key]) if key in observed else "—"
         rows.append(
@@ -416,6 +423,14 @@ def _evidence(evidence: Mapping[str, Any] | None, matrix_anchors: list[str]) -> 
         ),
         element("tbody", rows),
         class_="evidence",
+    )
+
+
+def _name_rows(value: object) -> bool:
+    """``value`` is a list of name rows, each with its fqdn and its ``resolutions``."""
+    return isinstance(value, list) and all(
+        isinstance(r, Mapping) and isinstance(r.get("fqdn"), str) and "resolutions" in r
+        for r in value
     )
 
 

@@ -2,8 +2,21 @@
 
 import pytest
 
-from netverify.facts import Facts
-from netverify.testing import check_findings
+from netverify.facts import Facts, Reachability, Read, ReadFailure, ReadProblem
+from netverify.testing import API_NAME, check_findings, dns_facts, healthy_answers
+
+# DNS facts on which every one of these checks says something: healthy answers, one TLS probe,
+# and a ruleset read that failed (the ruleset checks skip saying why).
+SPEAKING = dns_facts(
+    healthy_answers(),
+    reachability=[Reachability(API_NAME, "10.0.1.5", 443, "10.0.1.5:443", True, True)],
+    private_resolvers=[
+        Read(
+            "/subscriptions/s/providers/Microsoft.Network/dnsResolvers",
+            failure=ReadFailure(ReadProblem.UNAVAILABLE, "503"),
+        )
+    ],
+)
 
 DNS_CHECKS = [
     "dns_answer_inside_vnet",
@@ -23,4 +36,7 @@ DNS_CHECKS = [
 
 @pytest.mark.parametrize("check_id", DNS_CHECKS)
 def test_without_dns_facts_nothing_is_said(check_id: str) -> None:
+    """No DNS facts (dns = None): nothing said; the same check on DNS facts says something, so
+    the silence is the missing facts' doing."""
     assert check_findings(check_id, Facts()) == []
+    assert check_findings(check_id, SPEAKING) != []

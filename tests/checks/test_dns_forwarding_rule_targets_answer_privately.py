@@ -262,9 +262,15 @@ def test_a_looping_rule_is_left_to_the_loop_check() -> None:
 
 
 def test_a_ruleset_linked_elsewhere_is_not_judged() -> None:
+    """The same rule is judged (and fails) once its ruleset is linked to the agent's VNet, so
+    the silence elsewhere is the VNet's doing, not a check that judges nothing."""
     bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4")
 
     assert [] == check_findings(CHECK_ID, world(ForwardingRuleset(RULESET, (DNS_VNET,), (bad,))))
+    assert [Status.FAIL] == [
+        f.status
+        for f in check_findings(CHECK_ID, world(ForwardingRuleset(RULESET, (VNET_ID,), (bad,))))
+    ]
 
 
 def test_a_failed_ruleset_read_is_skipped_saying_why() -> None:

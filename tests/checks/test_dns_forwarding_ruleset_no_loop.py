@@ -116,11 +116,13 @@ def test_an_inbound_endpoint_of_a_vnet_the_ruleset_is_not_linked_to_is_no_loop()
 
 
 def test_a_ruleset_linked_elsewhere_is_not_judged() -> None:
-    ruleset = ForwardingRuleset(
-        RULESET, (OTHER_VNET,), (rule("pl", "privatelink.api.azureml.ms", "10.0.0.68"),)
-    )
+    """Linked to the agent's VNet the same rule is a loop: the silence is the link's doing."""
+    loop = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    ruleset = ForwardingRuleset(RULESET, (OTHER_VNET,), (loop,))
 
     assert [] == check_findings(CHECK_ID, with_rulesets(ruleset))
+    linked = ForwardingRuleset(RULESET, (VNET_ID,), (loop,))
+    assert [Status.FAIL] == [f.status for f in check_findings(CHECK_ID, with_rulesets(linked))]
 
 
 def test_an_unreadable_ruleset_list_is_said() -> None:

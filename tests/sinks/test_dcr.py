@@ -64,9 +64,13 @@ def test_every_row_the_sink_sends_has_exactly_its_tables_columns(
     logs = AzureMonitorLogs(sink, cloud(CloudName.PUBLIC), ManagedIdentityCredential())
     table = {FINDINGS_TABLE: columns("finding"), CHANGES_TABLE: columns("change")}
 
-    for event in demo_events:
+    tables = [CHANGES_TABLE if e.get("kind") == "change" else FINDINGS_TABLE for e in demo_events]
+
+    # Both kinds of row are made (a loop over no events would prove nothing).
+    assert {FINDINGS_TABLE, CHANGES_TABLE} == set(tables)
+    for event, name in zip(demo_events, tables, strict=True):
         sent = logs.row(event)
-        expected = table[CHANGES_TABLE if event.get("kind") == "change" else FINDINGS_TABLE]
+        expected = table[name]
         assert {c["name"] for c in expected} == set(sent)
         for column in expected:
             value = sent[column["name"]]
