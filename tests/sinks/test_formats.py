@@ -618,8 +618,17 @@ def test_ocsf_finding_info_types_links_and_remediation() -> None:
     assert {"provider": "Azure", "account": {"uid": SUBSCRIPTION}} == ocsf["cloud"]
     assert {"agent": event["agent"], "status": "fail"} == ocsf["unmapped"]
     typed = to_ocsf(written_event(resource_type="Microsoft.Network/privateEndpoints"))
-    assert ["Network isolation/Microsoft.Network/privateEndpoints"] == typed["finding_info"]["types"]
+    assert ["Network isolation/Microsoft.Network/privateEndpoints"] == typed["finding_info"][
+        "types"
+    ]
     assert "Microsoft.Network/privateEndpoints" == typed["resources"][0]["type"]
+    assert {
+        "id": ENDPOINT,
+        "type": "Microsoft.Network/privateEndpoints",
+        "name": ENDPOINT,
+    } == to_ecs(written_event(resource_type="Microsoft.Network/privateEndpoints"))["netverify"][
+        "resource"
+    ]
     unlinked = to_ocsf(written_event(references=[]))
     assert "src_url" not in unlinked["finding_info"]
     assert "reference" not in to_ecs(written_event(references=[]))["rule"]
