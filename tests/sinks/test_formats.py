@@ -12,7 +12,16 @@ from netverify.agent.state import Change, change_event
 from netverify.config import SyslogSink
 from netverify.model import Status
 from netverify.sinks.events import event_id
-from netverify.sinks.formats import RENDERERS, epoch_ms, render_each, to_cef, to_ecs, to_ocsf
+from netverify.sinks.formats import (
+    RENDERERS,
+    as_text,
+    compact_json,
+    epoch_ms,
+    render_each,
+    to_cef,
+    to_ecs,
+    to_ocsf,
+)
 from netverify.sinks.spool import Refused
 from netverify.sinks.syslog import Syslog
 from netverify.testing import finding_event, finding_events
@@ -380,3 +389,300 @@ def test_a_root_cause_names_no_related_finding() -> None:
     ecs = to_ecs(root)
     assert ecs["netverify"]["root_cause"] is True and "caused_by" not in ecs["netverify"]
     assert "flexString1" not in cef_extension(to_cef(root))
+
+
+# -- Every field of every format, on events written out here (not built by netverify) ----------
+
+SUBSCRIPTION = "AAAA0000-1111-2222-3333-444444444444"
+ENDPOINT = "mlw-a.privatelink.api.azureml.ms"
+
+
+def written_event(**changes: Any) -> dict[str, Any]:
+    """A failing DNS finding event about a host name, every field given a distinct value."""
+    event: dict[str, Any] = {
+        "schema_version": "1.1",
+        "uid": "0a0a0a0a-1111-5222-8333-444455556666",
+        "check_id": "dns_name_resolves_private_endpoint",
+        "title": "Workspace names resolve to their private endpoint",
+        "status": "fail",
+        "severity": "critical",
+        "resource_id": ENDPOINT,
+        "resource_type": None,
+        "resource_name": ENDPOINT,
+        "subscription_id": SUBSCRIPTION,
+        "subject": "host resolver",
+        "message": "mlw-a resolves to 20.1.2.3, not its private endpoint 10.0.0.5.",
+        "evidence": {
+            "observed": {"addresses": ["20.1.2.3"], "resolver": "host"},
+            "expected": {"addresses": ["10.0.0.5"]},
+        },
+        "remediation": {"text": "Link the zone to the agent's VNet.", "command": ""},
+        "root_cause": False,
+        "cause_identified": True,
+        "caused_by": ["6c1a9e0e-1111-5222-8333-444455556666"],
+        "rationale": "Private workspaces answer only on their private endpoint.",
+        "references": ["https://learn.microsoft.com/a", "https://learn.microsoft.com/b"],
+        "run_id": "11111111-2222-4333-8444-555555555555",
+        "observed_at": "2026-01-01T00:00:00Z",
+        "agent": {"name": "agent-spoke", "vnet_id": "/subscriptions/x/vnet"},
+        "cloud": "AzureUSGovernment",
+        "producer": {"name": "netverify", "version": "1.2.3"},
+        "event_id": "22222222-3333-5444-8555-666666666666",
+    }
+    return {**event, **changes}
+
+
+def test_ecs_document_of_a_failing_finding_in_full() -> None:
+    """Every ECS field a SIEM reads, with each evidence value as compact JSON by name."""
+    assert {
+        "@timestamp": "2026-01-01T00:00:00Z",
+        "ecs": {"version": "8.11.0"},
+        "message": "mlw-a resolves to 20.1.2.3, not its private endpoint 10.0.0.5.",
+        "event": {
+            "id": "22222222-3333-5444-8555-666666666666",
+            "kind": "state",
+            "category": ["configuration"],
+            "type": ["info"],
+            "outcome": "failure",
+            "severity": 10,
+            "provider": "netverify",
+            "dataset": "netverify.finding",
+        },
+        "rule": {
+            "id": "dns_name_resolves_private_endpoint",
+            "name": "Workspace names resolve to their private endpoint",
+            "description": "Private workspaces answer only on their private endpoint.",
+            "ruleset": "netverify Azure ML network isolation",
+            "reference": "https://learn.microsoft.com/a",
+        },
+        "observer": {
+            "vendor": "netverify",
+            "product": "netverify",
+            "version": "1.2.3",
+            "hostname": "agent-spoke",
+        },
+        "cloud": {"provider": "azure", "account": {"id": SUBSCRIPTION}},
+        "netverify": {
+            "finding_uid": "0a0a0a0a-1111-5222-8333-444455556666",
+            "status": "fail",
+            "severity": "critical",
+            "root_cause": False,
+            "caused_by": ["6c1a9e0e-1111-5222-8333-444455556666"],
+            "resource": {"id": ENDPOINT, "name": ENDPOINT},
+            "subject": "host resolver",
+            "evidence": {
+                "observed": [
+                    {"name": "addresses", "value": '["20.1.2.3"]'},
+                    {"name": "resolver", "value": '"host"'},
+                ],
+                "expected": [{"name": "addresses", "value": '["10.0.0.5"]'}],
+            },
+            "remediation": {"text": "Link the zone to the agent's VNet.", "command": ""},
+            "run_id": "11111111-2222-4333-8444-555555555555",
+            "agent": {"name": "agent-spoke", "vnet_id": "/subscriptions/x/vnet"},
+            "cloud": "AzureUSGovernment",
+        },
+    } == to_ecs(written_event())
+
+
+def test_ecs_change_carries_the_previous_status() -> None:
+    """A still-failing change: the change, the status before and since when, in netverify.change."""
+    finding = written_event()
+    change = {
+        "kind": "change",
+        "event_id": "33333333-3333-5444-8555-666666666666",
+        "change": "still_failing",
+        "previous_status": "error",
+        "failing_since": "2025-12-31T23:00:00Z",
+        "finding": finding,
+    }
+    ecs = to_ecs(change)
+
+    assert {
+        "change": "still_failing",
+        "previous_status": "error",
+        "failing_since": "2025-12-31T23:00:00Z",
+    } == ecs["netverify"]["change"]
+    assert ("33333333-3333-5444-8555-666666666666", "still_failing", "2025-12-31T23:00:00Z") == (
+        ecs["event"]["id"],
+        ecs["event"]["action"],
+        ecs["event"]["start"],
+    )
+    assert "still_failing" == to_ocsf(change)["unmapped"]["change"]
+    assert "error" == to_ocsf(change)["unmapped"]["previous_status"]
+
+
+@pytest.mark.parametrize(
+    ("severity", "ocsf", "cef"),
+    [
+        ("low", (2, "Low"), 3),
+        ("medium", (3, "Medium"), 5),
+        ("high", (4, "High"), 8),
+        ("critical", (5, "Critical"), 10),
+    ],
+)
+def test_every_check_severity_maps_in_each_format(
+    severity: str, ocsf: tuple[int, str], cef: int
+) -> None:
+    """A failing finding's severity: OCSF id and name, CEF header (0-10), ECS event.severity;
+    the same finding passing is Informational (1) everywhere."""
+    failing = written_event(severity=severity)
+    passing = written_event(severity=severity, status="pass")
+
+    assert ocsf == (to_ocsf(failing)["severity_id"], to_ocsf(failing)["severity"])
+    assert str(cef) == to_cef(failing).split("|")[6]
+    assert cef == to_ecs(failing)["event"]["severity"]
+    assert (1, "Informational") == (to_ocsf(passing)["severity_id"], to_ocsf(passing)["severity"])
+    assert "1" == to_cef(passing).split("|")[6]
+    assert 1 == to_ecs(passing)["event"]["severity"]
+
+
+@pytest.mark.parametrize(
+    ("status", "compliance", "code"),
+    [
+        ("pass", {"status_id": 1, "status": "Pass"}, "PASS"),
+        ("fail", {"status_id": 3, "status": "Fail"}, "FAIL"),
+        ("error", {"status_id": 0, "status": "Unknown"}, "ERROR"),
+        ("skipped", {"status_id": 99, "status": "Skipped"}, "SKIPPED"),
+    ],
+)
+def test_ocsf_compliance_status_by_name(status: str, compliance: dict[str, Any], code: str) -> None:
+    ocsf = to_ocsf(written_event(status=status))
+
+    assert {
+        "standards": ["netverify Azure ML network isolation"],
+        "control": "dns_name_resolves_private_endpoint",
+        **compliance,
+    } == ocsf["compliance"]
+    assert code == ocsf["status_code"]
+
+
+@pytest.mark.parametrize(
+    ("resource", "ocsf_type", "cef_host"),
+    [
+        (ENDPOINT, "FQDN", f"dhost={ENDPOINT}"),
+        (ENDPOINT + ".", "FQDN", f"dhost={ENDPOINT}."),
+        ("10.0.0.5", "IP Address", "dst=10.0.0.5"),
+        ("fd00::5", "IP Address", None),
+        ("/etc/resolv.conf", "File", None),
+        ("agent resolver list", "Other", None),
+    ],
+)
+def test_a_resource_that_is_no_arm_id_is_typed_by_its_shape(
+    resource: str, ocsf_type: str, cef_host: str | None
+) -> None:
+    """OCSF resources[].type: a host name (even with the root dot), an IPv4 or IPv6 address, a
+    file or other; CEF dhost only for a host name, dst only for an IPv4 address."""
+    event = written_event(resource_id=resource, resource_name=resource)
+    [ocsf_resource] = to_ocsf(event)["resources"]
+    extension = cef_extension(to_cef(event)).split(" ")
+
+    assert {
+        "uid": resource,
+        "name": resource,
+        "type": ocsf_type,
+        "cloud_partition": "AzureUSGovernment",
+        "data": {"subject": "host resolver", "evidence": written_event()["evidence"]},
+    } == ocsf_resource
+    hosts = [f for f in extension if f.startswith(("dhost=", "dst="))]
+    assert ([cef_host] if cef_host else []) == hosts
+
+
+def test_ocsf_finding_info_types_links_and_remediation() -> None:
+    """Type from the resource type (DNS for a name), the first reference as src_url, the root
+    causes as related events, the remediation text with its command appended when it has one."""
+    event = written_event()
+    ocsf = to_ocsf(event)
+
+    assert {
+        "uid": "0a0a0a0a-1111-5222-8333-444455556666",
+        "title": "Workspace names resolve to their private endpoint",
+        "desc": "Private workspaces answer only on their private endpoint.",
+        "types": ["Network isolation/DNS"],
+        "src_url": "https://learn.microsoft.com/a",
+        "last_seen_time": 1767225600000,
+        "related_events": [
+            {"uid": "6c1a9e0e-1111-5222-8333-444455556666", "type": "Compliance Finding"}
+        ],
+    } == ocsf["finding_info"]
+    assert {
+        "desc": "Link the zone to the agent's VNet.",
+        "references": ["https://learn.microsoft.com/a", "https://learn.microsoft.com/b"],
+    } == ocsf["remediation"]
+    assert {
+        "version": "1.9.0",
+        "profiles": ["cloud"],
+        "event_code": "dns_name_resolves_private_endpoint",
+        "uid": "22222222-3333-5444-8555-666666666666",
+        "correlation_uid": "11111111-2222-4333-8444-555555555555",
+        "product": {"name": "netverify", "vendor_name": "netverify", "version": "1.2.3"},
+    } == ocsf["metadata"]
+    assert {"provider": "Azure", "account": {"uid": SUBSCRIPTION}} == ocsf["cloud"]
+    assert {"agent": event["agent"], "status": "fail"} == ocsf["unmapped"]
+    typed = to_ocsf(written_event(resource_type="Microsoft.Network/privateEndpoints"))
+    assert ["Network isolation/Microsoft.Network/privateEndpoints"] == typed["finding_info"][
+        "types"
+    ]
+    assert "Microsoft.Network/privateEndpoints" == typed["resources"][0]["type"]
+    assert {
+        "id": ENDPOINT,
+        "type": "Microsoft.Network/privateEndpoints",
+        "name": ENDPOINT,
+    } == to_ecs(written_event(resource_type="Microsoft.Network/privateEndpoints"))["netverify"][
+        "resource"
+    ]
+    unlinked = to_ocsf(written_event(references=[]))
+    assert "src_url" not in unlinked["finding_info"]
+    assert "reference" not in to_ecs(written_event(references=[]))["rule"]
+    commanded = written_event(remediation={"text": "Link it.", "command": "az network x"})
+    assert "Link it. Run: az network x" == to_ocsf(commanded)["remediation"]["desc"]
+
+
+def test_cef_line_of_a_finding_in_full() -> None:
+    """The whole CEF line: header, then each extension key once, labels before custom values."""
+    assert (
+        "CEF:0|netverify|netverify|1.2.3|dns_name_resolves_private_endpoint"
+        "|Workspace names resolve to their private endpoint|10|"
+        "rt=1767225600000 externalId=22222222-3333-5444-8555-666666666666 outcome=fail"
+        " cat=network-isolation msg=mlw-a resolves to 20.1.2.3, not its private endpoint 10.0.0.5."
+        f" dvchost=agent-spoke dhost={ENDPOINT}"
+        f" cs1Label=resourceId cs1={ENDPOINT}"
+        " cs2Label=standard cs2=netverify Azure ML network isolation"
+        " cs4Label=remediation cs4=Link the zone to the agent's VNet."
+        f" cs5Label=subscriptionId cs5={SUBSCRIPTION}"
+        " cs6Label=findingUid cs6=0a0a0a0a-1111-5222-8333-444455556666"
+        " flexString1Label=causedBy flexString1=6c1a9e0e-1111-5222-8333-444455556666"
+    ) == to_cef(written_event())
+
+
+def test_cef_header_and_extension_keep_one_line() -> None:
+    """CR and LF: spaces in the header; in the extension CRLF and LF are \\n, a lone CR \\r; the
+    version field is cut at 31 characters."""
+    line = to_cef(
+        written_event(
+            title="two\r\nlines\nthree\rfour",
+            message="a\r\nb\nc\rd",
+            producer={"name": "netverify", "version": "1" * 40},
+        )
+    )
+
+    header = line.split("|")
+    assert "1" * 31 == header[3]
+    assert "two  lines three four" == header[5]
+    assert "msg=a\\nb\\nc\\rd" in cef_extension(line)
+    assert "\r" not in line and "\n" not in line
+
+
+def test_compact_json_and_text_renderings() -> None:
+    """Compact, strict, UTF-8 JSON (no NaN, which no SIEM parses); CEF text stays as it is; the
+    json format is the event itself."""
+    assert '{"name":"zoné","n":[1,2]}' == compact_json({"name": "zoné", "n": [1, 2]})
+    with pytest.raises(ValueError):
+        compact_json({"latency_ms": float("nan")})
+    assert '{"a":"é"}' == as_text({"a": "é"})
+    assert "CEF:0|x" == as_text("CEF:0|x")
+    event = written_event()
+    assert event == RENDERERS["json"](event)
+    assert RENDERERS["json"](event) is not event
+    assert 1767225600123 == epoch_ms("2026-01-01T00:00:00.123Z")
+    assert epoch_ms("2026-01-01T00:00:00+00:00") == epoch_ms("2026-01-01T00:00:00Z")
