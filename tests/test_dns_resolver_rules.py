@@ -93,7 +93,8 @@ def test_a_rule_to_a_server_that_answers_publicly_is_the_root_cause(
     )
     assert route["answer"]["cname_chain"] == ["stchain.privatelink.blob.core.windows.net"]
     # The target itself was asked (through the stand-in on loopback): it answers publicly.
-    [(target, direct)] = route["target_answers"].items()
+    [asked] = route["target_answers"]
+    target, direct = asked["target"], asked["answer"]
     assert "192.168.50.4" == target and direct["rcode"] == "NOERROR"
     assert direct["addresses"] and not any(is_private(a) for a in direct["addresses"])
     assert f"(asked directly: 192.168.50.4 public {direct['addresses'][0]}" in broken.message
@@ -131,7 +132,7 @@ def test_a_silent_target_with_a_mixed_case_domain_folds_the_resolver_outage_unde
     )
     # 10.99.0.9 is no address of the simulated world: never asked directly.
     assert broken.evidence is not None
-    assert [{"10.99.0.9": None}] == [
+    assert [[{"target": "10.99.0.9", "answer": None}]] == [
         r["target_answers"] for r in broken.evidence.observed["routes"]
     ]
     assert "asked directly" not in broken.message

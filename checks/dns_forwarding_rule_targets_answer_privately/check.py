@@ -106,9 +106,10 @@ def _judge(
                         "domainName": rule.domain,
                         "targets": list(rule.targets),
                         "answer": answer_detail(answer) if answer else None,
-                        "target_answers": {
-                            ip: answer_detail(a) if a else None for ip, a in direct.items()
-                        },
+                        "target_answers": [
+                            {"target": ip, "answer": answer_detail(a) if a else None}
+                            for ip, a in direct.items()
+                        ],
                     }
                 )
                 private_target = any(a is not None and _private(a) for a in direct.values())

@@ -98,7 +98,10 @@ def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_deletes_
         "domainName": "privatelink.api.azureml.ms",
         "targets": ["192.168.10.4", "192.168.10.5"],
         # The hand-built world asked no target directly.
-        "target_answers": {"192.168.10.4": None, "192.168.10.5": None},
+        "target_answers": [
+            {"target": "192.168.10.4", "answer": None},
+            {"target": "192.168.10.5", "answer": None},
+        ],
     }
     assert route["answer"]["addresses"] == list(PUBLIC)
     assert observed["wrong_targets"] == [
@@ -146,7 +149,7 @@ def test_what_the_targets_answer_when_asked_directly_is_observed_in_the_fail() -
     assert finding.evidence is not None
     [route] = finding.evidence.observed["routes"]
     assert {"192.168.10.4": ["52.160.0.1"], "192.168.10.5": []} == {
-        ip: a["addresses"] for ip, a in route["target_answers"].items()
+        t["target"]: t["answer"]["addresses"] for t in route["target_answers"]
     }
 
 

@@ -257,6 +257,9 @@ def outbound_evidence(rule: str | None, target: str, service: str) -> dict[str, 
         "observed": {
             "isolationMode": "AllowOnlyApprovedOutbound",
             "networkStatus": "Active",
+            # The workspace's own managed VNet (a project would name its hub's).
+            "managedNetworkOf": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-test/providers/"
+            "Microsoft.MachineLearningServices/workspaces/mlw-test",
             "rule": rule,
             "ruleStatus": "Active" if rule else None,
             "category": "Required" if rule else None,
@@ -674,6 +677,8 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
                             "transport": "udp",
                             "latency_ms": 1.0,
                         },
+                        # The hand-built world asked the target nothing directly.
+                        "target_answers": [{"target": "192.168.10.4", "answer": None}],
                     }
                 ],
                 "wrong_targets": [

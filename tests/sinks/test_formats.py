@@ -558,18 +558,18 @@ def test_ocsf_compliance_status_by_name(status: str, compliance: dict[str, Any],
 
 
 @pytest.mark.parametrize(
-    ("resource", "ocsf_type", "cef_host"),
+    ("resource", "ocsf_type", "cef_host", "addressed"),
     [
-        (ENDPOINT, "FQDN", f"dhost={ENDPOINT}"),
-        (ENDPOINT + ".", "FQDN", f"dhost={ENDPOINT}."),
-        ("10.0.0.5", "IP Address", "dst=10.0.0.5"),
-        ("fd00::5", "IP Address", None),
-        ("/etc/resolv.conf", "File", None),
-        ("agent resolver list", "Other", None),
+        (ENDPOINT, "FQDN", f"dhost={ENDPOINT}", {"hostname": ENDPOINT}),
+        (ENDPOINT + ".", "FQDN", f"dhost={ENDPOINT}.", {"hostname": ENDPOINT + "."}),
+        ("10.0.0.5", "IP Address", "dst=10.0.0.5", {"ip": "10.0.0.5"}),
+        ("fd00::5", "IP Address", None, {"ip": "fd00::5"}),
+        ("/etc/resolv.conf", "File", None, {}),
+        ("agent resolver list", "Other", None, {}),
     ],
 )
 def test_a_resource_that_is_no_arm_id_is_typed_by_its_shape(
-    resource: str, ocsf_type: str, cef_host: str | None
+    resource: str, ocsf_type: str, cef_host: str | None, addressed: dict[str, str]
 ) -> None:
     """OCSF resources[].type: a host name (even with the root dot), an IPv4 or IPv6 address, a
     file or other; CEF dhost only for a host name, dst only for an IPv4 address."""
@@ -583,6 +583,7 @@ def test_a_resource_that_is_no_arm_id_is_typed_by_its_shape(
         "type": ocsf_type,
         "cloud_partition": "AzureUSGovernment",
         "data": {"subject": "host resolver", "evidence": written_event()["evidence"]},
+        **addressed,  # OCSF's recommended hostname / ip, where the resource is one
     } == ocsf_resource
     hosts = [f for f in extension if f.startswith(("dhost=", "dst="))]
     assert ([cef_host] if cef_host else []) == hosts
@@ -610,14 +611,22 @@ def test_ocsf_finding_info_types_links_and_remediation() -> None:
         "references": ["https://learn.microsoft.com/a", "https://learn.microsoft.com/b"],
     } == ocsf["remediation"]
     assert {
-        "version": "1.9.0",
+        "version": "1.8.0",
         "profiles": ["cloud"],
         "event_code": "dns_name_resolves_private_endpoint",
         "uid": "22222222-3333-5444-8555-666666666666",
         "correlation_uid": "11111111-2222-4333-8444-555555555555",
-        "product": {"name": "netverify", "vendor_name": "netverify", "version": "1.2.3"},
+        "product": {
+            "name": "netverify",
+            "uid": "netverify",
+            "vendor_name": "netverify",
+            "version": "1.2.3",
+        },
     } == ocsf["metadata"]
-    assert {"provider": "Azure", "account": {"uid": SUBSCRIPTION}} == ocsf["cloud"]
+    assert {
+        "provider": "Azure",
+        "account": {"uid": SUBSCRIPTION, "type_id": 13, "type": "Azure Subscription"},
+    } == ocsf["cloud"]
     assert {"agent": event["agent"], "status": "fail"} == ocsf["unmapped"]
     typed = to_ocsf(written_event(resource_type="Microsoft.Network/privateEndpoints"))
     assert ["Network isolation/Microsoft.Network/privateEndpoints"] == typed["finding_info"][
@@ -652,6 +661,8 @@ def test_cef_line_of_a_finding_in_full() -> None:
         f" cs5Label=subscriptionId cs5={SUBSCRIPTION}"
         " cs6Label=findingUid cs6=0a0a0a0a-1111-5222-8333-444455556666"
         " flexString1Label=causedBy flexString1=6c1a9e0e-1111-5222-8333-444455556666"
+        # Sentinel's ExternalID column is an int: the event id again, as a string column.
+        " flexString2Label=eventId flexString2=22222222-3333-5444-8555-666666666666"
     ) == to_cef(written_event())
 
 
