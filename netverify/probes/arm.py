@@ -1,8 +1,12 @@
-"""ARM reads through the real Azure SDK clients, each resource read once per run.
+"""ARM reads through one azure-core pipeline per run, each resource read once per run.
 
-This is the only module that sees SDK models and exceptions: it turns them into ``Read``
-facts (the resource's facts, or why there are none) and never judges them; the bodies are
-parsed by ``probes.arm_bodies``.
+Every read is a plain GET (or a Resource Graph POST) whose JSON body ``probes.arm_bodies``
+parses straight into facts: no management SDK client and no SDK model round trip per answer
+(the models cost more CPU than the request itself and a client per type and subscription cost
+memory). The pipeline keeps what the SDK clients brought: azure-core's retries with a capped
+``Retry-After``, the read budget, ARM's bearer-token challenge handling and one keep-alive
+connection pool. This is the only module that sees azure-core exceptions: it turns them into
+``Read`` facts (the resource's facts, or why there are none) and never judges them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
+from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -24,23 +29,17 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.core.paging import ItemPaged, PageIterator
 from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import RedirectPolicy, RequestIdPolicy, UserAgentPolicy
 from azure.core.pipeline.transport import RequestsTransport
-from azure.core.rest import HttpRequest
-from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
-from azure.mgmt.keyvault import KeyVaultManagementClient
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.privatedns import PrivateDnsManagementClient
-from azure.mgmt.resource.policy import PolicyClient
-from azure.mgmt.resource.resources import ResourceManagementClient
-from azure.mgmt.resource.subscriptions import SubscriptionClient
 from requests import Session
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
+from netverify import __version__ as NETVERIFY_VERSION
 from netverify.azure.arm_ids import ResourceId, ResourceIdError, subscription_of
 from netverify.azure.clouds import Cloud
 from netverify.azure.permissions import required_action
@@ -85,16 +84,23 @@ from netverify.probes.cancel import Cancel
 from netverify.probes.throttle import CappedRetryPolicy, ReadBudgetPolicy
 from netverify.secret import redact
 
-# Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
-# read through generic resources so no beta SDK is needed.
+# The api-version of each kind of read. Where a management SDK was used before, its default
+# version is kept, so every request is the one the SDK sent.
+# Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints.
 ML_API_VERSION = "2025-12-01"
-# Microsoft.Storage, stable; read through generic resources so no storage SDK is needed.
-STORAGE_API_VERSION = "2023-05-01"
-# ManagementGroups_GetDescendants, stable; read generically so no extra SDK is needed.
-MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"
+STORAGE_API_VERSION = "2023-05-01"  # Microsoft.Storage, stable
+MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"  # ManagementGroups_GetDescendants, stable
 # Microsoft.Network/dnsResolvers and dnsForwardingRulesets: the stable version of the
-# recorded examples, read through generic requests (no extra SDK).
+# recorded examples.
 DNS_RESOLVER_API_VERSION = "2022-07-01"
+KEY_VAULT_API_VERSION = "2026-05-15"  # azure-mgmt-keyvault 14.1
+REGISTRY_API_VERSION = "2025-11-01"  # azure-mgmt-containerregistry 15.0
+NETWORK_API_VERSION = "2026-03-01"  # azure-mgmt-network 33.1: VNets, private endpoints
+PRIVATE_DNS_API_VERSION = "2024-06-01"  # azure-mgmt-privatedns 2.0
+POLICY_API_VERSION = "2026-06-01"  # azure-mgmt-resource-policy 1.0
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"  # azure-mgmt-resource-subscriptions 1.0
+RESOURCES_API_VERSION = "2025-04-01"  # azure-mgmt-resource 26.0: Resources_List
+RESOURCE_GRAPH_API_VERSION = "2021-03-01"  # Microsoft.ResourceGraph, stable
 # ARM ties the requests that carry one correlation id together in its logs and the activity
 # log: every request of a run carries the run's id.
 CORRELATION_HEADER = "x-ms-correlation-request-id"
@@ -233,10 +239,9 @@ class ArmReader:
         self._cloud = cloud
         self._config = config
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
         self._reads: dict[str, Future[Read[Any]]] = {}
         self._bounds: dict[str, threading.Semaphore] = {}
-        # One connection pool for every client, sized for the reads in flight, so concurrent
+        # One connection pool for every read, sized for the reads in flight, so concurrent
         # reads reuse TLS connections instead of opening (and discarding) one each.
         session = Session()
         # requests would re-read the proxy variables from the environment on every request
@@ -247,9 +252,7 @@ class ArmReader:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         self._sleep = sleep = sleep or cancel.sleep
-        # One for all clients: a SansIO policy holds no link to the next policy of a pipeline.
-        self._budget = ReadBudgetPolicy(config.reserve_reads, sleep=sleep)
-        self._transport = RunTransport(
+        transport = RunTransport(
             cancel,
             run_id,
             session=session,
@@ -257,6 +260,26 @@ class ArmReader:
             connection_verify=str(config.ca_bundle) if config.ca_bundle else True,
             connection_timeout=config.timeout_seconds,
             read_timeout=config.timeout_seconds,
+        )
+        # One pipeline for every read of the run (the policies are thread-safe), in the order
+        # an ARM SDK client puts them: the retry policy wraps the token policy and the read
+        # budget, so every attempt gets a fresh token check and spends from the budget.
+        self._pipeline: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
+            self.base_url,
+            transport=transport,
+            policies=[
+                RequestIdPolicy(),
+                UserAgentPolicy(sdk_moniker=f"netverify/{NETVERIFY_VERSION}"),
+                RedirectPolicy(),  # each redirect goes through the token policy's host check
+                CappedRetryPolicy(
+                    max_retry_after=config.max_retry_after_seconds,
+                    sleep=sleep,
+                    retry_total=config.retry_total,
+                    retry_backoff_factor=config.retry_backoff_seconds,
+                ),
+                ArmEndpointBearerPolicy(credential, cloud.arm_scope, self.base_url),
+                ReadBudgetPolicy(config.reserve_reads, sleep=sleep),
+            ],
         )
 
     @property
@@ -272,14 +295,8 @@ class ArmReader:
     def subscriptions(self) -> Read[tuple[Subscription, ...]]:
         """Every subscription the identity can see: those where it holds any role."""
         try:
-            listed = self.client(SubscriptionClient, None).subscriptions.list()
-            return Read(
-                "/subscriptions",
-                value=tuple(
-                    parse_subscription(s.as_dict())
-                    for s in self.all_pages(listed, "/subscriptions")
-                ),
-            )
+            listed = self.get_paged("/subscriptions", SUBSCRIPTIONS_API_VERSION)
+            return Read("/subscriptions", value=tuple(parse_subscription(s) for s in listed))
         except Exception as exc:  # as in _attempt: the failure is the fact
             return Read("/subscriptions", failure=describe_failure(exc, "/subscriptions"))
 
@@ -329,29 +346,30 @@ class ArmReader:
         """The guard for one paged list at ``where``, capped at ``arm.max_pages``."""
         return Pages(where, self._config.max_pages, token)
 
-    def all_pages(self, paged: ItemPaged[T], where: str) -> list[T]:
-        """Every item of an SDK-paged list, page by page, each nextLink checked (``Pages``)
-        before its page is asked for."""
-        pages = cast(PageIterator[T], paged.by_page())
-        guard = self.pages(where)
-        items: list[T] = []
-        for page in pages:
-            items.extend(page)
-            guard.follow(pages.continuation_token)
-        return items
+    def get(self, path: str, api_version: str) -> Any:
+        """The JSON body of ``GET path?api-version=...`` (``path`` from the ARM root).
 
-    def get_paged(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
-        """Every item of an ARM list, following nextLink (checked by ``Pages``), through the
-        resources client."""
-        client = self.client(ResourceManagementClient, subscription or TENANT)
-        url: str | None = f"{path}?api-version={api_version}"
+        Raises azure-core's ``HttpResponseError`` (ARM's error code and message) for a status
+        of 400 or more, after the pipeline's retries; ``DecodeError`` for a body that is not
+        JSON; what the transport raises (``ServiceRequestError``...) when ARM cannot be reached.
+        """
+        return self._send(HttpRequest("GET", self._url(path, api_version)))
+
+    def post(self, path: str, api_version: str, body: dict[str, Any]) -> Any:
+        """As ``get``, for a POST of a JSON ``body`` (Resource Graph queries)."""
+        return self._send(HttpRequest("POST", self._url(path, api_version), json=body))
+
+    def get_paged(
+        self, path: str, api_version: str, params: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of an ARM list (``{'value': [...], 'nextLink': ...}``), following nextLink
+        (checked by ``Pages``); ``params``: more query parameters of the first page
+        (``$filter``). Raises as ``get``, and ``MalformedResource`` for a body that is no list."""
+        url: str | None = self._url(path, api_version, params)
         guard = self.pages(path)
         items: list[dict[str, Any]] = []
         while url:
-            response = client.send_request(HttpRequest("GET", url))
-            if response.status_code >= 400:
-                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-            body = response.json()
+            body = self._send(HttpRequest("GET", url))
             if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
                 raise MalformedResource(
                     f"the list at {path} is not an ARM list ({{'value': [...]}})"
@@ -359,6 +377,21 @@ class ArmReader:
             items.extend(body.get("value") or [])
             url = guard.follow(body.get("nextLink"))
         return items
+
+    def _url(self, path: str, api_version: str, params: dict[str, str] | None = None) -> str:
+        """``path`` (from the ARM root) on the ARM endpoint, its api-version and ``params`` as
+        the query."""
+        query = urlencode({"api-version": api_version, **(params or {})})
+        return f"{self.base_url}{path}?{query}"
+
+    def _send(self, request: HttpRequest) -> Any:
+        response = self._pipeline.send_request(request)
+        if response.status_code >= 400:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        try:
+            return response.json()
+        except ValueError as exc:  # JSONDecodeError, or a body that is not UTF-8
+            raise DecodeError(f"{type(exc).__name__}: {exc}", response=response) from exc
 
     def virtual_network(self, resource_id: str) -> Read[VirtualNetwork]:
         return self._memoised(resource_id, self._read_virtual_network)
@@ -374,10 +407,8 @@ class ArmReader:
         where = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateDnsZones"
 
         def read() -> tuple[str, ...]:
-            client = self.client(PrivateDnsManagementClient, subscription)
-            return tuple(
-                str(z.id) for z in self.all_pages(client.private_zones.list(), where) if z.id
-            )
+            listed = self.get_paged(where, PRIVATE_DNS_API_VERSION)
+            return tuple(str(z["id"]) for z in listed if z.get("id"))
 
         return self._memoised_unparsed(where, subscription, read)
 
@@ -389,16 +420,16 @@ class ArmReader:
         def read() -> PrivateResolvers:
             version = DNS_RESOLVER_API_VERSION
             inbound: list[InboundEndpoint] = []
-            for resolver in self.get_paged(subscription, where, version):
+            for resolver in self.get_paged(where, version):
                 rid = ResourceId.parse(str(resolver.get("id", "")))
-                items = self.get_paged(subscription, f"{rid}/inboundEndpoints", version)
+                items = self.get_paged(f"{rid}/inboundEndpoints", version)
                 inbound += parse_inbound_endpoints(items, rid)
             rulesets = []
             listed = where.replace("dnsResolvers", "dnsForwardingRulesets")
-            for ruleset in self.get_paged(subscription, listed, version):
+            for ruleset in self.get_paged(listed, version):
                 rid = ResourceId.parse(str(ruleset.get("id", "")))
-                rules = self.get_paged(subscription, f"{rid}/forwardingRules", version)
-                links = self.get_paged(subscription, f"{rid}/virtualNetworkLinks", version)
+                rules = self.get_paged(f"{rid}/forwardingRules", version)
+                links = self.get_paged(f"{rid}/virtualNetworkLinks", version)
                 rulesets.append(parse_forwarding_ruleset(rules, links, rid))
             return PrivateResolvers(tuple(inbound), tuple(rulesets))
 
@@ -407,92 +438,47 @@ class ArmReader:
     # -- reads -------------------------------------------------------------------------------
 
     def _read_workspace(self, raw_id: str, rid: ResourceId) -> Workspace:
-        client = self.client(ResourceManagementClient, rid.subscription)
-        body = client.resources.get_by_id(raw_id, api_version=ML_API_VERSION).as_dict()
-        return parse_workspace(body, rid)
+        return parse_workspace(self.get(raw_id, ML_API_VERSION), rid)
 
     def _read_key_vault(self, raw_id: str, rid: ResourceId) -> KeyVault:
-        client = self.client(KeyVaultManagementClient, rid.subscription)
-        body = client.vaults.get(rid.resource_group, rid.name).as_dict()
-        return parse_key_vault(body, rid)
+        return parse_key_vault(self.get(str(rid), KEY_VAULT_API_VERSION), rid)
 
     def _read_registry(self, raw_id: str, rid: ResourceId) -> Registry:
-        client = self.client(ContainerRegistryManagementClient, rid.subscription)
-        body = client.registries.get(rid.resource_group, rid.name).as_dict()
-        connections = [
-            c.as_dict()
-            for c in self.all_pages(
-                client.private_endpoint_connections.list(rid.resource_group, rid.name),
-                f"{raw_id}/privateEndpointConnections",
-            )
-        ]
+        body = self.get(str(rid), REGISTRY_API_VERSION)
+        connections = self.get_paged(f"{raw_id}/privateEndpointConnections", REGISTRY_API_VERSION)
         return parse_registry(body, connections, rid)
 
     def _read_storage(self, raw_id: str, rid: ResourceId) -> StorageAccount:
-        client = self.client(ResourceManagementClient, rid.subscription)
-        body = client.resources.get_by_id(raw_id, api_version=STORAGE_API_VERSION).as_dict()
-        return parse_storage_account(body, rid)
+        return parse_storage_account(self.get(raw_id, STORAGE_API_VERSION), rid)
 
     def _read_endpoints(self, workspace_id: str, rid: ResourceId) -> tuple[OnlineEndpoint, ...]:
-        items = self.get_paged(rid.subscription, f"{workspace_id}/onlineEndpoints", ML_API_VERSION)
+        items = self.get_paged(f"{workspace_id}/onlineEndpoints", ML_API_VERSION)
         return tuple(parse_online_endpoint(item, workspace_id, rid) for item in items)
 
     def _read_deployments(self, endpoint_id: str, rid: ResourceId) -> tuple[OnlineDeployment, ...]:
-        items = self.get_paged(rid.subscription, f"{endpoint_id}/deployments", ML_API_VERSION)
+        items = self.get_paged(f"{endpoint_id}/deployments", ML_API_VERSION)
         return tuple(parse_online_deployment(item, endpoint_id, rid) for item in items)
 
     def _read_assignments(self, subscription: str) -> tuple[PolicyAssignment, ...]:
-        client = self.client(PolicyClient, subscription)
         where = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments"
-        listed = self.all_pages(client.policy_assignments.list(), where)
-        return tuple(parse_policy_assignment(a.as_dict()) for a in listed)
+        return tuple(parse_policy_assignment(a) for a in self.get_paged(where, POLICY_API_VERSION))
 
     def _read_definition(self, definition_id: str) -> PolicyDefinition:
-        name = definition_id.rstrip("/").rsplit("/", 1)[-1]
-        subscription = subscription_of(definition_id)
-        group = _management_group_of(definition_id)
-        client = self.client(PolicyClient, subscription or TENANT)
-        if subscription:
-            body = client.policy_definitions.get(name)
-        elif group:
-            body = client.policy_definitions.get_at_management_group(name, group)
-        else:
-            body = client.policy_definitions.get_built_in(name)
-        return parse_policy_definition(body.as_dict(), definition_id)
+        # A definition's id is its path: in a subscription, a management group or built in.
+        return parse_policy_definition(self.get(definition_id, POLICY_API_VERSION), definition_id)
 
     def _read_virtual_network(self, rid: ResourceId) -> VirtualNetwork:
-        client = self.client(NetworkManagementClient, rid.subscription)
-        body = client.virtual_networks.get(rid.resource_group, rid.name).as_dict()
-        return parse_virtual_network(body, rid)
+        return parse_virtual_network(self.get(str(rid), NETWORK_API_VERSION), rid)
 
     def _read_private_endpoint(self, rid: ResourceId) -> PrivateEndpoint:
-        client = self.client(NetworkManagementClient, rid.subscription)
-        body = client.private_endpoints.get(rid.resource_group, rid.name).as_dict()
-        groups = [
-            g.as_dict()
-            for g in self.all_pages(
-                client.private_dns_zone_groups.list(rid.name, rid.resource_group),
-                f"{rid}/privateDnsZoneGroups",
-            )
-        ]
+        body = self.get(str(rid), NETWORK_API_VERSION)
+        groups = self.get_paged(f"{rid}/privateDnsZoneGroups", NETWORK_API_VERSION)
         return parse_private_endpoint(body, groups, rid)
 
     def _read_private_dns_zone(self, rid: ResourceId) -> PrivateDnsZone:
-        client = self.client(PrivateDnsManagementClient, rid.subscription)
-        client.private_zones.get(rid.resource_group, rid.name)  # 404 here: the zone is missing
-        records = [
-            r.as_dict()
-            for r in self.all_pages(
-                client.record_sets.list(rid.resource_group, rid.name), f"{rid}/ALL"
-            )
-        ]
-        links = [
-            link.as_dict()
-            for link in self.all_pages(
-                client.virtual_network_links.list(rid.resource_group, rid.name),
-                f"{rid}/virtualNetworkLinks",
-            )
-        ]
+        self.get(str(rid), PRIVATE_DNS_API_VERSION)  # 404 here: the zone is missing
+        records = self.get_paged(f"{rid}/ALL", PRIVATE_DNS_API_VERSION)
+        links = self.get_paged(f"{rid}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)
         return parse_private_dns_zone(records, links, rid)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -552,36 +538,6 @@ class ArmReader:
                 )
             return bound
 
-    def client(self, client_type: type[T], subscription: str | None) -> T:
-        """One client per type and subscription; ``subscription=None`` for tenant-wide clients."""
-        key = (client_type.__name__, (subscription or "").lower())
-        with self._lock:
-            if key not in self._clients:
-                positional: tuple[Any, ...] = (
-                    (self._credential,)
-                    if subscription is None
-                    else (self._credential, subscription)
-                )
-                self._clients[key] = client_type(  # type: ignore[call-arg]
-                    *positional,
-                    base_url=self.base_url,
-                    credential_scopes=[self._cloud.arm_scope],
-                    transport=self._transport,
-                    custom_hook_policy=self._budget,
-                    # HTTP policies are linked into their pipeline (``next``): one per client.
-                    retry_policy=CappedRetryPolicy(
-                        max_retry_after=self._config.max_retry_after_seconds,
-                        sleep=self._sleep,
-                        retry_total=self._config.retry_total,
-                        retry_backoff_factor=self._config.retry_backoff_seconds,
-                    ),
-                    authentication_policy=ArmEndpointBearerPolicy(
-                        self._credential, self._cloud.arm_scope, self.base_url
-                    ),
-                )
-            client: T = self._clients[key]
-            return client
-
 
 def describe_failure(exc: Exception, path: str) -> ReadFailure:
     """Name what went wrong in words an on-call engineer can act on; ``path``: what was read.
@@ -637,13 +593,3 @@ def _arm_message(exc: Exception) -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _management_group_of(arm_id: str) -> str | None:
-    parts = arm_id.strip("/").split("/")
-    if len(parts) > 3 and parts[1].lower() == "microsoft.management":
-        return parts[3]
-    return None
-
-
-# -- bodies -> facts -------------------------------------------------------------------------

@@ -13,10 +13,6 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from azure.mgmt.resource.resources import ResourceManagementClient
-from azure.mgmt.resourcegraph import ResourceGraphClient
-from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-
 from netverify.azure.arm_ids import (
     name_of,
     parse_resource_group,
@@ -25,7 +21,14 @@ from netverify.azure.arm_ids import (
 )
 from netverify.config import WORKSPACE_TYPE, ScopeConfig
 from netverify.facts import Discovery, DiscoveryMethod, Read, Workspace
-from netverify.probes.arm import MANAGEMENT_GROUPS_API_VERSION, ArmReader, describe_failure
+from netverify.probes.arm import (
+    MANAGEMENT_GROUPS_API_VERSION,
+    RESOURCE_GRAPH_API_VERSION,
+    RESOURCES_API_VERSION,
+    ArmReader,
+    describe_failure,
+)
+from netverify.probes.arm_bodies import MalformedResource
 
 # Resource Graph answers at most 1,000 rows a page; each page costs one query of the quota.
 RESOURCE_GRAPH_PAGE = 1000
@@ -145,24 +148,28 @@ def _query(
     management_groups: list[str] | None = None,
 ) -> list[str]:
     """Every row's id, following ``$skipToken`` page by page (checked by ``Pages``)."""
-    client = reader.client(ResourceGraphClient, None)
     guard = reader.pages(RESOURCE_GRAPH_PATH, "$skipToken")
     ids: list[str] = []
     skip_token: str | None = None
     while True:
-        options = QueryRequestOptions(
-            skip_token=skip_token, top=RESOURCE_GRAPH_PAGE, result_format="objectArray"
-        )
-        request = QueryRequest(
-            subscriptions=subscriptions,
-            management_groups=management_groups,
-            query=query,
-            options=options,
-        )
-        response = client.resources(request)
-        rows: list[Any] = response.data if isinstance(response.data, list) else []
+        # The QueryRequest of the Resource Graph REST spec (2021-03-01).
+        options: dict[str, Any] = {"$top": RESOURCE_GRAPH_PAGE, "resultFormat": "objectArray"}
+        if skip_token:
+            options["$skipToken"] = skip_token
+        request: dict[str, Any] = {"query": query, "options": options}
+        if subscriptions is not None:
+            request["subscriptions"] = subscriptions
+        if management_groups is not None:
+            request["managementGroups"] = management_groups
+        response = reader.post(RESOURCE_GRAPH_PATH, RESOURCE_GRAPH_API_VERSION, request)
+        if not isinstance(response, dict):
+            raise MalformedResource(
+                f"Resource Graph answered {type(response).__name__}, not an object"
+            )
+        data = response.get("data")
+        rows: list[Any] = data if isinstance(data, list) else []
         ids += [str(row["id"]) for row in rows if isinstance(row, dict) and row.get("id")]
-        skip_token = guard.follow(response.skip_token)
+        skip_token = guard.follow(response.get("$skipToken"))
         if skip_token is None:
             return ids
 
@@ -176,9 +183,7 @@ def _through_arm_lists(
     if scope.management_group:
         group = f"/providers/Microsoft.Management/managementGroups/{scope.management_group}"
         try:
-            descendants = reader.get_paged(
-                "", f"{group}/descendants", MANAGEMENT_GROUPS_API_VERSION
-            )
+            descendants = reader.get_paged(f"{group}/descendants", MANAGEMENT_GROUPS_API_VERSION)
         except Exception as exc:
             failure = describe_failure(exc, "Microsoft.Management/managementGroups/descendants")
             unlisted.append(Read(group, failure=failure))
@@ -190,29 +195,27 @@ def _through_arm_lists(
             ]
             notes.append(f"management group {scope.management_group}: {len(under)} subscriptions")
             subscriptions += under
-    filter_ = f"resourceType eq '{WORKSPACE_TYPE}'"
+    filter_ = {"$filter": f"resourceType eq '{WORKSPACE_TYPE}'"}
 
-    def list_subscription(subscription: str) -> tuple[str, list[str] | Exception]:
-        where = f"/subscriptions/{subscription}"
+    def list_resources(
+        subscription: str, path: str, where: str
+    ) -> tuple[str, list[str] | Exception]:
+        """The workspaces listed under ``path``; ``where``: the scope as the config names it."""
         try:
-            client = reader.client(ResourceManagementClient, subscription)
             with reader.bound(subscription):
-                listed = reader.all_pages(client.resources.list(filter=filter_), where)
-                return where, [str(r.id) for r in listed]
+                listed = reader.get_paged(f"{path}/resources", RESOURCES_API_VERSION, filter_)
+                return where, [str(r["id"]) for r in listed if r.get("id")]
         except Exception as exc:
             return where, exc
 
+    def list_subscription(subscription: str) -> tuple[str, list[str] | Exception]:
+        where = f"/subscriptions/{subscription}"
+        return list_resources(subscription, where, where)
+
     def list_group(group_id: str) -> tuple[str, list[str] | Exception]:
         subscription, group = parse_resource_group(group_id)
-        try:
-            client = reader.client(ResourceManagementClient, subscription)
-            with reader.bound(subscription):
-                listed = reader.all_pages(
-                    client.resources.list_by_resource_group(group, filter=filter_), group_id
-                )
-                return group_id, [str(r.id) for r in listed]
-        except Exception as exc:
-            return group_id, exc
+        path = f"/subscriptions/{subscription}/resourceGroups/{group}"
+        return list_resources(subscription, path, group_id)
 
     listings = [
         *pool.map(list_subscription, _merge(subscriptions, [])),
