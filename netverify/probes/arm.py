@@ -12,10 +12,11 @@ connection pool. This is the only module that sees azure-core exceptions: it tur
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -43,7 +44,7 @@ from netverify import __version__ as NETVERIFY_VERSION
 from netverify.azure.arm_ids import ResourceId, ResourceIdError, subscription_of
 from netverify.azure.clouds import Cloud
 from netverify.azure.permissions import required_action
-from netverify.config import ArmConfig
+from netverify.config import WORKSPACE_TYPE, ArmConfig
 from netverify.facts import (
     InboundEndpoint,
     KeyVault,
@@ -282,6 +283,20 @@ class ArmReader:
             ],
         )
 
+        # Type (lower case) -> (its ARM read, how its Resource Graph row parses): the types
+        # read_in_bulk reads. A row holds what the resource's GET holds; a registry's row
+        # holds its private-endpoint connections too (properties.privateEndpointConnections),
+        # which ARM lists apart.
+        self._bulk_kinds: dict[
+            str,
+            tuple[Callable[[str, ResourceId], Any], Callable[[Mapping[str, Any], ResourceId], Any]],
+        ] = {
+            WORKSPACE_TYPE.lower(): (self._read_workspace, parse_workspace),
+            KEY_VAULT_TYPE.lower(): (self._read_key_vault, parse_key_vault),
+            REGISTRY_TYPE.lower(): (self._read_registry, _registry_from_row),
+            STORAGE_TYPE.lower(): (self._read_storage, parse_storage_account),
+        }
+
     @property
     def base_url(self) -> str:
         return (self._config.endpoint or self._cloud.arm_endpoint).rstrip("/")
@@ -488,6 +503,12 @@ class ArmReader:
     ) -> Read[T]:
         """Read once per run. For a list, ``parent`` is the resource it lists under: its id
         gives the ``ResourceId`` handed to ``read``, and its subscription the bound."""
+        return self._once(resource_id, self._attempt(resource_id, read, parent))
+
+    def _attempt(
+        self, resource_id: str, read: Callable[[ResourceId], T], parent: str | None = None
+    ) -> Callable[[], Read[T]]:
+        """The one ARM read of ``resource_id`` (as ``_memoised``), not yet made."""
 
         def attempt() -> Read[T]:
             try:
@@ -497,10 +518,49 @@ class ArmReader:
             with self.bound(rid.subscription):
                 try:
                     return Read(resource_id, value=read(rid))
-                except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
+                except Exception as exc:  # every failure becomes a fact; see describe_failure
                     return Read(resource_id, failure=describe_failure(exc, resource_id))
 
-        return self._once(resource_id, attempt)
+        return attempt
+
+    def read_in_bulk(
+        self,
+        resource_ids: Iterable[str],
+        rows: Callable[[list[str]], Iterable[Mapping[str, Any]]],
+        pool: Executor,
+    ) -> None:
+        """Read many resources from one bulk answer (Resource Graph rows) instead of a GET each.
+
+        Every id of a type in ``BULK_TYPES`` that is not read, or being read, yet is claimed:
+        a ``workspace``, ``key_vault``, ``registry`` or ``storage_account`` call for it waits
+        for this one. ``rows(ids)`` gets the claimed ids and returns rows shaped as their ARM
+        GET bodies (``id``, ``location``, ``kind``, ``properties``); a row parses as that GET
+        would (a malformed row is a malformed read). An id without a row - not indexed yet, or
+        one the identity may not read (Resource Graph leaves those out, so ARM's 403 still
+        names the missing permission) - and every id when ``rows`` raises, is read from ARM
+        on ``pool``. Returns when every claimed id is read or its ARM read submitted.
+        """
+        claimed: dict[str, tuple[str, Future[Read[Any]]]] = {}
+        with self._lock:
+            for raw in resource_ids:
+                key = raw.lower()
+                if key not in self._reads and key not in claimed and _bulk_type(raw):
+                    future: Future[Read[Any]] = Future()
+                    self._reads[key] = future
+                    claimed[key] = (raw, future)
+        if not claimed:
+            return
+        try:
+            answered = {str(row.get("id", "")).lower(): row for row in rows(list(claimed))}
+        except Exception:  # each claimed id's own ARM read says what is wrong, if anything is
+            answered = {}
+        for key, (raw, future) in claimed.items():
+            read, parse = self._bulk_kinds[_bulk_type(raw)]
+            row = answered.get(key)
+            if row is None:
+                pool.submit(_settle, future, self._attempt(raw, functools.partial(read, raw)))
+            else:
+                _settle(future, functools.partial(_from_row, raw, row, parse))
 
     def _memoised_unparsed(self, key: str, subscription: str, read: Callable[[], T]) -> Read[T]:
         """As ``_memoised``, for reads whose key is not a resource-group resource id."""
@@ -537,6 +597,49 @@ class ArmReader:
                     self._config.max_concurrency_per_subscription
                 )
             return bound
+
+
+KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults"
+REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+# What ArmReader.read_in_bulk reads from Resource Graph rows.
+BULK_TYPES = (WORKSPACE_TYPE, KEY_VAULT_TYPE, REGISTRY_TYPE, STORAGE_TYPE)
+_BULK_TYPES = {t.lower() for t in BULK_TYPES}
+
+
+def _bulk_type(resource_id: str) -> str:
+    """The lower-case type of a top-level resource id if ``read_in_bulk`` reads that type,
+    else ''."""
+    parts = resource_id.strip("/").split("/")
+    if len(parts) != 8 or parts[4].lower() != "providers":
+        return ""
+    kind = f"{parts[5]}/{parts[6]}".lower()
+    return kind if kind in _BULK_TYPES else ""
+
+
+def _from_row(
+    raw_id: str, row: Mapping[str, Any], parse: Callable[[Mapping[str, Any], ResourceId], T]
+) -> Read[T]:
+    """A Resource Graph row read as its resource's ARM GET body would be."""
+    try:
+        return Read(raw_id, value=parse(row, ResourceId.parse(raw_id)))
+    except Exception as exc:  # as for a GET's body: the failure is the fact
+        return Read(raw_id, failure=describe_failure(exc, raw_id))
+
+
+def _registry_from_row(row: Mapping[str, Any], rid: ResourceId) -> Registry:
+    props = row.get("properties")
+    connections = props.get("privateEndpointConnections") if isinstance(props, dict) else None
+    return parse_registry(row, connections if isinstance(connections, list) else [], rid)
+
+
+def _settle(future: Future[Read[Any]], read: Callable[[], Read[Any]]) -> None:
+    """Resolve a claimed read; whoever waits on it sees an exception (RunCancelled) too."""
+    try:
+        future.set_result(read())
+    except BaseException as exc:
+        future.set_exception(exc)
+        raise
 
 
 def describe_failure(exc: Exception, path: str) -> ReadFailure:

@@ -31,7 +31,7 @@ from netverify.facts import (
 )
 from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
-from netverify.probes.discovery import discover, interleave_by_subscription
+from netverify.probes.discovery import discover, interleave_by_subscription, read_linked_in_bulk
 from netverify.probes.dns_scope import Dependencies, collect_dns_facts
 from netverify.secret import redact
 
@@ -63,8 +63,11 @@ def collect_facts(
 ) -> Facts:
     """Discover the workspaces in scope, then read each with what it links to, concurrently.
 
-    One task per workspace reads it, its vault, registry, endpoints and their deployments in
-    turn; tasks run side by side (interleaved across subscriptions, each subscription bounded),
+    A wider scope is found through Resource Graph, whose rows also read the workspaces found
+    and (one more query per 200 ids) their vaults, registries and storage accounts
+    (``arm.resource_graph_reads``; ``probes.discovery.read_linked_in_bulk``). One task per
+    workspace then reads it, its vault, registry, endpoints and their deployments in turn
+    (what the bulk reads answered is not read again); tasks run side by side (interleaved across subscriptions, each subscription bounded),
     so a slow or failing subscription holds only its own tasks. Shared resources are read once
     (the reader memoises by id); each task returns the reads it made, so ``Facts`` is built
     from what the probes returned, not from the reader's cache.
@@ -82,12 +85,19 @@ def collect_facts(
         # manages for it in Microsoft's subscriptions (online-endpoint egress).
         visible_task = pool.submit(reader.subscriptions)
         errors: list[ProbeError] = []
+        bulk = config.arm.resource_graph_reads
         try:
-            workspace_ids, unlisted, discovery = discover(reader, config.scope, pool)
+            workspace_ids, unlisted, discovery = discover(reader, config.scope, pool, bulk=bulk)
         except Exception as exc:  # the workspaces named in the scope are still read
             errors.append(crashed("discovery", _wider_scope(config.scope), exc))
             workspace_ids, unlisted = list(config.scope.workspaces), []
             discovery = Discovery(DiscoveryMethod.CONFIG)
+        if bulk and discovery.method is DiscoveryMethod.RESOURCE_GRAPH:
+            # Before the workspace tasks start, so they find these reads made or under way.
+            try:
+                read_linked_in_bulk(reader, workspace_ids, pool)
+            except Exception as exc:  # each workspace task reads what it links to from ARM
+                errors.append(crashed("bulk reads", _wider_scope(config.scope), exc))
         ordered = interleave_by_subscription(workspace_ids)
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
         workspace_tasks = [pool.submit(_probe_workspace, reader, rid) for rid in ordered]
