@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,10 @@ from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import discover, interleave_by_subscription, read_linked_in_bulk
 from netverify.probes.dns_scope import Dependencies, collect_dns_facts
+from netverify.probes.phases import PhaseClock, describe
 from netverify.secret import redact
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -79,6 +83,7 @@ def collect_facts(
     """
     say = progress or (lambda _: None)
     cancel = cancel or Cancel()
+    clock = PhaseClock()
     reader = ArmReader(credential, cloud(config.cloud), config.arm, cancel=cancel, run_id=run_id)
     with ThreadPoolExecutor(config.arm.max_concurrency, thread_name_prefix="arm") as pool:
         # Which subscriptions the identity sees tells its own private endpoints from those Azure
@@ -86,6 +91,7 @@ def collect_facts(
         visible_task = pool.submit(reader.subscriptions)
         errors: list[ProbeError] = []
         bulk = config.arm.resource_graph_reads
+        clock.next("discovery")
         try:
             workspace_ids, unlisted, discovery = discover(reader, config.scope, pool, bulk=bulk)
         except Exception as exc:  # the workspaces named in the scope are still read
@@ -94,6 +100,7 @@ def collect_facts(
             discovery = Discovery(DiscoveryMethod.CONFIG)
         if bulk and discovery.method is DiscoveryMethod.RESOURCE_GRAPH:
             # Before the workspace tasks start, so they find these reads made or under way.
+            clock.next("bulk reads")
             try:
                 read_linked_in_bulk(reader, workspace_ids, pool)
             except Exception as exc:  # each workspace task reads what it links to from ARM
@@ -106,6 +113,7 @@ def collect_facts(
         workspaces = []
         # Fault boundaries: a probe that raises on one input costs only what it would have
         # read; the error names the probe and the input, and the run goes on.
+        clock.next("workspace reads")
         for done, (rid, task) in enumerate(zip(ordered, workspace_tasks, strict=True)):
             say(f"reading {done}/{len(ordered)} workspaces")
             try:
@@ -115,6 +123,7 @@ def collect_facts(
                 continue
             workspaces.append(workspace)
             reads.merge(linked)
+        clock.next("policy reads")  # what is left of them: they ran beside the workspaces
         for sub, policy_task in zip(subscriptions, policy_tasks, strict=True):
             try:
                 reads.merge(policy_task.result())
@@ -131,10 +140,14 @@ def collect_facts(
                 visible,
                 pool,
                 cancel,
+                clock,
             )
         except Exception as exc:
             errors.append(crashed("dns", f"the names of {len(workspaces)} workspaces", exc))
             dns = None
+    clock.end()
+    phases = clock.phases()
+    log.debug("run %s critical path: %s", run_id or "-", describe(phases))
     return Facts(
         workspaces=(*unlisted, *workspaces),
         key_vaults=reads.key_vaults,
@@ -151,6 +164,7 @@ def collect_facts(
         observed_at=datetime.now(UTC),
         transient_state_limit=timedelta(minutes=config.checks.transient_state_limit_minutes),
         probe_errors=tuple(errors),
+        phases=phases,
     )
 
 

@@ -46,6 +46,7 @@ from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import find_private_dns_zones
 from netverify.probes.dns import build_resolvers, resolve_all_sync
+from netverify.probes.phases import PhaseClock
 from netverify.probes.reach import probe_all
 from netverify.probes.scoring import names_to_resolve, probe_endpoints, scoring_requests
 
@@ -70,7 +71,12 @@ def collect_dns_facts(
     subscriptions: Read[tuple[Subscription, ...]] | None,
     pool: Executor,
     cancel: Cancel,
+    clock: PhaseClock | None = None,
 ) -> DnsFacts:
+    """What must resolve, what answers, and what the names reach; ``clock`` times the phases
+    (private-endpoint reads, zone reads, name resolution, reachability, scoring path)."""
+    clock = clock or PhaseClock()
+    clock.next("private endpoint reads")
     vaults, registries = dependencies.vaults, dependencies.registries
     accounts = dependencies.storage_accounts
     names = cloud(config.cloud)
@@ -165,6 +171,7 @@ def collect_dns_facts(
         )
         for name in expected
     ]
+    clock.next("zone, VNet and resolver reads")
     zone_search = find_private_dns_zones(reader) if expected else None
     expected = _with_zones(expected, endpoints, zone_search)
 
@@ -195,13 +202,17 @@ def collect_dns_facts(
     # Kubernetes endpoints' hosts are no private endpoint's names: resolved for the scoring
     # probe only (resolve_all asks each name once).
     fqdns = [*(e.fqdn for e in expected), *names_to_resolve(requests)]
+    clock.next("name resolution")
     answers = resolve_all_sync(fqdns, resolvers, config.dns, cancel)
+    clock.next("reachability")
     reachability = (
         asyncio.run(probe_all(_private_answers(expected, answers), config.reachability, cancel))
         if config.reachability.enabled
         else ()
     )
+    clock.next("scoring path")
     scoring = asyncio.run(probe_endpoints(requests, resolvers, answers, config, cancel))
+    clock.end()
     return DnsFacts(
         agent_vnet_id=vnet_id,
         agent_vnet=agent_vnet,
