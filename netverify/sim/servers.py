@@ -75,6 +75,10 @@ def _base64url(document: Mapping[str, object]) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a client opening tens of connections at once
+    # (netverify's pool, 64) had the rest of its SYNs dropped and retried a second later, a
+    # stall no Azure endpoint shows.
+    request_queue_size = 128
     # Keep-alive handler threads sit in a read until the client goes; do not wait for them.
     block_on_close = False
 
