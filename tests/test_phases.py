@@ -44,8 +44,7 @@ def test_a_run_reports_its_critical_path(
         "workspace reads",
         "policy reads",
         "private endpoint reads",
-        "zone, VNet and resolver reads",
-        "name resolution",
+        "name resolution, zone, VNet and resolver reads beside it",
         "reachability",
         "scoring path",
     ] == [p.name for p in phases]

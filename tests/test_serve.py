@@ -284,7 +284,7 @@ def test_scheduled_runs_notify_health_and_metrics(
     assert "netverify_run_duration_seconds_count" in metrics
     # The last run's critical path: a series per phase, the names resolved among them.
     assert 'netverify_run_phase_seconds{phase="workspace reads"}' in metrics
-    assert 'netverify_run_phase_seconds{phase="name resolution"}' in metrics
+    assert 'netverify_run_phase_seconds{phase="reachability"}' in metrics
     # The demo's Azure DNS stand-in answers; its second custom DNS server is down.
     assert 'netverify_resolver_latency_seconds_count{resolver="azure 168.63.129.16"}' in metrics
     assert (

@@ -323,7 +323,14 @@ class SimulatedArm(_Recording):
                 s.lower() for s in self.state.management_groups.get(group.lower(), ())
             }
         rows = []
-        for key, resource in self.state.resources.items():
+        # A query by id looks its resources up; any other scans the table.
+        ids = next((values for column, values in wheres if column == "id"), None)
+        candidates = (
+            [(key, self.state.resources[key]) for key in sorted(ids) if key in self.state.resources]
+            if ids is not None
+            else list(self.state.resources.items())
+        )
+        for key, resource in candidates:
             parts = key.split("/")
             if len(parts) < 9 or parts[2] not in subscriptions:
                 continue  # Resource Graph's resources table holds resources, not subscriptions
