@@ -50,6 +50,8 @@ def main() -> int:
             started = time.perf_counter()
             result = run_once(config)
             walls.append(time.perf_counter() - started)
+            if result.facts.all_probe_errors():  # a run that lost reads proves nothing
+                raise SystemExit(f"the run had probe errors: {result.facts.all_probe_errors()}")
             print(f"run: {walls[-1]:.2f} s  {describe(result.facts.phases)}")
     median = statistics.median(walls)
     limit = args.dns_timeout * TARGET_OVER_TIMEOUT

@@ -30,7 +30,9 @@ from netverify.facts import (
     Read,
     Registry,
     StorageAccount,
+    Subscription,
     Workspace,
+    outside_subscriptions,
 )
 from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
@@ -94,6 +96,8 @@ def collect_facts(
         # Which subscriptions the identity sees tells its own private endpoints from those Azure
         # manages for it in Microsoft's subscriptions (online-endpoint egress).
         visible_task = pool.submit(reader.subscriptions)
+        if config.agent.vnet_id:  # needed by the DNS phase, known now: read at once (memoised)
+            pool.submit(reader.virtual_network, config.agent.vnet_id)
         errors: list[ProbeError] = []
         bulk = config.arm.resource_graph_reads
         clock.next("discovery")
@@ -112,7 +116,9 @@ def collect_facts(
                 errors.append(crashed("bulk reads", _wider_scope(config.scope), exc))
         ordered = interleave_by_subscription(workspace_ids)
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
-        workspace_tasks = [_WorkspaceGraph(reader, pool, rid).result for rid in ordered]
+        workspace_tasks = [
+            _WorkspaceGraph(reader, pool, rid, visible_task).result for rid in ordered
+        ]
         policy_tasks = [pool.submit(_probe_policies, reader, sub) for sub in subscriptions]
         reads = _Reads()
         workspaces = []
@@ -209,21 +215,39 @@ def _probe_workspace(
     return read, ws, linked
 
 
+def _store(into: dict[str, Read[Any]], resource_id: str, read: Callable[[str], Read[T]]) -> Read[T]:
+    """Read ``resource_id``, keep the read under its lower-case id and return it."""
+    done = into[resource_id.lower()] = read(resource_id)
+    return done
+
+
 class _WorkspaceGraph:
     """One workspace's reads as a dependency graph: ``_probe_workspace`` first, then its Key
     Vault, registry, storage account and endpoint list side by side, and each endpoint's
     deployments as soon as the list is read.
 
+    The private endpoints each of them connects are read as soon as it is (the DNS phase
+    needs them and finds them read); those in subscriptions the identity cannot see
+    (``visible``: Azure-managed ones) are not, as the DNS phase only notes them.
+
     Every step is a task on ``pool`` that submits the steps it makes possible and never waits
-    for another task, so a pool full of steps cannot deadlock. ``result`` resolves to the
+    for another task (``visible`` is submitted before any step, so it is running or done), so
+    a pool full of steps cannot deadlock. ``result`` resolves to the
     workspace's read and every read made for it (in a fixed order, whatever order the reads
     ended in), or to the first exception a step raised: the workspace probe's fault boundary.
     """
 
-    def __init__(self, reader: ArmReader, pool: Executor, workspace_id: str) -> None:
+    def __init__(
+        self,
+        reader: ArmReader,
+        pool: Executor,
+        workspace_id: str,
+        visible: Future[Read[tuple[Subscription, ...]]],
+    ) -> None:
         self.result: Future[tuple[Read[Workspace], _Reads]] = Future()
         self._reader = reader
         self._pool = pool
+        self._visible = visible
         self._lock = threading.Lock()
         self._pending = 0
         self._failed = False
@@ -237,14 +261,35 @@ class _WorkspaceGraph:
         if ws is None:
             return
         reader, linked = self._reader, self._linked
+        for owner in (self._read.value, *(h.value for h in linked.hubs.values())):
+            self._endpoints_of(owner)
         if ws.key_vault_id:
-            self._submit(_store, linked.key_vaults, ws.key_vault_id, reader.key_vault)
+            self._submit(self._linked_read, linked.key_vaults, ws.key_vault_id, reader.key_vault)
         if ws.container_registry_id:
-            self._submit(_store, linked.registries, ws.container_registry_id, reader.registry)
+            registries = linked.registries
+            self._submit(self._linked_read, registries, ws.container_registry_id, reader.registry)
         if ws.storage_account_id:
-            store = linked.storage_accounts
-            self._submit(_store, store, ws.storage_account_id, reader.storage_account)
+            accounts = linked.storage_accounts
+            self._submit(self._linked_read, accounts, ws.storage_account_id, reader.storage_account)
         self._submit(self._online_endpoints, ws.id)
+
+    def _linked_read(
+        self,
+        into: dict[str, Read[Any]],
+        resource_id: str,
+        read: Callable[[str], Read[KeyVault | Registry | StorageAccount]],
+    ) -> None:
+        self._endpoints_of(_store(into, resource_id, read).value)
+
+    def _endpoints_of(self, owner: Workspace | KeyVault | Registry | StorageAccount | None) -> None:
+        """Start the reads of the private endpoints ``owner`` (read or None) connects."""
+        if owner is None:
+            return
+        visible = self._visible.result()
+        for connection in owner.private_endpoint_connections:
+            pe = connection.private_endpoint_id
+            if pe and not outside_subscriptions(pe, visible):
+                self._submit(self._reader.private_endpoint, pe)
 
     def _online_endpoints(self, workspace_id: str) -> None:
         endpoints = self._reader.online_endpoints(workspace_id)
@@ -254,12 +299,12 @@ class _WorkspaceGraph:
             store = self._linked.online_deployments
             self._submit(_store, store, endpoint_id, self._reader.online_deployments)
 
-    def _submit(self, step: Callable[..., None], *args: Any) -> None:
+    def _submit(self, step: Callable[..., object], *args: Any) -> None:
         with self._lock:
             self._pending += 1
         self._pool.submit(self._run, step, *args)
 
-    def _run(self, step: Callable[..., None], *args: Any) -> None:
+    def _run(self, step: Callable[..., object], *args: Any) -> None:
         try:
             step(*args)
         except BaseException as exc:  # RunCancelled too: whoever waits on the result sees it
@@ -285,11 +330,6 @@ class _WorkspaceGraph:
             e.lower(): deployments[e.lower()] for e in self._endpoints if e.lower() in deployments
         }
         return self._linked
-
-
-def _store(into: dict[str, Read[T]], resource_id: str, read: Callable[[str], Read[T]]) -> None:
-    """Read ``resource_id`` and keep the read under its lower-case id."""
-    into[resource_id.lower()] = read(resource_id)
 
 
 def _probe_policies(reader: ArmReader, subscription: str) -> _Reads:
