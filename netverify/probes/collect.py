@@ -116,6 +116,7 @@ def collect_facts(
                 errors.append(crashed("bulk reads", _wider_scope(config.scope), exc))
         ordered = interleave_by_subscription(workspace_ids)
         subscriptions = list({(subscription_of(rid) or "").lower(): None for rid in ordered})
+        clock.next("workspace reads")  # they start as they are submitted
         workspace_tasks = [
             _WorkspaceGraph(reader, pool, rid, visible_task).result for rid in ordered
         ]
@@ -124,7 +125,6 @@ def collect_facts(
         workspaces = []
         # Fault boundaries: a probe that raises on one input costs only what it would have
         # read; the error names the probe and the input, and the run goes on.
-        clock.next("workspace reads")
         for done, (rid, task) in enumerate(zip(ordered, workspace_tasks, strict=True)):
             say(f"reading {done}/{len(ordered)} workspaces")
             try:
