@@ -4,8 +4,11 @@
         --endpoints 2000 --latency-ms 40]
 
 The simulated ARM runs in this process; each implementation runs in a child process of its own
-(same SDK clients, same token endpoint), so its peak RSS is its own (os.wait4). Both runs are
-measured in this one invocation and the ratios printed at the end.
+(same token endpoint), so its peak RSS is its own (os.wait4). Both runs are measured in this one
+invocation and every ratio is printed at the end against issue 17's targets: the speed-up over
+the naive reader, requests per resource, the time against the latency limit (requests x latency
+/ requests in flight), and peak RSS at each of --scales (10x: < 300 MB); netverify's run also
+prints its critical path (time per phase).
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ def main() -> int:
         action="store_true",
         help="scoring.enabled = false: no scoring-path request per online endpoint",
     )
+    parser.add_argument(
+        "--scales",
+        default="1",
+        help="comma-separated multiples of the size to run netverify at (the naive reader runs "
+        "at 1x only), e.g. 1,4,10 for RSS and growth",
+    )
     parser.add_argument("--child", choices=("netverify", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -64,22 +73,101 @@ def main() -> int:
         started = time.perf_counter()
         facts = _run_netverify(config) if args.child == "netverify" else _run_naive(config)
         elapsed = time.perf_counter() - started
-        print(json.dumps({"seconds": elapsed, "resources": resources_read(facts)}))
+        phases = [f"{p.name}: {p.seconds:.2f} s" for p in facts.phases]
+        print(
+            json.dumps({"seconds": elapsed, "resources": resources_read(facts), "phases": phases})
+        )
         return 0
     return _bench(args)
 
 
+# Issue 17's targets for the control plane.
+TARGET_SPEED_UP = 100.0  # x the naive reader
+TARGET_REQUESTS_PER_RESOURCE = 0.5
+TARGET_OF_LIMIT = 2.0  # x the latency limit
+TARGET_RSS_MB = 300.0  # at 10x the default size
+
+
 def _bench(args: argparse.Namespace) -> int:
+    scales = sorted({int(x) for x in args.scales.split(",")})
+    print(f"load average at the start: {_load()}")
+    results: dict[str, dict[str, Any]] = {}
+    for scale in scales:
+        names = ("netverify", "naive") if scale == 1 and not args.skip_naive else ("netverify",)
+        for name, report in _measure(args, scale, names).items():
+            results[name if scale == 1 else f"{name} {scale}x"] = report
+    print(f"load average at the end: {_load()}")
+    if 1 not in scales:
+        return 0
+    fast = results["netverify"]
+    per_resource = fast["requests"] / fast["resources"]
+    # Every request waits the latency, and at most --concurrency are in flight at once.
+    limit = fast["requests"] * args.latency_ms / 1000 / args.concurrency
+    lines = [
+        (
+            "requests per resource",
+            f"{per_resource:.3f}",
+            f"<= {TARGET_REQUESTS_PER_RESOURCE}",
+            per_resource <= TARGET_REQUESTS_PER_RESOURCE,
+        ),
+        (
+            "time against the latency limit",
+            f"{fast['seconds'] / limit:.1f}x ({limit:.2f} s: {fast['requests']} requests x "
+            f"{args.latency_ms:g} ms / {args.concurrency} in flight)",
+            f"<= {TARGET_OF_LIMIT:g}x",
+            fast["seconds"] <= TARGET_OF_LIMIT * limit,
+        ),
+    ]
+    if "naive" in results:
+        speed_up = results["naive"]["seconds"] / fast["seconds"]
+        lines.insert(
+            0,
+            (
+                "speed-up",
+                f"{speed_up:.1f}x",
+                f">= {TARGET_SPEED_UP:g}x",
+                speed_up >= TARGET_SPEED_UP,
+            ),
+        )
+    for scale in scales:
+        report = results["netverify" if scale == 1 else f"netverify {scale}x"]
+        rss, per_workspace = report["peak_rss_mb"], report["seconds"] / (args.workspaces * scale)
+        lines.append(
+            (
+                f"peak RSS at {scale}x",
+                f"{rss:.0f} MB ({per_workspace * 1000:.1f} ms per workspace)",
+                f"< {TARGET_RSS_MB:g} MB at 10x" if scale == 10 else "",
+                rss < TARGET_RSS_MB if scale == 10 else True,
+            )
+        )
+    for what, value, target, met in lines:
+        verdict = ("met" if met else "NOT met") if target else ""
+        print(f"{what:>32}: {value}  {target}  {verdict}".rstrip())
+    met = all(m for _, _, t, m in lines if t)
+    print("targets met" if met else "targets NOT met")
+    return 0 if met else 1
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _measure(args: argparse.Namespace, scale: int, names: tuple[str, ...]) -> dict[str, Any]:
+    """Each of ``names`` run in a child process against the tenant at ``scale`` x the size."""
     from netverify.sim.generate import MANAGEMENT_GROUP, large_tenant
     from netverify.sim.tenant import SimulatedTenant
 
-    scenario = large_tenant(
-        args.subscriptions, args.workspaces, args.endpoints, latency_ms=args.latency_ms
-    )
+    subscriptions, workspaces = args.subscriptions * scale, args.workspaces * scale
+    endpoints = args.endpoints * scale
+    scenario = large_tenant(subscriptions, workspaces, endpoints, latency_ms=args.latency_ms)
     print(
-        f"tenant: {args.subscriptions} subscriptions, {args.workspaces} workspaces, "
-        f"{args.endpoints} online endpoints, {args.latency_ms:g} ms per ARM request"
+        f"tenant at {scale}x: {subscriptions} subscriptions, {workspaces} workspaces, "
+        f"{endpoints} online endpoints, {args.latency_ms:g} ms per ARM request"
     )
+    results = {}
     with tempfile.TemporaryDirectory() as tmp, SimulatedTenant(scenario, Path(tmp)) as tenant:
         config = tenant.write_config(
             Path(tmp) / "bench.toml",
@@ -92,8 +180,7 @@ def _bench(args: argparse.Namespace) -> int:
             scoring={"enabled": not args.no_scoring},
         )
         env = {**os.environ, **tenant.credential_environment}
-        results = {}
-        for name in ("netverify",) if args.skip_naive else ("netverify", "naive"):
+        for name in names:
             before = len(tenant.arm.requests)
             server_cpu = time.process_time()
             child = subprocess.Popen(
@@ -105,8 +192,7 @@ def _bench(args: argparse.Namespace) -> int:
             output = child.stdout.read()
             _, status, usage = os.wait4(child.pid, 0)
             if status != 0:
-                print(f"{name}: the child failed (status {status})", file=sys.stderr)
-                return 1
+                raise SystemExit(f"{name}: the child failed (status {status})")
             report = json.loads(output)
             requests = tenant.arm.requests[before:]
             report |= {
@@ -118,25 +204,15 @@ def _bench(args: argparse.Namespace) -> int:
                 "arm_cpu_seconds": time.process_time() - server_cpu,
             }
             results[name] = report
+            phases = "".join(f"\n{'':>13}{p}" for p in report.get("phases", ()))
             print(
                 f"{name:>9}: {report['seconds']:8.2f} s  {report['requests']:6d} ARM requests "
                 f"({report['non_2xx']} not 2xx)  {report['resources']:6d} resources read  "
                 f"{report['requests'] / report['resources']:.3f} requests/resource  "
                 f"peak RSS {report['peak_rss_mb']:.0f} MB  CPU {report['cpu_seconds']:.1f} s "
-                f"(simulated ARM: {report['arm_cpu_seconds']:.1f} s)"
+                f"(simulated ARM: {report['arm_cpu_seconds']:.1f} s){phases}"
             )
-    if args.skip_naive:
-        return 0
-    fast, naive = results["netverify"], results["naive"]
-    speedup = naive["seconds"] / fast["seconds"]
-    per_resource = fast["requests"] / fast["resources"]
-    print(
-        f"speed-up {speedup:.1f}x (target >= 20x); {per_resource:.3f} requests per resource "
-        f"(target <= 1.1); peak RSS {fast['peak_rss_mb']:.0f} MB (target < 300 MB)"
-    )
-    met = speedup >= 20 and per_resource <= 1.1 and fast["peak_rss_mb"] < 300
-    print("targets met" if met else "targets NOT met")
-    return 0 if met else 1
+    return results
 
 
 def resources_read(facts: Facts) -> int:

@@ -107,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
         "-c",
         help="config file (default: $NETVERIFY_CONFIG or /etc/netverify/config.toml)",
     )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="read every resource from ARM, not in bulk from Resource Graph (which can lag ARM "
+        "by minutes): for a check right after a fix",
+    )
     output_option(run)
     run.set_defaults(handler=_run)
 
@@ -318,7 +324,14 @@ def _run(args: argparse.Namespace) -> int:
     from netverify.config import config_path, load_config
 
     config = load_config(config_path(args.config))
+    config = fresh(config) if args.fresh else config
     return _deliver(config, _run_with_progress(config), args.output, args.show_all)
+
+
+def fresh(config: Config) -> Config:
+    """``config`` reading every resource from ARM (``arm.resource_graph_reads = false``)."""
+    arm = config.arm.model_copy(update={"resource_graph_reads": False})
+    return config.model_copy(update={"arm": arm})
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -410,7 +423,9 @@ def _explain(args: argparse.Namespace) -> int:
 
     def narrowed_run(config: Config) -> RunResult:
         """One run, its scope cut to the target's workspace when it is found (the search and
-        the run share one credential, so one token)."""
+        the run share one credential, so one token), every resource read from ARM: explain
+        follows a fix, which Resource Graph may not show yet."""
+        config = fresh(config)
         credential = make_credential(config.credential, cloud(config.cloud))
         workspace = workspace_id_in(args.target) or _locate(config, credential, args.target)
         if workspace is not None:  # else the whole scope's run says what was searched

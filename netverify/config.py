@@ -208,6 +208,12 @@ class ArmConfig(_Section):
         le=100_000,
         description="Stop a paged list (nextLink, $skipToken) after this many pages: an error.",
     )
+    resource_graph_reads: bool = Field(
+        True,
+        description="Read the workspaces a wider scope finds, and their vaults, registries and "
+        "storage accounts, from Resource Graph in bulk (it can lag ARM by minutes after a "
+        "change); false reads each from ARM (what `run --fresh` does).",
+    )
 
 
 class ScopeConfig(_Section):

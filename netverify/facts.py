@@ -283,6 +283,16 @@ def outside_subscriptions(
 
 
 @dataclass(frozen=True, slots=True)
+class Phase:
+    """One phase of a run (discovery, workspace reads, name resolution...): when it started
+    (seconds after the run began) and how long it took (wall seconds)."""
+
+    name: str
+    started_seconds: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     workspaces: tuple[Read[Workspace], ...] = ()
     key_vaults: Mapping[str, Read[KeyVault]] = field(default_factory=dict)  # by lower-case id
@@ -312,6 +322,8 @@ class Facts:
     # Probes that crashed on one input (a workspace, a subscription's policies, the DNS probes):
     # the rest of the run went on without what they would have read.
     probe_errors: tuple[ProbeError, ...] = ()
+    # The run's phases in order (``probes.phases``): its critical path; () when not timed.
+    phases: tuple[Phase, ...] = ()
 
     def all_probe_errors(self) -> tuple[ProbeError, ...]:
         """Every probe error of the run: the collection's, then the DNS probes'."""

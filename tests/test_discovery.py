@@ -135,15 +135,79 @@ def test_unlistable_subscription_is_an_error_and_the_others_are_judged(
     assert "Microsoft.Resources/subscriptions/resources/read" in error.message
 
 
-def test_named_workspaces_and_discovered_ones_are_read_once(start_tenant: TenantFactory) -> None:
-    """A workspace both named and discovered is read once."""
+@pytest.mark.parametrize(("bulk", "gets"), [(True, 0), (False, 1)])
+def test_named_workspaces_and_discovered_ones_are_read_once(
+    start_tenant: TenantFactory, bulk: bool, gets: int
+) -> None:
+    """A workspace both named and discovered is read once: from its Resource Graph row (no
+    GET), or with arm.resource_graph_reads = false by one GET."""
     tenant = start_tenant(scenario())
     [named] = [w for w in tenant.workspace_ids() if w.endswith("mlw-a1")]
 
-    result = run_once(tenant.config(scope={"workspaces": [named], "subscriptions": [SUB_A]}))
+    result = run_once(
+        tenant.config(
+            scope={"workspaces": [named], "subscriptions": [SUB_A]},
+            arm={"resource_graph_reads": bulk},
+        )
+    )
 
     assert 2 == len([r for r in result.facts.workspaces if r.value])
-    assert 1 == sum(r.path.endswith("/workspaces/mlw-a1") for r in tenant.arm.requests)
+    assert gets == sum(r.path.endswith("/workspaces/mlw-a1") for r in tenant.arm.requests)
+
+
+def judged(result: Any) -> list[tuple[str, str, str, str]]:
+    """Every finding as (check, resource, status, message), sorted: what a run concluded."""
+    return sorted(
+        (f.check.id, f.resource_id.lower(), f.status.value, f.message) for f in result.findings
+    )
+
+
+def demo_scope(tenant: Any) -> dict[str, Any]:
+    """The demo tenant's workspaces found through its subscriptions (a wider scope)."""
+    return {"workspaces": [], "subscriptions": list(tenant.scenario.subscriptions)}
+
+
+def test_bulk_reads_conclude_what_arm_reads_conclude(start_tenant: TenantFactory) -> None:
+    """On the demo tenant found by subscription, the Resource Graph rows read every workspace,
+    vault, registry (with its connections) and storage account - none of them is read by a
+    GET - and the run's findings are those of a run that reads each from ARM."""
+    tenant = start_tenant()
+    fresh = run_once(tenant.config(scope=demo_scope(tenant), arm={"resource_graph_reads": False}))
+    fresh_posts = len(graph_posts(tenant))
+    del tenant.arm.requests[:]
+
+    result = run_once(tenant.config(scope=demo_scope(tenant)))
+
+    bulk_types = ("/workspaces/", "/vaults/", "/registries/", "/storageaccounts/")
+    gets = [
+        r.path
+        for r in tenant.arm.requests
+        if r.method == "GET" and any(t in r.path.lower() for t in bulk_types)
+    ]
+    assert [] == [p for p in gets if "/onlineendpoints" not in p.lower()]
+    assert judged(fresh) == judged(result)
+    assert len(graph_posts(tenant)) == fresh_posts + 1  # the linked resources' one query
+
+
+def test_a_resource_resource_graph_withholds_is_read_from_arm(start_tenant: TenantFactory) -> None:
+    """The identity may not read one vault: Resource Graph leaves its row out, so it is read
+    from ARM, whose 403 becomes the error finding naming the permission - as without bulk
+    reads."""
+    tenant = start_tenant()
+    tenant.arm.inject(FaultSpec(path="/vaults/kv-healthy$", status=403))
+    findings = []
+    for bulk in (True, False):
+        del tenant.arm.requests[:]
+        result = run_once(
+            tenant.config(scope=demo_scope(tenant), arm={"resource_graph_reads": bulk})
+        )
+        assert 1 == sum(r.path.endswith("/vaults/kv-healthy") for r in tenant.arm.requests)
+        findings.append(judged(result))
+    assert findings[0] == findings[1]
+    assert any(
+        "kv-healthy" in resource and status == "error" and "Microsoft.KeyVault/vaults/read" in text
+        for _, resource, status, text in findings[0]
+    )
 
 
 def test_the_run_summary_says_resource_graph_was_refused(
@@ -199,3 +263,19 @@ def test_discovery_without_a_token_cannot_run(start_tenant: TenantFactory) -> No
 
     assert 2 == result.exit_code
     assert result.facts.discovery.method is DiscoveryMethod.ARM_LIST
+
+
+def test_run_fresh_reads_every_resource_from_arm(
+    start_tenant: TenantFactory, tmp_path: Any
+) -> None:
+    """`netverify run --fresh` on a wider scope: the workspaces and their vaults are GETs, and
+    the only Resource Graph query is discovery's (plus the zone search)."""
+    tenant = start_tenant()
+    config = tenant.write_config(tmp_path / "c.toml", scope=demo_scope(tenant))
+
+    main(["run", "--fresh", "--config", str(config), "--output", "json"])
+
+    gets = [r.path.lower() for r in tenant.arm.requests if r.method == "GET"]
+    assert {w.lower() for w in tenant.workspace_ids()} <= set(gets)
+    assert any(p.endswith("/vaults/kv-healthy") for p in gets)
+    assert 2 == len(graph_posts(tenant))

@@ -212,7 +212,7 @@ def test_a_discovery_that_raises_is_a_finding_and_the_named_workspaces_judged(
     scope; the workspaces named in the config are still read and judged."""
     tenant = start_tenant()
 
-    def failing(*args: object) -> object:
+    def failing(*args: object, **kwargs: object) -> object:
         raise RuntimeError("a probe bug")
 
     monkeypatch.setattr(collect, "discover", failing)

@@ -136,8 +136,11 @@ def test_generated_tenant_is_read_once_through_resource_graph(start_tenant: Tena
     paths = [(r.method, r.path.lower(), r.query.get("$skipToken")) for r in tenant.arm.requests]
     reads = [p for p in paths if p[0] == "GET"]
     assert len(reads) == len(set(reads))
-    # One Resource Graph query finds the workspaces, one the zones names without a zone group need.
-    assert 2 == len([p for p in paths if p[0] == "POST"])
+    # One Resource Graph query finds (and reads) the workspaces, one reads their vaults, registries
+    # and storage accounts, one finds the zones names without a zone group need.
+    assert 3 == len([p for p in paths if p[0] == "POST"])
+    linked = ("/vaults/", "/registries/", "/storageaccounts/")
+    assert [] == [p for p in reads if any(t in p[1] for t in linked)]
     endpoints = sum(len(r.value or ()) for r in result.facts.online_endpoints.values())
     deployments = sum(len(r.value or ()) for r in result.facts.online_deployments.values())
     assert 30 == endpoints == deployments

@@ -323,6 +323,9 @@ def test_scheduled_runs_notify_health_and_metrics(
     assert f'netverify_change_events_total{{change="failing"}} {float(truth.changes)}' in metrics
     assert "netverify_sink_backlog_events{" not in metrics  # no sink configured, no series
     assert "netverify_run_duration_seconds_count" in metrics
+    # The last run's critical path: a series per phase, the names resolved among them.
+    assert 'netverify_run_phase_seconds{phase="workspace reads"}' in metrics
+    assert 'netverify_run_phase_seconds{phase="reachability"}' in metrics
     # The demo's Azure DNS stand-in answers; its second custom DNS server is down.
     assert 'netverify_resolver_latency_seconds_count{resolver="azure 168.63.129.16"}' in metrics
     assert (

@@ -315,6 +315,7 @@ class Daemon:
         self.metrics.run_duration.observe(seconds)
         self.metrics.last_run.set_to_current_time()
         self.metrics.observe_findings(events)
+        self.metrics.observe_phases(result.facts.phases)
         if result.facts.dns is not None:
             self.metrics.observe_resolvers(result.facts.dns.answers)
         self._last = _Completed(result.context.run_id, datetime.now(UTC), label, result.exit_code)

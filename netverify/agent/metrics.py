@@ -21,7 +21,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from netverify.facts import DnsAnswer
+from netverify.facts import DnsAnswer, Phase
 from netverify.sinks.spool import SpoolStats
 
 # (sink name, sink type, its spool's counters) for every sink.
@@ -92,6 +92,13 @@ class Metrics:
             ["resolver", "rcode"],
             registry=self.registry,
         )
+        self.run_phases = Gauge(
+            "netverify_run_phase_seconds",
+            "Wall time of each phase of the last completed run, one after another (discovery,"
+            " bulk reads, workspace reads, ..., name resolution, scoring path): its critical path.",
+            ["phase"],
+            registry=self.registry,
+        )
         self.reloads = Counter(
             "netverify_config_reloads",
             "SIGHUP reloads by result: applied, rejected.",
@@ -110,6 +117,12 @@ class Metrics:
         self.findings.clear()
         for (check_id, status), count in counts.items():
             self.findings.labels(check_id=check_id, status=status).set(count)
+
+    def observe_phases(self, phases: Iterable[Phase]) -> None:
+        """Replace the phase gauge with one run's phases."""
+        self.run_phases.clear()
+        for phase in phases:
+            self.run_phases.labels(phase=phase.name).set(phase.seconds)
 
     def observe_resolvers(self, answers: Iterable[DnsAnswer]) -> None:
         """One run's DNS answers: latency of those answered, a count of those not."""

@@ -1,20 +1,26 @@
-"""ARM reads through the real Azure SDK clients, each resource read once per run.
+"""ARM reads through one azure-core pipeline per run, each resource read once per run.
 
-This is the only module that sees SDK models and exceptions: it turns them into ``Read``
-facts (the resource's facts, or why there are none) and never judges them; the bodies are
-parsed by ``probes.arm_bodies``.
+Every read is a plain GET (or a Resource Graph POST) whose JSON body ``probes.arm_bodies``
+parses straight into facts: no management SDK client and no SDK model round trip per answer
+(the models cost more CPU than the request itself and a client per type and subscription cost
+memory). The pipeline keeps what the SDK clients brought: azure-core's retries with a capped
+``Retry-After``, the read budget, ARM's bearer-token challenge handling and one keep-alive
+connection pool. This is the only module that sees azure-core exceptions: it turns them into
+``Read`` facts (the resource's facts, or why there are none) and never judges them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
+from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -24,27 +30,21 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.core.paging import ItemPaged, PageIterator
 from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import RedirectPolicy, RequestIdPolicy, UserAgentPolicy
 from azure.core.pipeline.transport import RequestsTransport
-from azure.core.rest import HttpRequest
-from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
-from azure.mgmt.keyvault import KeyVaultManagementClient
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.privatedns import PrivateDnsManagementClient
-from azure.mgmt.resource.policy import PolicyClient
-from azure.mgmt.resource.resources import ResourceManagementClient
-from azure.mgmt.resource.subscriptions import SubscriptionClient
 from requests import Session
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
+from netverify import __version__ as NETVERIFY_VERSION
 from netverify.azure.arm_ids import ResourceId, ResourceIdError, subscription_of
 from netverify.azure.clouds import Cloud
 from netverify.azure.permissions import required_action
-from netverify.config import ArmConfig
+from netverify.config import WORKSPACE_TYPE, ArmConfig
 from netverify.facts import (
     InboundEndpoint,
     KeyVault,
@@ -85,16 +85,23 @@ from netverify.probes.cancel import Cancel
 from netverify.probes.throttle import CappedRetryPolicy, ReadBudgetPolicy
 from netverify.secret import redact
 
-# Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints;
-# read through generic resources so no beta SDK is needed.
+# The api-version of each kind of read. Where a management SDK was used before, its default
+# version is kept, so every request is the one the SDK sent.
+# Newest stable Microsoft.MachineLearningServices version with v1LegacyMode and online endpoints.
 ML_API_VERSION = "2025-12-01"
-# Microsoft.Storage, stable; read through generic resources so no storage SDK is needed.
-STORAGE_API_VERSION = "2023-05-01"
-# ManagementGroups_GetDescendants, stable; read generically so no extra SDK is needed.
-MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"
+STORAGE_API_VERSION = "2023-05-01"  # Microsoft.Storage, stable
+MANAGEMENT_GROUPS_API_VERSION = "2020-05-01"  # ManagementGroups_GetDescendants, stable
 # Microsoft.Network/dnsResolvers and dnsForwardingRulesets: the stable version of the
-# recorded examples, read through generic requests (no extra SDK).
+# recorded examples.
 DNS_RESOLVER_API_VERSION = "2022-07-01"
+KEY_VAULT_API_VERSION = "2026-05-15"  # azure-mgmt-keyvault 14.1
+REGISTRY_API_VERSION = "2025-11-01"  # azure-mgmt-containerregistry 15.0
+NETWORK_API_VERSION = "2026-03-01"  # azure-mgmt-network 33.1: VNets, private endpoints
+PRIVATE_DNS_API_VERSION = "2024-06-01"  # azure-mgmt-privatedns 2.0
+POLICY_API_VERSION = "2026-06-01"  # azure-mgmt-resource-policy 1.0
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"  # azure-mgmt-resource-subscriptions 1.0
+RESOURCES_API_VERSION = "2025-04-01"  # azure-mgmt-resource 26.0: Resources_List
+RESOURCE_GRAPH_API_VERSION = "2021-03-01"  # Microsoft.ResourceGraph, stable
 # ARM ties the requests that carry one correlation id together in its logs and the activity
 # log: every request of a run carries the run's id.
 CORRELATION_HEADER = "x-ms-correlation-request-id"
@@ -233,10 +240,9 @@ class ArmReader:
         self._cloud = cloud
         self._config = config
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
         self._reads: dict[str, Future[Read[Any]]] = {}
         self._bounds: dict[str, threading.Semaphore] = {}
-        # One connection pool for every client, sized for the reads in flight, so concurrent
+        # One connection pool for every read, sized for the reads in flight, so concurrent
         # reads reuse TLS connections instead of opening (and discarding) one each.
         session = Session()
         # requests would re-read the proxy variables from the environment on every request
@@ -247,9 +253,7 @@ class ArmReader:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         self._sleep = sleep = sleep or cancel.sleep
-        # One for all clients: a SansIO policy holds no link to the next policy of a pipeline.
-        self._budget = ReadBudgetPolicy(config.reserve_reads, sleep=sleep)
-        self._transport = RunTransport(
+        transport = RunTransport(
             cancel,
             run_id,
             session=session,
@@ -258,6 +262,40 @@ class ArmReader:
             connection_timeout=config.timeout_seconds,
             read_timeout=config.timeout_seconds,
         )
+        # One pipeline for every read of the run (the policies are thread-safe), in the order
+        # an ARM SDK client puts them: the retry policy wraps the token policy and the read
+        # budget, so every attempt gets a fresh token check and spends from the budget.
+        self._pipeline: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
+            self.base_url,
+            transport=transport,
+            policies=[
+                RequestIdPolicy(),
+                UserAgentPolicy(sdk_moniker=f"netverify/{NETVERIFY_VERSION}"),
+                RedirectPolicy(),  # each redirect goes through the token policy's host check
+                CappedRetryPolicy(
+                    max_retry_after=config.max_retry_after_seconds,
+                    sleep=sleep,
+                    retry_total=config.retry_total,
+                    retry_backoff_factor=config.retry_backoff_seconds,
+                ),
+                ArmEndpointBearerPolicy(credential, cloud.arm_scope, self.base_url),
+                ReadBudgetPolicy(config.reserve_reads, sleep=sleep),
+            ],
+        )
+
+        # Type (lower case) -> (its ARM read, how its Resource Graph row parses): the types
+        # read_in_bulk reads. A row holds what the resource's GET holds; a registry's row
+        # holds its private-endpoint connections too (properties.privateEndpointConnections),
+        # which ARM lists apart.
+        self._bulk_kinds: dict[
+            str,
+            tuple[Callable[[str, ResourceId], Any], Callable[[Mapping[str, Any], ResourceId], Any]],
+        ] = {
+            WORKSPACE_TYPE.lower(): (self._read_workspace, parse_workspace),
+            KEY_VAULT_TYPE.lower(): (self._read_key_vault, parse_key_vault),
+            REGISTRY_TYPE.lower(): (self._read_registry, _registry_from_row),
+            STORAGE_TYPE.lower(): (self._read_storage, parse_storage_account),
+        }
 
     @property
     def base_url(self) -> str:
@@ -272,14 +310,8 @@ class ArmReader:
     def subscriptions(self) -> Read[tuple[Subscription, ...]]:
         """Every subscription the identity can see: those where it holds any role."""
         try:
-            listed = self.client(SubscriptionClient, None).subscriptions.list()
-            return Read(
-                "/subscriptions",
-                value=tuple(
-                    parse_subscription(s.as_dict())
-                    for s in self.all_pages(listed, "/subscriptions")
-                ),
-            )
+            listed = self.get_paged("/subscriptions", SUBSCRIPTIONS_API_VERSION)
+            return Read("/subscriptions", value=tuple(parse_subscription(s) for s in listed))
         except Exception as exc:  # as in _attempt: the failure is the fact
             return Read("/subscriptions", failure=describe_failure(exc, "/subscriptions"))
 
@@ -329,29 +361,30 @@ class ArmReader:
         """The guard for one paged list at ``where``, capped at ``arm.max_pages``."""
         return Pages(where, self._config.max_pages, token)
 
-    def all_pages(self, paged: ItemPaged[T], where: str) -> list[T]:
-        """Every item of an SDK-paged list, page by page, each nextLink checked (``Pages``)
-        before its page is asked for."""
-        pages = cast(PageIterator[T], paged.by_page())
-        guard = self.pages(where)
-        items: list[T] = []
-        for page in pages:
-            items.extend(page)
-            guard.follow(pages.continuation_token)
-        return items
+    def get(self, path: str, api_version: str) -> Any:
+        """The JSON body of ``GET path?api-version=...`` (``path`` from the ARM root).
 
-    def get_paged(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
-        """Every item of an ARM list, following nextLink (checked by ``Pages``), through the
-        resources client."""
-        client = self.client(ResourceManagementClient, subscription or TENANT)
-        url: str | None = f"{path}?api-version={api_version}"
+        Raises azure-core's ``HttpResponseError`` (ARM's error code and message) for a status
+        of 400 or more, after the pipeline's retries; ``DecodeError`` for a body that is not
+        JSON; what the transport raises (``ServiceRequestError``...) when ARM cannot be reached.
+        """
+        return self._send(HttpRequest("GET", self._url(path, api_version)))
+
+    def post(self, path: str, api_version: str, body: dict[str, Any]) -> Any:
+        """As ``get``, for a POST of a JSON ``body`` (Resource Graph queries)."""
+        return self._send(HttpRequest("POST", self._url(path, api_version), json=body))
+
+    def get_paged(
+        self, path: str, api_version: str, params: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of an ARM list (``{'value': [...], 'nextLink': ...}``), following nextLink
+        (checked by ``Pages``); ``params``: more query parameters of the first page
+        (``$filter``). Raises as ``get``, and ``MalformedResource`` for a body that is no list."""
+        url: str | None = self._url(path, api_version, params)
         guard = self.pages(path)
         items: list[dict[str, Any]] = []
         while url:
-            response = client.send_request(HttpRequest("GET", url))
-            if response.status_code >= 400:
-                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-            body = response.json()
+            body = self._send(HttpRequest("GET", url))
             if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
                 raise MalformedResource(
                     f"the list at {path} is not an ARM list ({{'value': [...]}})"
@@ -359,6 +392,21 @@ class ArmReader:
             items.extend(body.get("value") or [])
             url = guard.follow(body.get("nextLink"))
         return items
+
+    def _url(self, path: str, api_version: str, params: dict[str, str] | None = None) -> str:
+        """``path`` (from the ARM root) on the ARM endpoint, its api-version and ``params`` as
+        the query."""
+        query = urlencode({"api-version": api_version, **(params or {})})
+        return f"{self.base_url}{path}?{query}"
+
+    def _send(self, request: HttpRequest) -> Any:
+        response = self._pipeline.send_request(request)
+        if response.status_code >= 400:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        try:
+            return response.json()
+        except ValueError as exc:  # JSONDecodeError, or a body that is not UTF-8
+            raise DecodeError(f"{type(exc).__name__}: {exc}", response=response) from exc
 
     def virtual_network(self, resource_id: str) -> Read[VirtualNetwork]:
         return self._memoised(resource_id, self._read_virtual_network)
@@ -374,10 +422,8 @@ class ArmReader:
         where = f"/subscriptions/{subscription}/providers/Microsoft.Network/privateDnsZones"
 
         def read() -> tuple[str, ...]:
-            client = self.client(PrivateDnsManagementClient, subscription)
-            return tuple(
-                str(z.id) for z in self.all_pages(client.private_zones.list(), where) if z.id
-            )
+            listed = self.get_paged(where, PRIVATE_DNS_API_VERSION)
+            return tuple(str(z["id"]) for z in listed if z.get("id"))
 
         return self._memoised_unparsed(where, subscription, read)
 
@@ -389,16 +435,16 @@ class ArmReader:
         def read() -> PrivateResolvers:
             version = DNS_RESOLVER_API_VERSION
             inbound: list[InboundEndpoint] = []
-            for resolver in self.get_paged(subscription, where, version):
+            for resolver in self.get_paged(where, version):
                 rid = ResourceId.parse(str(resolver.get("id", "")))
-                items = self.get_paged(subscription, f"{rid}/inboundEndpoints", version)
+                items = self.get_paged(f"{rid}/inboundEndpoints", version)
                 inbound += parse_inbound_endpoints(items, rid)
             rulesets = []
             listed = where.replace("dnsResolvers", "dnsForwardingRulesets")
-            for ruleset in self.get_paged(subscription, listed, version):
+            for ruleset in self.get_paged(listed, version):
                 rid = ResourceId.parse(str(ruleset.get("id", "")))
-                rules = self.get_paged(subscription, f"{rid}/forwardingRules", version)
-                links = self.get_paged(subscription, f"{rid}/virtualNetworkLinks", version)
+                rules = self.get_paged(f"{rid}/forwardingRules", version)
+                links = self.get_paged(f"{rid}/virtualNetworkLinks", version)
                 rulesets.append(parse_forwarding_ruleset(rules, links, rid))
             return PrivateResolvers(tuple(inbound), tuple(rulesets))
 
@@ -407,92 +453,47 @@ class ArmReader:
     # -- reads -------------------------------------------------------------------------------
 
     def _read_workspace(self, raw_id: str, rid: ResourceId) -> Workspace:
-        client = self.client(ResourceManagementClient, rid.subscription)
-        body = client.resources.get_by_id(raw_id, api_version=ML_API_VERSION).as_dict()
-        return parse_workspace(body, rid)
+        return parse_workspace(self.get(raw_id, ML_API_VERSION), rid)
 
     def _read_key_vault(self, raw_id: str, rid: ResourceId) -> KeyVault:
-        client = self.client(KeyVaultManagementClient, rid.subscription)
-        body = client.vaults.get(rid.resource_group, rid.name).as_dict()
-        return parse_key_vault(body, rid)
+        return parse_key_vault(self.get(str(rid), KEY_VAULT_API_VERSION), rid)
 
     def _read_registry(self, raw_id: str, rid: ResourceId) -> Registry:
-        client = self.client(ContainerRegistryManagementClient, rid.subscription)
-        body = client.registries.get(rid.resource_group, rid.name).as_dict()
-        connections = [
-            c.as_dict()
-            for c in self.all_pages(
-                client.private_endpoint_connections.list(rid.resource_group, rid.name),
-                f"{raw_id}/privateEndpointConnections",
-            )
-        ]
+        body = self.get(str(rid), REGISTRY_API_VERSION)
+        connections = self.get_paged(f"{raw_id}/privateEndpointConnections", REGISTRY_API_VERSION)
         return parse_registry(body, connections, rid)
 
     def _read_storage(self, raw_id: str, rid: ResourceId) -> StorageAccount:
-        client = self.client(ResourceManagementClient, rid.subscription)
-        body = client.resources.get_by_id(raw_id, api_version=STORAGE_API_VERSION).as_dict()
-        return parse_storage_account(body, rid)
+        return parse_storage_account(self.get(raw_id, STORAGE_API_VERSION), rid)
 
     def _read_endpoints(self, workspace_id: str, rid: ResourceId) -> tuple[OnlineEndpoint, ...]:
-        items = self.get_paged(rid.subscription, f"{workspace_id}/onlineEndpoints", ML_API_VERSION)
+        items = self.get_paged(f"{workspace_id}/onlineEndpoints", ML_API_VERSION)
         return tuple(parse_online_endpoint(item, workspace_id, rid) for item in items)
 
     def _read_deployments(self, endpoint_id: str, rid: ResourceId) -> tuple[OnlineDeployment, ...]:
-        items = self.get_paged(rid.subscription, f"{endpoint_id}/deployments", ML_API_VERSION)
+        items = self.get_paged(f"{endpoint_id}/deployments", ML_API_VERSION)
         return tuple(parse_online_deployment(item, endpoint_id, rid) for item in items)
 
     def _read_assignments(self, subscription: str) -> tuple[PolicyAssignment, ...]:
-        client = self.client(PolicyClient, subscription)
         where = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/policyAssignments"
-        listed = self.all_pages(client.policy_assignments.list(), where)
-        return tuple(parse_policy_assignment(a.as_dict()) for a in listed)
+        return tuple(parse_policy_assignment(a) for a in self.get_paged(where, POLICY_API_VERSION))
 
     def _read_definition(self, definition_id: str) -> PolicyDefinition:
-        name = definition_id.rstrip("/").rsplit("/", 1)[-1]
-        subscription = subscription_of(definition_id)
-        group = _management_group_of(definition_id)
-        client = self.client(PolicyClient, subscription or TENANT)
-        if subscription:
-            body = client.policy_definitions.get(name)
-        elif group:
-            body = client.policy_definitions.get_at_management_group(name, group)
-        else:
-            body = client.policy_definitions.get_built_in(name)
-        return parse_policy_definition(body.as_dict(), definition_id)
+        # A definition's id is its path: in a subscription, a management group or built in.
+        return parse_policy_definition(self.get(definition_id, POLICY_API_VERSION), definition_id)
 
     def _read_virtual_network(self, rid: ResourceId) -> VirtualNetwork:
-        client = self.client(NetworkManagementClient, rid.subscription)
-        body = client.virtual_networks.get(rid.resource_group, rid.name).as_dict()
-        return parse_virtual_network(body, rid)
+        return parse_virtual_network(self.get(str(rid), NETWORK_API_VERSION), rid)
 
     def _read_private_endpoint(self, rid: ResourceId) -> PrivateEndpoint:
-        client = self.client(NetworkManagementClient, rid.subscription)
-        body = client.private_endpoints.get(rid.resource_group, rid.name).as_dict()
-        groups = [
-            g.as_dict()
-            for g in self.all_pages(
-                client.private_dns_zone_groups.list(rid.name, rid.resource_group),
-                f"{rid}/privateDnsZoneGroups",
-            )
-        ]
+        body = self.get(str(rid), NETWORK_API_VERSION)
+        groups = self.get_paged(f"{rid}/privateDnsZoneGroups", NETWORK_API_VERSION)
         return parse_private_endpoint(body, groups, rid)
 
     def _read_private_dns_zone(self, rid: ResourceId) -> PrivateDnsZone:
-        client = self.client(PrivateDnsManagementClient, rid.subscription)
-        client.private_zones.get(rid.resource_group, rid.name)  # 404 here: the zone is missing
-        records = [
-            r.as_dict()
-            for r in self.all_pages(
-                client.record_sets.list(rid.resource_group, rid.name), f"{rid}/ALL"
-            )
-        ]
-        links = [
-            link.as_dict()
-            for link in self.all_pages(
-                client.virtual_network_links.list(rid.resource_group, rid.name),
-                f"{rid}/virtualNetworkLinks",
-            )
-        ]
+        self.get(str(rid), PRIVATE_DNS_API_VERSION)  # 404 here: the zone is missing
+        records = self.get_paged(f"{rid}/ALL", PRIVATE_DNS_API_VERSION)
+        links = self.get_paged(f"{rid}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)
         return parse_private_dns_zone(records, links, rid)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -502,6 +503,12 @@ class ArmReader:
     ) -> Read[T]:
         """Read once per run. For a list, ``parent`` is the resource it lists under: its id
         gives the ``ResourceId`` handed to ``read``, and its subscription the bound."""
+        return self._once(resource_id, self._attempt(resource_id, read, parent))
+
+    def _attempt(
+        self, resource_id: str, read: Callable[[ResourceId], T], parent: str | None = None
+    ) -> Callable[[], Read[T]]:
+        """The one ARM read of ``resource_id`` (as ``_memoised``), not yet made."""
 
         def attempt() -> Read[T]:
             try:
@@ -511,10 +518,49 @@ class ArmReader:
             with self.bound(rid.subscription):
                 try:
                     return Read(resource_id, value=read(rid))
-                except Exception as exc:  # every SDK failure becomes a fact; see describe_failure
+                except Exception as exc:  # every failure becomes a fact; see describe_failure
                     return Read(resource_id, failure=describe_failure(exc, resource_id))
 
-        return self._once(resource_id, attempt)
+        return attempt
+
+    def read_in_bulk(
+        self,
+        resource_ids: Iterable[str],
+        rows: Callable[[list[str]], Iterable[Mapping[str, Any]]],
+        pool: Executor,
+    ) -> None:
+        """Read many resources from one bulk answer (Resource Graph rows) instead of a GET each.
+
+        Every id of a type in ``BULK_TYPES`` that is not read, or being read, yet is claimed:
+        a ``workspace``, ``key_vault``, ``registry`` or ``storage_account`` call for it waits
+        for this one. ``rows(ids)`` gets the claimed ids and returns rows shaped as their ARM
+        GET bodies (``id``, ``location``, ``kind``, ``properties``); a row parses as that GET
+        would (a malformed row is a malformed read). An id without a row - not indexed yet, or
+        one the identity may not read (Resource Graph leaves those out, so ARM's 403 still
+        names the missing permission) - and every id when ``rows`` raises, is read from ARM
+        on ``pool``. Returns when every claimed id is read or its ARM read submitted.
+        """
+        claimed: dict[str, tuple[str, Future[Read[Any]]]] = {}
+        with self._lock:
+            for raw in resource_ids:
+                key = raw.lower()
+                if key not in self._reads and key not in claimed and _bulk_type(raw):
+                    future: Future[Read[Any]] = Future()
+                    self._reads[key] = future
+                    claimed[key] = (raw, future)
+        if not claimed:
+            return
+        try:
+            answered = {str(row.get("id", "")).lower(): row for row in rows(list(claimed))}
+        except Exception:  # each claimed id's own ARM read says what is wrong, if anything is
+            answered = {}
+        for key, (raw, future) in claimed.items():
+            read, parse = self._bulk_kinds[_bulk_type(raw)]
+            row = answered.get(key)
+            if row is None:
+                pool.submit(_settle, future, self._attempt(raw, functools.partial(read, raw)))
+            else:
+                _settle(future, functools.partial(_from_row, raw, row, parse))
 
     def _memoised_unparsed(self, key: str, subscription: str, read: Callable[[], T]) -> Read[T]:
         """As ``_memoised``, for reads whose key is not a resource-group resource id."""
@@ -552,35 +598,48 @@ class ArmReader:
                 )
             return bound
 
-    def client(self, client_type: type[T], subscription: str | None) -> T:
-        """One client per type and subscription; ``subscription=None`` for tenant-wide clients."""
-        key = (client_type.__name__, (subscription or "").lower())
-        with self._lock:
-            if key not in self._clients:
-                positional: tuple[Any, ...] = (
-                    (self._credential,)
-                    if subscription is None
-                    else (self._credential, subscription)
-                )
-                self._clients[key] = client_type(  # type: ignore[call-arg]
-                    *positional,
-                    base_url=self.base_url,
-                    credential_scopes=[self._cloud.arm_scope],
-                    transport=self._transport,
-                    custom_hook_policy=self._budget,
-                    # HTTP policies are linked into their pipeline (``next``): one per client.
-                    retry_policy=CappedRetryPolicy(
-                        max_retry_after=self._config.max_retry_after_seconds,
-                        sleep=self._sleep,
-                        retry_total=self._config.retry_total,
-                        retry_backoff_factor=self._config.retry_backoff_seconds,
-                    ),
-                    authentication_policy=ArmEndpointBearerPolicy(
-                        self._credential, self._cloud.arm_scope, self.base_url
-                    ),
-                )
-            client: T = self._clients[key]
-            return client
+
+KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults"
+REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+# What ArmReader.read_in_bulk reads from Resource Graph rows.
+BULK_TYPES = (WORKSPACE_TYPE, KEY_VAULT_TYPE, REGISTRY_TYPE, STORAGE_TYPE)
+_BULK_TYPES = {t.lower() for t in BULK_TYPES}
+
+
+def _bulk_type(resource_id: str) -> str:
+    """The lower-case type of a top-level resource id if ``read_in_bulk`` reads that type,
+    else ''."""
+    parts = resource_id.strip("/").split("/")
+    if len(parts) != 8 or parts[4].lower() != "providers":
+        return ""
+    kind = f"{parts[5]}/{parts[6]}".lower()
+    return kind if kind in _BULK_TYPES else ""
+
+
+def _from_row(
+    raw_id: str, row: Mapping[str, Any], parse: Callable[[Mapping[str, Any], ResourceId], T]
+) -> Read[T]:
+    """A Resource Graph row read as its resource's ARM GET body would be."""
+    try:
+        return Read(raw_id, value=parse(row, ResourceId.parse(raw_id)))
+    except Exception as exc:  # as for a GET's body: the failure is the fact
+        return Read(raw_id, failure=describe_failure(exc, raw_id))
+
+
+def _registry_from_row(row: Mapping[str, Any], rid: ResourceId) -> Registry:
+    props = row.get("properties")
+    connections = props.get("privateEndpointConnections") if isinstance(props, dict) else None
+    return parse_registry(row, connections if isinstance(connections, list) else [], rid)
+
+
+def _settle(future: Future[Read[Any]], read: Callable[[], Read[Any]]) -> None:
+    """Resolve a claimed read; whoever waits on it sees an exception (RunCancelled) too."""
+    try:
+        future.set_result(read())
+    except BaseException as exc:
+        future.set_exception(exc)
+        raise
 
 
 def describe_failure(exc: Exception, path: str) -> ReadFailure:
@@ -637,13 +696,3 @@ def _arm_message(exc: Exception) -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _management_group_of(arm_id: str) -> str | None:
-    parts = arm_id.strip("/").split("/")
-    if len(parts) > 3 and parts[1].lower() == "microsoft.management":
-        return parts[3]
-    return None
-
-
-# -- bodies -> facts -------------------------------------------------------------------------

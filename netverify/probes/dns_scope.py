@@ -1,8 +1,10 @@
 """Everything DNS for one run: what must resolve (ARM), what each resolver says, what answers.
 
-Control plane first (the agent's VNet, the workspaces' private endpoints, their zones and online
-endpoints, each read once through ``ArmReader``), then the data plane (``probes.dns``) and the
-reachability probe (``probes.reach``). Nothing here judges.
+The control plane that names what must resolve first (the agent's VNet, the workspaces' private
+endpoints and online endpoints, each read once through ``ArmReader``); then the names resolve
+(``probes.dns``) while the rest of the control plane (zones, VNets, DNS Private Resolvers) is read
+beside them; then the reachability and scoring probes, which need the answers. Nothing here
+judges.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -47,6 +49,7 @@ from netverify.probes.arm import ArmReader
 from netverify.probes.cancel import Cancel
 from netverify.probes.discovery import find_private_dns_zones
 from netverify.probes.dns import ask_rule_targets, build_resolvers, resolve_all_sync, rule_targets
+from netverify.probes.phases import PhaseClock
 from netverify.probes.reach import probe_all
 from netverify.probes.scoring import names_to_resolve, probe_endpoints, scoring_requests
 
@@ -71,7 +74,12 @@ def collect_dns_facts(
     subscriptions: Read[tuple[Subscription, ...]] | None,
     pool: Executor,
     cancel: Cancel,
+    clock: PhaseClock | None = None,
 ) -> DnsFacts:
+    """What must resolve, what answers, and what the names reach; ``clock`` times the phases
+    (private-endpoint reads, zone reads, name resolution, reachability, scoring path)."""
+    clock = clock or PhaseClock()
+    clock.next("private endpoint reads")
     vaults, registries = dependencies.vaults, dependencies.registries
     accounts = dependencies.storage_accounts
     names = cloud(config.cloud)
@@ -166,25 +174,6 @@ def collect_dns_facts(
         )
         for name in expected
     ]
-    zone_search = find_private_dns_zones(reader) if expected else None
-    expected = _with_zones(expected, endpoints, zone_search)
-
-    zone_ids = _unique(z for e in expected for z in e.zone_ids)
-    zones = dict(zip(_keys(zone_ids), pool.map(reader.private_dns_zone, zone_ids), strict=True))
-    vnet_ids = _unique(
-        pe.value.vnet_id for pe in endpoints.values() if pe.value is not None and pe.value.vnet_id
-    )
-    endpoint_vnets = dict(
-        zip(_keys(vnet_ids), pool.map(reader.virtual_network, vnet_ids), strict=True)
-    )
-
-    # Resolvers and rulesets live beside the VNets they serve (the hub's, the spoke's).
-    resolver_subscriptions = _unique(
-        s for v in [vnet_id or "", *vnet_ids] if (s := subscription_of(v))
-    )
-    private_resolvers = (
-        tuple(pool.map(reader.private_resolvers, resolver_subscriptions)) if expected else ()
-    )
     vnet = agent_vnet.value if agent_vnet is not None else None
     vnet_servers = vnet.dns_servers if vnet is not None and config.dns.use_vnet_dns_servers else ()
     resolvers, local_problems = build_resolvers(config.dns, vnet_servers)
@@ -196,15 +185,48 @@ def collect_dns_facts(
     # Kubernetes endpoints' hosts are no private endpoint's names: resolved for the scoring
     # probe only (resolve_all asks each name once).
     fqdns = [*(e.fqdn for e in expected), *names_to_resolve(requests)]
-    answers = resolve_all_sync(fqdns, resolvers, config.dns, cancel)
+    # The names are known: their resolution (where a dead server's timeout is the run's one
+    # unavoidable wait) runs on a thread of its own while the zones, VNets and resolvers -
+    # which only the checks need - are read beside it, all at once.
+    clock.next("name resolution, zone, VNet and resolver reads beside it")
+    with ThreadPoolExecutor(1, thread_name_prefix="dns") as dns_thread:
+        resolving = dns_thread.submit(resolve_all_sync, fqdns, resolvers, config.dns, cancel)
+        vnet_ids = _unique(
+            pe.value.vnet_id
+            for pe in endpoints.values()
+            if pe.value is not None and pe.value.vnet_id
+        )
+        vnet_reads = [pool.submit(reader.virtual_network, v) for v in vnet_ids]
+        # Resolvers and rulesets live beside the VNets they serve (the hub's, the spoke's).
+        resolver_subscriptions = _unique(
+            s for v in [vnet_id or "", *vnet_ids] if (s := subscription_of(v))
+        )
+        resolver_reads = (
+            [pool.submit(reader.private_resolvers, s) for s in resolver_subscriptions]
+            if expected
+            else []
+        )
+        zone_search = find_private_dns_zones(reader) if expected else None
+        expected = _with_zones(expected, endpoints, zone_search)
+        zone_ids = _unique(z for e in expected for z in e.zone_ids)
+        zones = dict(zip(_keys(zone_ids), pool.map(reader.private_dns_zone, zone_ids), strict=True))
+        endpoint_vnets = {
+            v.lower(): read.result() for v, read in zip(vnet_ids, vnet_reads, strict=True)
+        }
+        private_resolvers = tuple(read.result() for read in resolver_reads)
+        answers = resolving.result()
+    # The rules' targets are known once the resolvers are read: each is asked directly.
     targets = rule_targets(rulesets_of(private_resolvers), expected, config.dns)
     rule_target_answers = ask_rule_targets(targets, config.dns, cancel)
+    clock.next("reachability")
     reachability = (
         asyncio.run(probe_all(_private_answers(expected, answers), config.reachability, cancel))
         if config.reachability.enabled
         else ()
     )
+    clock.next("scoring path")
     scoring = asyncio.run(probe_endpoints(requests, resolvers, answers, config, cancel))
+    clock.end()
     return DnsFacts(
         agent_vnet_id=vnet_id,
         agent_vnet=agent_vnet,

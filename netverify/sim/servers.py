@@ -75,6 +75,10 @@ def _base64url(document: Mapping[str, object]) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a client opening tens of connections at once
+    # (netverify's pool, 64) had the rest of its SYNs dropped and retried a second later, a
+    # stall no Azure endpoint shows.
+    request_queue_size = 128
     # Keep-alive handler threads sit in a read until the client goes; do not wait for them.
     block_on_close = False
 
@@ -292,40 +296,49 @@ class SimulatedArm(_Recording):
         return page
 
     def _resource_graph(self, payload: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """POST /providers/Microsoft.ResourceGraph/resources for the queries netverify sends:
-        ``resources | where type =~ '<type>' [| where resourceGroup in~ (...)] | project id``,
-        over the request's subscriptions and management groups, paged with ``$skipToken``."""
+        """POST /providers/Microsoft.ResourceGraph/resources (QueryRequest, api-version
+        2021-03-01) for the KQL subset netverify sends: ``resources`` then ``| where <column>
+        =~ '<value>'`` or ``| where <column> in~ ('<value>', ...)`` (type, id, name,
+        resourceGroup, subscriptionId) and one ``| project <column>, ...``, over the request's
+        subscriptions and management groups (none: every subscription), paged with
+        ``$skipToken``; rows as ``resultFormat: objectArray`` (QueryResponse). As Resource
+        Graph does, a resource the identity may not read (an injected GET 403 on its path) is
+        left out of the answer, not refused."""
         try:
             request = json.loads(payload)
             query = request["query"]
-        except (ValueError, KeyError, TypeError):
-            return 400, _error("BadRequest", "The request body is not a Resource Graph query."), {}
-        wanted = _GRAPH_TYPE.search(query)
-        if not query.lower().startswith("resources") or wanted is None:
+            wheres, columns = _parse_graph_query(query)
+        except (ValueError, KeyError, TypeError) as exc:
             return (
                 400,
-                _error("InvalidQuery", f"The simulated Resource Graph cannot run {query!r}."),
+                _error("InvalidQuery", f"The simulated Resource Graph cannot run it: {exc}"),
                 {},
             )
-        groups = _GRAPH_GROUPS.search(query)
-        names = {g.lower() for g in re.findall(r"'([^']*)'", groups.group(1))} if groups else None
         subscriptions = {s.lower() for s in request.get("subscriptions") or ()}
         if not request.get("subscriptions") and not request.get("managementGroups"):
             # No scope: every subscription the identity can see, as Resource Graph does.
-            subscriptions = {
-                key.split("/")[2] for key in self.state.resources if key.count("/") == 2
-            }
+            subscriptions = set(self._subscriptions)
         for group in request.get("managementGroups") or ():
             subscriptions |= {
                 s.lower() for s in self.state.management_groups.get(group.lower(), ())
             }
-        rows = [
-            {"id": body["id"], "name": body["name"], "type": body["type"].lower()}
-            for key, body in self.state.resources.items()
-            if key.split("/")[2] in subscriptions
-            and body.get("type", "").lower() == wanted.group(1).lower()
-            and (names is None or key.split("/")[4] in names)
-        ]
+        rows = []
+        # A query by id looks its resources up; any other scans the table.
+        ids = next((values for column, values in wheres if column == "id"), None)
+        candidates = (
+            [(key, self.state.resources[key]) for key in sorted(ids) if key in self.state.resources]
+            if ids is not None
+            else list(self.state.resources.items())
+        )
+        for key, resource in candidates:
+            parts = key.split("/")
+            if len(parts) < 9 or parts[2] not in subscriptions:
+                continue  # Resource Graph's resources table holds resources, not subscriptions
+            row = _graph_row(resource, parts)
+            if all(str(row.get(column, "")).lower() in values for column, values in wheres) and (
+                self._readable(resource["id"])
+            ):
+                rows.append({c: row.get(c) for c in columns} if columns else row)
         options = request.get("options") or {}
         size = min(int(options.get("$top") or 1000), self.resource_graph_page_size)
         start = int(options.get("$skipToken") or 0)
@@ -345,12 +358,61 @@ class SimulatedArm(_Recording):
             {"x-ms-user-quota-remaining": "14", "x-ms-user-quota-resets-after": "00:00:05"},
         )
 
+    def _readable(self, path: str) -> bool:
+        """False when a GET of ``path`` would be refused (an injected 403), without using the
+        fault up."""
+        with self._lock:
+            return not any(
+                f.spec.method == "GET" and f.spec.status == 403 and f.pattern.search(path)
+                for f in self._faults
+                if f.remaining is None or f.remaining > 0
+            )
+
+
+def _graph_row(body: dict[str, Any], parts: list[str]) -> dict[str, Any]:
+    """A resource as a row of Resource Graph's resources table: its ARM body's columns, the
+    type in lower case (as Resource Graph answers it), and the columns it derives."""
+    return {
+        **{k: v for k, v in body.items() if k in _GRAPH_BODY_COLUMNS},
+        "type": str(body.get("type", "")).lower(),
+        "resourceGroup": parts[4],
+        "subscriptionId": parts[2],
+    }
+
+
+_GRAPH_BODY_COLUMNS = {"id", "name", "location", "kind", "sku", "identity", "tags", "properties"}
+_GRAPH_WHERE_COLUMNS = {"type", "id", "name", "resourcegroup", "subscriptionid"}
+_GRAPH_WHERE = re.compile(r"where\s+(\w+)\s+(?:=~\s*'([^']*)'|in~\s*\(([^)]*)\))\s*", re.IGNORECASE)
+_GRAPH_PROJECT = re.compile(r"project\s+([\w\s,]+?)\s*", re.IGNORECASE)
+
+
+def _parse_graph_query(query: str) -> tuple[list[tuple[str, set[str]]], list[str]]:
+    """(where clauses as (column, accepted lower-case values), projected columns) of a query in
+    the subset ``_resource_graph`` runs; ValueError for anything else."""
+    stages = [stage.strip() for stage in query.split("|")]
+    if stages[0].lower() != "resources":
+        raise ValueError(f"{query!r} does not start with the resources table")
+    wheres: list[tuple[str, set[str]]] = []
+    columns: list[str] = []
+    names = {"resourcegroup": "resourceGroup", "subscriptionid": "subscriptionId"}
+    for stage in stages[1:]:
+        where = _GRAPH_WHERE.fullmatch(stage)
+        project = _GRAPH_PROJECT.fullmatch(stage)
+        if where and where.group(1).lower() in _GRAPH_WHERE_COLUMNS:
+            listed = where.group(2) if where.group(2) is not None else where.group(3)
+            values = re.findall(r"'([^']*)'", listed) if where.group(3) is not None else [listed]
+            column = names.get(where.group(1).lower(), where.group(1).lower())
+            wheres.append((column, {v.lower() for v in values}))
+        elif project and not columns:
+            columns = [c.strip() for c in project.group(1).split(",") if c.strip()]
+        else:
+            raise ValueError(f"the stage {stage!r} is not in the subset it runs")
+    return wheres, columns
+
 
 RESOURCE_GRAPH = "/providers/microsoft.resourcegraph/resources"
 REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
 _RESOURCE_TYPE_FILTER = re.compile(r"^resourceType eq '([^']+)'$", re.IGNORECASE)
-_GRAPH_TYPE = re.compile(r"where type =~ '([^']+)'", re.IGNORECASE)
-_GRAPH_GROUPS = re.compile(r"where resourceGroup in~ \(([^)]*)\)", re.IGNORECASE)
 
 
 # /subscriptions/{id}/providers/{namespace}/{type}: a resource type listed per subscription.
