@@ -312,6 +312,11 @@ class ReachabilityConfig(_Section):
         description="Connect to another host:port instead of a resolved IP (demo: loopback).",
     )
 
+    def contacts(self, address: str) -> bool:
+        """Whether a probe may connect to ``address``: always without a map; with one (a
+        stand-in world, the demo) only to the addresses it names, so nothing outside leaks."""
+        return not self.address_map or address in self.address_map
+
 
 class ScoringConfig(_Section):
     """The scoring path probe: one unauthenticated HTTPS request per online endpoint (no key,

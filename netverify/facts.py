@@ -722,6 +722,8 @@ class Reachability:
     certificate: PeerCertificate | None = None
     verify_code: int = 0
     verify_message: str = ""
+    # False: the address lies outside reachability.address_map, so nothing was sent to it.
+    contacted: bool = True
 
 
 class HttpFailure(StrEnum):

@@ -170,3 +170,39 @@ def test_ca_file_that_is_not_pem_is_a_config_error(tmp_path: Path) -> None:
     assert str(raised.value).startswith(
         f"c.toml: reachability.ca_file: {path} holds no PEM CA certificate ssl can load"
     )
+
+
+def test_an_address_outside_the_map_is_not_contacted(
+    agent_ca: tuple[trustme.CA, Path], listeners: list[TlsListener]
+) -> None:
+    """With a map (a stand-in world) only the addresses it names are tried, as the scoring
+    probe does: 10.0.1.99 is not, so nothing is sent there (pytest-socket would refuse it and
+    the probe would record that failure instead) and the record says so."""
+    authority, ca_file = agent_ca
+    target = serve(listeners, authority, SCORING)
+    config = ReachabilityConfig(
+        timeout_seconds=1.0, address_map={"10.0.1.5": target}, ca_file=ca_file
+    )
+
+    mapped, outside = asyncio.run(
+        probe_all([(SCORING, "10.0.1.5"), (SCORING, "10.0.1.99")], config)
+    )
+
+    assert (True, True, True) == (mapped.contacted, mapped.connected, mapped.tls_ok)
+    assert (
+        SCORING,
+        "10.0.1.99",
+        "10.0.1.99:443",
+        False,
+        False,
+        False,
+        "10.0.1.99 is not in reachability.address_map: not contacted",
+    ) == (
+        outside.fqdn,
+        outside.address,
+        outside.target,
+        outside.contacted,
+        outside.connected,
+        outside.tls_ok,
+        outside.detail,
+    )

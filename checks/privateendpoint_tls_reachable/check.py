@@ -87,6 +87,16 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         }
         expected = {"tcp": True, "tls": True, "certificate_valid_for": probe.fqdn}
         subject = f"{probe.address}:{probe.port}"
+        if not probe.contacted:
+            yield Finding(
+                META,
+                Status.SKIPPED,
+                probe.fqdn,
+                f"{probe.fqdn} at {probe.address} was not tried: {probe.detail}.",
+                Evidence(observed, expected),
+                subject=subject,
+            )
+            continue
         if probe.tls_ok:
             yield Finding(
                 META,

@@ -61,6 +61,11 @@ async def probe(
 ) -> Reachability:
     """One ``(fqdn, ip)``: never raises; every failure is a ``detail`` (and verify fields)."""
     host, port, target = mapped_target(address, config, config.port)
+    if not config.contacts(address):
+        detail = f"{address} is not in reachability.address_map: not contacted"
+        return Reachability(
+            fqdn, address, config.port, target, False, False, detail=detail, contacted=False
+        )
     started = time.perf_counter()
 
     def result(

@@ -183,8 +183,7 @@ async def fetch(
         latency = (time.perf_counter() - started) * 1000
         return HttpAnswer(url, host, address, resolver, target, latency_ms=latency, **fields)  # type: ignore[arg-type]
 
-    if config.reachability.address_map and address not in config.reachability.address_map:
-        # A mapped world (a stand-in, the demo): an address it does not name is not contacted.
+    if not config.reachability.contacts(address):
         return answer(
             failure=HttpFailure.NOT_CONTACTED,
             detail=f"{address} is not in reachability.address_map: not contacted",

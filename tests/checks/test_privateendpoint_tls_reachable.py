@@ -241,3 +241,39 @@ def test_quiet_when_every_certificate_verifies() -> None:
     assert findings[0].message == (
         "EP-A.eastus.inference.ml.azure.com at 10.0.1.7 accepts TCP 443 and TLS."
     )
+
+
+def test_an_address_not_contacted_is_skipped_not_failed() -> None:
+    """A record of an address the probe did not try (outside reachability.address_map) claims
+    no broken transport: skipped with its evidence, beside a pass for the one it tried."""
+    detail = "10.0.1.99 is not in reachability.address_map: not contacted"
+    probes = [
+        reach(API_NAME, "10.0.1.5"),
+        Reachability(
+            API_NAME, "10.0.1.99", 443, "10.0.1.99:443", False, False, 0.0, detail, contacted=False
+        ),
+    ]
+
+    passed, skipped = check_findings(CHECK_ID, dns_facts(reachability=probes))
+
+    assert (Status.PASS, "10.0.1.5:443") == (passed.status, passed.subject)
+    assert (Status.SKIPPED, "10.0.1.99:443", frozenset()) == (
+        skipped.status,
+        skipped.subject,
+        skipped.breaks,
+    )
+    assert f"{API_NAME} at 10.0.1.99 was not tried: {detail}." == skipped.message
+    assert skipped.evidence is not None
+    assert {
+        "fqdn": API_NAME,
+        "address": "10.0.1.99",
+        "port": 443,
+        "connected_to": "10.0.1.99:443",
+        "tcp": False,
+        "tls": False,
+        "latency_ms": 0.0,
+        "detail": detail,
+        "certificate": None,
+        "verify_code": 0,
+        "verify_message": "",
+    } == skipped.evidence.observed
