@@ -92,13 +92,24 @@ def test_uids_are_stable_across_runs(
 def test_exit_code_0_when_everything_passes(
     start_tenant: TenantFactory,
     demo_scenario,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
-    """A tenant with only the healthy workspace gives exit 0."""
+    """A tenant with only the healthy workspace gives exit 0, having judged it: the workspace,
+    vault and DNS checks each printed a pass."""
     healthy = healthy_only(demo_scenario)
     config = start_tenant(healthy).write_config(tmp_path / "c.toml")
 
-    assert main(["run", "-c", str(config)]) == 0
+    assert main(["run", "-c", str(config), "-o", "jsonl"]) == 0
+    events = jsonl(capsys.readouterr().out)
+    assert set() == {e["status"] for e in events} - {"pass", "skipped"}
+    judged = {e["check_id"] for e in events if e["status"] == "pass"}
+    assert {
+        "workspace_v1_legacy_mode_disabled",
+        "keyvault_network_bypass_azure_services",
+        "dns_name_resolves_private_endpoint",
+        "privatedns_record_present",
+    } <= judged
 
 
 def test_exit_code_3_when_nothing_fails_but_something_errors(

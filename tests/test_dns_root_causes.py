@@ -361,6 +361,8 @@ def test_reachability_can_be_turned_off(start_tenant: TenantFactory) -> None:
     assert result.facts.dns is not None
     assert () == result.facts.dns.reachability
     assert [] == [f for f in result.findings if f.check.id == "privateendpoint_tls_reachable"]
+    # The names are still judged: only the connections are not tried.
+    assert [] != [f for f in result.findings if f.check.id == "dns_name_resolves_private_endpoint"]
     # Only the scoring path probe's request reached the front end: it has its own switch.
     assert ["ep-score.eastus.inference.ml.azure.com"] == tenant.endpoints.server_names
 

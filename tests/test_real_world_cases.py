@@ -72,12 +72,19 @@ def text(finding: Finding) -> str:
     )
 
 
-def all_pass(findings: list[Finding]) -> None:
-    """No fail and nothing unobserved: the run's exit code is 0."""
+# Every case's world has a workspace and names to resolve: a run of it that passes judged both.
+JUDGED_IN_EVERY_WORLD = {"workspace_v1_legacy_mode_disabled", "dns_name_resolves_private_endpoint"}
+
+
+def all_pass(findings: list[Finding], *healed: str) -> None:
+    """No fail and nothing unobserved: the run's exit code is 0, and the checks of
+    ``JUDGED_IN_EVERY_WORLD`` and ``healed`` (those a fix was for) each made a pass."""
     assert [] == [
         (f.check.id, f.message) for f in findings if f.status in (Status.FAIL, Status.ERROR)
     ]
     assert 0 == exit_code(findings)
+    passed = {f.check.id for f in findings if f.status is Status.PASS}
+    assert set() == (JUDGED_IN_EVERY_WORLD | set(healed)) - passed
 
 
 def no_remedy_says(findings: list[Finding], *words: str) -> None:
@@ -460,10 +467,18 @@ class Case:
     # The problems the case's world plants (its README row): the root causes a correct
     # diagnosis prints, every other fail folded under one of them.
     problems: int = 0
+    # The checks that fail in the case's world and must pass once its fix is applied.
+    heals: tuple[str, ...] = ()
 
 
 CASE_TABLE = [
-    Case("H01", egress_rejected, approve_egress, problems=1),
+    Case(
+        "H01",
+        egress_rejected,
+        approve_egress,
+        problems=1,
+        heals=("registry_egress_connection_approved",),
+    ),
     Case("H01b", egress_approved),
     Case("H02", two_endpoints_from_the_hub),
     Case("H03", kubernetes_not_judged_as_managed),
@@ -472,6 +487,7 @@ CASE_TABLE = [
         notebooks_record_missing_in_central_zone,
         add_notebooks_zone_to_zone_group,
         problems=1,
+        heals=("privatedns_record_present",),
     ),
     Case("H05", all_pass, custom_dns="dnsmasq"),
     Case("H05b", forward_privatelink_only("bind")),
@@ -482,24 +498,56 @@ CASE_TABLE = [
         forward_public_zones,
         custom_dns="dnsmasq",
         problems=1,
+        heals=("dns_custom_server_forwards_zones", "online_endpoint_scoring_path_reachable"),
     ),
     Case("H06", notebooks_judged),
     Case("H07", cloud_spelling(".cn")),
     Case("H07b", cloud_spelling(".us")),
     Case("H08", scaling_is_a_note),
     Case("H10", manual_zones_pass),
-    Case("H12", local_copy_lacks_the_wildcard, add_wildcard_to_local_copy, problems=1),
-    Case("H19", workspace_connection_rejected, approve_connections, problems=1),
-    Case("H19b", vault_pending_and_old_endpoint_disconnected, approve_connections, problems=2),
-    Case("H22", inspection_in_front_of_scoring, remove_inspection, problems=1),
+    Case(
+        "H12",
+        local_copy_lacks_the_wildcard,
+        add_wildcard_to_local_copy,
+        problems=1,
+        heals=("dns_custom_server_forwards_zones", "online_endpoint_scoring_path_reachable"),
+    ),
+    Case(
+        "H19",
+        workspace_connection_rejected,
+        approve_connections,
+        problems=1,
+        heals=("privateendpoint_connection_approved", "online_endpoint_scoring_path_reachable"),
+    ),
+    Case(
+        "H19b",
+        vault_pending_and_old_endpoint_disconnected,
+        approve_connections,
+        problems=2,
+        heals=("privateendpoint_connection_approved",),
+    ),
+    Case(
+        "H22",
+        inspection_in_front_of_scoring,
+        remove_inspection,
+        problems=1,
+        heals=("privateendpoint_tls_reachable", "online_endpoint_scoring_path_reachable"),
+    ),
     Case("H13", hub_zones_serve_the_spoke),
-    Case("H16", ruleset_loop, drop_looping_rules, problems=1),
+    Case(
+        "H16",
+        ruleset_loop,
+        drop_looping_rules,
+        problems=1,
+        heals=("dns_forwarding_ruleset_no_loop", "dns_custom_server_forwards_zones"),
+    ),
     Case(
         "H18",
         rebinding_strips_private_answers,
         unbound_variant("real-fix-private-domain"),
         custom_dns="unbound",
         problems=1,
+        heals=("dns_custom_server_forwards_zones", "online_endpoint_scoring_path_reachable"),
     ),
 ]
 
@@ -541,7 +589,7 @@ def test_case_fix_turns_the_world_all_pass(case: Case, start_tenant: TenantFacto
     data = case_data(case.name)
     assert case.fix is not None
     case.fix(data)
-    all_pass(run_case(start_tenant, data, case.custom_dns))  # type: ignore[arg-type]
+    all_pass(run_case(start_tenant, data, case.custom_dns), *case.heals)  # type: ignore[arg-type]
 
 
 @pytest.mark.servers

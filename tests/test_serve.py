@@ -674,6 +674,7 @@ def test_change_events_a_sink_missed_are_sent_later(
     # series is read at each scrape, so the next run's events may be in it already.
     changes = len(agent.changes(0, finished))
     backlog = len(agent.findings(0, finished)) + changes
+    assert len(agent.findings(0, finished)) > 1 < changes  # the run judged, and changed things
     series = 'netverify_sink_backlog_events{sink="jsonl_file-0",type="jsonl_file"}'
 
     def spooled() -> float:
@@ -830,6 +831,7 @@ def test_an_unreadable_spool_and_row_spare_the_agent_and_the_other_sinks(
     first = agent.wait_for(run_finished)
     expected = {event_id(f) for f in agent.findings(0, first)}
     expected |= {c["event_id"] for c in agent.changes(0, first)}
+    assert len(agent.findings(0, first)) > 1 < len(agent.changes(0, first))
 
     def delivered(name: str) -> set[str]:
         path = tmp_path / f"{name}.jsonl"

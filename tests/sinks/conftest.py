@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from netverify.agent.state import Change, change_event
+from netverify.checklib.catalog import list_checks
 from netverify.runner import run_once
 from netverify.sim.scenario import builtin_scenario
 from netverify.sim.tenant import SimulatedTenant
@@ -36,4 +37,13 @@ def demo_events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[
         for f in findings
         if f["status"] in ("fail", "pass")
     ]
+    # The validators prove nothing over an empty or one-sided set: the demo judges every
+    # check but the two its world has no subject for, with each verdict and change kind.
+    unjudged = {
+        "dns_forwarding_rule_targets_answer_privately",
+        "kubernetes_endpoint_router_reachable",
+    }
+    assert unjudged == {m.id for m in list_checks()} - {f["check_id"] for f in findings}
+    assert {"pass", "fail", "skipped"} <= {f["status"] for f in findings}
+    assert {Change.FAILING.value, Change.RESOLVED.value} == {c["change"] for c in changes}
     yield findings + changes
