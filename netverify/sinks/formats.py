@@ -200,6 +200,7 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                     else None,
                     "ip": event["resource_id"] if _is_ip(event["resource_id"]) else None,
                     "cloud_partition": event["cloud"],
+                    "region": event.get("region"),
                     "data": _resource_data(event),
                 }
             ],

@@ -575,7 +575,7 @@ def test_a_resource_that_is_no_arm_id_is_typed_by_its_shape(
 ) -> None:
     """OCSF resources[].type: a host name (even with the root dot), an IPv4 or IPv6 address, a
     file or other; CEF dhost only for a host name, dst only for an IPv4 address."""
-    event = written_event(resource_id=resource, resource_name=resource)
+    event = written_event(resource_id=resource, resource_name=resource, region=None)
     [ocsf_resource] = to_ocsf(event)["resources"]
     extension = cef_extension(to_cef(event)).split(" ")
 

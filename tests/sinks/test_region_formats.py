@@ -1,5 +1,5 @@
-"""The finding's region in every format, through each format's independent validator: OCSF and
-ECS ``cloud.region``, the JSON finding's ``region``, syslog's ``region`` SD-PARAM; CEF has no
+"""The finding's region in every format, through each format's independent validator: OCSF
+``cloud.region`` and ``resources[].region``, ECS ``cloud.region``, the JSON finding's ``region``, syslog's ``region`` SD-PARAM; CEF has no
 key for it. And the demo's findings are each in the region of their resource."""
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ def test_a_region_or_none_in_every_format(region: str | None) -> None:
     assert {"provider": "Azure", "region": region} == {
         k: v for k, v in ocsf["cloud"].items() if k != "account"
     } | ({} if region else {"region": None})
-    assert (region, region) == (ocsf["cloud"].get("region"), ecs["cloud"].get("region"))
+    assert (region, region, region) == (
+        ocsf["cloud"].get("region"),
+        ocsf["resources"][0].get("region"),
+        ecs["cloud"].get("region"),
+    )
     assert region == json.loads(json.dumps(event))["region"]
     assert region == message.sd[SD_ID].get("region")
     assert ("usgovvirginia" not in cef) and "region" not in cef_fields(cef)
@@ -65,6 +69,7 @@ def test_an_event_spooled_before_regions_still_renders() -> None:
     del event["region"]
 
     assert "region" not in to_ocsf(event)["cloud"]
+    assert "region" not in to_ocsf(event)["resources"][0]
     assert "region" not in to_ecs(event)["cloud"]
     assert to_cef(event).startswith("CEF:0|")
 
