@@ -23,6 +23,13 @@ T = TypeVar("T")
 EGRESS_DESCRIPTION = "Egress for Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 
 
+def region_name(location: str) -> str | None:
+    """An ARM ``location`` as Azure names the region: lower case without spaces, as ARM and
+    Resource Graph return it for these resources ("eastus", "chinaeast2", "usgovvirginia"; a
+    display name such as "East US" becomes "eastus"); None when it is empty."""
+    return "".join(location.split()).lower() or None
+
+
 class ReadProblem(StrEnum):
     NOT_FOUND = "not_found"  # ARM answered 404
     FORBIDDEN = "forbidden"  # 403: the agent's identity lacks a read permission
@@ -146,6 +153,7 @@ class KeyVault:
     public_network_access: str | None
     has_network_acls: bool = True
     private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+    location: str = ""  # the body's top-level location, as ARM spells it ("" when absent)
 
     @property
     def private_endpoint_ids(self) -> tuple[str, ...]:
@@ -160,6 +168,7 @@ class StorageAccount:
     resource_group: str
     public_network_access: str | None
     private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+    location: str = ""
 
     @property
     def private_endpoint_ids(self) -> tuple[str, ...]:
@@ -187,6 +196,7 @@ class Registry:
     default_action: str | None  # networkRuleSet.defaultAction
     # From the registry's privateEndpointConnections list call (`az acr private-endpoint-connection list`).
     private_endpoint_connections: tuple[PrivateEndpointConnection, ...] = ()
+    location: str = ""
 
 
 # provisioningState values (lower case) in which a deployment's running instances answer
@@ -205,6 +215,7 @@ class OnlineDeployment:
     compute_type: str | None  # Managed | Kubernetes
     # systemData.lastModifiedAt (UTC): when the operation behind a transient state began.
     last_modified_at: datetime | None = None
+    location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +352,40 @@ class Facts:
         hub = self.hubs.get((workspace.hub_id or "").lower())
         return workspace.with_hub_dependencies(hub.value if hub is not None else None)
 
+    def regions(self) -> dict[str, str]:
+        """The region (``region_name``) of every resource the run read, by lower-case ARM id,
+        and of every name it expects (``ExpectedName.location``: its owner's), by lower-case
+        FQDN. Left out: what was not read (a failed read), a body without ``location``, and a
+        name whose owners disagree (so no region is ever guessed)."""
+        reads: tuple[Read[Any], ...] = (
+            *self.workspaces,
+            *self.hubs.values(),
+            *self.key_vaults.values(),
+            *self.registries.values(),
+            *self.storage_accounts.values(),
+        )
+        located: list[tuple[str, str]] = [(r.value.id, r.value.location) for r in reads if r.value]
+        lists: tuple[Read[tuple[Any, ...]], ...] = (
+            *self.online_endpoints.values(),
+            *self.online_deployments.values(),
+        )
+        located += [(x.id, x.location) for listed in lists for x in listed.value or ()]
+        names: dict[str, set[str | None]] = {}
+        if self.dns is not None:
+            dns_reads: tuple[Read[Any], ...] = (
+                *self.dns.private_endpoints.values(),
+                *self.dns.zones.values(),
+            )
+            located += [(r.value.id, r.value.location) for r in dns_reads if r.value]
+            located += [(s.id, s.location) for s in self.dns.rulesets]
+            for name in self.dns.expected:
+                names.setdefault(name.fqdn.lower(), set()).add(region_name(name.location))
+        regions = {rid.lower(): region for rid, loc in located if (region := region_name(loc))}
+        for fqdn, found in names.items():
+            if len(found) == 1 and (region := next(iter(found))) is not None:
+                regions[fqdn] = region
+        return regions
+
     def key_vault(self, resource_id: str) -> Read[KeyVault] | None:
         return self.key_vaults.get(resource_id.lower())
 
@@ -406,6 +451,7 @@ class ForwardingRuleset:
     id: str
     linked_vnet_ids: tuple[str, ...]  # virtualNetworkLinks[].properties.virtualNetwork.id
     rules: tuple[ForwardingRule, ...]
+    location: str = ""
 
 
 def rule_target_label(ip: str) -> str:
@@ -464,6 +510,7 @@ class PrivateEndpoint:
     zone_records: tuple[ZoneGroupRecord, ...] = ()
     zone_group_names: tuple[str, ...] = ()  # privateDnsZoneGroups[].name
     connections: tuple[PrivateLinkServiceConnection, ...] = ()
+    location: str = ""
 
     @property
     def ips(self) -> tuple[str, ...]:
@@ -527,6 +574,7 @@ class PrivateDnsZone:
     name: str
     records: tuple[DnsRecordSet, ...]
     linked_vnet_ids: tuple[str, ...]
+    location: str = ""  # "global": a private DNS zone is not in a region
 
     def record(self, name: str, rtype: str = "A") -> DnsRecordSet | None:
         return next(
@@ -586,6 +634,10 @@ class ExpectedName:
     # the hub's id and name (the project is ``workspace_id``/``workspace_name``).
     hub_id: str = ""
     hub_name: str = ""
+    # The ARM location of the resource the name belongs to (the workspace, the online endpoint
+    # of a scoring name, the vault, registry or storage account): the region a finding about
+    # the name is in ("" when not read).
+    location: str = ""
 
     @property
     def owner(self) -> str:

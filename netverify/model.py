@@ -127,6 +127,9 @@ class Finding:
     needs: frozenset[str] = frozenset()
     # Set by ``netverify.diagnose``: the uids of the root-cause findings this fail follows from.
     caused_by: tuple[str, ...] = ()
+    # Set by ``netverify.runner.evaluate``: the Azure region of the resource (``Facts.regions``),
+    # None when the run read none (a failed read, the agent's own resolvers, ``netverify``).
+    region: str | None = None
 
     @property
     def uid(self) -> str:

@@ -6,7 +6,7 @@ import socket
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,8 +80,9 @@ def _probe_evidence(error: ProbeError) -> dict[str, str]:
 
 def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]:
     """Every check's findings, then one per probe error, diagnosed (each symptom names its root
-    causes, ``netverify.diagnose``); a check that crashes becomes an error finding, never a
-    lost run."""
+    causes, ``netverify.diagnose``) and located (``Finding.region``: the region of its
+    resource, ``Facts.regions``); a check that crashes becomes an error finding, never a lost
+    run."""
     findings: list[Finding] = []
     for check in checks:
         try:
@@ -99,7 +100,11 @@ def evaluate(checks: Sequence[LoadedCheck], facts: Facts) -> tuple[Finding, ...]
                     ),
                 )
             )
-    return diagnose((*findings, *probe_findings(facts)))
+    regions = facts.regions()
+    return tuple(
+        replace(f, region=regions.get(f.resource_id.lower()))
+        for f in diagnose((*findings, *probe_findings(facts)))
+    )
 
 
 def run_once(

@@ -250,6 +250,7 @@ def key_vault(
     bypass: str | None = "AzureServices",
     default_action: str | None = "Deny",
     public_network_access: str | None = "Disabled",
+    location: str = "eastus",
 ) -> KeyVault:
     return KeyVault(
         id=arm_id("Microsoft.KeyVault/vaults", name),
@@ -260,6 +261,7 @@ def key_vault(
         ip_rules=(),
         virtual_network_rules=(),
         public_network_access=public_network_access,
+        location=location,
     )
 
 

@@ -177,7 +177,15 @@ def expected_names(
     served = {shape.purpose: _served_by(shape, endpoints) for shape in shapes}
     held = {shape.purpose: _served_by(shape, withheld)[0] for shape in shapes}
     names = [
-        _expected(cloud, workspace, shape, shape.fqdn, *served[shape.purpose], held[shape.purpose])
+        _expected(
+            cloud,
+            workspace,
+            shape,
+            shape.fqdn,
+            *served[shape.purpose],
+            held[shape.purpose],
+            location=workspace.location,
+        )
         for shape in shapes
         if shape.purpose != SCORING and served[shape.purpose][0] and hub is None
     ]
@@ -224,6 +232,7 @@ def expected_names(
                 addresses,
                 (SCORING_URI, *sources, *inherited),
                 held[SCORING],
+                location=online.location,
             )
             names.append(
                 name if hub is None else dataclasses.replace(name, hub_id=hub.id, hub_name=hub.name)
@@ -265,7 +274,10 @@ def _expected(
     endpoints: tuple[EndpointAddresses, ...],
     sources: tuple[str, ...],
     withheld: tuple[EndpointAddresses, ...] = (),
+    *,
+    location: str,
 ) -> ExpectedName:
+    """The expected name; ``location`` is its owner's (``ExpectedName.location``)."""
     return ExpectedName(
         fqdn=fqdn,
         purpose=shape.purpose,
@@ -277,6 +289,7 @@ def _expected(
         forwarder_zones=forwarder_zones(cloud, fqdn),
         sources=sources,
         withheld=withheld,
+        location=location,
     )
 
 
@@ -291,7 +304,7 @@ def vault_names(
     or zone groups give it; its record ``<vault>`` lives in the cloud's Key Vault zone."""
     fqdn = f"{vault.name}.{cloud.keyvault_suffix}".lower()
     shape = WorkspaceName(KEY_VAULT, fqdn, cloud.keyvault_zone, vault.name.lower())
-    return _dependency_names([shape], cloud, endpoints, workspace, withheld)
+    return _dependency_names([shape], cloud, endpoints, workspace, withheld, vault.location)
 
 
 def registry_names(
@@ -320,7 +333,7 @@ def registry_names(
         WorkspaceName(REGISTRY, fqdn, cloud.acr_zone, fqdn.removesuffix(suffix))
         for fqdn in sorted(fqdns)
     ]
-    return _dependency_names(shapes, cloud, endpoints, workspace, withheld)
+    return _dependency_names(shapes, cloud, endpoints, workspace, withheld, registry.location)
 
 
 def storage_names(
@@ -337,7 +350,7 @@ def storage_names(
         storage_shape(account.name, storage.group_id, storage.zone)
         for storage in cloud.storage_zones
     ]
-    return _dependency_names(shapes, cloud, endpoints, workspace, withheld)
+    return _dependency_names(shapes, cloud, endpoints, workspace, withheld, account.location)
 
 
 def storage_shape(account: str, group_id: str, zone: str) -> WorkspaceName:
@@ -352,13 +365,19 @@ def _dependency_names(
     endpoints: Sequence[PrivateEndpoint],
     workspace: Workspace,
     withheld: Sequence[PrivateEndpoint],
+    location: str,
 ) -> list[ExpectedName]:
-    """Names of a resource the workspace depends on, each served by the endpoints that list it
-    (the ``withheld`` ones, whose connection is not Approved, serve none)."""
+    """Names of a resource the workspace depends on (at ``location``, its ARM location), each
+    served by the endpoints that list it (the ``withheld`` ones, whose connection is not
+    Approved, serve none)."""
     names = []
     for shape in shapes:
         addresses, sources = _served_by(shape, endpoints)
         if addresses:
             held = _served_by(shape, withheld)[0]
-            names.append(_expected(cloud, workspace, shape, shape.fqdn, addresses, sources, held))
+            names.append(
+                _expected(
+                    cloud, workspace, shape, shape.fqdn, addresses, sources, held, location=location
+                )
+            )
     return names

@@ -445,7 +445,7 @@ class ArmReader:
                 rid = ResourceId.parse(str(ruleset.get("id", "")))
                 rules = self.get_paged(f"{rid}/forwardingRules", version)
                 links = self.get_paged(f"{rid}/virtualNetworkLinks", version)
-                rulesets.append(parse_forwarding_ruleset(rules, links, rid))
+                rulesets.append(parse_forwarding_ruleset(rules, links, rid, ruleset))
             return PrivateResolvers(tuple(inbound), tuple(rulesets))
 
         return self._memoised_unparsed(where, subscription, read)
@@ -491,10 +491,10 @@ class ArmReader:
         return parse_private_endpoint(body, groups, rid)
 
     def _read_private_dns_zone(self, rid: ResourceId) -> PrivateDnsZone:
-        self.get(str(rid), PRIVATE_DNS_API_VERSION)  # 404 here: the zone is missing
+        body = self.get(str(rid), PRIVATE_DNS_API_VERSION)  # 404 here: the zone is missing
         records = self.get_paged(f"{rid}/ALL", PRIVATE_DNS_API_VERSION)
         links = self.get_paged(f"{rid}/virtualNetworkLinks", PRIVATE_DNS_API_VERSION)
-        return parse_private_dns_zone(records, links, rid)
+        return parse_private_dns_zone(records, links, rid, body)
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def parse_workspace(body: Mapping[str, Any], rid: ResourceId) -> Workspace:
         name=rid.name,
         resource_group=rid.resource_group,
         subscription=rid.subscription,
-        location=_typed(body, "location", str, "", rid),
+        location=_location(body, rid),
         workspace_guid=_typed(props, "workspaceId", str, None, rid),
         v1_legacy_mode=_typed(props, "v1LegacyMode", bool, False, rid),
         public_network_access=canonical(
@@ -145,6 +145,7 @@ def parse_registry(
             DEFAULT_ACTION,
         ),
         private_endpoint_connections=tuple(_connection(c, rid) for c in connections),
+        location=_location(body, rid),
     )
 
 
@@ -164,7 +165,7 @@ def parse_online_endpoint(
         id=str(rid),
         name=rid.name,
         workspace_id=workspace_id,
-        location=_typed(body, "location", str, "", rid, "(top level)"),
+        location=_location(body, rid),
         provisioning_state=_typed(props, "provisioningState", str, None, rid),
         public_network_access=canonical(
             _typed(props, "publicNetworkAccess", str, None, rid), PUBLIC_NETWORK_ACCESS
@@ -192,6 +193,7 @@ def parse_online_deployment(
         ),
         compute_type=_typed(props, "endpointComputeType", str, None, rid),
         last_modified_at=_last_modified(body, rid),
+        location=_location(body, rid),
     )
 
 
@@ -315,6 +317,7 @@ def parse_key_vault(body: Mapping[str, Any], rid: ResourceId) -> KeyVault:
         ),
         has_network_acls=has_acls,
         private_endpoint_connections=_connections(props, rid),
+        location=_location(body, rid),
     )
 
 
@@ -327,6 +330,7 @@ def parse_storage_account(body: Mapping[str, Any], rid: ResourceId) -> StorageAc
         resource_group=rid.resource_group,
         public_network_access=canonical(access, PUBLIC_NETWORK_ACCESS),
         private_endpoint_connections=_connections(props, rid),
+        location=_location(body, rid),
     )
 
 
@@ -337,6 +341,12 @@ def _connections(
     return tuple(
         _connection(raw, rid) for raw in _typed(props, "privateEndpointConnections", list, [], rid)
     )
+
+
+def _location(body: Mapping[str, Any], rid: ResourceId) -> str:
+    """The body's top-level ``location`` as ARM spells it ("eastus", "global"); "" when absent."""
+    location: str = _typed(body, "location", str, "", rid, "(top level)")
+    return location
 
 
 def _properties(body: Mapping[str, Any], rid: ResourceId) -> Mapping[str, Any]:
@@ -528,12 +538,18 @@ def parse_private_endpoint(
         zone_records=tuple(r for r in zone_records if r.zone_id and r.record_name),
         zone_group_names=tuple(str(g.get("name")) for g in zone_groups if g.get("name")),
         connections=tuple(sides),
+        location=_location(body, rid),
     )
 
 
 def parse_private_dns_zone(
-    records: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]], rid: ResourceId
+    records: Sequence[Mapping[str, Any]],
+    links: Sequence[Mapping[str, Any]],
+    rid: ResourceId,
+    body: Mapping[str, Any] | None = None,
 ) -> PrivateDnsZone:
+    """A zone from its ``ALL`` record sets and ``virtualNetworkLinks`` lists, and its own GET
+    ``body`` (its location, "global" for every private DNS zone) when it was read."""
     sets = []
     for record in records:
         props = _properties(record, rid)
@@ -553,7 +569,9 @@ def parse_private_dns_zone(
         else:
             continue  # SOA, TXT, ...: nothing a check needs
         sets.append(DnsRecordSet(name, rtype, values))
-    return PrivateDnsZone(str(rid), rid.name, tuple(sets), _linked_vnets(links, rid))
+    return PrivateDnsZone(
+        str(rid), rid.name, tuple(sets), _linked_vnets(links, rid), _location(body or {}, rid)
+    )
 
 
 def _a_values(props: Mapping[str, Any], rid: ResourceId, name: str) -> tuple[str, ...]:
@@ -611,9 +629,13 @@ def parse_inbound_endpoints(
 
 
 def parse_forwarding_ruleset(
-    rules: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]], rid: ResourceId
+    rules: Sequence[Mapping[str, Any]],
+    links: Sequence[Mapping[str, Any]],
+    rid: ResourceId,
+    body: Mapping[str, Any] | None = None,
 ) -> ForwardingRuleset:
-    """A ruleset from its ``forwardingRules`` and ``virtualNetworkLinks`` lists (2022-07-01)."""
+    """A ruleset from its ``forwardingRules`` and ``virtualNetworkLinks`` lists (2022-07-01)
+    and its own ``body`` (an entry of the rulesets list: its location) when given."""
     parsed = []
     for rule in rules:
         props = _properties(rule, rid)
@@ -633,7 +655,9 @@ def parse_forwarding_ruleset(
                 str(rule.get("id", "")), domain.strip(".").lower(), targets, state == "enabled"
             )
         )
-    return ForwardingRuleset(str(rid), _linked_vnets(links, rid), tuple(parsed))
+    return ForwardingRuleset(
+        str(rid), _linked_vnets(links, rid), tuple(parsed), _location(body or {}, rid)
+    )
 
 
 def _linked_vnets(links: Sequence[Mapping[str, Any]], rid: ResourceId) -> tuple[str, ...]:

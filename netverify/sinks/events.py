@@ -14,7 +14,7 @@ from netverify.diagnose import cause_identified
 from netverify.model import Finding, RunContext, Status
 from netverify.secret import redact_all
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # uuid5 namespace for event ids: one finding (uid) in one run has one event id, however many
 # times a sink redelivers it, so a SIEM can drop the duplicates at-least-once delivery makes.
 EVENT_NAMESPACE = uuid.UUID("0c7f4a2e-93b1-5c6d-8e2f-6a1b3c5d7e90")
@@ -50,6 +50,7 @@ def to_event(finding: Finding, run: RunContext) -> dict[str, Any]:
         "resource_type": rid.type if rid else None,
         "resource_name": rid.name if rid else finding.resource_id,
         "subscription_id": rid.subscription if rid else None,
+        "region": finding.region,
         "subject": finding.subject or None,
         "message": finding.message,
         "evidence": (

@@ -200,6 +200,7 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                     else None,
                     "ip": event["resource_id"] if _is_ip(event["resource_id"]) else None,
                     "cloud_partition": event["cloud"],
+                    "region": event.get("region"),
                     "data": _resource_data(event),
                 }
             ],
@@ -214,6 +215,8 @@ def to_ocsf(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
             ),
             "cloud": {
                 "provider": "Azure",
+                # Absent when netverify read no region (and in events spooled before 1.2).
+                "region": event.get("region"),
                 "account": (
                     {
                         "uid": event["subscription_id"],
@@ -285,7 +288,11 @@ def to_ecs(change_or_finding: Mapping[str, Any]) -> dict[str, Any]:
                 "version": event["producer"]["version"],
                 "hostname": event["agent"]["name"],
             },
-            "cloud": {"provider": "azure", "account": {"id": event["subscription_id"]}},
+            "cloud": {
+                "provider": "azure",
+                "region": event.get("region"),
+                "account": {"id": event["subscription_id"]},
+            },
             "netverify": {
                 "finding_uid": event["uid"],
                 "status": event["status"],
@@ -358,6 +365,9 @@ def _is_ipv4(value: str) -> bool:
 
 def to_cef(change_or_finding: Mapping[str, Any]) -> str:
     """ArcSight CEF 0 (what Sentinel's CommonSecurityLog and QRadar parse).
+
+    No region: CEF has no key for one (Sentinel's column map has none) and its six custom
+    strings are taken.
 
     A change has a signature id and name of its own (``<check id>:<change>``, "Now failing: …"),
     the change as ``act`` (DeviceAction) and the previous status as ``cs3``.

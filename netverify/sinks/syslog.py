@@ -9,7 +9,8 @@ receiver dies: the outage tests lose events without (1), and over TLS without (2
 confirmation at all: a datagram that was sent counts as delivered.
 
 Every message carries one STRUCTURED-DATA element, ``[netverify@32473 eventId=… uid=…
-checkId=… status=… severity=…]`` (``change=…`` for a change event), so a receiver can route on
+checkId=… status=… severity=… region=…]`` (``region`` when the finding has one, ``change=…``
+for a change event), so a receiver can route on
 them without parsing MSG. 32473 is IANA's example Private Enterprise Number (RFC 5612): it is
 the default SD-ID suffix, and ``enterprise_number`` sets an operator's own.
 
@@ -200,6 +201,8 @@ def _sd_params(event: Mapping[str, Any]) -> dict[str, str]:
         "status": finding["status"],
         "severity": finding["severity"],
     }
+    if finding.get("region"):
+        params["region"] = finding["region"]
     return {**params, "change": event["change"]} if is_change(event) else params
 
 

@@ -31,4 +31,5 @@ def sd_of(event: dict[str, Any]) -> dict[str, str]:
     expected = {"eventId": event["event_id"], "uid": finding["uid"]}
     expected |= {"checkId": finding["check_id"], "status": finding["status"]}
     expected |= {"severity": finding["severity"]}
+    expected |= {"region": finding["region"]} if finding.get("region") else {}
     return expected | ({"change": event["change"]} if event.get("kind") == "change" else {})

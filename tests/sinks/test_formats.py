@@ -210,7 +210,8 @@ def test_readme_examples_are_what_netverify_renders() -> None:
 
     assert json.dumps(to_ocsf(event), indent=2) == readme_block("`ocsf`:")
     assert syslog.message(event).decode() == readme_block("`cef` over syslog")
-    assert to_ecs(event)["event"] == json.loads(readme_block("`ecs`, abridged"))["event"]
+    ecs = json.loads(readme_block("`ecs`, abridged"))
+    assert (to_ecs(event)["event"], to_ecs(event)["cloud"]) == (ecs["event"], ecs["cloud"])
 
 
 @pytest.mark.parametrize(
@@ -400,7 +401,7 @@ ENDPOINT = "mlw-a.privatelink.api.azureml.ms"
 def written_event(**changes: Any) -> dict[str, Any]:
     """A failing DNS finding event about a host name, every field given a distinct value."""
     event: dict[str, Any] = {
-        "schema_version": "1.1",
+        "schema_version": "1.2",
         "uid": "0a0a0a0a-1111-5222-8333-444455556666",
         "check_id": "dns_name_resolves_private_endpoint",
         "title": "Workspace names resolve to their private endpoint",
@@ -410,6 +411,7 @@ def written_event(**changes: Any) -> dict[str, Any]:
         "resource_type": None,
         "resource_name": ENDPOINT,
         "subscription_id": SUBSCRIPTION,
+        "region": "usgovvirginia",
         "subject": "host resolver",
         "message": "mlw-a resolves to 20.1.2.3, not its private endpoint 10.0.0.5.",
         "evidence": {
@@ -461,7 +463,7 @@ def test_ecs_document_of_a_failing_finding_in_full() -> None:
             "version": "1.2.3",
             "hostname": "agent-spoke",
         },
-        "cloud": {"provider": "azure", "account": {"id": SUBSCRIPTION}},
+        "cloud": {"provider": "azure", "region": "usgovvirginia", "account": {"id": SUBSCRIPTION}},
         "netverify": {
             "finding_uid": "0a0a0a0a-1111-5222-8333-444455556666",
             "status": "fail",
@@ -573,7 +575,7 @@ def test_a_resource_that_is_no_arm_id_is_typed_by_its_shape(
 ) -> None:
     """OCSF resources[].type: a host name (even with the root dot), an IPv4 or IPv6 address, a
     file or other; CEF dhost only for a host name, dst only for an IPv4 address."""
-    event = written_event(resource_id=resource, resource_name=resource)
+    event = written_event(resource_id=resource, resource_name=resource, region=None)
     [ocsf_resource] = to_ocsf(event)["resources"]
     extension = cef_extension(to_cef(event)).split(" ")
 
@@ -625,6 +627,7 @@ def test_ocsf_finding_info_types_links_and_remediation() -> None:
     } == ocsf["metadata"]
     assert {
         "provider": "Azure",
+        "region": "usgovvirginia",
         "account": {"uid": SUBSCRIPTION, "type_id": 13, "type": "Azure Subscription"},
     } == ocsf["cloud"]
     assert {"agent": event["agent"], "status": "fail"} == ocsf["unmapped"]
