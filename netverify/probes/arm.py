@@ -32,13 +32,9 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import RedirectPolicy, RequestIdPolicy, UserAgentPolicy
-from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
-from requests import Session
-from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
 
 from netverify import __version__ as NETVERIFY_VERSION
 from netverify.azure.arm_ids import ResourceId, ResourceIdError, subscription_of
@@ -81,6 +77,7 @@ from netverify.probes.arm_bodies import (
     parse_virtual_network,
     parse_workspace,
 )
+from netverify.probes.arm_transport import RunTransport
 from netverify.probes.cancel import Cancel
 from netverify.probes.throttle import CappedRetryPolicy, ReadBudgetPolicy
 from netverify.secret import redact
@@ -102,9 +99,6 @@ POLICY_API_VERSION = "2026-06-01"  # azure-mgmt-resource-policy 1.0
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"  # azure-mgmt-resource-subscriptions 1.0
 RESOURCES_API_VERSION = "2025-04-01"  # azure-mgmt-resource 26.0: Resources_List
 RESOURCE_GRAPH_API_VERSION = "2021-03-01"  # Microsoft.ResourceGraph, stable
-# ARM ties the requests that carry one correlation id together in its logs and the activity
-# log: every request of a run carries the run's id.
-CORRELATION_HEADER = "x-ms-correlation-request-id"
 # Reads that name no subscription (Resource Graph, management groups, built-in policy
 # definitions) share one concurrency bound under this key.
 TENANT = "tenant"
@@ -200,23 +194,6 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
-class RunTransport(RequestsTransport):  # type: ignore[misc]  # azure-core exports it lazily (Any)
-    """The requests transport of one run: before each request (every attempt, every page) it
-    checks the run's ``Cancel`` (a cancelled run raises ``RunCancelled`` and sends nothing) and
-    stamps the run's id as the ARM correlation id."""
-
-    def __init__(self, cancel: Cancel, run_id: str | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._cancel = cancel
-        self._run_id = run_id
-
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        self._cancel.check()
-        if self._run_id:
-            request.headers[CORRELATION_HEADER] = self._run_id
-        return super().send(request, **kwargs)
-
-
 class ArmReader:
     """Reads ARM resources for one run. Thread-safe; concurrent asks for one id share one call.
 
@@ -242,25 +219,16 @@ class ArmReader:
         self._lock = threading.Lock()
         self._reads: dict[str, Future[Read[Any]]] = {}
         self._bounds: dict[str, threading.Semaphore] = {}
+        self._sleep = sleep = sleep or cancel.sleep
         # One connection pool for every read, sized for the reads in flight, so concurrent
         # reads reuse TLS connections instead of opening (and discarding) one each.
-        session = Session()
-        # requests would re-read the proxy variables from the environment on every request
-        # (a scan of os.environ each time, the biggest CPU cost per read); read them once.
-        session.proxies.update(get_environ_proxies(self.base_url))
-        session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=config.max_concurrency)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        self._sleep = sleep = sleep or cancel.sleep
         transport = RunTransport(
             cancel,
             run_id,
-            session=session,
-            session_owner=False,
-            connection_verify=str(config.ca_bundle) if config.ca_bundle else True,
-            connection_timeout=config.timeout_seconds,
-            read_timeout=config.timeout_seconds,
+            endpoint=self.base_url,
+            ca_bundle=str(config.ca_bundle) if config.ca_bundle else None,
+            timeout_seconds=config.timeout_seconds,
+            pool_size=config.max_concurrency,
         )
         # One pipeline for every read of the run (the policies are thread-safe), in the order
         # an ARM SDK client puts them: the retry policy wraps the token policy and the read
