@@ -800,3 +800,24 @@ def test_a_chain_through_a_front_end_into_the_zone_without_its_address_is_rebind
         finding.evidence.observed["private_answers_dropped"],
         finding.evidence.observed["unexplained"],
     )
+
+
+def test_a_zone_made_for_the_name_itself_gets_its_apex_record() -> None:
+    """Manual integration's other shape: a zone named after the host itself (one zone per
+    FQDN, as on Windows DNS), empty at its apex - NODATA with AA and that zone's SOA. The
+    record it lacks is its apex ("@"), whose zone-file line is the zone's own name."""
+    mine = dataclasses.replace(
+        dns_answer(CUSTOM, (), chain=()), authoritative=True, soa_zone=API_NAME
+    )
+
+    finding = only_finding(CHECK_ID, dns_facts([mine, dns_answer(AZURE)]))
+
+    assert finding.message == (
+        f"Custom DNS server 10.0.0.4 answers from its own copy of {API_NAME} (or a server it "
+        f"sends that zone to), which lacks @ ({API_NAME} -> NOERROR with AA and {API_NAME}'s "
+        "SOA) (Azure DNS gives the private IP)."
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text.startswith(
+        f"Add to the server's own copy of {API_NAME}: {API_NAME}. IN A 10.0.1.5 (or delete"
+    )
