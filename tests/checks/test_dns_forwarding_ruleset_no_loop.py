@@ -18,8 +18,20 @@ from netverify.facts import (
     ReadFailure,
     ReadProblem,
 )
-from netverify.model import Status
-from netverify.testing import VNET_ID, check_findings, dns_facts, healthy_answers, only_finding
+from netverify.model import Link, Status
+from netverify.testing import (
+    API_NAME,
+    AZURE,
+    CUSTOM,
+    SPOKE_VNET_ID,
+    VNET_ID,
+    check_findings,
+    dns_facts,
+    healthy_answers,
+    mixed_case,
+    only_finding,
+    spoke_vnet,
+)
 
 CHECK_ID = "dns_forwarding_ruleset_no_loop"
 RULESET = VNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/dnsForwardingRulesets/rs"
@@ -141,3 +153,76 @@ def test_an_unreadable_ruleset_list_is_said() -> None:
 
     assert Status.SKIPPED is finding.status
     assert "could not be read (ARM answered 403 (forbidden))" in finding.message
+
+
+def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() -> None:
+    """The ruleset is linked to the agent's VNet (its id spelled in another case) and to the
+    spoke holding a private endpoint (read as the endpoint's VNet); each has an inbound
+    endpoint, and a rule sends a workspace zone to each: both rules loop, both are deleted,
+    and the routes of the resolvers whose Azure DNS is in a linked VNet break."""
+    spoke_inbound = InboundEndpoint(
+        SPOKE_VNET_ID + "-resolver/inboundEndpoints/in", "10.2.0.68", SPOKE_VNET_ID
+    )
+    pl = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    api = rule("api", "api.azureml.ms", "10.2.0.68", "192.168.10.4")
+    ruleset = ForwardingRuleset(RULESET, (mixed_case(VNET_ID), SPOKE_VNET_ID), (pl, api))
+    facts = dns_facts(
+        healthy_answers(),
+        endpoint_vnets=[spoke_vnet()],
+        private_resolvers=[
+            Read("resolvers", value=PrivateResolvers((INBOUND, spoke_inbound), (ruleset,)))
+        ],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.FAIL, RULESET) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub, vnet-spoke) forwards privatelink.api.azureml.ms to "
+        "10.0.0.68 (rule pl); forwards api.azureml.ms to 10.2.0.68, 192.168.10.4 (rule api): "
+        "an inbound endpoint in a VNet the ruleset is linked to, so every query for those "
+        "names loops back to Azure DNS of that VNet and fails."
+    )
+    assert finding.evidence is not None
+    assert dict(finding.evidence.observed) == {
+        "linked_vnets": [mixed_case(VNET_ID), SPOKE_VNET_ID],
+        "rules": [
+            {"id": pl.id, "domainName": pl.domain, "targets": ["10.0.0.68"], "enabled": True},
+            {
+                "id": api.id,
+                "domainName": api.domain,
+                "targets": ["10.2.0.68", "192.168.10.4"],
+                "enabled": True,
+            },
+        ],
+        "inbound_endpoints": [
+            {"id": INBOUND.id, "ip": "10.0.0.68", "vnet": VNET_ID},
+            {"id": spoke_inbound.id, "ip": "10.2.0.68", "vnet": SPOKE_VNET_ID},
+        ],
+    }
+    assert {"rule_targets": "DNS servers outside the linked VNets"} == dict(
+        finding.evidence.expected
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        "Drop rule pl, api from ruleset rs, or unlink the ruleset from vnet-hub, vnet-spoke: "
+        "Azure DNS of a VNet linked to the private DNS zones already answers "
+        "privatelink.api.azureml.ms, and a rule for it must point at a DNS server outside "
+        "those VNets (on premises), never at the inbound endpoint 10.0.0.68."
+    )
+    assert finding.remediation.command == (
+        f"az dns-resolver forwarding-rule delete --ids {pl.id}; "
+        f"az dns-resolver forwarding-rule delete --ids {api.id}"
+    )
+    assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == finding.breaks
+
+
+def test_without_names_to_resolve_no_ruleset_is_judged() -> None:
+    loop = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    facts = with_rulesets(ForwardingRuleset(RULESET, (VNET_ID,), (loop,)))
+    assert facts.dns is not None
+
+    assert [Status.FAIL] == [f.status for f in check_findings(CHECK_ID, facts)]
+    assert [] == check_findings(
+        CHECK_ID, dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, expected=()))
+    )
