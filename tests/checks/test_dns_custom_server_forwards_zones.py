@@ -821,3 +821,18 @@ def test_a_zone_made_for_the_name_itself_gets_its_apex_record() -> None:
     assert finding.remediation.text.startswith(
         f"Add to the server's own copy of {API_NAME}: {API_NAME}. IN A 10.0.1.5 (or delete"
     )
+
+
+def test_a_nxdomain_without_any_soa_is_not_called_unforwarded() -> None:
+    """NXDOMAIN with no SOA at all (a filtering server's synthetic "no"): nothing says public
+    DNS answered it - no forwarder is proposed, the cause is not identified."""
+    mine = dns_answer(CUSTOM, (), rcode="NXDOMAIN", chain=())
+
+    finding = only_finding(CHECK_ID, dns_facts([mine, dns_answer(AZURE)]))
+
+    assert finding.evidence is not None
+    assert ([], [API_NAME]) == (
+        finding.evidence.observed["zones_not_forwarded"],
+        finding.evidence.observed["unexplained"],
+    )
+    assert finding.remediation is not None and finding.remediation.command is None
