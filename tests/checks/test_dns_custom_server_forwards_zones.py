@@ -836,3 +836,28 @@ def test_a_nxdomain_without_any_soa_is_not_called_unforwarded() -> None:
         finding.evidence.observed["unexplained"],
     )
     assert finding.remediation is not None and finding.remediation.command is None
+
+
+def test_an_unforwarded_zone_and_a_dropped_answer_get_both_fixes() -> None:
+    """The API zone goes to public DNS, the notebooks name comes back emptied: the forwarder
+    for the one and the rebinding exemption for the other, in one remediation."""
+    names = [expected_name(), _notebooks()]
+    mine = [
+        dns_answer(CUSTOM, ("52.1.1.1",), chain=()),
+        dns_answer(CUSTOM, (), fqdn=NOTEBOOKS, chain=()),
+    ]
+
+    finding = only_finding(CHECK_ID, dns_facts([*mine, *_azure_private(*names)], names=names))
+
+    assert finding.remediation is not None
+    assert finding.remediation.text.endswith(
+        "For compute instances either spelling of the zone (instances.ml.azure.ms / "
+        "instances.azureml.ms) works. Exempt notebooks.azure.net from the server's "
+        "DNS-rebinding protection (private addresses are these names' right answer); adding "
+        'forwarders changes nothing. Unbound (pfSense/OPNsense): private-domain: "notebooks.azure.net"'
+        "; dnsmasq: rebind-domain-ok=/notebooks.azure.net/; BIND: deny-answer-addresses { ... } "
+        'except-from { "notebooks.azure.net"; };'
+    )
+    assert finding.remediation.command == (
+        "Add-DnsServerConditionalForwarderZone -Name api.azureml.ms -MasterServers 168.63.129.16"
+    )
