@@ -30,9 +30,6 @@ from netverify.facts import (
     InboundEndpoint,
     PrivateResolvers,
     Read,
-    Resolver,
-    ResolverKind,
-    VirtualNetwork,
 )
 from netverify.model import Link
 from netverify.testing import (
@@ -41,6 +38,8 @@ from netverify.testing import (
     CUSTOM,
     HOST,
     RESOLVERS,
+    SECOND_SERVER,
+    TWO_SERVERS_VNET,
     VNET_ID,
     ZONE_ID,
     dns_answer,
@@ -49,9 +48,6 @@ from netverify.testing import (
     healthy_answers,
     private_zone,
 )
-
-SECOND = Resolver("custom 10.0.0.5", ResolverKind.CUSTOM, "10.0.0.5", ("10.0.0.5:53",))
-TWO_SERVERS = VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4", "10.0.0.5"))
 
 
 def _dns(answers: Sequence[DnsAnswer] = (), **kwargs: Any) -> DnsFacts:
@@ -68,20 +64,22 @@ def test_the_matrix_rounds_latency_to_a_tenth_and_marks_resolvers_not_asked() ->
     )
     dns = _dns([host, dns_answer(AZURE)])
 
+    host_cell = {
+        "fqdn": API_NAME,
+        "resolver": HOST,
+        "resolver_kind": "host",
+        "rcode": "TIMEOUT",
+        "addresses": [],
+        "cname_chain": [],
+        "authoritative": False,
+        "soa_zone": None,
+        "server": "10.0.0.4:53",
+        "latency_ms": 1.3,
+        "detail": "no answer",
+    }
+
     assert resolutions(dns, [API_NAME.upper(), API_NAME]) == [
-        {
-            "fqdn": API_NAME,
-            "resolver": HOST,
-            "resolver_kind": "host",
-            "rcode": "TIMEOUT",
-            "addresses": [],
-            "cname_chain": [],
-            "authoritative": False,
-            "soa_zone": None,
-            "server": "10.0.0.4:53",
-            "latency_ms": 1.3,
-            "detail": "no answer",
-        },
+        host_cell,
         {"fqdn": API_NAME, "resolver": CUSTOM, "resolver_kind": "custom", "rcode": "NOT_ASKED"},
         {
             "fqdn": API_NAME,
@@ -96,16 +94,10 @@ def test_the_matrix_rounds_latency_to_a_tenth_and_marks_resolvers_not_asked() ->
             "latency_ms": 1.0,
         },
     ]
+    # One answer in full: the cell's answer fields, and the transport.
     assert answer_detail(host) == {
-        "server": "10.0.0.4:53",
-        "rcode": "TIMEOUT",
-        "authoritative": False,
-        "soa_zone": None,
-        "cname_chain": [],
-        "addresses": [],
+        **{k: v for k, v in host_cell.items() if k not in ("fqdn", "resolver", "resolver_kind")},
         "transport": "udp",
-        "latency_ms": 1.3,
-        "detail": "no answer",
     }
 
 
@@ -170,8 +162,8 @@ def test_a_name_exists_by_the_zones_of_the_vnet_where_the_path_ends() -> None:
 
 def test_a_name_is_answered_privately_only_when_every_vnet_server_does() -> None:
     """Two DNS servers in the VNet; one gives the private IP, the other a public one."""
-    answers = [dns_answer(CUSTOM), dns_answer(SECOND.name, ("52.1.1.1",))]
-    dns = _dns(answers, vnet=TWO_SERVERS, resolvers=[*RESOLVERS, SECOND])
+    answers = [dns_answer(CUSTOM), dns_answer(SECOND_SERVER.name, ("52.1.1.1",))]
+    dns = _dns(answers, vnet=TWO_SERVERS_VNET, resolvers=[*RESOLVERS, SECOND_SERVER])
 
     assert answered_privately(dns, expected_name()) is False
     assert answered_privately(_dns([dns_answer(CUSTOM)]), expected_name()) is True

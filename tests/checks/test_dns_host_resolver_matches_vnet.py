@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netverify.facts import Resolver, ResolverKind, VirtualNetwork
+from netverify.facts import VirtualNetwork
 from netverify.model import Link, Status
 from netverify.testing import (
     API_NAME,
@@ -10,6 +10,8 @@ from netverify.testing import (
     CUSTOM,
     HOST,
     RESOLVERS,
+    SECOND_SERVER,
+    TWO_SERVERS_VNET,
     VNET_ID,
     check_statuses,
     dns_answer,
@@ -36,20 +38,16 @@ def test_host_resolver_differs() -> None:
     assert "private 10.0.1.55" in finding.message and "with private 10.0.1.5:" in finding.message
 
 
-SECOND = Resolver("custom 10.0.0.5", ResolverKind.CUSTOM, "10.0.0.5", ("10.0.0.5:53",))
-TWO_SERVERS = VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4", "10.0.0.5"))
-
-
 def test_a_stale_host_answer_against_two_vnet_servers_fails_in_full() -> None:
     """The VNet hands out two DNS servers; the second times out (not compared), the first
     gives the current IP; the host a cached old one."""
     answers = [
         dns_answer(HOST, ("10.0.1.55",)),
         dns_answer(CUSTOM),
-        dns_answer(SECOND.name, (), rcode="TIMEOUT", chain=()),
+        dns_answer(SECOND_SERVER.name, (), rcode="TIMEOUT", chain=()),
         dns_answer(AZURE),
     ]
-    facts = dns_facts(answers, vnet=TWO_SERVERS, resolvers=[*RESOLVERS, SECOND])
+    facts = dns_facts(answers, vnet=TWO_SERVERS_VNET, resolvers=[*RESOLVERS, SECOND_SERVER])
 
     finding = only_finding(CHECK_ID, facts)
 
@@ -60,7 +58,7 @@ def test_a_stale_host_answer_against_two_vnet_servers_fails_in_full() -> None:
         "DNS, or a local cache is stale."
     )
     assert finding.evidence is not None
-    assert {"same_as": [CUSTOM, SECOND.name]} == dict(finding.evidence.expected)
+    assert {"same_as": [CUSTOM, SECOND_SERVER.name]} == dict(finding.evidence.expected)
     assert finding.remediation is not None
     assert finding.remediation.text == (
         "Make /etc/resolv.conf use the VNet's DNS servers (custom 10.0.0.4, custom 10.0.0.5) as "
@@ -77,9 +75,9 @@ def test_the_host_matching_any_vnet_server_passes() -> None:
     answers = [
         dns_answer(HOST, ("10.0.1.5",), chain=()),
         dns_answer(CUSTOM, ("10.0.1.55",)),
-        dns_answer(SECOND.name),
+        dns_answer(SECOND_SERVER.name),
     ]
-    facts = dns_facts(answers, vnet=TWO_SERVERS, resolvers=[*RESOLVERS, SECOND])
+    facts = dns_facts(answers, vnet=TWO_SERVERS_VNET, resolvers=[*RESOLVERS, SECOND_SERVER])
 
     finding = only_finding(CHECK_ID, facts)
 

@@ -15,8 +15,6 @@ from netverify.facts import (
     Read,
     ReadFailure,
     ReadProblem,
-    Resolver,
-    ResolverKind,
     VirtualNetwork,
 )
 from netverify.model import Link, Status
@@ -27,6 +25,8 @@ from netverify.testing import (
     ENDPOINT_ID,
     HOST,
     RESOLVERS,
+    SECOND_SERVER,
+    TWO_SERVERS_VNET,
     VNET_ID,
     arm_id,
     check_findings,
@@ -154,8 +154,6 @@ def test_answer_of_an_endpoint_the_agent_cannot_reach_fails() -> None:
 
 # -- Failed reads, notes, several resolvers and IPs, withheld endpoints (in full) -----------
 
-SECOND = Resolver("custom 10.0.0.5", ResolverKind.CUSTOM, "10.0.0.5", ("10.0.0.5:53",))
-TWO_SERVERS = VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4", "10.0.0.5"))
 TWO_IPS = ("10.0.1.5", "10.0.1.6")
 PENDING_ENDPOINT = ENDPOINT_ID.replace("pe-mlw-test", "pe-mlw-pending")
 
@@ -169,8 +167,8 @@ def _vnet_servers(*answers: DnsAnswer, names: list[ExpectedName] | None = None) 
     return dns_facts(
         list(answers),
         names=names or [_two_ip_name()],
-        vnet=TWO_SERVERS,
-        resolvers=[*RESOLVERS, SECOND],
+        vnet=TWO_SERVERS_VNET,
+        resolvers=[*RESOLVERS, SECOND_SERVER],
         host_resolver=False,
     )
 
@@ -298,7 +296,7 @@ def test_a_name_no_resolver_was_asked_about_is_an_error_naming_who_was_not_asked
 def test_one_vnet_server_failing_beside_one_that_answers_right_passes() -> None:
     """The name works through the VNet's DNS (dns_resolver_answers reports the failing one)."""
     facts = _vnet_servers(
-        dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()), dns_answer(SECOND.name, TWO_IPS)
+        dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()), dns_answer(SECOND_SERVER.name, TWO_IPS)
     )
 
     finding = only_finding(CHECK_ID, facts)
@@ -309,7 +307,7 @@ def test_one_vnet_server_failing_beside_one_that_answers_right_passes() -> None:
         "10.0.1.6."
     )
     assert finding.evidence is not None
-    assert {"addresses": list(TWO_IPS), "resolver": [CUSTOM, SECOND.name]} == dict(
+    assert {"addresses": list(TWO_IPS), "resolver": [CUSTOM, SECOND_SERVER.name]} == dict(
         finding.evidence.expected
     )
 
@@ -317,7 +315,7 @@ def test_one_vnet_server_failing_beside_one_that_answers_right_passes() -> None:
 def test_both_vnet_servers_failing_a_name_that_exists_fails_in_full() -> None:
     facts = _vnet_servers(
         dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()),
-        dns_answer(SECOND.name, (), rcode="SERVFAIL", chain=()),
+        dns_answer(SECOND_SERVER.name, (), rcode="SERVFAIL", chain=()),
         dns_answer(AZURE, TWO_IPS),
     )
 
@@ -340,7 +338,7 @@ def test_both_vnet_servers_failing_a_name_that_exists_fails_in_full() -> None:
     assert {
         Link.record(API_NAME),
         Link.answer(API_NAME, CUSTOM),
-        Link.answer(API_NAME, SECOND.name),
+        Link.answer(API_NAME, SECOND_SERVER.name),
     } == finding.needs
 
 
@@ -348,11 +346,11 @@ def test_both_vnet_servers_failing_a_name_nothing_shows_to_exist_is_an_error() -
     facts = dns_facts(
         [
             dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()),
-            dns_answer(SECOND.name, (), rcode="SERVFAIL", chain=()),
+            dns_answer(SECOND_SERVER.name, (), rcode="SERVFAIL", chain=()),
         ],
         names=[_two_ip_name()],
-        vnet=TWO_SERVERS,
-        resolvers=[*RESOLVERS, SECOND],
+        vnet=TWO_SERVERS_VNET,
+        resolvers=[*RESOLVERS, SECOND_SERVER],
         host_resolver=False,
         zones=[],
     )
