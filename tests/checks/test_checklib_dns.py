@@ -16,6 +16,7 @@ from netverify.checklib.dns import (
     exists_privately,
     impact,
     looping_rules,
+    record_breaks,
     record_names,
     resolutions,
     resource_group,
@@ -225,3 +226,9 @@ def test_a_loop_counts_only_in_the_vnets_asked_about_and_for_the_names_asked_abo
         dns, [VNET_ID], [expected_name(), corp_name]
     )
     assert [] == looping_rules(dns, [VNET_ID], [])
+
+
+def test_a_zone_data_fail_breaks_the_record_of_each_name() -> None:
+    names = [expected_name(API_NAME.upper()), expected_name("b.api.azureml.ms")]
+
+    assert {Link.record(API_NAME), Link.record("b.api.azureml.ms")} == record_breaks(names)
