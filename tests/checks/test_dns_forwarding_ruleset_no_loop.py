@@ -27,6 +27,7 @@ from netverify.testing import (
     VNET_ID,
     check_findings,
     dns_facts,
+    expected_name,
     healthy_answers,
     mixed_case,
     only_finding,
@@ -82,6 +83,8 @@ def test_a_rule_back_to_the_inbound_endpoint_of_a_linked_vnet_fails() -> None:
         "Drop rule pl from ruleset rs, or unlink the ruleset from vnet-hub"
         in finding.remediation.text
     )
+    # The privatelink rule catches the name through its CNAME target, not the name itself.
+    assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == finding.breaks
 
 
 def test_a_public_zone_rule_back_to_the_endpoint_fails_too() -> None:
@@ -151,8 +154,11 @@ def test_an_unreadable_ruleset_list_is_said() -> None:
 
     finding = only_finding(CHECK_ID, facts)
 
-    assert Status.SKIPPED is finding.status
-    assert "could not be read (ARM answered 403 (forbidden))" in finding.message
+    assert (Status.SKIPPED, failed.resource_id) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "The DNS resolvers and forwarding rulesets could not be read (ARM answered 403 "
+        "(forbidden)): a forwarding loop there would go unseen."
+    )
 
 
 def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() -> None:
@@ -226,3 +232,35 @@ def test_without_names_to_resolve_no_ruleset_is_judged() -> None:
     assert [] == check_findings(
         CHECK_ID, dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, expected=()))
     )
+
+
+def test_each_looping_rule_breaks_only_the_names_it_covers() -> None:
+    """Two looping rules, one per privatelink zone; the notebooks name is not resolved
+    through the API rule, nor the API name through the notebooks rule - each name's routes
+    break because of the one rule that covers it."""
+    notebooks = dataclasses.replace(
+        expected_name("ml-a.eastus.notebooks.azure.net", record="ml-a.eastus"),
+        zone_name="privatelink.notebooks.azure.net",
+    )
+    api = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    nb = rule("nb", "privatelink.notebooks.azure.net", "10.0.0.68")
+    facts = with_rulesets(ForwardingRuleset(RULESET, (VNET_ID,), (api, nb)))
+    assert facts.dns is not None
+    only_api = dataclasses.replace(facts.dns, expected=(expected_name(), notebooks))
+    one_rule = with_rulesets(ForwardingRuleset(RULESET, (VNET_ID,), (api,)))
+    assert one_rule.dns is not None
+
+    both = only_finding(CHECK_ID, dataclasses.replace(facts, dns=only_api))
+    api_only = only_finding(
+        CHECK_ID,
+        dataclasses.replace(
+            one_rule, dns=dataclasses.replace(one_rule.dns, expected=(expected_name(), notebooks))
+        ),
+    )
+
+    assert {
+        Link.route(fqdn, resolver)
+        for fqdn in (API_NAME, notebooks.fqdn)
+        for resolver in (CUSTOM, AZURE)
+    } == both.breaks
+    assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == api_only.breaks

@@ -206,3 +206,21 @@ def test_a_resolver_asked_none_of_the_names_is_skipped() -> None:
     ] == [(f.subject, f.status) for f in findings]
     assert findings[2].message == f"Resolver {AZURE} was asked none of the 1 names."
     assert ("168.63.129.16", None) == (findings[2].resource_id, findings[2].evidence)
+
+
+def test_the_matrix_of_a_failing_resolver_holds_its_first_twenty_failed_names() -> None:
+    """21 names time out through the VNet's server: the evidence keeps the matrix of the
+    first 20 (a bounded finding), the counts all 21."""
+    names = [expected_name(f"n{i:02d}.api.azureml.ms", record=f"n{i:02d}") for i in range(21)]
+    answers = [dns_answer(CUSTOM, (), fqdn=n.fqdn, rcode="TIMEOUT", chain=()) for n in names]
+
+    [finding] = [
+        f for f in check_findings(CHECK_ID, dns_facts(answers, names=names)) if f.subject == CUSTOM
+    ]
+
+    assert finding.evidence is not None
+    observed = finding.evidence.observed
+    assert ({"TIMEOUT": 21}, 21) == (observed["failed"], observed["asked"])
+    assert [n.fqdn for n in names[:20]] == list(
+        dict.fromkeys(c["fqdn"] for c in observed["resolutions"])
+    )
