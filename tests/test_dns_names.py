@@ -10,6 +10,7 @@ from netverify.azure.dns_names import (
     expected_names,
     forwarder_zones,
     registry_names,
+    storage_names,
     vault_names,
 )
 from netverify.facts import (
@@ -18,6 +19,7 @@ from netverify.facts import (
     ExpectedName,
     NameNote,
     PrivateEndpoint,
+    StorageAccount,
     ZoneGroupRecord,
 )
 from netverify.testing import arm_id, endpoint, key_vault, registry, workspace
@@ -238,5 +240,30 @@ def test_compute_instance_names_take_either_spelling_of_their_zone() -> None:
             "ci-a.eastus.instances.azureml.ms",
             "CI-A.eastus.instances.ml.azure.ms",
             "www.example.com",
+        )
+    ]
+
+
+def test_a_storage_account_needs_a_name_per_sub_resource_and_keeps_withheld_ips() -> None:
+    """Blob is served by an approved endpoint, and also listed by one whose connection is
+    pending (its IP withheld); no endpoint lists file, queue, table or dfs."""
+    account = StorageAccount(
+        arm_id("Microsoft.Storage/storageAccounts", "StData"), "StData", "rg", "Disabled"
+    )
+    approved = _pe("pe-blob", ("stdata.blob.core.windows.net", ("10.0.5.4",)))
+    pending = _pe("pe-blob-2", ("STDATA.blob.core.windows.net", ("10.0.5.9",)))
+
+    names = storage_names(PUBLIC, account, [approved], workspace(), withheld=[pending])
+
+    assert _rows(names) == [
+        (
+            "stdata.blob.core.windows.net",
+            "storage blob",
+            "privatelink.blob.core.windows.net",
+            "stdata",
+            ("blob.core.windows.net",),
+            ("customDnsConfigs",),
+            (EndpointAddresses(approved.id, ("10.0.5.4",), VNET),),
+            (EndpointAddresses(pending.id, ("10.0.5.9",), VNET),),
         )
     ]
