@@ -169,7 +169,7 @@ def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() 
     spoke_inbound = InboundEndpoint(
         SPOKE_VNET_ID + "-resolver/inboundEndpoints/in", "10.2.0.68", SPOKE_VNET_ID
     )
-    pl = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    pl = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68", "10.0.0.69")
     api = rule("api", "api.azureml.ms", "10.2.0.68", "192.168.10.4")
     ruleset = ForwardingRuleset(RULESET, (mixed_case(VNET_ID), SPOKE_VNET_ID), (pl, api))
     facts = dns_facts(
@@ -185,7 +185,7 @@ def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() 
     assert (Status.FAIL, RULESET) == (finding.status, finding.resource_id)
     assert finding.message == (
         "Ruleset rs (linked to vnet-hub, vnet-spoke) forwards privatelink.api.azureml.ms to "
-        "10.0.0.68 (rule pl); forwards api.azureml.ms to 10.2.0.68, 192.168.10.4 (rule api): "
+        "10.0.0.68, 10.0.0.69 (rule pl); forwards api.azureml.ms to 10.2.0.68, 192.168.10.4 (rule api): "
         "an inbound endpoint in a VNet the ruleset is linked to, so every query for those "
         "names loops back to Azure DNS of that VNet and fails."
     )
@@ -193,7 +193,12 @@ def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() 
     assert dict(finding.evidence.observed) == {
         "linked_vnets": [mixed_case(VNET_ID), SPOKE_VNET_ID],
         "rules": [
-            {"id": pl.id, "domainName": pl.domain, "targets": ["10.0.0.68"], "enabled": True},
+            {
+                "id": pl.id,
+                "domainName": pl.domain,
+                "targets": ["10.0.0.68", "10.0.0.69"],
+                "enabled": True,
+            },
             {
                 "id": api.id,
                 "domainName": api.domain,
@@ -214,7 +219,7 @@ def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() 
         "Drop rule pl, api from ruleset rs, or unlink the ruleset from vnet-hub, vnet-spoke: "
         "Azure DNS of a VNet linked to the private DNS zones already answers "
         "privatelink.api.azureml.ms, and a rule for it must point at a DNS server outside "
-        "those VNets (on premises), never at the inbound endpoint 10.0.0.68."
+        "those VNets (on premises), never at the inbound endpoint 10.0.0.68, 10.0.0.69."
     )
     assert finding.remediation.command == (
         f"az dns-resolver forwarding-rule delete --ids {pl.id}; "
@@ -264,3 +269,22 @@ def test_each_looping_rule_breaks_only_the_names_it_covers() -> None:
         for resolver in (CUSTOM, AZURE)
     } == both.breaks
     assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == api_only.breaks
+
+
+def test_a_ruleset_linked_to_the_agent_and_a_spoke_vnet_without_a_loop_passes() -> None:
+    ruleset = ForwardingRuleset(
+        RULESET, (VNET_ID, SPOKE_VNET_ID), (rule("corp", "corp.example", "192.168.10.4"),)
+    )
+    facts = dns_facts(
+        healthy_answers(),
+        endpoint_vnets=[spoke_vnet()],
+        private_resolvers=[Read("resolvers", value=PrivateResolvers((INBOUND,), (ruleset,)))],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.PASS, RULESET) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub, vnet-spoke) sends no Azure ML name back to an inbound "
+        "endpoint."
+    )

@@ -115,3 +115,20 @@ def test_nothing_is_compared_without_a_host_answer_or_a_vnet_answer() -> None:
     assert [] == check_statuses(CHECK_ID, dns_facts(stale, host_resolver=False))
     assert [] == check_statuses(CHECK_ID, dns_facts(healthy_answers(failing=(HOST,))))
     assert [] == check_statuses(CHECK_ID, dns_facts(failing_vnet))
+
+
+def test_the_host_differing_from_both_vnet_servers_names_both() -> None:
+    answers = [
+        dns_answer(HOST, ("10.0.1.55",)),
+        dns_answer(CUSTOM),
+        dns_answer(SECOND_SERVER.name),
+    ]
+    facts = dns_facts(answers, vnet=TWO_SERVERS_VNET, resolvers=[*RESOLVERS, SECOND_SERVER])
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert finding.message == (
+        f"The host resolver (/etc/resolv.conf) answers {API_NAME} with private 10.0.1.55, the "
+        f"VNet's DNS ({CUSTOM}, {SECOND_SERVER.name}) with private 10.0.1.5: this machine does "
+        "not use the VNet's DNS, or a local cache is stale."
+    )
