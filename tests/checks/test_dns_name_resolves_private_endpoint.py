@@ -35,7 +35,6 @@ from netverify.testing import (
     dns_facts,
     expected_name,
     failed,
-    failed_list,
     healthy_answers,
     mixed_case,
     only_finding,
@@ -178,7 +177,12 @@ def test_each_failed_read_is_said_with_what_could_not_be_read() -> None:
     an online endpoint list or on the agent's VNet is not knowing (error). The name is still
     judged, by the host (the VNet unread)."""
     pe = failed(ENDPOINT_ID, ReadProblem.NOT_FOUND, status_code=404)
-    endpoints = failed_list(arm_id(WORKSPACE_TYPE, "mlw-test"))
+    endpoints = failed(
+        f"{arm_id(WORKSPACE_TYPE, 'mlw-test')}/onlineEndpoints",
+        ReadProblem.NOT_FOUND,
+        status_code=404,
+        message="ARM answered 404",
+    )
     vnet = failed(VNET_ID, ReadProblem.NOT_FOUND, status_code=404, message="ARM answered 404")
     facts = dns_facts(healthy_answers(), private_endpoints=[pe], gaps=[endpoints], vnet=vnet)
 
@@ -193,8 +197,7 @@ def test_each_failed_read_is_said_with_what_could_not_be_read() -> None:
         (
             Status.ERROR,
             endpoints.resource_id,
-            f"Cannot read the online endpoint list {endpoints.resource_id}: ARM answered 503 "
-            "after retries",
+            f"Cannot read the online endpoint list {endpoints.resource_id}: ARM answered 404",
         ),
         (Status.ERROR, VNET_ID, f"Cannot read the agent VNet {VNET_ID}: ARM answered 404"),
         (
@@ -385,6 +388,8 @@ def test_the_address_of_an_endpoint_not_approved_is_named_as_such() -> None:
         "to its private endpoint 10.0.1.5, 10.0.1.6 (the address of a private endpoint whose "
         "connection is not Approved: privateendpoint_connection_approved)."
     )
+    assert finding.remediation is not None
+    assert finding.remediation.text.endswith("it must return 10.0.1.5, 10.0.1.6.")
     assert {
         Link.record(API_NAME),
         Link.answer(API_NAME, HOST),
