@@ -16,6 +16,7 @@ from netverify.checklib.dns import (
     exists_privately,
     impact,
     looping_rules,
+    name_evidence,
     record_breaks,
     record_names,
     resolutions,
@@ -23,6 +24,7 @@ from netverify.checklib.dns import (
     serving_zones,
     wrong_address_needs,
 )
+from netverify.config import WORKSPACE_TYPE
 from netverify.facts import (
     DnsAnswer,
     DnsFacts,
@@ -37,12 +39,14 @@ from netverify.testing import (
     API_NAME,
     AZURE,
     CUSTOM,
+    ENDPOINT_ID,
     HOST,
     RESOLVERS,
     SECOND_SERVER,
     TWO_SERVERS_VNET,
     VNET_ID,
     ZONE_ID,
+    arm_id,
     dns_answer,
     dns_facts,
     expected_name,
@@ -232,3 +236,27 @@ def test_a_zone_data_fail_breaks_the_record_of_each_name() -> None:
     names = [expected_name(API_NAME.upper()), expected_name("b.api.azureml.ms")]
 
     assert {Link.record(API_NAME), Link.record("b.api.azureml.ms")} == record_breaks(names)
+
+
+def test_a_project_name_says_its_hub_in_the_evidence() -> None:
+    """A hub-based project's scoring name is served by its hub's endpoint: the evidence names
+    the hub beside the project; a workspace's own name has no hub keys."""
+    hub_id = arm_id(WORKSPACE_TYPE, "hub-a")
+    name = dataclasses.replace(
+        expected_name(), purpose="scoring", hub_id=hub_id, hub_name="hub-a", sources=("scoringUri",)
+    )
+    dns = _dns(healthy_answers(), names=[name])
+
+    evidence = name_evidence(dns, name)
+
+    assert {k: v for k, v in evidence.items() if k != "resolutions"} == {
+        "fqdn": API_NAME,
+        "purpose": "scoring",
+        "workspace": "mlw-test",
+        "hub": "hub-a",
+        "hub_id": hub_id,
+        "private_endpoints": [ENDPOINT_ID],
+        "sources": ["scoringUri"],
+    }
+    assert [HOST, CUSTOM, AZURE] == [c["resolver"] for c in evidence["resolutions"]]  # type: ignore[union-attr]
+    assert "hub" not in name_evidence(dns, expected_name())
