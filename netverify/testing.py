@@ -621,3 +621,8 @@ def failed_list(parent_id: str, listed: str = "onlineEndpoints") -> Read[Any]:
         message="ARM answered 503 after retries",
         status_code=503,
     )
+
+
+# A second DNS server the hub VNet hands out (10.0.0.5), beside CUSTOM (10.0.0.4).
+SECOND_SERVER = Resolver("custom 10.0.0.5", ResolverKind.CUSTOM, "10.0.0.5", ("10.0.0.5:53",))
+TWO_SERVERS_VNET = VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ("10.0.0.4", "10.0.0.5"))

@@ -344,6 +344,13 @@ def _record(name: ExpectedName, zone: str) -> str:
     return name.fqdn.removesuffix("." + zone) if name.fqdn != zone else "@"
 
 
+def _owner(name: ExpectedName, zone: str) -> str:
+    """The record's owner as a zone-file line spells it in full: ``<record>.<zone>.``, the
+    zone's own name for its apex (``@``)."""
+    record = _record(name, zone)
+    return f"{zone}." if record == "@" else f"{record}.{zone}."
+
+
 def _why(answer: DnsAnswer, name: ExpectedName) -> str:
     said = describe(answer)
     if any(c == name.zone_name or c.endswith("." + name.zone_name) for c in answer.cname_chain):
@@ -372,7 +379,7 @@ def _remediation(
     cause explains, what to look at (never a forwarder the evidence does not call for)."""
     lines = sorted(
         {
-            f"{_record(n, zone)}.{zone}. IN A {ip}"
+            f"{_owner(n, zone)} IN A {ip}"
             for zone, names in local.items()
             for n, _ in names
             for ip in n.expected_ips

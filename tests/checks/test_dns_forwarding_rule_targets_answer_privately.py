@@ -18,6 +18,8 @@ from netverify.facts import (
     Read,
     ReadFailure,
     ReadProblem,
+    Resolver,
+    ResolverKind,
     rule_target_label,
 )
 from netverify.model import Link, Status
@@ -26,10 +28,12 @@ from netverify.testing import (
     AZURE,
     CUSTOM,
     HOST,
+    RESOLVERS,
     VNET_ID,
     check_findings,
     dns_answer,
     dns_facts,
+    expected_name,
     healthy_answers,
     only_finding,
     private_zone,
@@ -303,3 +307,203 @@ def test_the_answer_is_judged_not_its_ips() -> None:
     facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (good,)), azure=("10.0.9.9",))
 
     assert [Status.PASS] == [f.status for f in check_findings(CHECK_ID, facts)]
+
+
+# -- Several VNets, rules, names and targets (messages, evidence and fixes in full) ----------
+
+INBOUND_SERVER = Resolver("custom 10.21.0.4", ResolverKind.CUSTOM, "10.21.0.4", ("10.21.0.4:53",))
+SCORING = "ep-a.eastus.inference.ml.azure.com"
+
+
+def _with_resolvers(facts: Facts, *rulesets: ForwardingRuleset) -> Facts:
+    assert facts.dns is not None
+    read = Read(
+        "/subscriptions/s/providers/Microsoft.Network/dnsResolvers",
+        value=PrivateResolvers((ELSEWHERE,), rulesets),
+    )
+    return dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, private_resolvers=(read,)))
+
+
+def test_a_ruleset_linked_to_two_vnets_is_judged_through_each_path() -> None:
+    """rs applies in the agent's VNet (Azure DNS asked) and in the DNS VNet, whose inbound
+    endpoint is the VNet's custom server: both answer publicly through the rule. The zone is
+    linked to the DNS VNet only, so deleting the rule would not do in the hub, and the only
+    inbound endpoint is in a VNet rs is linked to: no command. The host answered otherwise (a
+    cache), so its answer is not what the rule breaks."""
+    bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4", "192.168.10.5")
+    answers = [
+        dns_answer(HOST, chain=()),
+        dns_answer(INBOUND_SERVER.name, PUBLIC, chain=()),
+        dns_answer(AZURE, PUBLIC, chain=()),
+    ]
+    facts = _with_resolvers(
+        dns_facts(
+            answers,
+            zones=[private_zone(linked=(DNS_VNET,))],
+            resolvers=[RESOLVERS[0], INBOUND_SERVER, RESOLVERS[2]],
+        ),
+        ForwardingRuleset(RULESET, (VNET_ID, DNS_VNET), (bad,)),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.FAIL, RULESET) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub, vnet-dns) sends 1 name(s) under "
+        "privatelink.api.azureml.ms (rule pl) to 192.168.10.4, 192.168.10.5, which answer(s) "
+        f"public 52.160.0.1 for e.g. {API_NAME}: Azure DNS there hands that answer to every "
+        "client instead of the private endpoint's IPs."
+    )
+    assert finding.evidence is not None
+    observed = finding.evidence.observed
+    assert [VNET_ID, DNS_VNET] == observed["linked_vnets"]
+    assert [(VNET_ID, AZURE), (DNS_VNET, INBOUND_SERVER.name)] == [
+        (r["vnet"], r["resolver"]) for r in observed["routes"]
+    ]
+    assert [
+        {"rule": bad.id, "fqdn": API_NAME, "resolver": r, "answer": "public 52.160.0.1"}
+        for r in (AZURE, INBOUND_SERVER.name)
+    ] == observed["wrong_targets"]
+    assert {"answer": "the private endpoint's IPs"} == dict(finding.evidence.expected)
+    assert finding.remediation is not None and finding.remediation.command is None
+    assert finding.remediation.text == (
+        "Rule pl of ruleset rs sends privatelink.api.azureml.ms to 192.168.10.4, 192.168.10.5, "
+        "which answers public 52.160.0.1. Point it at DNS servers that forward the zone to "
+        "Azure DNS (168.63.129.16) of a VNet linked to the private DNS zone, e.g. a Private "
+        "Resolver inbound endpoint in a VNet this ruleset is not linked to."
+    )
+    assert {
+        Link.route(API_NAME, AZURE),
+        Link.answer(API_NAME, AZURE),
+        Link.route(API_NAME, INBOUND_SERVER.name),
+        Link.answer(API_NAME, INBOUND_SERVER.name),
+    } == finding.breaks
+
+
+def test_two_rules_of_one_ruleset_each_sending_a_name_wrong_are_both_named_and_deleted() -> None:
+    """The API rule's target answers with a private and a public address (not all private:
+    the rule is not proven right), the inference rule's target does not answer; both targets
+    were asked directly. The zone linked to the hub answers both names once the rules are
+    gone: both are deleted, one command each."""
+    scoring = dataclasses.replace(
+        expected_name(SCORING, ips=("10.0.1.7",), record="*.g.inference.eastus"),
+        purpose="scoring",
+        forwarder_zones=("inference.ml.azure.com",),
+    )
+    api = rule("api", "api.azureml.ms", "192.168.10.4")
+    inference = rule("inf", "inference.ml.azure.com", "192.168.10.6")
+    mixed = ("10.0.1.5", "52.160.0.1")
+    answers = [
+        *(dns_answer(r, mixed, chain=()) for r in (HOST, AZURE)),
+        *(dns_answer(r, ("52.160.0.2",), fqdn=SCORING, chain=()) for r in (HOST, AZURE)),
+    ]
+    facts = _with_resolvers(
+        dns_facts(
+            answers,
+            names=[expected_name(), scoring],
+            zones=[
+                private_zone(
+                    {"ws.workspace.eastus": ("10.0.1.5",), "*.g.inference.eastus": ("10.0.1.7",)}
+                )
+            ],
+        ),
+        ForwardingRuleset(RULESET, (VNET_ID,), (api, inference)),
+    )
+    assert facts.dns is not None
+    direct = (
+        dns_answer(rule_target_label("192.168.10.4"), PUBLIC, chain=()),
+        dns_answer(rule_target_label("192.168.10.6"), (), fqdn=SCORING, rcode="TIMEOUT", chain=()),
+    )
+    facts = dataclasses.replace(
+        facts, dns=dataclasses.replace(facts.dns, rule_target_answers=direct)
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub) sends 1 name(s) under api.azureml.ms (rule api) to "
+        f"192.168.10.4, which answer(s) public 10.0.1.5, 52.160.0.1 for e.g. {API_NAME} (asked "
+        "directly: 192.168.10.4 public 52.160.0.1); sends 1 name(s) under inference.ml.azure.com "
+        f"(rule inf) to 192.168.10.6, which answer(s) public 52.160.0.2 for e.g. {SCORING} "
+        "(asked directly: 192.168.10.6 TIMEOUT): Azure DNS there hands that answer to every "
+        "client instead of the private endpoint's IPs."
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        "Rule api of ruleset rs sends api.azureml.ms to 192.168.10.4, which answers public "
+        "10.0.1.5, 52.160.0.1. Azure DNS of the linked VNets answers those names from the "
+        "private DNS zones linked there once the rule is gone: delete the rule. "
+        "Rule inf of ruleset rs sends inference.ml.azure.com to 192.168.10.6, which answers "
+        "public 52.160.0.2. Azure DNS of the linked VNets answers those names from the "
+        "private DNS zones linked there once the rule is gone: delete the rule."
+    )
+    assert finding.remediation.command == (
+        f"az dns-resolver forwarding-rule delete --ids {api.id}; "
+        f"az dns-resolver forwarding-rule delete --ids {inference.id}"
+    )
+    assert {
+        link
+        for fqdn in (API_NAME, SCORING)
+        for link in (Link.route(fqdn, AZURE), Link.answer(fqdn, AZURE), Link.answer(fqdn, HOST))
+    } == finding.breaks
+
+
+def test_one_target_of_two_answering_privately_is_enough() -> None:
+    """One target answers the private IP when asked directly, the other times out: the rule
+    can give the right answer, so the public answer Azure DNS gave is not the rule's fault."""
+    pl = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4", "192.168.10.5")
+    facts = asked_directly(
+        world(ForwardingRuleset(RULESET, (VNET_ID,), (pl,))),
+        ("192.168.10.4", (), "TIMEOUT"),
+        ("192.168.10.5", ("10.0.1.5",), "NOERROR"),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.PASS, RULESET) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub) sends the 1 name(s) the workspaces need under its "
+        "rules to targets that answer with their private endpoints' IPs."
+    )
+    assert finding.evidence is not None
+    assert [] == finding.evidence.observed["wrong_targets"]
+
+
+def test_an_inbound_endpoint_is_proposed_only_when_its_zones_answer_every_name() -> None:
+    """The rule sends two names to a server that fails them; the DNS VNet's linked zone holds
+    the API record but not the certificate's: repointing the rule at its inbound endpoint
+    would still break one name, so no command is guessed."""
+    cert = expected_name(
+        "ws.workspace.eastus.cert.api.azureml.ms",
+        ips=("10.0.1.6",),
+        record="ws.workspace.eastus.cert",
+    )
+    bad = rule("api", "api.azureml.ms", "10.9.9.9")
+    answers = [
+        dns_answer(r, (), fqdn=n.fqdn, rcode="SERVFAIL", chain=())
+        for n in (expected_name(), cert)
+        for r in (HOST, AZURE)
+    ]
+    facts = _with_resolvers(
+        dns_facts(
+            answers,
+            names=[expected_name(), cert],
+            zones=[private_zone(linked=(DNS_VNET,))],
+            resolvers=[RESOLVERS[0], RESOLVERS[2]],
+        ),
+        ForwardingRuleset(RULESET, (VNET_ID,), (bad,)),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert finding.message.startswith(
+        "Ruleset rs (linked to vnet-hub) sends 2 name(s) under api.azureml.ms (rule api) to "
+        f"10.9.9.9, which answer(s) SERVFAIL for e.g. {API_NAME}:"
+    )
+    assert finding.remediation is not None and finding.remediation.command is None
+    assert finding.remediation.text.endswith(
+        "which answers SERVFAIL. Point it at DNS servers that forward the zone to Azure DNS "
+        "(168.63.129.16) of a VNet linked to the private DNS zone, e.g. a Private Resolver "
+        "inbound endpoint in a VNet this ruleset is not linked to."
+    )

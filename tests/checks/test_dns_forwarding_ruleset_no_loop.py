@@ -18,8 +18,21 @@ from netverify.facts import (
     ReadFailure,
     ReadProblem,
 )
-from netverify.model import Status
-from netverify.testing import VNET_ID, check_findings, dns_facts, healthy_answers, only_finding
+from netverify.model import Link, Status
+from netverify.testing import (
+    API_NAME,
+    AZURE,
+    CUSTOM,
+    SPOKE_VNET_ID,
+    VNET_ID,
+    check_findings,
+    dns_facts,
+    expected_name,
+    healthy_answers,
+    mixed_case,
+    only_finding,
+    spoke_vnet,
+)
 
 CHECK_ID = "dns_forwarding_ruleset_no_loop"
 RULESET = VNET_ID.split("/providers/")[0] + "/providers/Microsoft.Network/dnsForwardingRulesets/rs"
@@ -70,6 +83,8 @@ def test_a_rule_back_to_the_inbound_endpoint_of_a_linked_vnet_fails() -> None:
         "Drop rule pl from ruleset rs, or unlink the ruleset from vnet-hub"
         in finding.remediation.text
     )
+    # The privatelink rule catches the name through its CNAME target, not the name itself.
+    assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == finding.breaks
 
 
 def test_a_public_zone_rule_back_to_the_endpoint_fails_too() -> None:
@@ -139,5 +154,137 @@ def test_an_unreadable_ruleset_list_is_said() -> None:
 
     finding = only_finding(CHECK_ID, facts)
 
-    assert Status.SKIPPED is finding.status
-    assert "could not be read (ARM answered 403 (forbidden))" in finding.message
+    assert (Status.SKIPPED, failed.resource_id) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "The DNS resolvers and forwarding rulesets could not be read (ARM answered 403 "
+        "(forbidden)): a forwarding loop there would go unseen."
+    )
+
+
+def test_two_loops_through_the_agent_and_a_spoke_endpoint_vnet_are_both_named() -> None:
+    """The ruleset is linked to the agent's VNet (its id spelled in another case) and to the
+    spoke holding a private endpoint (read as the endpoint's VNet); each has an inbound
+    endpoint, and a rule sends a workspace zone to each: both rules loop, both are deleted,
+    and the routes of the resolvers whose Azure DNS is in a linked VNet break."""
+    spoke_inbound = InboundEndpoint(
+        SPOKE_VNET_ID + "-resolver/inboundEndpoints/in", "10.2.0.68", SPOKE_VNET_ID
+    )
+    pl = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68", "10.0.0.69")
+    api = rule("api", "api.azureml.ms", "10.2.0.68", "192.168.10.4")
+    ruleset = ForwardingRuleset(RULESET, (mixed_case(VNET_ID), SPOKE_VNET_ID), (pl, api))
+    facts = dns_facts(
+        healthy_answers(),
+        endpoint_vnets=[spoke_vnet()],
+        private_resolvers=[
+            Read("resolvers", value=PrivateResolvers((INBOUND, spoke_inbound), (ruleset,)))
+        ],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.FAIL, RULESET) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub, vnet-spoke) forwards privatelink.api.azureml.ms to "
+        "10.0.0.68, 10.0.0.69 (rule pl); forwards api.azureml.ms to 10.2.0.68, 192.168.10.4 (rule api): "
+        "an inbound endpoint in a VNet the ruleset is linked to, so every query for those "
+        "names loops back to Azure DNS of that VNet and fails."
+    )
+    assert finding.evidence is not None
+    assert dict(finding.evidence.observed) == {
+        "linked_vnets": [mixed_case(VNET_ID), SPOKE_VNET_ID],
+        "rules": [
+            {
+                "id": pl.id,
+                "domainName": pl.domain,
+                "targets": ["10.0.0.68", "10.0.0.69"],
+                "enabled": True,
+            },
+            {
+                "id": api.id,
+                "domainName": api.domain,
+                "targets": ["10.2.0.68", "192.168.10.4"],
+                "enabled": True,
+            },
+        ],
+        "inbound_endpoints": [
+            {"id": INBOUND.id, "ip": "10.0.0.68", "vnet": VNET_ID},
+            {"id": spoke_inbound.id, "ip": "10.2.0.68", "vnet": SPOKE_VNET_ID},
+        ],
+    }
+    assert {"rule_targets": "DNS servers outside the linked VNets"} == dict(
+        finding.evidence.expected
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        "Drop rule pl, api from ruleset rs, or unlink the ruleset from vnet-hub, vnet-spoke: "
+        "Azure DNS of a VNet linked to the private DNS zones already answers "
+        "privatelink.api.azureml.ms, and a rule for it must point at a DNS server outside "
+        "those VNets (on premises), never at the inbound endpoint 10.0.0.68, 10.0.0.69."
+    )
+    assert finding.remediation.command == (
+        f"az dns-resolver forwarding-rule delete --ids {pl.id}; "
+        f"az dns-resolver forwarding-rule delete --ids {api.id}"
+    )
+    assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == finding.breaks
+
+
+def test_without_names_to_resolve_no_ruleset_is_judged() -> None:
+    loop = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    facts = with_rulesets(ForwardingRuleset(RULESET, (VNET_ID,), (loop,)))
+    assert facts.dns is not None
+
+    assert [Status.FAIL] == [f.status for f in check_findings(CHECK_ID, facts)]
+    assert [] == check_findings(
+        CHECK_ID, dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, expected=()))
+    )
+
+
+def test_each_looping_rule_breaks_only_the_names_it_covers() -> None:
+    """Two looping rules, one per privatelink zone; the notebooks name is not resolved
+    through the API rule, nor the API name through the notebooks rule - each name's routes
+    break because of the one rule that covers it."""
+    notebooks = dataclasses.replace(
+        expected_name("ml-a.eastus.notebooks.azure.net", record="ml-a.eastus"),
+        zone_name="privatelink.notebooks.azure.net",
+    )
+    api = rule("pl", "privatelink.api.azureml.ms", "10.0.0.68")
+    nb = rule("nb", "privatelink.notebooks.azure.net", "10.0.0.68")
+    facts = with_rulesets(ForwardingRuleset(RULESET, (VNET_ID,), (api, nb)))
+    assert facts.dns is not None
+    only_api = dataclasses.replace(facts.dns, expected=(expected_name(), notebooks))
+    one_rule = with_rulesets(ForwardingRuleset(RULESET, (VNET_ID,), (api,)))
+    assert one_rule.dns is not None
+
+    both = only_finding(CHECK_ID, dataclasses.replace(facts, dns=only_api))
+    api_only = only_finding(
+        CHECK_ID,
+        dataclasses.replace(
+            one_rule, dns=dataclasses.replace(one_rule.dns, expected=(expected_name(), notebooks))
+        ),
+    )
+
+    assert {
+        Link.route(fqdn, resolver)
+        for fqdn in (API_NAME, notebooks.fqdn)
+        for resolver in (CUSTOM, AZURE)
+    } == both.breaks
+    assert {Link.route(API_NAME, CUSTOM), Link.route(API_NAME, AZURE)} == api_only.breaks
+
+
+def test_a_ruleset_linked_to_the_agent_and_a_spoke_vnet_without_a_loop_passes() -> None:
+    ruleset = ForwardingRuleset(
+        RULESET, (VNET_ID, SPOKE_VNET_ID), (rule("corp", "corp.example", "192.168.10.4"),)
+    )
+    facts = dns_facts(
+        healthy_answers(),
+        endpoint_vnets=[spoke_vnet()],
+        private_resolvers=[Read("resolvers", value=PrivateResolvers((INBOUND,), (ruleset,)))],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.PASS, RULESET) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Ruleset rs (linked to vnet-hub, vnet-spoke) sends no Azure ML name back to an inbound "
+        "endpoint."
+    )

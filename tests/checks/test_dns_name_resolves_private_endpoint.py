@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import dataclasses
 
-from netverify.facts import EndpointAddresses, ExpectedName
-from netverify.model import Status
+from netverify.config import WORKSPACE_TYPE
+from netverify.facts import (
+    DnsAnswer,
+    EndpointAddresses,
+    ExpectedName,
+    Facts,
+    NameNote,
+    PrivateEndpointConnection,
+    Read,
+    ReadFailure,
+    ReadProblem,
+    VirtualNetwork,
+)
+from netverify.model import Link, Status
 from netverify.testing import (
     API_NAME,
     AZURE,
     CUSTOM,
     ENDPOINT_ID,
     HOST,
+    RESOLVERS,
+    SECOND_SERVER,
+    TWO_SERVERS_VNET,
     VNET_ID,
+    arm_id,
     check_findings,
     check_statuses,
     dns_answer,
     dns_facts,
     expected_name,
+    failed,
     healthy_answers,
+    mixed_case,
     only_finding,
+    workspace,
 )
 
 CHECK_ID = "dns_name_resolves_private_endpoint"
@@ -130,3 +149,272 @@ def test_answer_of_an_endpoint_the_agent_cannot_reach_fails() -> None:
     assert Status.FAIL is finding.status
     assert "not to its private endpoint 10.2.0.5" in finding.message
     assert [SPOKE_ENDPOINT] == finding.evidence.observed["private_endpoints"]
+
+
+# -- Failed reads, notes, several resolvers and IPs, withheld endpoints (in full) -----------
+
+TWO_IPS = ("10.0.1.5", "10.0.1.6")
+PENDING_ENDPOINT = ENDPOINT_ID.replace("pe-mlw-test", "pe-mlw-pending")
+
+
+def _two_ip_name() -> ExpectedName:
+    return expected_name(ips=TWO_IPS)
+
+
+def _vnet_servers(*answers: DnsAnswer, names: list[ExpectedName] | None = None) -> Facts:
+    """No host resolver: the VNet's two DNS servers (and Azure DNS) judge the name."""
+    return dns_facts(
+        list(answers),
+        names=names or [_two_ip_name()],
+        vnet=TWO_SERVERS_VNET,
+        resolvers=[*RESOLVERS, SECOND_SERVER],
+        host_resolver=False,
+    )
+
+
+def test_each_failed_read_is_said_with_what_could_not_be_read() -> None:
+    """A 404 on a private endpoint the workspace links to is a broken link (fail); a 404 on
+    an online endpoint list or on the agent's VNet is not knowing (error). The name is still
+    judged, by the host (the VNet unread)."""
+    pe = failed(ENDPOINT_ID, ReadProblem.NOT_FOUND, status_code=404)
+    endpoints = failed(
+        f"{arm_id(WORKSPACE_TYPE, 'mlw-test')}/onlineEndpoints",
+        ReadProblem.NOT_FOUND,
+        status_code=404,
+        message="ARM answered 404",
+    )
+    vnet = failed(VNET_ID, ReadProblem.NOT_FOUND, status_code=404, message="ARM answered 404")
+    facts = dns_facts(healthy_answers(), private_endpoints=[pe], gaps=[endpoints], vnet=vnet)
+
+    findings = check_findings(CHECK_ID, facts)
+
+    assert [(f.status, f.resource_id, f.message) for f in findings] == [
+        (
+            Status.FAIL,
+            ENDPOINT_ID,
+            f"The linked private endpoint {ENDPOINT_ID} does not exist (ARM answered 404).",
+        ),
+        (
+            Status.ERROR,
+            endpoints.resource_id,
+            f"Cannot read the online endpoint list {endpoints.resource_id}: ARM answered 404",
+        ),
+        (Status.ERROR, VNET_ID, f"Cannot read the agent VNet {VNET_ID}: ARM answered 404"),
+        (
+            Status.PASS,
+            API_NAME,
+            f"{API_NAME} (workspace API of mlw-test) resolves to its private endpoint 10.0.1.5.",
+        ),
+    ]
+
+
+def test_a_name_deliberately_not_judged_is_a_skip_with_why_and_no_agent_vnet_is_fine() -> None:
+    facts = dns_facts(healthy_answers(), agent_vnet=False)
+    assert facts.dns is not None
+    note = NameNote(f"{ENDPOINT_ID}/k8s", arm_id(WORKSPACE_TYPE, "mlw-test"), "Not judged: why.")
+    facts = dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, notes=(note,)))
+
+    findings = check_findings(CHECK_ID, facts)
+
+    assert [(f.status, f.resource_id, f.message, f.subject) for f in findings[:1]] == [
+        (Status.SKIPPED, note.resource_id, "Not judged: why.", note.workspace_id)
+    ]
+    assert [Status.SKIPPED, Status.PASS] == [f.status for f in findings]
+
+
+def test_a_scoring_name_no_endpoint_serves_names_the_workspace_endpoints_to_show() -> None:
+    """The command lists the workspace's own private endpoints (its id read in another case),
+    not another workspace's; a workspace read that failed is passed over."""
+    scoring = dataclasses.replace(
+        expected_name("ep-a.eastus.inference.ml.azure.com", endpoints=(), record="*.g.eastus"),
+        purpose="scoring",
+    )
+    own = dataclasses.replace(
+        workspace(),
+        id=mixed_case(workspace().id),
+        private_endpoint_connections=(
+            PrivateEndpointConnection(f"{ENDPOINT_ID}/c", ENDPOINT_ID, "Approved", None),
+            PrivateEndpointConnection(f"{OTHER_ENDPOINT}/c", OTHER_ENDPOINT, "Approved", None),
+            PrivateEndpointConnection("/pending", None, "Pending", None),
+        ),
+    )
+    other = dataclasses.replace(
+        workspace("mlw-other"),
+        private_endpoint_connections=(
+            PrivateEndpointConnection(f"{SPOKE_ENDPOINT}/c", SPOKE_ENDPOINT, "Approved", None),
+        ),
+    )
+    reads = (
+        Read(arm_id(WORKSPACE_TYPE, "mlw-gone"), failure=ReadFailure(ReadProblem.FORBIDDEN, "403")),
+        Read(other.id, value=other),
+        Read(own.id, value=own),
+    )
+    facts = dns_facts(healthy_answers(scoring.fqdn), names=[scoring])
+
+    [finding] = check_findings(CHECK_ID, dataclasses.replace(facts, workspaces=reads))
+    [alone] = check_findings(CHECK_ID, facts)
+
+    assert (Status.FAIL, scoring.fqdn) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        f"{scoring.fqdn} (scoring of mlw-test) is served by no private endpoint: no private "
+        "endpoint of mlw-test lists *.g.eastus in its customDnsConfigs or zone group. A "
+        "workspace private endpoint created before online endpoints existed (May 2022) lacks "
+        "the scoring record."
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        "Recreate the private endpoint of workspace mlw-test (its customDnsConfigs lack the "
+        "scoring name, which Azure adds only at creation), then confirm the new one lists it "
+        "with the command below."
+    )
+    assert finding.remediation.command == (
+        "az network private-endpoint show --query customDnsConfigs --ids "
+        f"{ENDPOINT_ID} {OTHER_ENDPOINT}"
+    )
+    assert alone.remediation is not None
+    assert alone.remediation.command == (
+        "az network private-endpoint show --query customDnsConfigs --ids <private-endpoint-id>"
+    )
+
+
+def test_a_name_no_resolver_was_asked_about_is_an_error_naming_who_was_not_asked() -> None:
+    [finding] = check_findings(CHECK_ID, _vnet_servers())
+    # The VNet hands out no DNS server and Azure DNS is not configured: nobody to ask.
+    no_dns = VirtualNetwork(VNET_ID, "vnet-hub", ("10.0.0.0/16",), ())
+    [nobody] = check_findings(
+        CHECK_ID, dns_facts([], resolvers=[RESOLVERS[1]], host_resolver=False, vnet=no_dns)
+    )
+
+    assert (Status.ERROR, API_NAME) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        f"{API_NAME} (workspace API of mlw-test) has no recorded answer from custom 10.0.0.4, "
+        "custom 10.0.0.5: whether it resolves was not observed."
+    )
+    assert nobody.message == (
+        f"{API_NAME} (workspace API of mlw-test) has no recorded answer from any resolver (no "
+        "host resolver, no VNet DNS server): whether it resolves was not observed."
+    )
+
+
+def test_one_vnet_server_failing_beside_one_that_answers_right_passes() -> None:
+    """The name works through the VNet's DNS (dns_resolver_answers reports the failing one)."""
+    facts = _vnet_servers(
+        dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()), dns_answer(SECOND_SERVER.name, TWO_IPS)
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.PASS, API_NAME) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        f"{API_NAME} (workspace API of mlw-test) resolves to its private endpoint 10.0.1.5, "
+        "10.0.1.6."
+    )
+    assert finding.evidence is not None
+    assert {"addresses": list(TWO_IPS), "resolver": [CUSTOM, SECOND_SERVER.name]} == dict(
+        finding.evidence.expected
+    )
+
+
+def test_both_vnet_servers_failing_a_name_that_exists_fails_in_full() -> None:
+    facts = _vnet_servers(
+        dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()),
+        dns_answer(SECOND_SERVER.name, (), rcode="SERVFAIL", chain=()),
+        dns_answer(AZURE, TWO_IPS),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert finding.message == (
+        f"{API_NAME} (workspace API of mlw-test) does not resolve through custom 10.0.0.4, "
+        "custom 10.0.0.5 (TIMEOUT), although Azure DNS gives it its private endpoint 10.0.1.5, "
+        "10.0.1.6: the workload cannot resolve it (the DNS server's own finding says why)."
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        f"Follow the failing DNS findings of this run for {API_NAME}: zone missing or not "
+        "linked, record missing or stale, custom DNS server forwarders, host resolver. Check "
+        "the name by hand from a machine in the VNet with the command below; it must return "
+        "10.0.1.5, 10.0.1.6."
+    )
+    assert f"nslookup {API_NAME}" == finding.remediation.command
+    assert {
+        Link.record(API_NAME),
+        Link.answer(API_NAME, CUSTOM),
+        Link.answer(API_NAME, SECOND_SERVER.name),
+    } == finding.needs
+
+
+def test_both_vnet_servers_failing_a_name_nothing_shows_to_exist_is_an_error() -> None:
+    facts = dns_facts(
+        [
+            dns_answer(CUSTOM, (), rcode="TIMEOUT", chain=()),
+            dns_answer(SECOND_SERVER.name, (), rcode="SERVFAIL", chain=()),
+        ],
+        names=[_two_ip_name()],
+        vnet=TWO_SERVERS_VNET,
+        resolvers=[*RESOLVERS, SECOND_SERVER],
+        host_resolver=False,
+        zones=[],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (
+        Status.ERROR,
+        f"No answer for {API_NAME} from custom 10.0.0.4, custom 10.0.0.5: TIMEOUT.",
+    ) == (
+        finding.status,
+        finding.message,
+    )
+
+
+def test_the_address_of_an_endpoint_not_approved_is_named_as_such() -> None:
+    """The host answers exactly the IP of a second endpoint whose connection is pending."""
+    name = dataclasses.replace(
+        _two_ip_name(), withheld=(EndpointAddresses(PENDING_ENDPOINT, ("10.0.9.5",), VNET_ID),)
+    )
+    answers = [
+        dns_answer(HOST, ("10.0.9.5",)),
+        dns_answer(CUSTOM, TWO_IPS),
+        dns_answer(AZURE, TWO_IPS),
+    ]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[name]))
+
+    assert Status.FAIL is finding.status
+    assert finding.message == (
+        f"{API_NAME} (workspace API of mlw-test) resolves to private 10.0.9.5 through host, not "
+        "to its private endpoint 10.0.1.5, 10.0.1.6 (the address of a private endpoint whose "
+        "connection is not Approved: privateendpoint_connection_approved)."
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text.endswith("it must return 10.0.1.5, 10.0.1.6.")
+    assert {
+        Link.record(API_NAME),
+        Link.answer(API_NAME, HOST),
+        Link.address("10.0.9.5"),
+    } == finding.needs
+
+
+def test_a_public_answer_beside_a_withheld_endpoint_is_only_a_wrong_answer() -> None:
+    name = dataclasses.replace(
+        _two_ip_name(), withheld=(EndpointAddresses(PENDING_ENDPOINT, ("10.0.9.5",), VNET_ID),)
+    )
+    answers = [
+        dns_answer(HOST, ("52.1.1.1",), chain=()),
+        dns_answer(CUSTOM, ("52.1.1.1",), chain=()),
+        dns_answer(AZURE, TWO_IPS),
+    ]
+
+    finding = only_finding(CHECK_ID, dns_facts(answers, names=[name]))
+
+    assert finding.message == (
+        f"{API_NAME} (workspace API of mlw-test) resolves to public 52.1.1.1 through host, not "
+        "to its private endpoint 10.0.1.5, 10.0.1.6."
+    )
+    assert {
+        Link.record(API_NAME),
+        Link.answer(API_NAME, HOST),
+        Link.answer(API_NAME, CUSTOM),
+    } == finding.needs
