@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from netverify.facts import EndpointAddresses, ExpectedName
+from netverify.config import WORKSPACE_TYPE
+from netverify.facts import (
+    EndpointAddresses,
+    ExpectedName,
+    PrivateEndpointConnection,
+    Read,
+    Workspace,
+)
 from netverify.model import Status
 from netverify.testing import (
     API_NAME,
@@ -13,6 +20,7 @@ from netverify.testing import (
     ENDPOINT_ID,
     HOST,
     VNET_ID,
+    arm_id,
     check_findings,
     check_statuses,
     dns_answer,
@@ -20,6 +28,7 @@ from netverify.testing import (
     expected_name,
     healthy_answers,
     only_finding,
+    workspace,
 )
 
 CHECK_ID = "dns_name_resolves_private_endpoint"
@@ -93,6 +102,49 @@ def test_scoring_name_no_endpoint_serves_fails_with_why() -> None:
     )
     assert "before online endpoints existed (May 2022)" in finding.message
     assert finding.remediation is not None and "Recreate" in finding.remediation.text
+
+
+def _connected(ws_name: str, *endpoints: str | None, upper: bool = False) -> Read[Workspace]:
+    """A read workspace whose privateEndpointConnections name ``endpoints`` (None: a
+    connection without a private endpoint id); ``upper``: its id spelled upper-case."""
+    ws = workspace(ws_name)
+    ws = dataclasses.replace(ws, id=ws.id.upper()) if upper else ws
+    connections = tuple(
+        PrivateEndpointConnection(f"{ws.id}/privateEndpointConnections/c{i}", pe, "Approved", None)
+        for i, pe in enumerate(endpoints)
+    )
+    return Read(ws.id, value=dataclasses.replace(ws, private_endpoint_connections=connections))
+
+
+def test_scoring_names_no_endpoint_serves_name_their_own_workspace_endpoints() -> None:
+    """Several names served by no endpoint, of workspaces with several private endpoints (ids
+    spelled in another case than the names' workspace ids): each remediation lists its own
+    workspace's endpoints in their order; a workspace not read gets the placeholder."""
+    pe = ENDPOINT_ID.replace("pe-mlw-test", "PE-MLW-TEST-{}")
+    test = _connected("mlw-test", pe.format(1), None, pe.format(2), upper=True)
+    other = _connected("mlw-other", pe.format(3))
+    scoring = [
+        dataclasses.replace(
+            expected_name(f"ep-{n}.eastus.inference.ml.azure.com", endpoints=()),
+            purpose="scoring",
+            workspace_id=arm_id(WORKSPACE_TYPE, ws),
+            workspace_name=ws,
+        )
+        for n, ws in ((1, "mlw-test"), (2, "mlw-other"), (3, "mlw-unread"))
+    ]
+    answers = [
+        a for n in (1, 2, 3) for a in healthy_answers(f"ep-{n}.eastus.inference.ml.azure.com")
+    ]
+    facts = dataclasses.replace(dns_facts(answers, names=scoring), workspaces=(test, other))
+
+    fails = [f for f in check_findings(CHECK_ID, facts) if f.status is Status.FAIL]
+
+    show = "az network private-endpoint show --query customDnsConfigs --ids "
+    assert [(f.resource_id, f.remediation and f.remediation.command) for f in fails] == [
+        ("ep-1.eastus.inference.ml.azure.com", show + f"{pe.format(1)} {pe.format(2)}"),
+        ("ep-2.eastus.inference.ml.azure.com", show + pe.format(3)),
+        ("ep-3.eastus.inference.ml.azure.com", show + "<private-endpoint-id>"),
+    ]
 
 
 SPOKE_ENDPOINT = ENDPOINT_ID.replace("pe-mlw-test", "pe-mlw-spoke")
