@@ -182,3 +182,27 @@ def test_answer_of_an_endpoint_the_agent_cannot_reach_fails() -> None:
     assert Status.FAIL is finding.status
     assert "not to its private endpoint 10.2.0.5" in finding.message
     assert [SPOKE_ENDPOINT] == finding.evidence.observed["private_endpoints"]
+
+
+def test_checks_of_one_run_show_one_name_row_each_with_its_own_keys() -> None:
+    """The name's row is built once per run and shared by the checks that show it: this
+    check's evidence is the row itself, and a key another check adds (dns_answer_inside_vnet's
+    ``outside``) stays in that check's evidence."""
+    facts = dns_facts(healthy_answers())
+
+    [inside] = check_findings("dns_answer_inside_vnet", facts)
+    [mine] = check_findings(CHECK_ID, facts)
+
+    assert inside.evidence is not None and mine.evidence is not None and facts.dns is not None
+    assert inside.evidence.observed == {**mine.evidence.observed, "outside": {}}
+    assert mine.evidence.observed == {
+        "fqdn": API_NAME,
+        "purpose": "workspace API",
+        "workspace": "mlw-test",
+        "private_endpoints": [ENDPOINT_ID],
+        "sources": [],
+        "resolutions": mine.evidence.observed["resolutions"],
+    }
+    assert [r["resolver"] for r in mine.evidence.observed["resolutions"]] == [
+        r.name for r in facts.dns.resolvers
+    ]
