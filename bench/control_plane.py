@@ -1,7 +1,10 @@
 """Benchmark: a full control-plane run over a generated tenant, beside a naive sequential run.
 
     .venv/bin/python bench/control_plane.py [--subscriptions 50 --workspaces 500
-        --endpoints 2000 --latency-ms 40]
+        --endpoints 2000 --latency-ms 40] [--scales 1,4,10] [--skip-naive]
+
+``--skip-naive`` measures netverify alone (the naive reader takes minutes at 1x), for
+iterating on RSS and growth with ``--scales``; the speed-up is then not printed.
 
 The simulated ARM runs in this process; each implementation runs in a child process of its own
 (same token endpoint), so its peak RSS is its own (os.wait4). Both runs are measured in this one

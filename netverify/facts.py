@@ -861,16 +861,21 @@ class DnsFacts:
     # kept apart from ``resolvers``: no client of the VNet asks them itself.
     rule_target_answers: tuple[DnsAnswer, ...] = ()
     _index: dict[tuple[str, str], DnsAnswer] = field(init=False, repr=False, compare=False)
+    # Evidence the checks derive from these facts and several findings show alike (a name's
+    # row of the resolution matrix, ``checklib.dns.name_evidence``), by what it is derived
+    # from: built once per run and shared by those findings instead of copied into each.
+    evidence_memo: dict[Any, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Checks look answers up per (FQDN, resolver); an index keeps that O(1) at 5,000 names.
         index = {
-            (a.fqdn.lower(), a.resolver): a for a in (*self.answers, *self.rule_target_answers)
+            (_lower(a.fqdn), a.resolver): a for a in (*self.answers, *self.rule_target_answers)
         }
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "evidence_memo", {})
 
     def answer(self, fqdn: str, resolver: str) -> DnsAnswer | None:
-        return self._index.get((fqdn.lower(), resolver))
+        return self._index.get((_lower(fqdn), resolver))
 
     def resolvers_of(self, kind: ResolverKind) -> tuple[Resolver, ...]:
         return tuple(r for r in self.resolvers if r.kind is kind)
@@ -908,3 +913,8 @@ class DnsFacts:
 
     def zone(self, zone_id: str) -> Read[PrivateDnsZone] | None:
         return self.zones.get(zone_id.lower())
+
+
+def _lower(text: str) -> str:
+    """``text`` in lower case: ``text`` itself when it is already (no copy kept per answer)."""
+    return text if text.islower() or not text else text.lower()

@@ -34,6 +34,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         yield Finding(
             META, Status.SKIPPED, note.resource_id, note.message, subject=note.workspace_id
         )
+    endpoints_of = _endpoints_by_workspace(facts)
     hosts = [r.name for r in dns.resolvers_of(ResolverKind.HOST)]
     judged_by = hosts or vnet_resolver_names(dns)
     for name in dns.expected:
@@ -56,7 +57,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     "then confirm the new one lists it with the command below.",
                     "az network private-endpoint show --query customDnsConfigs --ids "
                     + " ".join(
-                        _endpoints_of(facts, name.workspace_id) or ["<private-endpoint-id>"]
+                        endpoints_of.get(name.workspace_id.lower()) or ["<private-endpoint-id>"]
                     ),
                 ),
             )
@@ -130,12 +131,15 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         )
 
 
-def _endpoints_of(facts: Facts, workspace_id: str) -> list[str]:
-    """The ids of the workspace's private endpoints (its privateEndpointConnections)."""
-    return [
-        c.private_endpoint_id
-        for read in facts.workspaces
-        if read.value is not None and read.value.id.lower() == workspace_id.lower()
-        for c in read.value.private_endpoint_connections
-        if c.private_endpoint_id
-    ]
+def _endpoints_by_workspace(facts: Facts) -> dict[str, list[str]]:
+    """The ids of each workspace's private endpoints (its privateEndpointConnections), by the
+    workspace's lower-case id: looked up once per name served by none."""
+    by_workspace: dict[str, list[str]] = {}
+    for read in facts.workspaces:
+        if read.value is not None:
+            by_workspace.setdefault(read.value.id.lower(), []).extend(
+                c.private_endpoint_id
+                for c in read.value.private_endpoint_connections
+                if c.private_endpoint_id
+            )
+    return by_workspace

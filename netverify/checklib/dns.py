@@ -229,16 +229,25 @@ def name_finding(
 
 
 def name_evidence(dns: DnsFacts, name: ExpectedName) -> dict[str, object]:
-    """Who needs the name, and its row of the resolution matrix."""
-    return {
-        "fqdn": name.fqdn,
-        "purpose": name.purpose,
-        "workspace": name.workspace_name,
-        **({"hub": name.hub_name, "hub_id": name.hub_id} if name.hub_id else {}),
-        "private_endpoints": list(name.private_endpoint_ids),
-        "sources": list(name.sources),
-        "resolutions": resolutions(dns, [name.fqdn]),
-    }
+    """Who needs the name, and its row of the resolution matrix.
+
+    Built once per name and run (``DnsFacts.evidence_memo``): every finding that shows the
+    name's row shares this one object, so no check changes it (one that adds keys spreads it
+    into a dict of its own)."""
+    memo = dns.evidence_memo
+    key = ("name_evidence", name)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = {
+            "fqdn": name.fqdn,
+            "purpose": name.purpose,
+            "workspace": name.workspace_name,
+            **({"hub": name.hub_name, "hub_id": name.hub_id} if name.hub_id else {}),
+            "private_endpoints": list(name.private_endpoint_ids),
+            "sources": list(name.sources),
+            "resolutions": resolutions(dns, [name.fqdn]),
+        }
+    return found
 
 
 # The troubleshooting guide's symptom of a registry the deployment cannot reach privately.

@@ -251,19 +251,20 @@ class ArmReader:
             ],
         )
 
-        # Type (lower case) -> (its ARM read, how its Resource Graph row parses): the types
-        # read_in_bulk reads. A row holds what the resource's GET holds; a registry's row
-        # holds its private-endpoint connections too (properties.privateEndpointConnections),
-        # which ARM lists apart.
-        self._bulk_kinds: dict[
-            str,
-            tuple[Callable[[str, ResourceId], Any], Callable[[Mapping[str, Any], ResourceId], Any]],
-        ] = {
+    def _bulk_kind(
+        self, kind: str
+    ) -> tuple[Callable[[str, ResourceId], Any], Callable[[Mapping[str, Any], ResourceId], Any]]:
+        """(its ARM read, how its Resource Graph row parses) of a type (lower case) that
+        read_in_bulk reads. A row holds what the resource's GET holds; a registry's row holds
+        its private-endpoint connections too (properties.privateEndpointConnections), which ARM
+        lists apart. (Built per call: bound methods kept on the reader would make it a cycle,
+        which keeps every read's future alive after the run until the garbage collector runs.)"""
+        return {
             WORKSPACE_TYPE.lower(): (self._read_workspace, parse_workspace),
             KEY_VAULT_TYPE.lower(): (self._read_key_vault, parse_key_vault),
             REGISTRY_TYPE.lower(): (self._read_registry, _registry_from_row),
             STORAGE_TYPE.lower(): (self._read_storage, parse_storage_account),
-        }
+        }[kind]
 
     @property
     def base_url(self) -> str:
@@ -523,7 +524,7 @@ class ArmReader:
         except Exception:  # each claimed id's own ARM read says what is wrong, if anything is
             answered = {}
         for key, (raw, future) in claimed.items():
-            read, parse = self._bulk_kinds[_bulk_type(raw)]
+            read, parse = self._bulk_kind(_bulk_type(raw))
             row = answered.get(key)
             if row is None:
                 pool.submit(_settle, future, self._attempt(raw, functools.partial(read, raw)))

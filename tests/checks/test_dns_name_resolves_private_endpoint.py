@@ -16,6 +16,7 @@ from netverify.facts import (
     ReadFailure,
     ReadProblem,
     VirtualNetwork,
+    Workspace,
 )
 from netverify.model import Link, Status
 from netverify.testing import (
@@ -112,6 +113,49 @@ def test_scoring_name_no_endpoint_serves_fails_with_why() -> None:
     )
     assert "before online endpoints existed (May 2022)" in finding.message
     assert finding.remediation is not None and "Recreate" in finding.remediation.text
+
+
+def _connected(ws_name: str, *endpoints: str | None, upper: bool = False) -> Read[Workspace]:
+    """A read workspace whose privateEndpointConnections name ``endpoints`` (None: a
+    connection without a private endpoint id); ``upper``: its id spelled upper-case."""
+    ws = workspace(ws_name)
+    ws = dataclasses.replace(ws, id=ws.id.upper()) if upper else ws
+    connections = tuple(
+        PrivateEndpointConnection(f"{ws.id}/privateEndpointConnections/c{i}", pe, "Approved", None)
+        for i, pe in enumerate(endpoints)
+    )
+    return Read(ws.id, value=dataclasses.replace(ws, private_endpoint_connections=connections))
+
+
+def test_scoring_names_no_endpoint_serves_name_their_own_workspace_endpoints() -> None:
+    """Several names served by no endpoint, of workspaces with several private endpoints (ids
+    spelled in another case than the names' workspace ids): each remediation lists its own
+    workspace's endpoints in their order; a workspace not read gets the placeholder."""
+    pe = ENDPOINT_ID.replace("pe-mlw-test", "PE-MLW-TEST-{}")
+    test = _connected("mlw-test", pe.format(1), None, pe.format(2), upper=True)
+    other = _connected("mlw-other", pe.format(3))
+    scoring = [
+        dataclasses.replace(
+            expected_name(f"ep-{n}.eastus.inference.ml.azure.com", endpoints=()),
+            purpose="scoring",
+            workspace_id=arm_id(WORKSPACE_TYPE, ws),
+            workspace_name=ws,
+        )
+        for n, ws in ((1, "mlw-test"), (2, "mlw-other"), (3, "mlw-unread"))
+    ]
+    answers = [
+        a for n in (1, 2, 3) for a in healthy_answers(f"ep-{n}.eastus.inference.ml.azure.com")
+    ]
+    facts = dataclasses.replace(dns_facts(answers, names=scoring), workspaces=(test, other))
+
+    fails = [f for f in check_findings(CHECK_ID, facts) if f.status is Status.FAIL]
+
+    show = "az network private-endpoint show --query customDnsConfigs --ids "
+    assert [(f.resource_id, f.remediation and f.remediation.command) for f in fails] == [
+        ("ep-1.eastus.inference.ml.azure.com", show + f"{pe.format(1)} {pe.format(2)}"),
+        ("ep-2.eastus.inference.ml.azure.com", show + pe.format(3)),
+        ("ep-3.eastus.inference.ml.azure.com", show + "<private-endpoint-id>"),
+    ]
 
 
 SPOKE_ENDPOINT = ENDPOINT_ID.replace("pe-mlw-test", "pe-mlw-spoke")
@@ -418,3 +462,27 @@ def test_a_public_answer_beside_a_withheld_endpoint_is_only_a_wrong_answer() -> 
         Link.answer(API_NAME, HOST),
         Link.answer(API_NAME, CUSTOM),
     } == finding.needs
+
+
+def test_checks_of_one_run_show_one_name_row_each_with_its_own_keys() -> None:
+    """The name's row is built once per run and shared by the checks that show it: this
+    check's evidence is the row itself, and a key another check adds (dns_answer_inside_vnet's
+    ``outside``) stays in that check's evidence."""
+    facts = dns_facts(healthy_answers())
+
+    [inside] = check_findings("dns_answer_inside_vnet", facts)
+    [mine] = check_findings(CHECK_ID, facts)
+
+    assert inside.evidence is not None and mine.evidence is not None and facts.dns is not None
+    assert inside.evidence.observed == {**mine.evidence.observed, "outside": {}}
+    assert mine.evidence.observed == {
+        "fqdn": API_NAME,
+        "purpose": "workspace API",
+        "workspace": "mlw-test",
+        "private_endpoints": [ENDPOINT_ID],
+        "sources": [],
+        "resolutions": mine.evidence.observed["resolutions"],
+    }
+    assert [r["resolver"] for r in mine.evidence.observed["resolutions"]] == [
+        r.name for r in facts.dns.resolvers
+    ]
