@@ -106,9 +106,10 @@ def _judge(dns: DnsFacts, probe: ScoringProbe) -> Finding:
             frozenset({Link.resource(probe.endpoint_id)}),
         )
     meaning = GUIDE_STATUS.get(answer.status, "an answer the guide's table does not list")
+    # HTTP/2 gives no reason phrase: then the status alone.
+    spoken = f"{answer.status} {answer.reason}".rstrip()
     return fail(
-        f"Scoring endpoint {name} ({where}) answers {answer.status} "
-        f"{answer.reason}: {meaning}.".replace("  ", " "),
+        f"Scoring endpoint {name} ({where}) answers {spoken}: {meaning}.",
         META.remediation(**names),
         frozenset(),
     )

@@ -31,15 +31,13 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     found, unread = owners(facts)
     yield from (failed_read(META, read, kind, linked=True) for kind, read in unread)
     for owner in found:
-        if not owner.connections:
-            if owner.kind == WORKSPACE:
-                yield skipped(
-                    META,
-                    owner.id,
-                    f"Workspace {owner.name} has no private endpoint connection: it is not "
-                    "reached through Private Link.",
-                )
-            continue
+        if not owner.connections and owner.kind == WORKSPACE:
+            yield skipped(
+                META,
+                owner.id,
+                f"Workspace {owner.name} has no private endpoint connection: it is not "
+                "reached through Private Link.",
+            )
         for state in states(owner, facts):
             yield _judge(state, facts)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from netverify.facts import EndpointAddresses
 from netverify.model import Status
 from netverify.testing import (
+    API_NAME,
     ENDPOINT_ID,
     VNET_ID,
+    ZONE_ID,
+    arm_id,
     check_statuses,
     dns_facts,
     expected_name,
@@ -87,6 +92,11 @@ def test_ip_of_the_resources_other_endpoint_is_not_stale() -> None:
 
     finding = only_finding(CHECK_ID, facts)
 
+    assert finding.message == (
+        "Record ws.workspace.eastus in privatelink.api.azureml.ms holds 10.2.0.5, but the "
+        "private endpoint of mlw-test has 10.0.1.5 (none of them belongs to a private endpoint "
+        f"the agent's VNet reaches): {API_NAME} resolves to a stale address."
+    )
     assert finding.remediation is not None
     assert "remove-record" not in (finding.remediation.command or "")
     assert finding.remediation.command == (
@@ -94,3 +104,101 @@ def test_ip_of_the_resources_other_endpoint_is_not_stale() -> None:
         "--zone-name privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' "
         "--ipv4-address 10.0.1.5"
     )
+
+
+ADD_OR_REMOVE = (
+    "az network private-dns record-set a {}-record --resource-group rg-test --zone-name "
+    "privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' --ipv4-address {}"
+)
+
+
+def test_two_stale_ips_for_two_right_ones_add_one_and_remove_both() -> None:
+    """The endpoint has two IPs, the record two others: one right IP is added (either makes the
+    name resolve), each stale one removed; the full evidence says which is which."""
+    name = expected_name(ips=("10.0.1.5", "10.0.1.6"))
+    facts = dns_facts(
+        healthy_answers(),
+        names=[name],
+        zones=[private_zone({"ws.workspace.eastus": ("10.0.9.9", "10.0.9.8")})],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.FAIL, API_NAME, ZONE_ID) == (
+        finding.status,
+        finding.resource_id,
+        finding.subject,
+    )
+    assert finding.message == (
+        "Record ws.workspace.eastus in privatelink.api.azureml.ms holds 10.0.9.9, 10.0.9.8, but "
+        "the private endpoint of mlw-test has 10.0.1.5, 10.0.1.6 (10.0.9.8, 10.0.9.9 belongs to "
+        f"no private endpoint of mlw-test): {API_NAME} resolves to a stale address."
+    )
+    assert finding.remediation.command == " && ".join(
+        [
+            ADD_OR_REMOVE.format("add", "10.0.1.5"),
+            ADD_OR_REMOVE.format("remove", "10.0.9.8"),
+            ADD_OR_REMOVE.format("remove", "10.0.9.9"),
+        ]
+    )
+    assert (ZONE_ID, ["10.0.9.9", "10.0.9.8"]) == (
+        finding.evidence.observed["zone"],
+        finding.evidence.observed["record_ips"],
+    )
+    assert {"record_ips": ["10.0.1.5", "10.0.1.6"], "endpoint_ips": ["10.0.1.5", "10.0.1.6"]} == (
+        finding.evidence.expected
+    )
+
+
+def test_a_record_of_both_ips_names_both_and_an_unserved_name_is_left_alone() -> None:
+    """Both IPs held: pass naming both; a name no endpoint serves, and a zone that lacks the
+    record (privatedns_record_present's), give nothing here."""
+    served = expected_name(ips=("10.0.1.6", "10.0.1.5"))
+    unserved = expected_name(
+        "ws.workspace.eastus.cert.api.azureml.ms", record="ws.workspace.eastus.cert", endpoints=[]
+    )
+    lacking = expected_name("other.workspace.eastus.api.azureml.ms", record="other")
+    facts = dns_facts(
+        healthy_answers(),
+        names=[served, unserved, lacking],
+        zones=[
+            private_zone(
+                {
+                    "ws.workspace.eastus": ("10.0.1.5", "10.0.1.6"),
+                    "ws.workspace.eastus.cert": ("10.0.9.9",),
+                }
+            )
+        ],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.PASS, API_NAME) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Record ws.workspace.eastus in privatelink.api.azureml.ms holds the private endpoint's "
+        "IP 10.0.1.5, 10.0.1.6."
+    )
+
+
+def test_a_record_of_two_withheld_ips_names_the_connection() -> None:
+    """Both IPs in the record belong to the workspace's endpoint whose connection is not
+    Approved: not stale (nothing removed), the right IP is added."""
+    withheld = EndpointAddresses(
+        arm_id("Microsoft.Network/privateEndpoints", "pe-b"), ("10.1.1.6", "10.1.1.5"), VNET_ID
+    )
+    name = dataclasses.replace(expected_name(), withheld=(withheld,))
+    facts = dns_facts(
+        healthy_answers(),
+        names=[name],
+        zones=[private_zone({"ws.workspace.eastus": ("10.1.1.6", "10.1.1.5")})],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert finding.message == (
+        "Record ws.workspace.eastus in privatelink.api.azureml.ms holds 10.1.1.6, 10.1.1.5, but "
+        "the private endpoint of mlw-test has 10.0.1.5 (10.1.1.5, 10.1.1.6 belongs to a private "
+        "endpoint whose connection is not Approved (privateendpoint_connection_approved)): "
+        f"{API_NAME} resolves to a stale address."
+    )
+    assert ADD_OR_REMOVE.format("add", "10.0.1.5") == finding.remediation.command

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+
+from netverify.facts import EndpointAddresses, PrivateEndpoint, Read, ReadProblem
 from netverify.model import Status
 from netverify.testing import (
+    API_NAME,
+    ENDPOINT_ID,
+    VNET_ID,
     ZONE_ID,
+    arm_id,
     check_statuses,
     dns_facts,
     expected_name,
+    failed,
     healthy_answers,
     only_finding,
     private_zone,
@@ -45,3 +53,114 @@ def test_record_looked_up_in_the_linked_zone() -> None:
     )
 
     assert [Status.FAIL] == check_statuses(CHECK_ID, facts)
+
+
+def _pe(pe_id: str, zone_ids: tuple[str, ...], groups: tuple[str, ...]) -> PrivateEndpoint:
+    return PrivateEndpoint(
+        id=pe_id,
+        name=pe_id.rsplit("/", 1)[-1],
+        subnet_id=f"{VNET_ID}/subnets/pe",
+        target_ids=(),
+        group_ids=("amlworkspace",),
+        custom_dns_configs=(),
+        zone_ids=zone_ids,
+        zone_group_names=groups,
+    )
+
+
+OTHER_ZONE = arm_id("Microsoft.Network/privateDnsZones", "privatelink.other.example")
+
+
+def test_a_missing_record_of_two_ips_adds_both_and_names_only_the_named() -> None:
+    """Two IPs to add (one command each, joined); a name no endpoint serves is left to
+    dns_name_resolves_private_endpoint; the endpoint's zone group names the zone in upper case,
+    so the zone group is not blamed."""
+    served = expected_name(ips=("10.0.1.5", "10.0.1.6"))
+    unserved = expected_name("ws.workspace.eastus.cert.api.azureml.ms", endpoints=[])
+    group = _pe(ENDPOINT_ID, (ZONE_ID.upper(),), ("default",))
+    facts = dns_facts(
+        healthy_answers(),
+        names=[served, unserved],
+        zones=[private_zone({})],
+        private_endpoints=[Read(ENDPOINT_ID, value=group)],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.FAIL, API_NAME) == (finding.status, finding.resource_id)
+    assert finding.message.startswith(
+        f"Zone privatelink.api.azureml.ms has no A record ws.workspace.eastus: {API_NAME} "
+        "(workspace API of mlw-test) cannot resolve to its private endpoint."
+    )
+    add = (
+        "az network private-dns record-set a add-record --resource-group rg-test --zone-name "
+        "privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' --ipv4-address {}"
+    )
+    assert f"{add.format('10.0.1.5')} && {add.format('10.0.1.6')}" == (finding.remediation.command)
+    assert ([ZONE_ID], {}) == (
+        finding.evidence.observed["zones"],
+        finding.evidence.observed["record"],
+    )
+    assert {"record": "ws.workspace.eastus.privatelink.api.azureml.ms", "type": "A"} == (
+        finding.evidence.expected
+    )
+    assert "zone_group_zones" not in finding.evidence.observed
+
+
+@pytest.mark.parametrize(("groups", "group"), [(("zg-corp",), "zg-corp"), ((), "default")])
+def test_a_zone_group_that_names_another_zone_is_the_fix(
+    groups: tuple[str, ...], group: str
+) -> None:
+    """Two endpoints serve the name: one unreadable (403), one whose zone group writes into
+    another zone only: the zone group is the fix, with its name (Azure's "default" if none)."""
+    other_pe = arm_id("Microsoft.Network/privateEndpoints", "pe-mlw-other")
+    name = expected_name(
+        endpoints=[
+            EndpointAddresses(other_pe, ("10.0.1.6",), VNET_ID),
+            EndpointAddresses(ENDPOINT_ID, ("10.0.1.5",), VNET_ID),
+        ]
+    )
+    facts = dns_facts(
+        healthy_answers(),
+        names=[name],
+        zones=[private_zone({})],
+        private_endpoints=[
+            failed(other_pe, ReadProblem.FORBIDDEN, status_code=403),
+            Read(ENDPOINT_ID, value=_pe(ENDPOINT_ID, (OTHER_ZONE,), groups)),
+        ],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert finding.message.startswith(
+        f"Zone privatelink.api.azureml.ms ({ZONE_ID}) has no A record ws.workspace.eastus: it is "
+        "not in the zone group of private endpoint pe-mlw-test, so Azure never writes it; "
+        f"{API_NAME} (workspace API of mlw-test) cannot resolve to 10.0.1.6, 10.0.1.5."
+    )
+    assert [OTHER_ZONE] == finding.evidence.observed["zone_group_zones"]
+    assert finding.remediation.text == (
+        f"Add zone {ZONE_ID} to the zone group of private endpoint pe-mlw-test, so Azure writes "
+        "ws.workspace.eastus there (or add the record by hand)."
+    )
+    assert finding.remediation.command == (
+        "az network private-endpoint dns-zone-group add --resource-group rg-test --endpoint-name "
+        f"pe-mlw-test --name {group} --zone-name privatelink-api-azureml-ms --private-dns-zone "
+        f"{ZONE_ID}"
+    )
+
+
+def test_no_readable_zone_is_skipped_naming_the_zone() -> None:
+    """The only zone is unreadable (403): nothing to look in, skipped, not failed."""
+    facts = dns_facts(
+        healthy_answers(), zones=[failed(ZONE_ID, ReadProblem.FORBIDDEN, status_code=403)]
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.SKIPPED, API_NAME, None) == (
+        finding.status,
+        finding.resource_id,
+        finding.evidence,
+    )
+    assert "No readable zone privatelink.api.azureml.ms to look in." == finding.message

@@ -23,7 +23,7 @@ from netverify.facts import (
     StorageAccount,
     Workspace,
 )
-from netverify.model import Status
+from netverify.model import Link, Status
 from netverify.testing import (
     GROUP,
     REGISTRY_TYPE,
@@ -130,11 +130,15 @@ def test_pending_or_rejected_workspace_connection_fails_with_the_approve_command
     pe_id = arm_id(PE_TYPE, "pe-mlw-test")
     assert Status.FAIL is finding.status
     assert (ws.id, connection_id) == (finding.resource_id, finding.subject)
-    assert finding.message.startswith(
+    meaning = {
+        "Pending": "the request waits for the owner's approval",
+        "Rejected": "the owner rejected it",
+    }[status]
+    assert finding.message == (
         f"Workspace mlw-test: the connection of private endpoint pe-mlw-test is {status}, "
-        "not Approved: "
+        f"not Approved: {meaning}, so Private Link drops the traffic to 10.0.1.5, 10.0.1.6."
     )
-    assert finding.message.endswith("so Private Link drops the traffic to 10.0.1.5, 10.0.1.6.")
+    assert frozenset({Link.address("10.0.1.5"), Link.address("10.0.1.6")}) == finding.breaks
     assert {
         "connection": connection_id,
         "privateEndpoint": pe_id,
@@ -258,20 +262,36 @@ def test_unreadable_endpoint_is_judged_by_the_owner_side() -> None:
 
 def test_a_connection_in_no_state_is_skipped_with_the_reason() -> None:
     """No status on either side: skipped, never a pass."""
-    world, _ = one_workspace(None)
+    world, ws = one_workspace(None)
 
     [finding] = check_findings(CHECK_ID, world)
 
-    assert Status.SKIPPED is finding.status
-    assert "cannot tell whether Private Link carries its traffic" in finding.message
+    assert (Status.SKIPPED, f"{ws.id}/privateEndpointConnections/pe-mlw-test") == (
+        finding.status,
+        finding.subject,
+    )
+    assert finding.message == (
+        "Workspace mlw-test: the connection of private endpoint pe-mlw-test is in no state ARM "
+        "reports (privateLinkServiceConnectionState.status is empty on both sides): cannot "
+        "tell whether Private Link carries its traffic."
+    )
+    assert (None, [None]) == (
+        finding.evidence.observed["status"],
+        [s["status"] for s in finding.evidence.observed["privateEndpointSide"]],
+    )
 
 
 def test_workspace_without_connections_is_skipped() -> None:
     """A workspace without private endpoints has nothing to approve."""
-    [finding] = check_findings(CHECK_ID, facts([workspace(key_vault=None)]))
+    ws = workspace(key_vault=None)
 
-    assert Status.SKIPPED is finding.status
-    assert "has no private endpoint connection" in finding.message
+    [finding] = check_findings(CHECK_ID, facts([ws]))
+
+    assert (Status.SKIPPED, ws.id, None) == (finding.status, finding.resource_id, finding.evidence)
+    assert finding.message == (
+        "Workspace mlw-test has no private endpoint connection: it is not reached through "
+        "Private Link."
+    )
 
 
 def test_pending_manual_key_vault_connection_fails_naming_the_vault() -> None:
@@ -321,8 +341,19 @@ def test_rejected_storage_connection_fails() -> None:
     [_, finding] = check_findings(CHECK_ID, world)
 
     assert (Status.FAIL, account_id) == (finding.status, finding.resource_id)
-    assert "Storage account sttest (used by mlw-test)" in finding.message
-    assert "is Rejected, not Approved" in finding.message
+    assert finding.message == (
+        "Storage account sttest (used by mlw-test): the connection of private endpoint pe-st "
+        "is Rejected, not Approved: the owner rejected it, so Private Link drops the traffic to "
+        "its IPs."
+    )
+    assert ("storage account", [], []) == (
+        finding.evidence.observed["resourceKind"],
+        finding.evidence.observed["ips"],
+        finding.evidence.observed["privateEndpointSide"],
+    )
+    assert APPROVE.format(f"{account_id}/privateEndpointConnections/pe-st") == (
+        finding.remediation.command
+    )
 
 
 def test_registry_egress_connection_is_left_to_its_own_check() -> None:
@@ -415,7 +446,25 @@ def test_tcp_failure_to_a_rejected_endpoint_names_the_connection() -> None:
         f"az network private-endpoint-connection show --id {ws.id}/privateEndpointConnections/pe-b"
         == rejected.remediation.command
     )
-    assert "Rejected" == rejected.evidence.observed["connectionStatus"]
+    assert {
+        "fqdn": "ws.workspace.eastus.api.azureml.ms",
+        "address": "10.1.1.5",
+        "port": 443,
+        "connected_to": "127.0.0.1:1",
+        "tcp": False,
+        "tls": False,
+        "latency_ms": 1.0,
+        "detail": "TCP connect timed out after 3s",
+        "certificate": None,
+        "verify_code": 0,
+        "verify_message": "",
+        "privateEndpoint": arm_id(PE_TYPE, "pe-b"),
+        "connectionStatus": "Rejected",
+    } == rejected.evidence.observed
+    assert (
+        frozenset({Link.transport(rejected.resource_id, "10.1.1.5")}),
+        frozenset({Link.address("10.1.1.5")}),
+    ) == (rejected.breaks, rejected.needs)
     # An approved endpoint's IP that does not answer keeps the network diagnosis.
     assert "NSGs, firewalls and routes" in other.remediation.text
     assert "connectionStatus" not in other.evidence.observed
@@ -425,6 +474,44 @@ def test_tcp_failure_to_a_rejected_endpoint_names_the_connection() -> None:
         "drops the traffic to 10.1.1.5 although ws.workspace.eastus.api.azureml.ms still "
         "resolve(s) there."
     )
+
+
+def test_a_tls_failure_to_a_rejected_endpoint_keeps_the_transport_diagnosis() -> None:
+    """TCP connected to a Rejected endpoint's IP (so Private Link did carry it) and the TLS
+    handshake failed: the connection is not blamed; an Approved endpoint's IP that times out
+    (beside a connection in no state, which withholds nothing) keeps the network diagnosis."""
+    ws = workspace(key_vault=None)
+    ws = with_connections(
+        ws,
+        connection(ws.id, "pe-a", "Approved"),
+        connection(ws.id, "pe-b", "Rejected"),
+        connection(ws.id, "pe-c", None),
+    )
+    handshake = dataclasses.replace(
+        probe("10.1.1.5"), connected=True, detail="TLS handshake failed: EOF"
+    )
+    world = with_endpoints(
+        facts([ws]),
+        [
+            private_endpoint("pe-a", ws.id, "Approved", ("10.0.1.5",)),
+            private_endpoint("pe-b", ws.id, "Rejected", ("10.1.1.5",)),
+            private_endpoint("pe-c", ws.id, None, ("10.2.1.5",)),
+        ],
+        [handshake, probe("10.0.1.5"), probe("10.2.1.5")],
+    )
+
+    findings = check_findings("privateendpoint_tls_reachable", world)
+
+    assert [
+        "ws.workspace.eastus.api.azureml.ms resolves to 10.1.1.5 but the TLS handshake on port "
+        "443 fails: TLS handshake failed: EOF.",
+        "ws.workspace.eastus.api.azureml.ms resolves to 10.0.1.5 but the TCP connection on port "
+        "443 fails: TCP connect timed out after 3s.",
+        "ws.workspace.eastus.api.azureml.ms resolves to 10.2.1.5 but the TCP connection on port "
+        "443 fails: TCP connect timed out after 3s.",
+    ] == [f.message for f in findings]
+    assert [Status.FAIL] * 3 == [f.status for f in findings]
+    assert [None] * 3 == [f.evidence.observed.get("connectionStatus") for f in findings]
 
 
 # -- a withheld endpoint's IP is no stale record ------------------------------------------------
@@ -465,3 +552,136 @@ def test_answer_of_a_withheld_endpoint_names_its_connection() -> None:
         "(the address of a private endpoint whose connection is not Approved: "
         "privateendpoint_connection_approved)."
     )
+
+
+# -- shapes the common fixtures do not have ---------------------------------------------------
+
+
+def test_a_linked_vault_that_is_gone_fails_and_one_unreadable_is_an_error() -> None:
+    """Two workspaces: one's Key Vault answers 404 (the link points at nothing: fail), the
+    other's 403 (not observed: error naming the permission)."""
+    gone_id = arm_id("Microsoft.KeyVault/vaults", "kv-gone")
+    hidden_id = arm_id("Microsoft.KeyVault/vaults", "kv-hidden")
+    world = facts(
+        [workspace("mlw-a", key_vault="kv-gone"), workspace("mlw-b", key_vault="kv-hidden")],
+        [
+            failed(gone_id, ReadProblem.NOT_FOUND, message="ResourceNotFound", status_code=404),
+            failed(
+                hidden_id,
+                ReadProblem.FORBIDDEN,
+                status_code=403,
+                permission="Microsoft.KeyVault/vaults/read",
+            ),
+        ],
+    )
+
+    findings = check_findings(CHECK_ID, world)
+
+    by_id = {f.resource_id: f for f in findings}
+    assert (Status.FAIL, {"exists": True}) == (
+        by_id[gone_id].status,
+        by_id[gone_id].evidence.expected,
+    )
+    assert by_id[gone_id].message == (
+        f"The linked Key Vault {gone_id} does not exist (ARM answered 404)."
+    )
+    assert {"problem": "not_found", "detail": "ResourceNotFound", "http_status": 404} == (
+        by_id[gone_id].evidence.observed
+    )
+    assert Status.ERROR is by_id[hidden_id].status
+    assert by_id[hidden_id].message == (
+        f"Cannot read the Key Vault {hidden_id}: the agent's identity lacks "
+        "Microsoft.KeyVault/vaults/read."
+    )
+    # The unread vaults first; neither workspace has a private endpoint connection of its own.
+    assert [Status.FAIL, Status.ERROR, Status.SKIPPED, Status.SKIPPED] == [
+        f.status for f in findings
+    ]
+
+
+def test_a_timeout_connection_fails_and_asks_for_a_new_endpoint() -> None:
+    """A state the guide does not describe (Timeout): Private Link does not carry it; like
+    Disconnected it cannot be approved. The endpoint's subnet unknown, the command says so."""
+    world, ws = one_workspace("Timeout")
+    [pe] = [r.value for r in world.dns.private_endpoints.values()]
+    pe = dataclasses.replace(pe, subnet_id=None, group_ids=())
+    world = with_endpoints(world, [pe])
+
+    [finding] = check_findings(CHECK_ID, world)
+
+    pe_id = arm_id(PE_TYPE, "pe-mlw-test")
+    assert finding.message == (
+        "Workspace mlw-test: the connection of private endpoint pe-mlw-test is Timeout, not "
+        "Approved: Private Link does not carry it, so Private Link drops the traffic to "
+        "10.0.1.5, 10.0.1.6."
+    )
+    assert finding.remediation.command == (
+        f"az network private-endpoint delete --ids {pe_id} && az network private-endpoint "
+        f"create --name pe-mlw-test --resource-group {GROUP} --subnet <subnet-id> "
+        f"--private-connection-resource-id {ws.id} --group-id <group-id> "
+        "--connection-name pe-mlw-test"
+    )
+
+
+def test_a_disconnected_connection_naming_no_endpoint_leaves_placeholders() -> None:
+    """The owner's side names no private endpoint (and none was read): the message and the
+    re-create command say what is unknown rather than inventing it."""
+    ws = workspace(key_vault=None)
+    bare = dataclasses.replace(
+        connection(ws.id, "pe-mlw-test", "Disconnected"), private_endpoint_id=None
+    )
+    world = with_endpoints(facts([with_connections(ws, bare)]), [])
+
+    [finding] = check_findings(CHECK_ID, world)
+
+    assert finding.message == (
+        "Workspace mlw-test: the connection of private endpoint (none named) is Disconnected, "
+        "not Approved: the owner removed it; the private endpoint is left without a "
+        "connection, so Private Link drops the traffic to its IPs."
+    )
+    assert finding.remediation.text.startswith(
+        "The connection of private endpoint (none) to workspace mlw-test is Disconnected"
+    )
+    assert finding.remediation.command == (
+        "az network private-endpoint delete --ids  && az network private-endpoint create "
+        "--name (none) --resource-group <resource-group> --subnet <subnet-id> "
+        f"--private-connection-resource-id {ws.id} --group-id <group-id> "
+        "--connection-name (none)"
+    )
+    assert frozenset() == finding.breaks
+
+
+def test_a_hub_of_two_projects_names_both_and_every_name_resolved_there() -> None:
+    """Two projects share a hub whose connection is Pending on one side and Rejected on both
+    of the endpoint's connections to it (the owner's side, first, is the verdict); two names
+    resolve to its IP."""
+    hub = workspace("hub-a", key_vault=None)
+    hub = with_connections(hub, connection(hub.id, "pe-hub", "Pending"))
+    projects = [
+        dataclasses.replace(workspace(name, key_vault=None), hub_id=hub.id.upper())
+        for name in ("proj-a", "proj-b")
+    ]
+    pe = private_endpoint("pe-hub", hub.id, "Rejected", ("10.0.1.5",))
+    second = dataclasses.replace(pe.connections[0], id=f"{pe.id}/privateLinkServiceConnections/two")
+    pe = dataclasses.replace(pe, connections=(*pe.connections, second))
+    world = dataclasses.replace(facts(projects), hubs={hub.id.lower(): Read(hub.id, value=hub)})
+    answers = [
+        *healthy_answers("ws.workspace.eastus.api.azureml.ms"),
+        *healthy_answers("ws.workspace.eastus.cert.api.azureml.ms"),
+    ]
+    world = with_endpoints(world, [pe], answers=answers)
+
+    [finding] = check_findings(CHECK_ID, world)
+
+    assert (Status.FAIL, hub.id) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Hub workspace hub-a (hub of proj-a, proj-b): the connection of private endpoint "
+        "pe-hub is Pending, not Approved (hub workspace hub-a says Pending, the private "
+        "endpoint says Rejected, Rejected): the request waits for the owner's approval, so "
+        "Private Link drops the traffic to 10.0.1.5 although ws.workspace.eastus.api.azureml.ms, "
+        "ws.workspace.eastus.cert.api.azureml.ms still resolve(s) there."
+    )
+    assert ["proj-a", "proj-b"] == finding.evidence.observed["workspaces"]
+    assert [f"{pe.id}/privateLinkServiceConnections/pe-hub", second.id] == [
+        s["connection"] for s in finding.evidence.observed["privateEndpointSide"]
+    ]

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from netverify.checklib.catalog import load_checks
 from netverify.facts import PeerCertificate, Reachability
-from netverify.model import Status
+from netverify.model import Link, Status
 from netverify.testing import (
     API_NAME,
     check_findings,
     dns_facts,
+    facts,
+    only_finding,
+    workspace,
 )
 
 CHECK_ID = "privateendpoint_tls_reachable"
 SCORING = "ep-a.eastus.inference.ml.azure.com"
 AZURE_CA = "CN=Microsoft Azure RSA TLS Issuing CA 04,O=Microsoft Corporation,C=US"
 INSPECTION_CA = "CN=Corp TLS Inspection CA,O=Contoso"
+[CHECK] = [c.module for c in load_checks() if c.meta.id == CHECK_ID]
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 UNTIL = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -277,3 +284,169 @@ def test_an_address_not_contacted_is_skipped_not_failed() -> None:
         "verify_code": 0,
         "verify_message": "",
     } == skipped.evidence.observed
+
+
+# -- each OpenSSL code, each certificate shape ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (2, "unable to get issuer certificate"),
+        (18, "self-signed certificate"),
+        (19, "self-signed certificate in certificate chain"),
+        (20, "unable to get local issuer certificate"),
+        (21, "unable to verify the first certificate"),
+    ],
+)
+def test_every_untrusted_issuer_code_blames_the_issuer(code: int, words: str) -> None:
+    """X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT (2) to UNABLE_TO_VERIFY_LEAF_SIGNATURE (21): the
+    name is right (exactly, with a trailing dot on both sides), the issuer is not trusted."""
+    presented = cert(f"CN={SCORING}", INSPECTION_CA, f"{SCORING.upper()}.")
+    probe = reach(
+        f"{SCORING}.",
+        "10.0.1.7",
+        tls_ok=False,
+        certificate=presented,
+        verify_code=code,
+        verify_message=words,
+        detail=f"TLS certificate verification failed: {words}",
+    )
+
+    finding = only_finding(CHECK_ID, dns_facts(reachability=[probe]))
+
+    assert (Status.FAIL, f"{SCORING}.", "10.0.1.7:443") == (
+        finding.status,
+        finding.resource_id,
+        finding.subject,
+    )
+    assert finding.message == (
+        f"{SCORING}. at 10.0.1.7 answers TLS on port 443, but the certificate presented is not "
+        f"the private endpoint's: its issuer {INSPECTION_CA} is not trusted ({words}). "
+        "Something between this VNet and the private endpoint terminates TLS (a TLS-inspecting "
+        "firewall or proxy); every client that verifies certificates fails."
+    )
+    assert frozenset({Link.transport(f"{SCORING}.", "10.0.1.7")}) == finding.breaks
+
+
+@pytest.mark.parametrize(
+    ("code", "words"), [(9, "certificate is not yet valid"), (10, "certificate has expired")]
+)
+def test_both_out_of_date_codes_give_the_validity_period(code: int, words: str) -> None:
+    """CERT_NOT_YET_VALID (9) and CERT_HAS_EXPIRED (10) say the period; without a certificate
+    (unreadable) only OpenSSL's words remain."""
+    own = cert(f"CN={SCORING}", AZURE_CA, SCORING, until=datetime(2026, 6, 1, tzinfo=UTC))
+    fields = {"tls_ok": False, "verify_code": code, "verify_message": words, "detail": words}
+    probes = [
+        reach(SCORING, "10.0.1.7", certificate=own, **fields),
+        reach(SCORING, "10.0.2.7", certificate=None, **fields),
+    ]
+
+    dated, unread = check_findings(CHECK_ID, dns_facts(reachability=probes))
+
+    assert (Status.FAIL, Status.FAIL) == (dated.status, unread.status)
+    assert (
+        f"not the private endpoint's: it is valid only from 2026-01-01 to 2026-06-01 ({words}). "
+        "Something"
+    ) in dated.message
+    assert f"not the private endpoint's: it does not verify ({words}). Something" in (
+        unread.message
+    )
+
+
+def test_a_code_of_neither_kind_on_a_right_certificate_does_not_verify() -> None:
+    """X509_V_ERR_INVALID_PURPOSE (26) on a certificate for the right name from a trusted CA:
+    no fault of name, issuer or dates is claimed, OpenSSL's words are given."""
+    own = cert(f"CN={SCORING}", AZURE_CA, "other.example", SCORING)
+    probe = reach(
+        SCORING,
+        "10.0.1.7",
+        tls_ok=False,
+        certificate=own,
+        verify_code=26,
+        verify_message="unsuitable certificate purpose",
+        detail="TLS certificate verification failed: unsuitable certificate purpose",
+    )
+
+    finding = only_finding(CHECK_ID, dns_facts(reachability=[probe]))
+
+    assert (
+        "certificate presented is not the private endpoint's: it does not verify (unsuitable "
+        "certificate purpose). Something"
+    ) in finding.message
+
+
+def test_a_certificate_with_no_or_several_names_lists_them() -> None:
+    """A certificate with no dNSName and one with two names, neither for the name asked."""
+    bare = cert("CN=proxy", INSPECTION_CA)
+    two = cert("CN=proxy", INSPECTION_CA, "proxy.corp.example", "*.corp.example")
+    fields = {"tls_ok": False, "verify_code": 62, "verify_message": "Hostname mismatch"}
+    probes = [
+        reach(SCORING, "10.0.1.7", certificate=bare, **fields),
+        reach(SCORING, "10.0.2.7", certificate=two, **fields),
+    ]
+
+    none, several = check_findings(CHECK_ID, dns_facts(reachability=probes))
+
+    assert (
+        f"it is not valid for {SCORING} (subject CN=proxy; names no DNS names). Something"
+    ) in none.message
+    assert (
+        f"it is not valid for {SCORING} (subject CN=proxy; names proxy.corp.example, "
+        "*.corp.example). Something"
+    ) in several.message
+    assert ["proxy.corp.example", "*.corp.example"] == (
+        several.evidence.observed["certificate"]["dns_names"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("fqdn", "names", "valid"),
+    [
+        ("ep-a.eastus.inference.ml.azure.com", ("EP-A.EastUS.inference.ml.azure.com",), True),
+        ("EP-A.eastus.inference.ml.azure.com.", ("*.EASTUS.inference.ml.azure.com.",), True),
+        (
+            "ep-a.eastus.inference.ml.azure.com",
+            ("other.example", "*.eastus.inference.ml.azure.com"),
+            True,
+        ),
+        # A wildcard stands for exactly one label: not two, not none.
+        ("a.ep-a.eastus.inference.ml.azure.com", ("*.eastus.inference.ml.azure.com",), False),
+        ("eastus.inference.ml.azure.com", ("*.eastus.inference.ml.azure.com",), False),
+        ("ep-a.eastus.inference.ml.azure.com", ("*.westus.inference.ml.azure.com",), False),
+        ("ep-a.eastus.inference.ml.azure.com", ("ep-a.eastus.inference.ml.azure.co",), False),
+        ("ep-a.eastus.inference.ml.azure.com", ("x*.eastus.inference.ml.azure.com",), False),
+        ("localhost", ("*.localhost", "*."), False),
+        ("ep-a.eastus.inference.ml.azure.com", (), False),
+    ],
+)
+def test_valid_for_follows_rfc_6125(fqdn: str, names: tuple[str, ...], valid: bool) -> None:
+    """Case-insensitive, trailing dots ignored, ``*`` only as the whole left-most label."""
+    assert valid is CHECK.valid_for(fqdn, names)
+
+
+def test_no_dns_facts_gives_no_transport_verdict() -> None:
+    """A run without DNS probes has no reachability to judge: nothing, not a pass."""
+    assert [] == check_findings(CHECK_ID, facts([workspace(key_vault=None)]))
+
+
+def test_latency_is_rounded_to_a_tenth_of_a_millisecond() -> None:
+    """The evidence gives latency_ms to one decimal, as measured."""
+    finding = only_finding(
+        CHECK_ID, dns_facts(reachability=[reach(API_NAME, "10.0.1.5", latency_ms=12.345)])
+    )
+
+    assert (Status.PASS, 12.3) == (finding.status, finding.evidence.observed["latency_ms"])
+    assert finding.message == f"{API_NAME} at 10.0.1.5 accepts TCP 443 and TLS."
+
+
+def test_an_unreadable_certificate_gets_a_remedy_without_presented_words() -> None:
+    """Interception without the certificate: the remedy names the name and the address only."""
+    finding = only_finding(CHECK_ID, dns_facts(reachability=[untrusted(SCORING, "10.0.1.7", None)]))
+
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        f"Exempt {SCORING} from TLS inspection on the firewall or proxy that routes this VNet's "
+        "traffic to 10.0.1.7, so the private endpoint's own certificate reaches the clients; "
+        "then run netverify again."
+    )

@@ -1,5 +1,7 @@
 """workspace_policy_v1_legacy_mode_absent, judged from hand-built facts."""
 
+import dataclasses
+
 import pytest
 
 from netverify.checklib.catalog import load_checks
@@ -13,6 +15,7 @@ from netverify.testing import (
     endpoint,
     facts,
     failed,
+    mixed_case,
     v1_legacy_mode_policy,
     workspace,
 )
@@ -63,7 +66,11 @@ def test_management_group_assignment_covers_the_workspace() -> None:
     scope = "/providers/Microsoft.Management/managementGroups/mg-corp"
     [finding] = judge(assignment(scope))
 
-    assert finding.status == Status.FAIL
+    assert (Status.FAIL, scope) == (finding.status, finding.evidence.observed["scope"])
+    assert finding.message == (
+        "Policy assignment require-v1 (Deny) requires V1LegacyMode on workspace mlw-test, which "
+        "has online endpoints: turning legacy mode off will be denied."
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,14 +90,19 @@ def test_assignments_that_do_not_require_legacy_mode_pass(quiet) -> None:  # typ
     )
     [finding] = judge(quiet, definitions=[v1_legacy_mode_policy(), other])
 
-    assert finding.status == Status.PASS
+    assert (Status.PASS, {"assignmentsApplying": 1}) == (
+        finding.status,
+        finding.evidence.observed,
+    )
+    assert finding.message == "No policy assignment requires V1LegacyMode on workspace mlw-test."
 
 
 def test_workspace_without_endpoints_is_skipped() -> None:
     """No online endpoint, no conflict to report."""
     [finding] = judge(assignment(), endpoints=[])
 
-    assert finding.status == Status.SKIPPED
+    assert (Status.SKIPPED, workspace().id) == (finding.status, finding.resource_id)
+    assert finding.message == "Workspace mlw-test has no online endpoints."
 
 
 def test_unreadable_definition_is_an_error() -> None:
@@ -103,5 +115,184 @@ def test_unreadable_definition_is_an_error() -> None:
     )
     [finding] = judge(assignment(), definitions=[denied])
 
-    assert finding.status == Status.ERROR
-    assert "Microsoft.Authorization/policyDefinitions/read" in finding.message
+    assert (Status.ERROR, V1_POLICY_ID) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        f"Cannot read the policy definition {V1_POLICY_ID}: the agent's identity lacks "
+        "Microsoft.Authorization/policyDefinitions/read."
+    )
+
+
+# -- full evidence, spellings and reads that failed -------------------------------------------
+
+
+def test_a_deny_on_the_group_spelled_in_another_case_fails_with_its_full_evidence() -> None:
+    """The assignment's scope in upper case with a trailing slash, the definition's alias in
+    another case, its effect parameter written in upper case: still the one conflict."""
+    scope = GROUP_SCOPE.upper() + "/"
+    definition = dataclasses.replace(
+        v1_legacy_mode_policy(),
+        fields=("type", "Microsoft.MachineLearningServices/workspaces/V1LegacyMode"),
+        effect="[PARAMETERS('effect')]",
+    )
+    deny = assignment(scope, effect="Deny")
+    ws = workspace()
+
+    [finding] = judge(deny, definitions=[definition])
+
+    assert (Status.FAIL, ws.id, deny.id) == (finding.status, finding.resource_id, finding.subject)
+    assert finding.message == (
+        "Policy assignment require-v1 (Deny) requires V1LegacyMode on workspace mlw-test, which "
+        "has online endpoints: turning legacy mode off will be denied."
+    )
+    assert {
+        "assignment": deny.id,
+        "scope": scope,
+        "definition": "Azure Machine Learning workspaces should enable V1LegacyMode",
+        "effect": "Deny",
+        "enforcementMode": "Default",
+        "v1LegacyMode": False,
+    } == finding.evidence.observed
+    assert {"assignment": None} == finding.evidence.expected
+    assert finding.remediation.text == (
+        "Agree with the owners of policy assignment require-v1 to exempt workspace mlw-test (or "
+        "to remove the assignment) before turning v1_legacy_mode off."
+    )
+    assert finding.remediation.command == (
+        "az policy exemption create --name netverify-v1legacymode-mlw-test --policy-assignment "
+        f"{deny.id} --exemption-category Waiver --scope {ws.id}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "effect", "consequence"),
+    [
+        ("deny", "deny", "will be denied"),
+        ("Audit", "Audit", "will be flagged as non-compliant"),
+        ("[parameters('mode')]", "None", "will be flagged as non-compliant"),
+    ],
+    ids=["literal-deny", "literal-audit", "parameter-without-value-or-default"],
+)
+def test_the_effect_as_written_or_unresolved(written: str, effect: str, consequence: str) -> None:
+    """A literal effect is taken as written (any case); a parameter the assignment does not set
+    and that has no default leaves the effect unknown, which is no Deny."""
+    definition = dataclasses.replace(v1_legacy_mode_policy(), effect=written)
+
+    [finding] = judge(assignment(effect="Deny"), definitions=[definition])
+
+    assert Status.FAIL is finding.status
+    assert finding.message == (
+        f"Policy assignment require-v1 ({effect}) requires V1LegacyMode on workspace mlw-test, "
+        f"which has online endpoints: turning legacy mode off {consequence}."
+    )
+    assert (None if effect == "None" else effect) == finding.evidence.observed["effect"]
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-tes",  # a prefix of rg-test
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-test-other",
+        f"{GROUP_SCOPE}/providers/Microsoft.MachineLearningServices/workspaces/mlw-test2",
+    ],
+)
+def test_a_scope_that_only_begins_like_the_workspace_does_not_cover_it(scope: str) -> None:
+    """A scope covers what lies at or under it, path segment by path segment."""
+    [finding] = judge(assignment(scope, effect="disabled"), assignment(scope))
+
+    assert (Status.PASS, {"assignmentsApplying": 2}) == (
+        finding.status,
+        finding.evidence.observed,
+    )
+    assert finding.message == "No policy assignment requires V1LegacyMode on workspace mlw-test."
+
+
+def test_an_assignment_on_the_workspace_itself_and_one_disabled_in_lower_case() -> None:
+    """Scoped at the workspace's own id (mixed case): covered; a disabled one is no conflict."""
+    ws = workspace()
+    mine = assignment(mixed_case(ws.id), name="on-the-workspace")
+
+    [finding] = judge(mine, assignment(effect="disabled", name="off"))
+
+    assert (Status.FAIL, mine.id) == (finding.status, finding.subject)
+
+
+def test_a_management_group_in_the_not_scopes_hides_the_assignment() -> None:
+    """The hierarchy is not read: an excluded management group is taken to hold the workspace."""
+    scope = "/providers/Microsoft.Management/managementGroups/mg-corp"
+    excluded = assignment(scope, not_scopes=(f"{scope}/", "/providers/x/managementGroups/mg-b"))
+
+    [finding] = judge(excluded)
+
+    assert (Status.PASS, {"assignmentsApplying": 1}) == (
+        finding.status,
+        finding.evidence.observed,
+    )
+
+
+def test_a_policy_set_or_unread_definition_is_no_conflict() -> None:
+    """An assignment of an initiative (its definition not read here) is left alone."""
+    initiative = assignment(
+        definition_id="/providers/Microsoft.Authorization/policySetDefinitions/baseline"
+    )
+
+    [finding] = judge(initiative)
+
+    assert (Status.PASS, {"assignmentsApplying": 1}) == (
+        finding.status,
+        finding.evidence.observed,
+    )
+
+
+def test_a_conflict_beside_an_unreadable_definition_gives_both_and_no_pass() -> None:
+    """One definition read (conflict), another 404 (a broken link: fail naming it)."""
+    gone = "/providers/Microsoft.Authorization/policyDefinitions/gone"
+    missing = failed(
+        gone, ReadProblem.NOT_FOUND, message="PolicyDefinitionNotFound", status_code=404
+    )
+
+    conflict, broken = judge(
+        assignment(),
+        assignment(name="gone", definition_id=gone),
+        definitions=[v1_legacy_mode_policy(), missing],
+    )
+
+    assert (Status.FAIL, Status.FAIL) == (conflict.status, broken.status)
+    assert (
+        broken.message == f"The linked policy definition {gone} does not exist (ARM answered 404)."
+    )
+    assert {"problem": "not_found", "detail": "PolicyDefinitionNotFound", "http_status": 404} == (
+        broken.evidence.observed
+    )
+
+
+def test_the_subscription_assignments_not_probed_or_unreadable() -> None:
+    """Not probed: skipped; a 403 on the list: an error naming the permission."""
+    ws = workspace()
+    unprobed = dataclasses.replace(facts([ws], endpoints=[endpoint()]), policy_assignments={})
+    denied = failed(
+        f"/subscriptions/{SUBSCRIPTION}",
+        ReadProblem.FORBIDDEN,
+        status_code=403,
+        permission="Microsoft.Authorization/policyAssignments/read",
+    )
+    unreadable = facts([ws], endpoints=[endpoint()], assignments=denied)
+
+    [skip] = check.evaluate(unprobed)
+    [error] = check.evaluate(unreadable)
+
+    assert (Status.SKIPPED, ws.id, "The subscription's policy assignments were not probed.") == (
+        skip.status,
+        skip.resource_id,
+        skip.message,
+    )
+    assert (Status.ERROR, f"/subscriptions/{SUBSCRIPTION}") == (error.status, error.resource_id)
+    assert error.message == (
+        f"Cannot read the policy assignment list /subscriptions/{SUBSCRIPTION}: the agent's "
+        "identity lacks Microsoft.Authorization/policyAssignments/read."
+    )
+    assert {
+        "problem": "forbidden",
+        "detail": "forbidden",
+        "http_status": 403,
+        "missing_permission": "Microsoft.Authorization/policyAssignments/read",
+    } == error.evidence.observed
