@@ -90,7 +90,8 @@ def test_unreadable_workspace_skips_its_vault() -> None:
     ws_id = arm_id("Microsoft.MachineLearningServices/workspaces", "mlw-x")
     [finding] = check.evaluate(facts([failed(ws_id, ReadProblem.UNAVAILABLE)]))
 
-    assert finding.status == Status.SKIPPED
+    assert (finding.status, finding.resource_id) == (Status.SKIPPED, ws_id)
+    assert finding.message == "The workspace could not be read."
 
 
 def test_workspace_without_a_vault_is_skipped_naming_the_link() -> None:
@@ -178,3 +179,17 @@ def test_passing_vault_says_why(
     [finding] = check.evaluate(facts([workspace()], [vault]))
 
     assert (finding.status, finding.message) == (Status.PASS, message)
+
+
+def test_forbidden_vault_without_a_named_permission_says_which_read() -> None:
+    """ARM's 403 did not name the action: the error falls back to a read on the resource."""
+    vault_id = arm_id(KV_TYPE, "kv-test")
+    [finding] = check.evaluate(
+        facts([workspace()], [failed(vault_id, ReadProblem.FORBIDDEN, status_code=403)])
+    )
+
+    assert (finding.status, finding.resource_id) == (Status.ERROR, vault_id)
+    assert finding.message == (
+        f"Cannot read the Key Vault {vault_id}: the agent's identity lacks */read on this resource."
+    )
+    assert finding.evidence.observed["missing_permission"] == "*/read on this resource"
