@@ -1,11 +1,13 @@
 """keyvault_network_bypass_azure_services, judged from hand-built facts."""
 
+from dataclasses import replace
+
 import pytest
 
 from netverify.checklib.catalog import load_checks
 from netverify.facts import ReadProblem
 from netverify.model import Status
-from netverify.testing import arm_id, facts, failed, key_vault, workspace
+from netverify.testing import arm_id, facts, failed, key_vault, mixed_case, workspace
 
 [check] = [c.module for c in load_checks() if c.meta.id == "keyvault_network_bypass_azure_services"]
 KV_TYPE = "Microsoft.KeyVault/vaults"
@@ -88,4 +90,106 @@ def test_unreadable_workspace_skips_its_vault() -> None:
     ws_id = arm_id("Microsoft.MachineLearningServices/workspaces", "mlw-x")
     [finding] = check.evaluate(facts([failed(ws_id, ReadProblem.UNAVAILABLE)]))
 
-    assert finding.status == Status.SKIPPED
+    assert (finding.status, finding.resource_id) == (Status.SKIPPED, ws_id)
+    assert finding.message == "The workspace could not be read."
+
+
+def test_workspace_without_a_vault_is_skipped_naming_the_link() -> None:
+    ws = workspace("MLW-NoVault", key_vault=None)
+    [finding] = check.evaluate(facts([ws], [key_vault()]))
+
+    assert (finding.status, finding.resource_id) == (Status.SKIPPED, ws.id)
+    assert finding.message == "Workspace MLW-NoVault names no Key Vault."
+
+
+@pytest.mark.parametrize(
+    ("problem", "status", "message"),
+    [
+        (None, Status.SKIPPED, "The Key Vault was not probed in this run."),
+        (ReadProblem.UNAVAILABLE, Status.ERROR, "Cannot read the Key Vault {id}: unavailable"),
+        (
+            ReadProblem.NOT_FOUND,
+            Status.FAIL,
+            "The linked Key Vault {id} does not exist (ARM answered 404).",
+        ),
+    ],
+)
+def test_unread_vault_is_reported_on_the_id_as_the_workspace_spells_it(
+    problem: ReadProblem | None, status: Status, message: str
+) -> None:
+    """The finding keeps the workspace's spelling of the id (mixed case), not the lower-cased
+    key shared vaults are grouped by."""
+    spelled = mixed_case(arm_id(KV_TYPE, "Kv-Prod"))
+    ws = replace(workspace(), key_vault_id=spelled)
+    vaults = (
+        []
+        if problem is None
+        else [
+            failed(spelled, problem, status_code=404 if problem is ReadProblem.NOT_FOUND else 503)
+        ]
+    )
+
+    [finding] = check.evaluate(facts([ws], vaults))
+
+    assert (finding.status, finding.resource_id) == (status, spelled)
+    assert finding.message == message.format(id=spelled)
+
+
+def test_failing_vault_message_names_every_workspace() -> None:
+    """Deny with public access Enabled and no bypass: blocked, naming each workspace."""
+    vault = key_vault("Kv-Shared", bypass="None", public_network_access="Enabled")
+    [finding] = check.evaluate(
+        facts(
+            [workspace("mlw-a", key_vault="Kv-Shared"), workspace("MLW-B", key_vault="Kv-Shared")],
+            [vault],
+        )
+    )
+
+    assert finding.status == Status.FAIL
+    assert finding.message == (
+        "Key Vault Kv-Shared denies by default and its bypass is 'None', not 'AzureServices': "
+        "online deployments of mlw-a, MLW-B cannot read it."
+    )
+    assert finding.evidence.observed == {
+        "bypass": "None",
+        "defaultAction": "Deny",
+        "ipRules": [],
+        "virtualNetworkRules": [],
+        "publicNetworkAccess": "Enabled",
+        "workspaces": ["mlw-a", "MLW-B"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("bypass", "default_action", "public", "message"),
+    [
+        (
+            "AzureServices",
+            "Deny",
+            "Enabled",
+            "Key Vault kv-test denies by default but lets AzureServices bypass.",
+        ),
+        ("None", "Allow", "Enabled", "Key Vault kv-test allows by default."),
+    ],
+)
+def test_passing_vault_says_why(
+    bypass: str, default_action: str, public: str, message: str
+) -> None:
+    vault = key_vault(bypass=bypass, default_action=default_action, public_network_access=public)
+    [finding] = check.evaluate(facts([workspace()], [vault]))
+
+    assert (finding.status, finding.message) == (Status.PASS, message)
+
+
+def test_forbidden_vault_without_a_named_permission_says_which_read() -> None:
+    """ARM's 403 did not name the action: the error falls back to a read on the resource."""
+    vault_id = arm_id(KV_TYPE, "kv-test")
+    [finding] = check.evaluate(
+        facts([workspace()], [failed(vault_id, ReadProblem.FORBIDDEN, status_code=403)])
+    )
+
+    assert (finding.status, finding.resource_id) == (Status.ERROR, vault_id)
+    assert finding.message == (
+        f"Cannot read the Key Vault {vault_id}: the agent's identity lacks */read on this resource."
+    )
+    assert finding.evidence.observed["missing_permission"] == "*/read on this resource"

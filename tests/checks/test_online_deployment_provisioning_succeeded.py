@@ -1,5 +1,6 @@
 """online_deployment_provisioning_succeeded, judged from hand-built facts."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -96,4 +97,23 @@ def test_transient_state_without_a_time_is_a_note() -> None:
     )
 
     assert finding.status == Status.SKIPPED
+    assert finding.message == (
+        "Deployment blue of endpoint ep-test (workspace mlw-test) is Scaling: an operation in "
+        "flight, judged again next run (stuck after 60 min)."
+    )
     assert finding.evidence.observed["minutesInState"] is None
+
+
+def test_deployment_in_no_state_fails_saying_so() -> None:
+    """ARM returned no provisioningState: neither Succeeded nor in flight, so a fail that says
+    the state is missing."""
+    ep = endpoint("Ep-Prod")
+    bare = replace(deployment("Green", of=ep), provisioning_state=None)
+    [finding] = check.evaluate(facts([workspace()], endpoints=[ep], deployments=[bare]))
+
+    assert (finding.status, finding.resource_id) == (Status.FAIL, bare.id)
+    assert finding.message == (
+        "Deployment Green of endpoint Ep-Prod (workspace mlw-test) is in no provisioning state, "
+        "not Succeeded."
+    )
+    assert finding.evidence.observed["provisioningState"] is None

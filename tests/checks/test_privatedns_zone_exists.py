@@ -10,7 +10,9 @@ from netverify.testing import (
     AZURE,
     CUSTOM,
     HOST,
+    WORKSPACE_TYPE,
     ZONE_ID,
+    arm_id,
     check_statuses,
     dns_answer,
     dns_facts,
@@ -21,6 +23,7 @@ from netverify.testing import (
 )
 
 CHECK_ID = "privatedns_zone_exists"
+WORKSPACE_ID = arm_id(WORKSPACE_TYPE, "mlw-test")
 
 
 def test_healthy_matrix_passes() -> None:
@@ -109,3 +112,59 @@ def test_zones_that_could_not_be_searched_are_an_error_not_missing() -> None:
 
     assert Status.ERROR is finding.status
     assert "list of private DNS zones" in finding.message
+
+
+NOTEBOOKS = "ws.workspace.eastus.notebooks.api.azureml.ms"
+
+
+def test_one_name_answered_privately_does_not_excuse_the_missing_zone() -> None:
+    """Two names of one zone, no zone anywhere: one is answered privately, the other publicly.
+    The zone is still needed (every name must be answered privately to skip it)."""
+    notebooks = expected_name(NOTEBOOKS, record="ws.workspace.eastus.notebooks", zone_ids=())
+    answers = [
+        *healthy_answers(),
+        *(dns_answer(r, ("52.160.0.1",), fqdn=NOTEBOOKS, chain=()) for r in (HOST, CUSTOM, AZURE)),
+    ]
+    facts = dns_facts(answers, names=[expected_name(zone_ids=()), notebooks], zones=[])
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert Status.FAIL is finding.status
+    assert finding.resource_id == WORKSPACE_ID
+    assert finding.message.startswith(
+        "Private DNS zone privatelink.api.azureml.ms of workspace mlw-test is missing: no zone "
+        "of that name is in the zone group of its private endpoint, nor in any subscription "
+        "this identity can see; 2 name(s) cannot resolve privately."
+    )
+
+
+def test_forbidden_zone_is_an_error_with_the_full_message() -> None:
+    permission = "Microsoft.Network/privateDnsZones/read"
+    facts = dns_facts(
+        healthy_answers(),
+        zones=[failed(ZONE_ID, ReadProblem.FORBIDDEN, status_code=403, permission=permission)],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (finding.status, finding.resource_id) == (Status.ERROR, ZONE_ID)
+    assert finding.message == (
+        f"Cannot read the private DNS zone {ZONE_ID}: the agent's identity lacks {permission}."
+    )
+
+
+def test_zone_search_404_is_an_error_not_a_missing_zone() -> None:
+    """The search is no linked resource: a 404 on it (a Resource Graph path that is not there)
+    is an error naming the list, not "the list does not exist"."""
+    search = "/providers/Microsoft.ResourceGraph/resources"
+    facts = dns_facts(
+        public_answers(),
+        names=[expected_name(zone_ids=())],
+        zones=[],
+        zone_search=failed(search, ReadProblem.NOT_FOUND, status_code=404),
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (finding.status, finding.resource_id) == (Status.ERROR, search)
+    assert finding.message == f"Cannot read the list of private DNS zones {search}: not_found"

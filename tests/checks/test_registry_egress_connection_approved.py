@@ -1,5 +1,7 @@
 """registry_egress_connection_approved, judged from hand-built facts."""
 
+from dataclasses import replace
+
 import pytest
 
 from netverify.checklib.catalog import load_checks
@@ -12,6 +14,7 @@ from netverify.testing import (
     endpoint,
     facts,
     failed,
+    mixed_case,
     registry,
     workspace,
 )
@@ -167,3 +170,122 @@ def test_without_the_subscription_list_only_the_description_can_tell() -> None:
 
     assert finding.status == Status.SKIPPED
     assert "judged by description only" in finding.message
+
+
+def test_workspace_without_a_registry_is_skipped_naming_the_link() -> None:
+    ws = workspace("MLW-NoAcr")
+    [finding] = check.evaluate(facts([ws], registries=[registry()]))
+
+    assert (finding.status, finding.resource_id) == (Status.SKIPPED, ws.id)
+    assert finding.message == "Workspace MLW-NoAcr names no container registry."
+
+
+@pytest.mark.parametrize(
+    ("read", "status", "message"),
+    [
+        (None, Status.SKIPPED, "The container registry was not probed in this run."),
+        (
+            ReadProblem.UNAVAILABLE,
+            Status.ERROR,
+            "Cannot read the container registry {id}: unavailable",
+        ),
+    ],
+)
+def test_unread_registry_is_reported_on_the_id_as_the_workspace_spells_it(
+    read: ReadProblem | None, status: Status, message: str
+) -> None:
+    """ARM ids are case-insensitive; the finding keeps the workspace's spelling, not the
+    lower-cased key the registries are grouped by."""
+    spelled = mixed_case(arm_id(REGISTRY_TYPE, "CrProd"))
+    ws = replace(workspace(), container_registry_id=spelled)
+    registries = [] if read is None else [failed(spelled, read, status_code=503)]
+
+    [finding] = check.evaluate(facts([ws], registries=registries))
+
+    assert (finding.status, finding.resource_id) == (status, spelled)
+    assert finding.message == message.format(id=spelled)
+
+
+def test_no_egress_connection_with_visible_subscriptions_is_a_plain_skip() -> None:
+    cr = registry("CrProd", egress_status=None)
+    [finding] = check.evaluate(facts([workspace(registry="CrProd")], registries=[cr]))
+
+    assert (finding.status, finding.resource_id) == (Status.SKIPPED, cr.id)
+    assert finding.message == (
+        "Registry CrProd has no online-endpoint egress connection "
+        "(legacy network isolation is not in use)."
+    )
+
+
+def test_no_egress_connection_when_subscriptions_were_not_probed() -> None:
+    """No subscription list in the run at all: judged by description only, and said so."""
+    cr = registry(egress_status=None)
+    run = replace(facts([workspace(registry="crtest")], registries=[cr]), subscriptions=None)
+
+    [finding] = check.evaluate(run)
+
+    assert finding.status == Status.SKIPPED
+    assert finding.message == (
+        "Registry crtest has no online-endpoint egress connection (legacy network isolation is "
+        "not in use): judged by description only, as the identity's subscription list could not "
+        "be read (approving or rejecting a connection overwrites its description)."
+    )
+
+
+def test_several_broken_deployments_and_workspaces_are_listed_in_full() -> None:
+    """Pending behind a private registry, two workspaces and two endpoints: every blocked
+    deployment is named (in id order), and the evidence is complete."""
+    cr = registry("CrShared", egress_status="Pending")
+    ws_a = workspace("mlw-a", registry="CrShared")
+    ws_b = workspace("MLW-B", registry="CrShared", guid="99999999-2222-4333-8444-555555555555")
+    ep_a, ep_b = endpoint("Ep-A", workspace_name="mlw-a"), endpoint("ep-b", workspace_name="MLW-B")
+    blocked = [deployment("blue", of=ep_a), deployment("Green", of=ep_b)]
+    connection = cr.private_endpoint_connections[0]
+
+    [finding] = check.evaluate(
+        facts(
+            [ws_a, ws_b],
+            registries=[cr],
+            endpoints=[ep_a, ep_b],
+            deployments=[*blocked, deployment("open", of=ep_b, egress="Enabled")],
+        )
+    )
+
+    assert finding.status == Status.FAIL
+    assert finding.message == (
+        "Registry CrShared: egress connection pe-CrShared-egress is Pending, not Approved: "
+        "2 deployment(s) with egress public network access disabled cannot pull images "
+        "(ep-b/Green, Ep-A/blue)."
+    )
+    assert finding.evidence.observed == {
+        "status": "Pending",
+        "description": connection.description,
+        "privateEndpoint": connection.private_endpoint_id,
+        "privateEndpointMicrosoftManaged": True,
+        "registryPublicNetworkAccess": "Disabled",
+        "workspaces": ["mlw-a", "MLW-B"],
+        "affectedDeployments": sorted(d.id for d in blocked),
+    }
+    assert finding.evidence.expected == {"status": "Approved"}
+
+
+def test_connection_without_a_state_or_endpoint_fails_naming_every_workspace() -> None:
+    """A connection ARM returns with no status and no private endpoint (described as egress)
+    is in no state; with a public registry the harm names the workspaces."""
+    cr = registry("crtest", public_network_access="Enabled")
+    bare = replace(cr.private_endpoint_connections[0], status=None, private_endpoint_id=None)
+    cr = replace(cr, private_endpoint_connections=(bare,))
+
+    [finding] = check.evaluate(
+        facts(
+            [workspace("mlw-a", registry="crtest"), workspace("mlw-b", registry="crtest")],
+            registries=[cr],
+        )
+    )
+
+    assert finding.status == Status.FAIL
+    assert finding.message == (
+        "Registry crtest: egress connection pe-crtest-egress is in no state, not Approved: "
+        "deployments of mlw-a, mlw-b cannot pull images through it."
+    )
+    assert finding.evidence.observed["privateEndpoint"] is None

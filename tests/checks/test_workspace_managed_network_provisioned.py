@@ -2,7 +2,7 @@
 
 from netverify.checklib.catalog import load_checks
 from netverify.model import Status
-from netverify.testing import deployment, endpoint, facts, workspace
+from netverify.testing import deployment, endpoint, facts, failed_list, workspace
 
 [check] = [c.module for c in load_checks() if c.meta.id == "workspace_managed_network_provisioned"]
 
@@ -43,3 +43,46 @@ def test_inactive_managed_network_without_deployments_is_skipped() -> None:
     [finding] = check.evaluate(facts([ws]))
 
     assert finding.status == Status.SKIPPED
+
+
+def test_managed_network_in_no_status_fails_counting_every_deployment() -> None:
+    """ARM gave no provisioning status: "not provisioned", with the deployments of all
+    endpoints counted."""
+    ws = workspace("MLW-Prod", managed_network="AllowInternetOutbound")
+    a, b = endpoint("Ep-A", workspace_name="MLW-Prod"), endpoint("ep-b", workspace_name="MLW-Prod")
+    run = facts(
+        [ws],
+        endpoints=[a, b],
+        deployments=[deployment(of=a), deployment("green", of=a), deployment(of=b)],
+    )
+
+    [finding] = check.evaluate(run)
+
+    assert (finding.status, finding.message) == (
+        Status.FAIL,
+        "Workspace MLW-Prod has 3 online deployment(s) but its managed VNet "
+        "(AllowInternetOutbound) is not provisioned, not Active: they were created without it.",
+    )
+    assert finding.evidence.observed == {
+        "isolationMode": "AllowInternetOutbound",
+        "status": None,
+        "onlineDeployments": 3,
+    }
+
+
+def test_unlistable_deployments_are_an_error_not_zero_deployments() -> None:
+    """A deployment list that failed is an error of its own; the workspace is judged on the
+    deployments that could be listed (none here: a skip), never on a guess."""
+    ws = workspace(managed_network="AllowOnlyApprovedOutbound", managed_network_status="Inactive")
+    ep = endpoint()
+    down = failed_list(ep.id, "deployments")
+
+    findings = list(check.evaluate(facts([ws], endpoints=[ep], failed_lists=[down])))
+
+    assert [(f.status, f.resource_id) for f in findings] == [
+        (Status.ERROR, down.resource_id),
+        (Status.SKIPPED, ws.id),
+    ]
+    assert findings[0].message == (
+        f"Cannot read the online deployment list {down.resource_id}: ARM answered 503 after retries"
+    )

@@ -41,15 +41,20 @@ def test_unreadable_workspace_is_an_error_naming_the_permission() -> None:
     )
     [finding] = check.evaluate(facts([read]))
 
-    assert finding.status == Status.ERROR
-    assert "Microsoft.MachineLearningServices/workspaces/read" in finding.message
+    assert (finding.status, finding.resource_id) == (Status.ERROR, read.resource_id)
+    assert finding.message == (
+        f"Cannot read the workspace {read.resource_id}: the agent's identity lacks "
+        "Microsoft.MachineLearningServices/workspaces/read."
+    )
 
 
 def test_workspace_in_scope_that_does_not_exist_is_an_error() -> None:
     """A 404 on a workspace named in the config cannot be judged: error, not fail."""
-    [finding] = check.evaluate(facts([failed(arm_id(WS_TYPE, "gone"), ReadProblem.NOT_FOUND)]))
+    gone = failed(arm_id(WS_TYPE, "Mlw-Gone"), ReadProblem.NOT_FOUND, status_code=404)
+    [finding] = check.evaluate(facts([gone]))
 
     assert finding.status == Status.ERROR
+    assert finding.message == f"Cannot read the workspace {gone.resource_id}: not_found"
 
 
 def test_uid_is_stable_across_status_changes() -> None:
