@@ -152,7 +152,8 @@ class Agent:
         )
         self.lines: list[Line] = []
         self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -193,7 +194,10 @@ class Agent:
         began = time.monotonic()
         self.process.send_signal(sig)
         code = self.process.wait(timeout=20)
-        return code, time.monotonic() - began
+        seconds = time.monotonic() - began
+        # Every line the agent wrote before it exited is read, not just those read so far.
+        self._reader.join(timeout=10)
+        return code, seconds
 
     def dump(self) -> str:
         return "\n".join(json.dumps(line)[:300] for line in self.lines)
