@@ -23,6 +23,7 @@ from netverify.sim.scenario import (
     parse_scenario,
 )
 from netverify.sim.tenant import CustomDnsKind, SimulatedTenant
+from tests.servers.proxy import ConnectProxy
 
 TenantFactory = Callable[..., SimulatedTenant]
 
@@ -146,6 +147,16 @@ def start_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Te
     yield start
     for tenant in started:
         tenant.__exit__(None, None, None)
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectProxy]:
+    """A CONNECT proxy on loopback recording its tunnels, with no proxy variable set yet: the
+    test sets HTTPS_PROXY or NO_PROXY itself."""
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ConnectProxy() as server:
+        yield server
 
 
 # scripts/test installs every real server the tests start (BIND, dnsmasq, Unbound, rsyslog,

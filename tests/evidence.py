@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -31,6 +31,23 @@ def evidence_json(finding: Finding) -> dict[str, Any] | None:
     }
     loaded: dict[str, Any] = json.loads(json.dumps(evidence))
     return loaded
+
+
+def builder_answer(
+    addresses: Sequence[str] = (), *, rcode: str = "NOERROR", chain: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One DNS answer in evidence (``checklib.dns.answer_detail``) as the ``netverify.testing``
+    builders record it: from 10.0.0.4:53 over UDP in 1 ms, not authoritative, no SOA zone."""
+    return {
+        "server": "10.0.0.4:53",
+        "rcode": rcode,
+        "authoritative": False,
+        "soa_zone": None,
+        "cname_chain": list(chain),
+        "addresses": list(addresses),
+        "transport": "udp",
+        "latency_ms": 1.0,
+    }
 
 
 def evidence_errors(check_id: str, evidence: object) -> list[str]:

@@ -4,7 +4,6 @@ NO_PROXY naming ARM's host sends the reads direct."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,14 +13,6 @@ from netverify.runner import run_once
 from netverify.sim.scenario import Scenario
 from tests.conftest import TenantFactory, healthy_only
 from tests.servers.proxy import ConnectProxy
-
-
-@pytest.fixture
-def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectProxy]:
-    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with ConnectProxy() as server:
-        yield server
 
 
 def test_arm_reads_go_through_https_proxy_with_its_credentials(

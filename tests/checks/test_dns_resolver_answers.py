@@ -19,6 +19,7 @@ from netverify.testing import (
     expected_name,
     healthy_answers,
 )
+from tests.evidence import builder_answer
 
 CHECK_ID = "dns_resolver_answers"
 
@@ -133,17 +134,7 @@ def test_a_host_resolver_without_nameservers_failing_two_names_fails_in_full() -
         "servers": [],
         "asked": 2,
         "failed": {"TIMEOUT": 1, "SERVFAIL": 1},
-        "first_failure": {
-            "fqdn": API_NAME,
-            "server": "10.0.0.4:53",
-            "rcode": "TIMEOUT",
-            "authoritative": False,
-            "soa_zone": None,
-            "cname_chain": [],
-            "addresses": [],
-            "transport": "udp",
-            "latency_ms": 1.0,
-        },
+        "first_failure": {"fqdn": API_NAME, **builder_answer(rcode="TIMEOUT")},
         "failed_names_that_exist": [API_NAME, CERT],
     }
     assert [API_NAME] * 3 + [CERT] * 3 == [c["fqdn"] for c in observed["resolutions"]]

@@ -42,7 +42,7 @@ from tests.checks import test_dns_forwarding_ruleset_no_loop as loops
 from tests.checks import test_privateendpoint_connection_approved as connections
 from tests.checks import test_privateendpoint_tls_reachable as tls
 from tests.checks import test_workspace_managed_network_outbound_rules_active as outbound
-from tests.evidence import evidence_json
+from tests.evidence import builder_answer, evidence_json
 from tests.test_evidence_schemas import CHECK_IDS
 
 CHAIN = ["ws.workspace.eastus.privatelink.api.azureml.ms"]
@@ -514,17 +514,7 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
                 "servers": ["10.0.0.4:53"],
                 "asked": 1,
                 "failed": {"TIMEOUT": 1},
-                "first_failure": {
-                    "fqdn": API_NAME,
-                    "server": "10.0.0.4:53",
-                    "rcode": "TIMEOUT",
-                    "authoritative": False,
-                    "soa_zone": None,
-                    "cname_chain": [],
-                    "addresses": [],
-                    "transport": "udp",
-                    "latency_ms": 1.0,
-                },
+                "first_failure": {"fqdn": API_NAME, **builder_answer(rcode="TIMEOUT")},
                 "resolutions": [
                     HEALTHY[0],
                     row(CUSTOM, "custom", (), rcode="TIMEOUT", chain=[]),
@@ -667,16 +657,7 @@ CASES: list[tuple[str, Status, Facts, dict[str, Any]]] = [
                         "domainName": "privatelink.api.azureml.ms",
                         "targets": ["192.168.10.4"],
                         # What Azure DNS answered through the rule (the world's public answer).
-                        "answer": {
-                            "server": "10.0.0.4:53",
-                            "rcode": "NOERROR",
-                            "authoritative": False,
-                            "soa_zone": None,
-                            "cname_chain": [],
-                            "addresses": ["52.160.0.1"],
-                            "transport": "udp",
-                            "latency_ms": 1.0,
-                        },
+                        "answer": builder_answer(("52.160.0.1",)),
                         # The hand-built world asked the target nothing directly.
                         "target_answers": [{"target": "192.168.10.4", "answer": None}],
                     }

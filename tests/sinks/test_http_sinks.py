@@ -316,14 +316,6 @@ def test_webhook_tls_is_verified(webhook: WebhookStandIn, tmp_path: Path) -> Non
     assert [] == webhook.received
 
 
-@pytest.fixture
-def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectProxy]:
-    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with ConnectProxy() as server:
-        yield server
-
-
 def test_webhook_goes_through_https_proxy(
     webhook: WebhookStandIn, tmp_path: Path, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
