@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 
+from netverify.checklib.catalog import load_checks
 from netverify.diagnose import cause_identified, problems
 from netverify.model import Finding, Status, exit_code
 from netverify.runner import run_once
 from netverify.sim.custom_dns import DNSMASQ, NAMED, UNBOUND
-from netverify.sim.scenario import load_scenario, parse_scenario
+from netverify.sim.scenario import builtin_scenario, load_scenario, parse_scenario
 from netverify.sim.tenant import CustomDnsKind
-from tests.conftest import TenantFactory
+from tests.conftest import TenantFactory, healthy_only
 
 CASES = Path(__file__).parent / "cases" / "real_world"
 SERVERS = {"bind": NAMED, "unbound": UNBOUND, "dnsmasq": DNSMASQ}
@@ -590,6 +591,22 @@ def test_case_fix_turns_the_world_all_pass(case: Case, start_tenant: TenantFacto
     assert case.fix is not None
     case.fix(data)
     all_pass(run_case(start_tenant, data, case.custom_dns), *case.heals)  # type: ignore[arg-type]
+
+
+def test_all_pass_rejects_a_run_whose_checks_said_nothing(
+    start_tenant: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The healthy demo world run with every check's evaluate yielding nothing: no fail and
+    exit 0, yet all_pass rejects it, so no fix above can come out all-pass on silent checks."""
+    for check in load_checks():
+        monkeypatch.setattr(check.module, "evaluate", lambda facts: [])
+    tenant = start_tenant(healthy_only(builtin_scenario()))
+
+    findings = list(run_once(tenant.config()).findings)
+
+    assert 0 == exit_code(findings)
+    with pytest.raises(AssertionError, match="workspace_v1_legacy_mode_disabled"):
+        all_pass(findings)
 
 
 @pytest.mark.servers

@@ -426,8 +426,14 @@ def test_valid_for_follows_rfc_6125(fqdn: str, names: tuple[str, ...], valid: bo
 
 
 def test_no_dns_facts_gives_no_transport_verdict() -> None:
-    """A run without DNS probes has no reachability to judge: nothing, not a pass."""
+    """A run without DNS probes has no reachability to judge: nothing, not a pass; the same
+    check on a run with one probe passes, so the silence is the missing probes' doing."""
+    probed = dns_facts(reachability=[reach(API_NAME, "10.0.1.5")])
+
     assert [] == check_findings(CHECK_ID, facts([workspace(key_vault=None)]))
+    assert [(Status.PASS, "10.0.1.5:443")] == [
+        (f.status, f.subject) for f in check_findings(CHECK_ID, probed)
+    ]
 
 
 def test_latency_is_rounded_to_a_tenth_of_a_millisecond() -> None:

@@ -159,7 +159,9 @@ def test_unusable_state_directory_is_a_clear_error(
 
     captured = capsys.readouterr()
     # The findings were printed all the same.
-    assert len(run_once(tenant.config()).findings) == len(captured.out.splitlines())
+    printed = [json.loads(line) for line in captured.out.splitlines()]
+    assert "workspace_v1_legacy_mode_disabled" in {event["check_id"] for event in printed}
+    assert len(run_once(tenant.config()).findings) == len(printed)
     assert f"cannot open the spool of sink jsonl_file-0 at {blocker}/spool/" in captured.err
     assert "set state.directory" in captured.err
 
