@@ -3,7 +3,7 @@
     .venv/bin/python bench/startup.py [--repeat 15] [--tree OTHER_CHECKOUT ...]
 
 Each command runs ``--repeat`` times in a fresh child interpreter; the median wall time (seconds)
-and the median peak RSS (MiB, from os.wait4) are printed, with the heavy modules each command
+and the median peak RSS (MiB, the child's VmHWM) are printed, with the heavy modules each command
 loaded. ``--tree`` adds another checkout (e.g. a ``git worktree`` of an older commit) measured in
 the same run, interleaved with this one, so the ratios compare like with like on a noisy machine.
 """
@@ -25,7 +25,11 @@ COMMANDS: dict[str, list[str]] = {
     "netverify checks list": ["-m", "netverify.cli", "checks", "list"],
     "netverify config check": ["-m", "netverify.cli", "config", "check", "{example}"],
     "import sinks, report": ["-c", "import netverify.sinks, netverify.report"],
+    "netverify demo": ["-m", "netverify.cli", "demo"],
 }
+# Issue 17: the demo's peak RSS before its work, and the share of it the demo may use.
+DEMO_RSS_BEFORE_MIB = 97.0
+DEMO_RSS_TARGET = 0.6
 HEAVY_PREFIXES = ("azure.", "apscheduler", "prometheus_client")
 PROBE = """
 import atexit, runpy, sys
@@ -34,6 +38,8 @@ def _report():
     heavy = sorted({".".join(m.split(".")[:2]) if m.startswith("azure.") else m.split(".")[0]
                     for m in loaded})
     sys.__stderr__.write("HEAVY " + ",".join(heavy) + "\\n")
+    with open("/proc/self/status") as status:  # the high-water mark of this process's memory
+        sys.__stderr__.write("PEAK_KIB " + status.read().split("VmHWM:")[1].split()[0] + "\\n")
 atexit.register(_report)
 sys.argv = ARGV
 BODY
@@ -79,13 +85,16 @@ def _measure(tree: Path, args: list[str]) -> tuple[float, float, str]:
     )
     assert proc.stderr is not None
     stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{args} failed in {tree}: {stderr.strip()[-500:]}")
     wall = time.perf_counter() - start
     proc.returncode = 0  # reaped by wait4; keeps Popen from waiting again
-    heavy = next((ln[6:] for ln in stderr.splitlines() if ln.startswith("HEAVY ")), "?")
-    return wall, usage.ru_maxrss / 1024, heavy
+    lines = stderr.splitlines()
+    heavy = next((ln[6:] for ln in lines if ln.startswith("HEAVY ")), "?")
+    # Not usage.ru_maxrss: a child keeps its parent's RSS in it across the exec (vfork).
+    peak_kib = next(int(ln[9:]) for ln in lines if ln.startswith("PEAK_KIB "))
+    return wall, peak_kib / 1024, heavy
 
 
 def main() -> int:
@@ -117,6 +126,13 @@ def main() -> int:
     for name in COMMANDS:
         for tree in trees:
             print(f"  {name} [{tree.name}] heavy modules: {heavies[(name, tree)] or 'none'}")
+    demo = statistics.median(rss[("netverify demo", HERE)])
+    share = demo / DEMO_RSS_BEFORE_MIB
+    verdict = "met" if share <= DEMO_RSS_TARGET else "NOT met"
+    print(
+        f"netverify demo peak RSS: {demo:.1f} MiB = {share:.2f} of the {DEMO_RSS_BEFORE_MIB:g} MiB "
+        f"before issue 17  <= {DEMO_RSS_TARGET:g}  {verdict}"
+    )
     if len(trees) > 1:
         print("ratio other/this (higher = this checkout faster):")
         for name in COMMANDS:

@@ -385,11 +385,9 @@ def _write_report(path: Path, report: ReportInput) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from netverify.report import history_from_runs
     from netverify.sim.cloud_naming import in_cloud  # demo-only code
     from netverify.sim.scenario import scenario_named
     from netverify.sim.tenant import SimulatedTenant
-    from netverify.sinks.events import to_event
 
     scenario = scenario_named(args.scenario)
     if args.cloud:
@@ -401,6 +399,9 @@ def _demo(args: argparse.Namespace) -> int:
         result = _run_with_progress(config)
         _deliver(config, result, args.output, args.show_all)
     if args.html:
+        from netverify.report import history_from_runs
+        from netverify.sinks.events import to_event
+
         events = [to_event(f, result.context) for f in result.findings]
         _write_report(args.html, history_from_runs(events))
     # The demo tenant is broken on purpose: the demo succeeded when it ran.
