@@ -382,7 +382,17 @@ def test_an_active_duplicate_of_an_inactive_rule_is_the_one_judged() -> None:
     found = list(check.evaluate(managed(rules)))
 
     assert [Status.PASS] * 4 == [f.status for f in found]
-    assert "__SYS_PE_crtest_registry" == found[0].evidence.observed["rule"]
+    assert {
+        "isolationMode": "AllowOnlyApprovedOutbound",
+        "networkStatus": "Active",
+        "managedNetworkOf": arm_id(WORKSPACE_TYPE, "mlw-test"),
+        "rule": "__SYS_PE_crtest_registry",
+        "ruleStatus": "Active",
+        "category": "Required",
+        "serviceResourceId": REGISTRY,
+        "subresourceTarget": "registry",
+        "onlineDeployments": 1,
+    } == found[0].evidence.observed
 
 
 def test_a_rule_in_no_state_fails_saying_so_in_either_network_state() -> None:
@@ -402,10 +412,22 @@ def test_a_rule_in_no_state_fails_saying_so_in_either_network_state() -> None:
         "Workspace mlw-test's managed VNet rule __SYS_PE_kv-test_vault to kv-test (vault) is in "
         "no state as the managed VNet is not provisioned: secret reads from kv-test fail."
     ) == unprovisioned.message
-    assert (None, None) == (
+    assert {
+        "isolationMode": "AllowOnlyApprovedOutbound",
+        "networkStatus": "Inactive",
+        "managedNetworkOf": arm_id(WORKSPACE_TYPE, "mlw-test"),
+        "rule": "__SYS_PE_kv-test_vault",
+        "ruleStatus": None,
+        "category": "Required",
+        "serviceResourceId": VAULT,
+        "subresourceTarget": "vault",
+        "onlineDeployments": 1,
+    } == unprovisioned.evidence.observed
+    assert (None, "Active") == (
         active.evidence.observed["ruleStatus"],
-        unprovisioned.evidence.observed["ruleStatus"],
+        active.evidence.observed["networkStatus"],
     )
+    assert active.remediation.command is not None and unprovisioned.remediation is None
 
 
 def test_a_workspace_without_an_isolation_mode_is_skipped_as_disabled() -> None:
