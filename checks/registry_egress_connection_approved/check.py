@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from netverify.azure.arm_ids import name_of
 from netverify.checklib.catalog import load_meta
-from netverify.checklib.connections import is_egress
+from netverify.checklib.connections import is_egress, microsoft_managed
 from netverify.checklib.judging import skipped, unreadable, workspaces_by_link
 from netverify.facts import Facts, Read, Registry, Workspace
 from netverify.model import Evidence, Finding, Status
@@ -71,7 +71,7 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             "status": connection.status,
             "description": connection.description,
             "privateEndpoint": connection.private_endpoint_id,
-            "privateEndpointMicrosoftManaged": facts.outside(connection.private_endpoint_id or ""),
+            "privateEndpointMicrosoftManaged": microsoft_managed(connection, facts),
             "registryPublicNetworkAccess": registry.public_network_access,
             "workspaces": names,
             "affectedDeployments": broken,

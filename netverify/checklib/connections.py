@@ -49,12 +49,21 @@ class ConnectionState:
         return self.connection.private_endpoint_id or ""
 
 
+def microsoft_managed(connection: PrivateEndpointConnection, facts: Facts) -> bool | None:
+    """Whether the connection's private endpoint lies in a subscription the identity cannot see
+    (Azure manages it from Microsoft's): False for a connection without an endpoint, None when
+    the subscription list was not read."""
+    if not connection.private_endpoint_id:
+        return False
+    return facts.outside(connection.private_endpoint_id)
+
+
 def is_egress(connection: PrivateEndpointConnection, facts: Facts) -> bool:
     """An online deployment's egress connection to the registry: its endpoint lies in a
     subscription the identity cannot see, or (list unread) it still has Azure ML's description."""
     if (connection.description or "").strip().lower() == EGRESS_DESCRIPTION.lower():
         return True
-    return bool(connection.private_endpoint_id and facts.outside(connection.private_endpoint_id))
+    return bool(microsoft_managed(connection, facts))
 
 
 def owners(facts: Facts) -> tuple[list[Owner], list[tuple[str, Read[Any]]]]:

@@ -270,3 +270,65 @@ def test_a_router_that_does_not_answer_the_swagger_document(
 
     assert (Status.FAIL, EP_ID) == (finding.status, finding.resource_id)
     assert finding.message == f"Kubernetes endpoint ep-test cannot be scored from this VNet: {why}."
+
+
+@pytest.mark.parametrize("kubernetes", [False, True], ids=["managed", "kubernetes"])
+def test_a_request_not_sent_is_skipped_with_the_full_request_evidence(kubernetes: bool) -> None:
+    """The address lies outside the mapped world: nothing was sent, so neither check judges;
+    the skip still shows the request as recorded."""
+    got = answer(
+        None,
+        address="10.9.0.4",
+        target="",
+        failure=HttpFailure.NOT_CONTACTED,
+        detail="10.9.0.4 is outside the address map",
+        latency_ms=0.04,
+    )
+
+    finding = judged(got, kubernetes=kubernetes)
+
+    assert (Status.SKIPPED, EP_ID) == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Endpoint ep-test was not requested at 10.9.0.4: 10.9.0.4 is outside the address map."
+    )
+    assert {
+        "url": URL,
+        "host": SCORING,
+        "address": "10.9.0.4",
+        "resolver": HOST,
+        "connected_to": "",
+        "status": None,
+        "reason": "",
+        "headers": {},
+        "body": "",
+        "failure": "not_contacted",
+        "detail": "10.9.0.4 is outside the address map",
+        "verify_code": 0,
+        "verify_message": "",
+        "latency_ms": 0.0,
+        "bandwidth_delay_ms": {},
+    } == finding.evidence.observed
+    assert {} == finding.evidence.expected
+
+
+@pytest.mark.parametrize(
+    ("failure", "needs"),
+    [
+        (
+            HttpFailure.CONNECT,
+            {Link.transport(SCORING, "10.0.1.7"), Link.address("10.0.1.7")},
+        ),
+        (HttpFailure.TLS, {Link.transport(SCORING, "10.0.1.7")}),
+        (HttpFailure.TIMEOUT, set()),
+        (HttpFailure.MALFORMED, set()),
+    ],
+)
+def test_what_a_request_without_an_answer_follows_from(
+    failure: HttpFailure, needs: set[str]
+) -> None:
+    """At the endpoint's own address: a failed TCP connection follows from the transport and
+    from Private Link carrying the address; a failed handshake from the transport alone; a
+    timeout or garbage after TLS from nothing else (the front end's own)."""
+    finding = judged(answer(None, failure=failure, detail="x"))
+
+    assert (Status.FAIL, frozenset(needs)) == (finding.status, finding.needs)

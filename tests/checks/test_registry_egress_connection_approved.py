@@ -288,4 +288,35 @@ def test_connection_without_a_state_or_endpoint_fails_naming_every_workspace() -
         "Registry crtest: egress connection pe-crtest-egress is in no state, not Approved: "
         "deployments of mlw-a, mlw-b cannot pull images through it."
     )
-    assert finding.evidence.observed["privateEndpoint"] is None
+    assert finding.evidence.observed == {
+        "status": None,
+        "description": bare.description,
+        "privateEndpoint": None,
+        # No endpoint, so none that Microsoft manages (``facts.outside("")`` would say True).
+        "privateEndpointMicrosoftManaged": False,
+        "registryPublicNetworkAccess": "Enabled",
+        "workspaces": ["mlw-a", "mlw-b"],
+        "affectedDeployments": [],
+    }
+
+
+def test_with_the_subscription_list_unread_whose_endpoint_it_is_stays_unknown() -> None:
+    """Subscriptions unread: the connection still carrying Azure ML's description is judged,
+    and whether Microsoft manages its endpoint is unknown (None), not False."""
+    cr = registry(egress_status="Pending")
+    ws = workspace(registry="crtest")
+    unread = failed("/subscriptions", ReadProblem.FORBIDDEN, status_code=403)
+
+    [finding] = check.evaluate(facts([ws], registries=[cr], subscriptions=unread))
+
+    connection = cr.private_endpoint_connections[0]
+    assert (Status.FAIL, connection.id) == (finding.status, finding.subject)
+    assert finding.evidence.observed == {
+        "status": "Pending",
+        "description": connection.description,
+        "privateEndpoint": connection.private_endpoint_id,
+        "privateEndpointMicrosoftManaged": None,
+        "registryPublicNetworkAccess": "Disabled",
+        "workspaces": ["mlw-test"],
+        "affectedDeployments": [],
+    }

@@ -22,6 +22,7 @@ from netverify.testing import (
     deployment,
     endpoint,
     facts,
+    failed_list,
     outbound_rule,
     workspace,
 )
@@ -40,7 +41,7 @@ REQUIRED = [(REGISTRY, "registry"), (STORAGE, "blob"), (STORAGE, "file"), (VAULT
 def managed(
     rules: list[OutboundRule],
     *,
-    isolation: str = "AllowOnlyApprovedOutbound",
+    isolation: str | None = "AllowOnlyApprovedOutbound",
     status: str = "Active",
 ) -> Any:
     """Facts of workspace mlw-test (registry crtest, storage sttest, vault kv-test) with a managed
@@ -367,3 +368,104 @@ def test_a_project_of_an_unprovisioned_hub_network_follows_from_the_hub() -> Non
         "(registry) is Inactive as the managed VNet is not provisioned: image pulls from crtest "
         "fail."
     )
+
+
+# -- shapes every other fixture lacks (mutation survivors) -----------------------------------
+
+
+def test_an_active_duplicate_of_an_inactive_rule_is_the_one_judged() -> None:
+    """Two rules to the registry, the Inactive one listed first: the Active one serves it, so
+    the registry passes naming it (a rule that stays Inactive beside it cuts nothing)."""
+    stale = outbound_rule(REGISTRY, "registry", name="pe-registry-old", status="Inactive")
+    rules = [stale, *(outbound_rule(r, t) for r, t in REQUIRED)]
+
+    found = list(check.evaluate(managed(rules)))
+
+    assert [Status.PASS] * 4 == [f.status for f in found]
+    assert {
+        "isolationMode": "AllowOnlyApprovedOutbound",
+        "networkStatus": "Active",
+        "managedNetworkOf": arm_id(WORKSPACE_TYPE, "mlw-test"),
+        "rule": "__SYS_PE_crtest_registry",
+        "ruleStatus": "Active",
+        "category": "Required",
+        "serviceResourceId": REGISTRY,
+        "subresourceTarget": "registry",
+        "onlineDeployments": 1,
+    } == found[0].evidence.observed
+
+
+def test_a_rule_in_no_state_fails_saying_so_in_either_network_state() -> None:
+    """A vault rule whose status ARM left out: 'in no state', not Active, whether the network is
+    provisioned (set it again) or not (follows from provisioning)."""
+    rules = [outbound_rule(r, t, status=None if t == "vault" else "Active") for r, t in REQUIRED]
+
+    active = list(check.evaluate(managed(rules)))[3]
+    unprovisioned = list(check.evaluate(managed(rules, status="Inactive")))[3]
+
+    assert (Status.FAIL, Status.FAIL) == (active.status, unprovisioned.status)
+    assert (
+        "Workspace mlw-test's managed VNet rule __SYS_PE_kv-test_vault to kv-test (vault) is in "
+        "no state, not Active: secret reads from kv-test fail."
+    ) == active.message
+    assert (
+        "Workspace mlw-test's managed VNet rule __SYS_PE_kv-test_vault to kv-test (vault) is in "
+        "no state as the managed VNet is not provisioned: secret reads from kv-test fail."
+    ) == unprovisioned.message
+    assert {
+        "isolationMode": "AllowOnlyApprovedOutbound",
+        "networkStatus": "Inactive",
+        "managedNetworkOf": arm_id(WORKSPACE_TYPE, "mlw-test"),
+        "rule": "__SYS_PE_kv-test_vault",
+        "ruleStatus": None,
+        "category": "Required",
+        "serviceResourceId": VAULT,
+        "subresourceTarget": "vault",
+        "onlineDeployments": 1,
+    } == unprovisioned.evidence.observed
+    assert (None, "Active") == (
+        active.evidence.observed["ruleStatus"],
+        active.evidence.observed["networkStatus"],
+    )
+    assert active.remediation.command is not None and unprovisioned.remediation is None
+
+
+def test_a_workspace_without_an_isolation_mode_is_skipped_as_disabled() -> None:
+    """ARM leaves managedNetwork out of a workspace that never had one: read as Disabled."""
+    [finding] = check.evaluate(managed([], isolation=None))
+
+    assert (Status.SKIPPED, arm_id(WORKSPACE_TYPE, "mlw-test")) == (
+        finding.status,
+        finding.resource_id,
+    )
+    assert "Workspace mlw-test has no managed VNet (isolation mode Disabled)." == finding.message
+
+
+def test_a_failed_deployment_list_is_an_error_and_the_rules_are_still_judged() -> None:
+    """One endpoint's deployment list failed (503), another lists a deployment: the failed
+    list is this check's error, and the rules are judged against what was listed."""
+    ws = workspace(
+        registry="crtest",
+        storage="sttest",
+        managed_network="AllowOnlyApprovedOutbound",
+        managed_network_status="Active",
+        outbound_rules=[outbound_rule(r, t) for r, t in REQUIRED],
+    )
+    listed, unlisted = endpoint("ep-a"), endpoint("ep-b")
+    broken = failed_list(unlisted.id, "deployments")
+    seen = facts(
+        [ws],
+        endpoints=[listed, unlisted],
+        deployments=[deployment(of=listed)],
+        failed_lists=[broken],
+    )
+
+    [error, *verdicts] = check.evaluate(seen)
+
+    assert (Status.ERROR, broken.resource_id) == (error.status, error.resource_id)
+    assert (
+        f"Cannot read the online deployment list {broken.resource_id}: ARM answered 503 after "
+        "retries" == error.message
+    )
+    assert [Status.PASS] * 4 == [f.status for f in verdicts]
+    assert {1} == {f.evidence.observed["onlineDeployments"] for f in verdicts}

@@ -15,6 +15,7 @@ from netverify.testing import (
     endpoint,
     facts,
     failed,
+    failed_list,
     mixed_case,
     v1_legacy_mode_policy,
     workspace,
@@ -296,3 +297,71 @@ def test_the_subscription_assignments_not_probed_or_unreadable() -> None:
         "http_status": 403,
         "missing_permission": "Microsoft.Authorization/policyAssignments/read",
     } == error.evidence.observed
+
+
+def test_an_endpoint_whose_deployments_failed_to_list_still_has_the_workspace_judged() -> None:
+    """The conflict is the workspace's (it has an endpoint), whatever its deployments: a 503 on
+    the deployment list is no error of this check and leaves the verdict as it is."""
+    ws, ep = workspace(), endpoint()
+    seen = facts(
+        [ws],
+        endpoints=[ep],
+        failed_lists=[failed_list(ep.id, "deployments")],
+        assignments=[assignment()],
+        definitions=[v1_legacy_mode_policy()],
+    )
+
+    [finding] = check.evaluate(seen)
+
+    assert (Status.FAIL, ws.id, assignment().id) == (
+        finding.status,
+        finding.resource_id,
+        finding.subject,
+    )
+
+
+def test_a_404_on_the_assignment_list_is_an_error_not_a_broken_link() -> None:
+    """The subscription's assignment list is no resource the workspace links to: a 404 there
+    says netverify could not observe, not that something is missing."""
+    gone = failed(f"/subscriptions/{SUBSCRIPTION}", ReadProblem.NOT_FOUND, status_code=404)
+
+    [error] = check.evaluate(facts([workspace()], endpoints=[endpoint()], assignments=gone))
+
+    assert (Status.ERROR, f"/subscriptions/{SUBSCRIPTION}") == (error.status, error.resource_id)
+    assert error.message == (
+        f"Cannot read the policy assignment list /subscriptions/{SUBSCRIPTION}: not_found"
+    )
+    assert {"problem": "not_found", "detail": "not_found", "http_status": 404} == (
+        error.evidence.observed
+    )
+
+
+def test_an_assignment_without_a_display_name_is_named_by_its_name() -> None:
+    """ARM leaves displayName out when nobody set one: the message names the assignment."""
+    unnamed = dataclasses.replace(
+        assignment(name="Require-V1-Audit", effect="Audit"), display_name=None
+    )
+
+    [finding] = judge(unnamed)
+
+    assert finding.message == (
+        "Policy assignment Require-V1-Audit (Audit) requires V1LegacyMode on workspace mlw-test, "
+        "which has online endpoints: turning legacy mode off will be flagged as non-compliant."
+    )
+
+
+def test_an_assignment_on_a_workspace_whose_name_ends_in_capitals_covers_it() -> None:
+    """Only the scope's trailing slashes are stripped, not its last letters (mlw-BOX)."""
+    ws = workspace("mlw-BOX")
+    mine = assignment(ws.id, name="on-mlw-box")
+
+    [finding] = check.evaluate(
+        facts(
+            [ws],
+            endpoints=[endpoint(workspace_name="mlw-BOX")],
+            assignments=[mine],
+            definitions=[v1_legacy_mode_policy()],
+        )
+    )
+
+    assert (Status.FAIL, ws.id, mine.id) == (finding.status, finding.resource_id, finding.subject)
