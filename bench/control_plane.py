@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from netverify.azure.clouds import cloud
 from netverify.checklib.catalog import load_checks
 from netverify.config import Config, load_config
 from netverify.facts import Facts, Read
+from netverify.model import Finding
 from netverify.probes import arm, arm_bodies
 from netverify.probes.collect import collect_facts
 from netverify.probes.credentials import make_credential
@@ -73,10 +75,19 @@ def main() -> int:
         load_checks()
         stages = {"imports": _peak_rss_mb()}
         started = time.perf_counter()
-        facts = _run_netverify(config, stages) if args.child == "netverify" else _run_naive(config)
+        facts, findings = (
+            _run_netverify(config, stages) if args.child == "netverify" else _run_naive(config)
+        )
         elapsed = time.perf_counter() - started
         phases = [f"{p.name}: {p.seconds:.2f} s" for p in facts.phases]
-        report = {"seconds": elapsed, "resources": resources_read(facts), "phases": phases}
+        statuses = Counter(f.status.value for f in findings)
+        report = {
+            "seconds": elapsed,
+            "resources": resources_read(facts),
+            "phases": phases,
+            "findings": len(findings),
+            "statuses": dict(sorted(statuses.items())),
+        }
         stages["end"] = _peak_rss_mb()
         print(json.dumps(report | {"peak_rss_by_stage": stages}))
         return 0
@@ -210,7 +221,8 @@ def _measure(args: argparse.Namespace, scale: int, names: tuple[str, ...]) -> di
                 f"({report['non_2xx']} not 2xx)  {report['resources']:6d} resources read  "
                 f"{report['requests'] / report['resources']:.3f} requests/resource  "
                 f"peak RSS {report['peak_rss_mb']:.0f} MB  CPU {report['cpu_seconds']:.1f} s "
-                f"(simulated ARM: {report['arm_cpu_seconds']:.1f} s){phases}"
+                f"(simulated ARM: {report['arm_cpu_seconds']:.1f} s)  {report['findings']} findings "
+                f"({', '.join(f'{n} {s}' for s, n in report['statuses'].items())}){phases}"
             )
     return results
 
@@ -239,17 +251,17 @@ def _peak_rss_mb() -> float:
     return int(status.split("VmHWM:", 1)[1].split()[0]) / 1024
 
 
-def _run_netverify(config: Config, stages: dict[str, float]) -> Facts:
+def _run_netverify(config: Config, stages: dict[str, float]) -> tuple[Facts, tuple[Finding, ...]]:
     """The run, recording into ``stages`` the peak RSS once the facts are read and once every
     check has judged them (the findings held beside the facts)."""
     facts = collect_facts(config, make_credential(config.credential, cloud(config.cloud)))
     stages["facts"] = _peak_rss_mb()
-    evaluate(load_checks(), facts)
+    findings = evaluate(load_checks(), facts)
     stages["findings"] = _peak_rss_mb()
-    return facts
+    return facts, findings
 
 
-def _run_naive(config: Config) -> Facts:
+def _run_naive(config: Config) -> tuple[Facts, tuple[Finding, ...]]:
     """What a first script would do: the same SDK clients, one read after another, no Resource
     Graph (each subscription of the management group listed through ARM), no memoisation."""
     from azure.core.rest import HttpRequest
@@ -369,8 +381,7 @@ def _run_naive(config: Config) -> Facts:
         policy_assignments=facts["assignments"],
         policy_definitions=facts["definitions"],
     )
-    evaluate(load_checks(), result)
-    return result
+    return result, evaluate(load_checks(), result)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,17 @@ probe tells "does not connect" from "no TLS". Loopback stand-ins only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import dns.entropy
 import dns.message
+import dns.name
 import dns.rrset
 import pytest
 import trustme
@@ -18,7 +22,13 @@ import trustme
 from netverify.config import DnsConfig, ReachabilityConfig
 from netverify.facts import DnsAnswer, Reachability, Resolver, ResolverKind
 from netverify.probes import reach as reach_probe
-from netverify.probes.dns import DnsClient, build_resolvers, read_resolv_conf, resolve_all
+from netverify.probes.dns import (
+    DnsClient,
+    a_query,
+    build_resolvers,
+    read_resolv_conf,
+    resolve_all,
+)
 from netverify.probes.reach import probe, probe_all
 from netverify.sim.custom_dns import DEAD_FORWARDER
 from netverify.sim.dns_server import ForwardingDnsServer, Record, StaticDnsServer, TcpFault
@@ -280,6 +290,132 @@ def test_concurrency_is_bounded(server: StaticDnsServer, monkeypatch: pytest.Mon
     assert 40 == len(answers)
     assert {"NXDOMAIN"} == {a.rcode for a in answers}
     assert 1 < peak <= 5
+
+
+def test_the_query_sent_is_dnspythons_a_query() -> None:
+    """What is sent is what dns.message.make_query renders (RD set, no EDNS), bar the id."""
+    for fqdn in (NAME, "big.example", "x-y.Example.COM."):
+        made = dns.message.make_query(fqdn, "A")
+        made.id = 0
+        assert made.to_wire() == a_query(dns.name.from_text(fqdn))
+
+
+def test_resolvers_that_send_to_one_server_share_each_query(server: StaticDnsServer) -> None:
+    """resolv.conf naming the server Azure DNS is: each name is asked once, and both resolvers
+    get the whole answer under their own names."""
+    host = Resolver("host", ResolverKind.HOST, "/etc/resolv.conf", (server.address,))
+    azure = Resolver("azure 168.63.129.16", ResolverKind.AZURE, "168.63.129.16", (server.address,))
+
+    answers = asyncio.run(
+        resolve_all([NAME, "missing.example"], [host, azure], timeout=1.0, concurrency=4)
+    )
+
+    assert [(NAME, "A", "udp"), ("missing.example", "A", "udp")] == server.queries
+    assert [
+        (NAME, "host", "NOERROR", (PRIVATE,), ("10.0.1.5",)),
+        (NAME, "azure 168.63.129.16", "NOERROR", (PRIVATE,), ("10.0.1.5",)),
+        ("missing.example", "host", "NXDOMAIN", (), ()),
+        ("missing.example", "azure 168.63.129.16", "NXDOMAIN", (), ()),
+    ] == [(a.fqdn, a.resolver, a.rcode, a.cname_chain, a.addresses) for a in answers]
+    assert {server.address} == {a.server for a in answers}
+
+
+def test_answers_that_arrived_are_read_before_the_timers_that_would_resend_them() -> None:
+    """Every answer lands while the event loop is held (as a busy process holds it) until the
+    queries' resend timers are due: all the answers are read first, so none is sent again."""
+    names = [f"n{i}.example" for i in range(20)]
+    stand_in = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stand_in.bind(("127.0.0.1", 0))
+    stand_in.settimeout(5.0)
+    address = f"127.0.0.1:{stand_in.getsockname()[1]}"
+    received, held, replied = threading.Event(), threading.Event(), threading.Event()
+
+    def answer_all_while_held() -> None:
+        queries = [stand_in.recvfrom(512) for _ in names]
+        received.set()
+        held.wait(5.0)
+        for wire, peer in queries:
+            stand_in.sendto(dns.message.make_response(dns.message.from_wire(wire)).to_wire(), peer)
+        replied.set()
+
+    async def asked() -> list[DnsAnswer]:
+        client = DnsClient(0.4)  # resends 0.2 s after each send
+        try:
+            queries = [asyncio.ensure_future(client.query(n, "r", address)) for n in names]
+            while not received.is_set():
+                await asyncio.sleep(0.01)
+            held.set()
+            replied.wait(5.0)
+            time.sleep(0.3)  # the loop is held past every resend timer
+            return await asyncio.gather(*queries)
+        finally:
+            client.close()
+
+    answering = threading.Thread(target=answer_all_while_held)
+    answering.start()
+    try:
+        answers = asyncio.run(asked())
+        answering.join(5.0)
+        stand_in.setblocking(False)
+        resent = 0
+        with contextlib.suppress(BlockingIOError):
+            while stand_in.recv(512):
+                resent += 1
+    finally:
+        stand_in.close()
+
+    assert [(n, "NOERROR") for n in names] == [(a.fqdn, a.rcode) for a in answers]
+    assert 0 == resent
+
+
+def test_a_late_answer_to_a_query_that_timed_out_is_not_a_later_querys_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first query times out; its answer comes later, when a second query is in flight.
+    The second query never draws the first one's id, so it gets its own answer, not the late
+    one (which would not answer its question: MALFORMED)."""
+    # Drawn in turn: the first query message's id (dnspython's), the id it is sent with, the
+    # second message's, then 7 again for the second query and, as 7 is retired, 8.
+    ids = iter([1, 7, 2, 7, 8])
+    monkeypatch.setattr(dns.entropy, "random_16", lambda: next(ids))
+    stand_in = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stand_in.bind(("127.0.0.1", 0))
+    stand_in.settimeout(1.0)
+    address = f"127.0.0.1:{stand_in.getsockname()[1]}"
+
+    def reply(wire: bytes, ip: str) -> bytes:
+        query = dns.message.from_wire(wire)
+        response = dns.message.make_response(query)
+        response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", ip))
+        return response.to_wire()
+
+    async def asked() -> tuple[DnsAnswer, DnsAnswer]:
+        client = DnsClient(0.2)
+        try:
+            first = await client.query("first.example", "r", address)
+            late, peer = stand_in.recvfrom(512)  # the first query (its resend follows)
+            second = asyncio.ensure_future(client.query("second.example", "r", address))
+            while True:  # the resend of the first query, then the second query
+                wire, _ = await asyncio.to_thread(stand_in.recvfrom, 512)
+                if dns.message.from_wire(wire).question[0].name.to_text() == "second.example.":
+                    break
+            stand_in.sendto(reply(late, "10.0.0.1"), peer)
+            stand_in.sendto(reply(wire, "10.0.0.2"), peer)
+            return first, await second
+        finally:
+            client.close()
+
+    try:
+        first, second = asyncio.run(asked())
+    finally:
+        stand_in.close()
+
+    assert ("first.example", "TIMEOUT") == (first.fqdn, first.rcode)
+    assert ("second.example", "NOERROR", ("10.0.0.2",)) == (
+        second.fqdn,
+        second.rcode,
+        second.addresses,
+    )
 
 
 # -- reachability ----------------------------------------------------------------------------

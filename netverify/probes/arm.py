@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
+import json
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
@@ -31,7 +34,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.policies import RedirectPolicy, RequestIdPolicy, UserAgentPolicy
+from azure.core.pipeline.policies import RedirectPolicy, SansIOHTTPPolicy, UserAgentPolicy
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
@@ -105,6 +108,14 @@ TENANT = "tenant"
 
 T = TypeVar("T")
 _ACTION_IN_MESSAGE = re.compile(r"perform action '([^']+)'")
+# What ARM answers with: a JSON body in UTF-8 (azure-core strips a byte-order mark only when
+# the charset is written in lower case).
+_UTF8_JSON = re.compile(r"(?i:application/json;\s*charset=)\"?utf-8\"?")
+
+
+@functools.cache
+def _version_query(api_version: str) -> str:
+    return urlencode({"api-version": api_version})
 
 
 class EndlessList(Exception):
@@ -151,6 +162,30 @@ class Pages:
         return continuation
 
 
+CLIENT_REQUEST_ID = "x-ms-client-request-id"
+
+
+class RequestHeadersPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse]):
+    """The headers azure-core's ``UserAgentPolicy`` and ``RequestIdPolicy`` add to each request,
+    in one policy and with each value made once: the user agent an ARM SDK client sends, with
+    netverify's moniker (and ``AZURE_HTTP_USER_AGENT``), and a client request id unique to the
+    request - one random UUID per reader whose last 12 hex digits count its requests, not a
+    ``uuid1`` (a clock read under a lock) per request."""
+
+    def __init__(self, sdk_moniker: str) -> None:
+        super().__init__()
+        self._user_agent = UserAgentPolicy(sdk_moniker=sdk_moniker).user_agent
+        self._prefix = str(uuid.uuid4())[:-12]
+        self._count = itertools.count()
+
+    def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
+        headers = request.http_request.headers
+        if "User-Agent" not in headers:
+            headers["User-Agent"] = self._user_agent
+        if CLIENT_REQUEST_ID not in headers:
+            headers[CLIENT_REQUEST_ID] = f"{self._prefix}{next(self._count) % 16**12:012x}"
+
+
 class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
     """ARM's bearer-token policy, for the ARM endpoint only: a request to any other origin is
     refused (``ForeignHost``) before the token is added or anything is sent. A token request
@@ -159,9 +194,13 @@ class ArmEndpointBearerPolicy(ARMChallengeAuthenticationPolicy):
     def __init__(self, credential: TokenCredential, scope: str, endpoint: str) -> None:
         super().__init__(credential, scope)
         self._origin = _origin(endpoint)
+        # A URL that starts with the endpoint and then its path has the endpoint's origin:
+        # most requests need no parsing to tell.
+        self._same_origin = endpoint.rstrip("/") + "/"
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
-        origin = _origin(request.http_request.url)
+        url = request.http_request.url
+        origin = self._origin if url.startswith(self._same_origin) else _origin(url)
         if origin != self._origin:
             raise ForeignHost(
                 f"refused to send the ARM token to {origin}, which is not the ARM endpoint "
@@ -216,6 +255,7 @@ class ArmReader:
         self._credential = credential
         self._cloud = cloud
         self._config = config
+        self._base_url = (config.endpoint or cloud.arm_endpoint).rstrip("/")
         self._lock = threading.Lock()
         self._reads: dict[str, Future[Read[Any]]] = {}
         self._bounds: dict[str, threading.Semaphore] = {}
@@ -237,8 +277,7 @@ class ArmReader:
             self.base_url,
             transport=transport,
             policies=[
-                RequestIdPolicy(),
-                UserAgentPolicy(sdk_moniker=f"netverify/{NETVERIFY_VERSION}"),
+                RequestHeadersPolicy(sdk_moniker=f"netverify/{NETVERIFY_VERSION}"),
                 RedirectPolicy(),  # each redirect goes through the token policy's host check
                 CappedRetryPolicy(
                     max_retry_after=config.max_retry_after_seconds,
@@ -268,7 +307,7 @@ class ArmReader:
 
     @property
     def base_url(self) -> str:
-        return (self._config.endpoint or self._cloud.arm_endpoint).rstrip("/")
+        return self._base_url
 
     def workspace(self, resource_id: str) -> Read[Workspace]:
         return self._memoised(resource_id, lambda rid: self._read_workspace(resource_id, rid))
@@ -365,14 +404,18 @@ class ArmReader:
     def _url(self, path: str, api_version: str, params: dict[str, str] | None = None) -> str:
         """``path`` (from the ARM root) on the ARM endpoint, its api-version and ``params`` as
         the query."""
-        query = urlencode({"api-version": api_version, **(params or {})})
-        return f"{self.base_url}{path}?{query}"
+        query = urlencode({"api-version": api_version, **params}) if params else None
+        return f"{self._base_url}{path}?{query or _version_query(api_version)}"
 
     def _send(self, request: HttpRequest) -> Any:
         response = self._pipeline.send_request(request)
         if response.status_code >= 400:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
         try:
+            if _UTF8_JSON.fullmatch(response.headers.get("Content-Type", "")):
+                # What response.json() does for this content type (utf-8-sig, strict),
+                # without parsing the header as a MIME message each time.
+                return json.loads(response.content.decode("utf-8-sig"))
             return response.json()
         except ValueError as exc:  # JSONDecodeError, or a body that is not UTF-8
             raise DecodeError(f"{type(exc).__name__}: {exc}", response=response) from exc

@@ -94,6 +94,7 @@ class RunTransport(HttpTransport[HttpRequest, HttpResponse]):
         self._cancel = cancel
         self._run_id = run_id
         self._timeout = timeout_seconds
+        self._default_timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
         tls: dict[str, Any] = {
             "cert_reqs": "CERT_REQUIRED",
             "ca_certs": ca_bundle or certifi.where(),
@@ -114,9 +115,13 @@ class RunTransport(HttpTransport[HttpRequest, HttpResponse]):
         headers = DEFAULT_HEADERS | dict(request.headers)
         if self._run_id:
             headers[CORRELATION_HEADER] = self._run_id
-        timeout = urllib3.Timeout(
-            connect=kwargs.get("connection_timeout", self._timeout),
-            read=kwargs.get("read_timeout", self._timeout),
+        timeout = (
+            urllib3.Timeout(
+                connect=kwargs.get("connection_timeout", self._timeout),
+                read=kwargs.get("read_timeout", self._timeout),
+            )
+            if "connection_timeout" in kwargs or "read_timeout" in kwargs
+            else self._default_timeout
         )
         try:
             answer = self._pool.urlopen(

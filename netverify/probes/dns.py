@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import dns.asyncquery
 import dns.entropy
@@ -22,6 +23,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 
 from netverify.azure.net import split_host_port
@@ -43,6 +45,9 @@ from netverify.probes.cancel import Cancel
 # Real resolvers give up following CNAMEs at about this depth; so does the chain walk.
 MAX_CHAIN = 16
 RECEIVE_BUFFER = 1 << 20
+MAX_DATAGRAM = 65535
+# Ids of unanswered queries kept from reuse per server (of 65,536), then forgotten.
+MAX_RETIRED_IDS = 32768
 RESOLV_CONF = "resolv.conf"  # the probe that reads it, as ProbeError names it
 
 
@@ -233,53 +238,86 @@ def ask_rule_targets(
     return asyncio.run(ask()) if targets else ()
 
 
-class _UdpChannel(asyncio.DatagramProtocol):
+class _UdpChannel:
     """One connected UDP socket to one server; many queries in flight, matched by query id.
 
     A socket per query (what ``dns.asyncquery.udp`` does) costs more than the query itself at
     thousands of names. Connected, the socket also hears ICMP "port unreachable", so a server
-    that is down is reported at once instead of after the timeout.
+    that is down is reported at once instead of after the timeout. Each time the socket is
+    readable every datagram waiting is read, before the event loop runs its due timers:
+    asyncio's datagram transport reads one per turn of the loop, so on a loaded machine
+    answers that had arrived sat in the buffer while their queries' timers expired.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.pending: dict[int, asyncio.Future[bytes]] = {}
-        self.transport: asyncio.DatagramTransport | None = None
+        # Ids of queries that ended without their answer: a late answer to one of them must
+        # not be taken for the answer to a new query that drew the same id.
+        self._retired: set[int] = set()
+        self._sock = sock
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._drain)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP port/host unreachable: the server is not there
+                self._fail_all(exc)
+                return
+            query_id = int.from_bytes(data[:2], "big") if len(data) > 2 else None
+            waiter = self.pending.pop(query_id, None) if query_id is not None else None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
 
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        waiter = self.pending.pop(int.from_bytes(data[:2], "big"), None) if len(data) > 2 else None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:
+    def _fail_all(self, exc: Exception) -> None:
         for waiter in self.pending.values():
             if not waiter.done():
                 waiter.set_exception(exc)
         self.pending.clear()
 
+    def _send(self, wire: bytes) -> None:
+        try:
+            self._sock.send(wire)
+        except (BlockingIOError, InterruptedError):
+            pass  # the send buffer is full: as a lost datagram, the retry sends it again
+        except OSError as exc:  # an ICMP error from an earlier datagram
+            self._fail_all(exc)
+
+    def _new_id(self) -> int:
+        if len(self._retired) > MAX_RETIRED_IDS:
+            self._retired.clear()  # long gone: their late answers cannot be in flight still
+        query_id = dns.entropy.random_16()
+        while query_id in self.pending or query_id in self._retired:
+            query_id = dns.entropy.random_16()
+        return query_id
+
     async def exchange(self, wire: bytes, timeout: float) -> bytes:
         """Send a query (its id replaced by one not in flight here) and await its answer."""
-        assert self.transport is not None
-        query_id = dns.entropy.random_16()
-        while query_id in self.pending:
-            query_id = dns.entropy.random_16()
+        query_id = self._new_id()
         wire = query_id.to_bytes(2, "big") + wire[2:]
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bytes] = loop.create_future()
+        waiter: asyncio.Future[bytes] = self._loop.create_future()
         self.pending[query_id] = waiter
-        self.transport.sendto(wire)
+        self._send(wire)
         # UDP may lose a datagram: send once more halfway, as stub resolvers retry, then give
         # up. A timer rather than asyncio.wait_for, which costs a task per query.
         timers: list[asyncio.TimerHandle] = []
-        timers.append(loop.call_later(timeout / 2, self._retry, waiter, wire, timeout / 2, timers))
+        timers.append(
+            self._loop.call_later(timeout / 2, self._retry, waiter, wire, timeout / 2, timers)
+        )
+        answered = False
         try:
-            return await waiter
+            answer = await waiter
+            answered = True
+            return answer
         finally:
             for timer in timers:
                 timer.cancel()
             self.pending.pop(query_id, None)
+            if not answered:
+                self._retired.add(query_id)
 
     def _retry(
         self,
@@ -288,10 +326,15 @@ class _UdpChannel(asyncio.DatagramProtocol):
         remaining: float,
         timers: list[asyncio.TimerHandle],
     ) -> None:
-        if waiter.done() or self.transport is None:
+        if waiter.done():
             return
-        self.transport.sendto(wire)
-        timers.append(asyncio.get_running_loop().call_later(remaining, _expire, waiter))
+        self._send(wire)
+        timers.append(self._loop.call_later(remaining, _expire, waiter))
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
 
 
 def _expire(waiter: asyncio.Future[bytes]) -> None:
@@ -300,13 +343,16 @@ def _expire(waiter: asyncio.Future[bytes]) -> None:
 
 
 class DnsClient:
-    """Queries for one run: a shared UDP channel per server, TCP after truncation."""
+    """Queries for one run: a shared UDP channel per server, TCP after truncation. Resolvers
+    that send to the same server (resolv.conf naming Azure DNS itself) share each query: the
+    server is asked a name once, and every such resolver gets its answer."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._channels: dict[tuple[str, int], asyncio.Future[_UdpChannel]] = {}
-        self._queries: dict[str, tuple[dns.message.Message, bytes]] = {}
+        self._queries: dict[str, tuple[dns.name.Name, bytes]] = {}
         self._servers: dict[str, tuple[str, int]] = {}
+        self._asked: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
 
     async def resolve(self, fqdn: str, resolver: Resolver) -> DnsAnswer:
         """Ask the resolver's servers in order, as a stub resolver does, until one answers."""
@@ -323,10 +369,28 @@ class DnsClient:
         return last
 
     async def query(self, fqdn: str, resolver: str, server: str) -> DnsAnswer:
-        """One A query to one server: UDP, then TCP if the answer was truncated."""
+        """One A query to one server: UDP, then TCP if the answer was truncated; asked once
+        per run, whichever resolvers send to that server."""
+        key = (fqdn, server)
+        asked = self._asked.get(key)
+        if asked is not None:
+            return replace(await asked, resolver=resolver)
+        asked = self._asked[key] = asyncio.get_running_loop().create_future()
+        try:
+            answer = await self._ask(fqdn, resolver, server)
+        except asyncio.CancelledError:
+            asked.cancel()
+            raise
+        except BaseException as exc:
+            asked.set_exception(exc)
+            asked.exception()  # retrieved: no "never retrieved" warning when no one else asks
+            raise
+        asked.set_result(answer)
+        return answer
+
+    async def _ask(self, fqdn: str, resolver: str, server: str) -> DnsAnswer:
         host, port = self._where(server)
-        request, wire = self._query_for(fqdn)
-        qname = request.question[0].name
+        qname, wire = self._query_for(fqdn)
         started = time.perf_counter()
 
         def failed(rcode: str, detail: str) -> DnsAnswer:
@@ -342,6 +406,7 @@ class DnsClient:
                 return failed(MALFORMED_ANSWER, "the reply does not answer the question asked")
             if response.flags & dns.flags.TC:
                 transport = "tcp"
+                request = dns.message.make_query(qname, dns.rdatatype.A)
                 response = await dns.asyncquery.tcp(request, host, timeout=self.timeout, port=port)
         except TimeoutError:
             return failed(TIMEOUT, f"no answer within {self.timeout:g}s")
@@ -376,41 +441,52 @@ class DnsClient:
             self._servers[server] = split_host_port(server)
         return self._servers[server]
 
-    def _query_for(self, fqdn: str) -> tuple[dns.message.Message, bytes]:
-        """The A query for a name, built once for all resolvers (its id is set per send)."""
+    def _query_for(self, fqdn: str) -> tuple[dns.name.Name, bytes]:
+        """The name and A query of an FQDN, built once for all resolvers (its id is set per
+        send)."""
         if fqdn not in self._queries:
-            request = dns.message.make_query(fqdn, dns.rdatatype.A)
-            self._queries[fqdn] = (request, request.to_wire())
+            qname = dns.name.from_text(fqdn)
+            self._queries[fqdn] = (qname, a_query(qname))
         return self._queries[fqdn]
 
     async def _channel(self, host: str, port: int) -> _UdpChannel:
         key = (host, port)
         if key not in self._channels:  # one opener per server; others await the same future
             self._channels[key] = asyncio.ensure_future(self._open(host, port))
-        channel = await self._channels[key]
-        if channel.transport is None or channel.transport.is_closing():
-            del self._channels[key]  # an ICMP error closed it; the next query reopens
-            return await self._channel(host, port)
-        return channel
+        return await self._channels[key]
 
     async def _open(self, host: str, port: int) -> _UdpChannel:
-        transport, channel = await asyncio.get_running_loop().create_datagram_endpoint(
-            _UdpChannel, remote_addr=(host, port)
-        )
-        # Hundreds of answers may land at once on this one socket; the default buffer drops
-        # some under load (the kernel caps the size at net.core.rmem_max).
-        transport.get_extra_info("socket").setsockopt(
-            socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER
-        )
-        return channel
+        family, kind, proto, _, address = (
+            await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            # Hundreds of answers may land at once on this one socket; the default buffer
+            # drops some under load (the kernel caps the size at net.core.rmem_max).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            sock.connect(address)  # UDP: no packet sent, only the peer fixed
+            return _UdpChannel(sock)
+        except BaseException:
+            sock.close()
+            raise
 
     def close(self) -> None:
         for opening in self._channels.values():
-            if opening.done() and not opening.exception():
-                transport = opening.result().transport
-                if transport is not None:
-                    transport.close()
+            if opening.done() and not opening.cancelled() and not opening.exception():
+                opening.result().close()
         self._channels.clear()
+
+
+# A query's header after its id: RD set, one question, no other records (no EDNS).
+_QUERY_HEADER = struct.pack("!HHHHH", dns.flags.RD, 1, 0, 0, 0)
+_A_IN = struct.pack("!HH", dns.rdatatype.A, dns.rdataclass.IN)
+
+
+def a_query(qname: dns.name.Name) -> bytes:
+    """The wire form of ``dns.message.make_query(qname, "A")`` with id 0, written directly:
+    building the message object and rendering it cost five times as much, per name."""
+    return b"\0\0" + _QUERY_HEADER + cast(bytes, qname.to_wire()) + _A_IN
 
 
 def walk_answer(

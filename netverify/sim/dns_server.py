@@ -12,6 +12,7 @@ never comes whole: the connection closed unanswered, or cut halfway).
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import socket
@@ -401,17 +402,7 @@ class StaticDnsServer:
         last = answer[-1] if answer and answer[-1].rdtype == dns.rdatatype.CNAME else None
         name = cast(dns.rdtypes.ANY.CNAME.CNAME, last[0]).target if last else qname
         zone = next((z for z in self._soa_zones if name.is_subdomain(z)), None)
-        if zone is None:
-            return []
-        # Azure private DNS's SOA (negative TTL 10 s); public zones say much the same.
-        soa = dns.rrset.from_text(
-            zone,
-            NEGATIVE_TTL,
-            "IN",
-            "SOA",
-            "azureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10",
-        )
-        return [soa]
+        return [] if zone is None else [_soa(zone)]
 
     def _lookup(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
         """The node answering for ``name``: exact, else the closest encloser's wildcard."""
@@ -424,6 +415,19 @@ class StaticDnsServer:
                 except dns.name.NameTooLong:
                     return None
         return None
+
+
+@functools.cache
+def _soa(zone: dns.name.Name) -> dns.rrset.RRset:
+    """Azure private DNS's SOA (negative TTL 10 s) for ``zone``; public zones say much the same.
+    Built once per zone: parsing it was a third of the server's time per negative answer."""
+    return dns.rrset.from_text(
+        zone,
+        NEGATIVE_TTL,
+        "IN",
+        "SOA",
+        "azureprivatedns.net. azureprivatedns-host.microsoft.com. 1 3600 300 2419200 10",
+    )
 
 
 def _self_and_ancestors(name: dns.name.Name) -> list[dns.name.Name]:
