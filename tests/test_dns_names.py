@@ -267,3 +267,53 @@ def test_a_storage_account_needs_a_name_per_sub_resource_and_keeps_withheld_ips(
             (EndpointAddresses(pending.id, ("10.0.5.9",), VNET),),
         )
     ]
+
+
+def test_a_long_workspace_name_is_cut_so_the_notebooks_host_is_one_dns_label() -> None:
+    """The fixed part "ml--westeurope-<guid>" is 51 characters: of a 24-character workspace
+    name only the first 12 fit in a 63-character label."""
+    guid = GUID.lower()
+    ws = workspace("Mlw-Research-Team-Alpha1", guid=GUID, location="WestEurope")
+    host = f"ml-mlw-research-westeurope-{guid}"
+    fqdn = f"{host}.westeurope.notebooks.azure.net"
+    pe = _pe("pe-nb", (fqdn, ("10.0.6.7",)))
+
+    names, _ = expected_names(PUBLIC, ws, [pe], [])
+
+    assert len(host) == 63
+    assert [(n.fqdn, n.record_name) for n in names] == [(fqdn, f"{host}.westeurope")]
+
+
+def test_a_name_listed_with_no_ip_is_served_by_no_endpoint() -> None:
+    """The API name and the scoring wildcard are listed with no IP (an endpoint still being
+    provisioned); the scoring wildcard is served only by a pending endpoint: no name is
+    expected, not even the scoring host."""
+    ws = workspace(guid=GUID)
+    api = f"{GUID.lower()}.workspace.eastus.api.azureml.ms"
+    wildcard = "*.eastus.inference.ml.azure.com"
+    empty = _pe("pe-empty", (api, ()), (wildcard, ()))
+    pending = _pe("pe-pending", (wildcard, ("10.0.2.8",)))
+
+    names, notes = expected_names(PUBLIC, ws, [empty], [endpoint("ep-a")], withheld=[pending])
+
+    assert (names, notes) == ([], [])
+
+
+def test_a_scoring_host_no_endpoint_serves_is_still_expected_with_no_ips() -> None:
+    ws = workspace(guid=GUID)
+
+    names, notes = expected_names(PUBLIC, ws, [_pe("pe-other")], [endpoint("Ep-B")])
+
+    assert notes == []
+    assert _rows(names) == [
+        (
+            "ep-b.eastus.inference.ml.azure.com",
+            "scoring",
+            "privatelink.api.azureml.ms",
+            f"*.{GUID.lower()}.inference.eastus",
+            ("inference.ml.azure.com",),
+            ("scoringUri",),
+            (),
+            (),
+        )
+    ]

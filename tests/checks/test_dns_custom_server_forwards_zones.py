@@ -861,3 +861,32 @@ def test_an_unforwarded_zone_and_a_dropped_answer_get_both_fixes() -> None:
     assert finding.remediation.command == (
         "Add-DnsServerConditionalForwarderZone -Name api.azureml.ms -MasterServers 168.63.129.16"
     )
+
+
+def test_a_relayed_nxdomain_from_a_copy_of_the_public_zone_is_a_local_copy() -> None:
+    """The server sends api.azureml.ms to a server holding a hand-made copy of it, whose CNAME
+    leads into privatelink.api.azureml.ms, a name inside that copy it lacks: NXDOMAIN with
+    api.azureml.ms's SOA, relayed without AA. Both the name and its CNAME target lie in the
+    copy: a local copy, not a missing forwarder."""
+    mine = dataclasses.replace(dns_answer(CUSTOM, (), rcode="NXDOMAIN"), soa_zone="api.azureml.ms")
+
+    finding = only_finding(CHECK_ID, dns_facts([mine, dns_answer(AZURE)]))
+
+    assert (Status.FAIL, "10.0.0.4") == (finding.status, finding.resource_id)
+    assert finding.message == (
+        "Custom DNS server 10.0.0.4 answers from its own copy of api.azureml.ms (or a server it "
+        f"sends that zone to), which lacks ws.workspace.eastus ({API_NAME} -> NXDOMAIN and "
+        "api.azureml.ms's SOA) (Azure DNS gives the private IP)."
+    )
+    assert finding.evidence is not None
+    assert (["api.azureml.ms"], [], []) == (
+        finding.evidence.observed["local_zone_copies"],
+        finding.evidence.observed["zones_not_forwarded"],
+        finding.evidence.observed["zones_forwarded_to_no_answer"],
+    )
+    assert finding.remediation is not None
+    assert finding.remediation.text == (
+        f"Add to the server's own copy of api.azureml.ms: {API_NAME}. IN A 10.0.1.5 (or delete "
+        "the copy so the server forwards those names to Azure DNS). Forwarding the public zone "
+        "changes nothing while the server holds the copy."
+    )

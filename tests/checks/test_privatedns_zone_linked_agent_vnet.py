@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from netverify.facts import Facts, PrivateDnsZone, Resolver, ResolverKind, VirtualNetwork
 from netverify.model import Status
 from netverify.testing import (
@@ -16,6 +18,7 @@ from netverify.testing import (
     dns_facts,
     expected_name,
     healthy_answers,
+    mixed_case,
     only_finding,
     private_zone,
 )
@@ -79,23 +82,48 @@ def spoke_facts(servers: tuple[str, ...], zones: list[PrivateDnsZone], **more: o
     )
 
 
-def test_a_zone_linked_to_the_hub_where_the_dns_servers_live_passes() -> None:
-    """Both DNS servers of the spoke live in the hub: the hub's link is the one that counts."""
-    facts = spoke_facts(("10.0.0.4", "10.0.0.5"), [private_zone()])
+@pytest.mark.parametrize(
+    ("servers", "linked", "hubs", "answering"),
+    [
+        (
+            ("10.0.0.4", "10.0.0.5"),
+            (VNET_ID,),
+            "vnet-hub (whose Azure DNS answers for the VNet's DNS server 10.0.0.4, 10.0.0.5)",
+            {VNET_ID: ["10.0.0.4", "10.0.0.5"]},
+        ),
+        (
+            ("10.0.0.4", "10.3.0.4", "10.3.0.5"),
+            (mixed_case(VNET_ID), OTHER_HUB_ID),
+            "vnet-hub (whose Azure DNS answers for the VNet's DNS server 10.0.0.4), vnet-hub-b "
+            "(whose Azure DNS answers for the VNet's DNS server 10.3.0.4, 10.3.0.5)",
+            {VNET_ID: ["10.0.0.4"], OTHER_HUB_ID: ["10.3.0.4", "10.3.0.5"]},
+        ),
+    ],
+    ids=["one hub", "two hubs"],
+)
+def test_a_zone_linked_to_the_hubs_where_the_dns_servers_live_passes(
+    servers: tuple[str, ...],
+    linked: tuple[str, ...],
+    hubs: str,
+    answering: dict[str, list[str]],
+) -> None:
+    """The spoke's DNS servers live in one hub, or in two (one linked by an id spelled in
+    another case): the hubs' links are the ones that count; the pass names each hub with its
+    servers."""
+    facts = spoke_facts(servers, [private_zone(linked=linked)])
 
     finding = only_finding(CHECK_ID, facts)
 
     assert (Status.PASS, ZONE_ID) == (finding.status, finding.resource_id)
     assert finding.message == (
-        "Zone privatelink.api.azureml.ms is linked to vnet-hub (whose Azure DNS answers for the "
-        "VNet's DNS server 10.0.0.4, 10.0.0.5); the agent's VNet vnet-spoke itself has no link "
-        "and needs none while its names resolve through that server."
+        f"Zone privatelink.api.azureml.ms is linked to {hubs}; the agent's VNet vnet-spoke itself "
+        "has no link and needs none while its names resolve through that server."
     )
-    assert {"linked_vnets": [VNET_ID]} == finding.evidence.expected
-    assert (
-        [VNET_ID],
-        {VNET_ID: ["10.0.0.4", "10.0.0.5"]},
-    ) == (finding.evidence.observed["linked_vnets"], finding.evidence.observed["azure_dns_vnets"])
+    assert {"linked_vnets": list(answering)} == finding.evidence.expected
+    assert (list(linked), answering) == (
+        finding.evidence.observed["linked_vnets"],
+        finding.evidence.observed["azure_dns_vnets"],
+    )
 
 
 def test_a_zone_linked_only_to_the_spoke_fails_naming_the_hub_and_both_workspaces() -> None:

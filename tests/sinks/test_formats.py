@@ -566,6 +566,8 @@ def test_ocsf_compliance_status_by_name(status: str, compliance: dict[str, Any],
         (ENDPOINT + ".", "FQDN", f"dhost={ENDPOINT}.", {"hostname": ENDPOINT + "."}),
         ("10.0.0.5", "IP Address", "dst=10.0.0.5", {"ip": "10.0.0.5"}),
         ("fd00::5", "IP Address", None, {"ip": "fd00::5"}),
+        ("10.0.1.5:443", "IP Address", None, {}),
+        ("[fd00::5]:443", "IP Address", None, {}),
         ("/etc/resolv.conf", "File", None, {}),
         ("agent resolver list", "Other", None, {}),
     ],
@@ -573,8 +575,8 @@ def test_ocsf_compliance_status_by_name(status: str, compliance: dict[str, Any],
 def test_a_resource_that_is_no_arm_id_is_typed_by_its_shape(
     resource: str, ocsf_type: str, cef_host: str | None, addressed: dict[str, str]
 ) -> None:
-    """OCSF resources[].type: a host name (even with the root dot), an IPv4 or IPv6 address, a
-    file or other; CEF dhost only for a host name, dst only for an IPv4 address."""
+    """OCSF resources[].type: a host name (even with the root dot), an IPv4 or IPv6 address (with
+    a port too, the TLS check's subjects, but then no ``ip``), a file or other; CEF dhost only for a host name, dst only for an IPv4 address."""
     event = written_event(resource_id=resource, resource_name=resource, region=None)
     [ocsf_resource] = to_ocsf(event)["resources"]
     extension = cef_extension(to_cef(event)).split(" ")
