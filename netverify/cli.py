@@ -175,7 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--state-dir",
         type=Path,
-        help="state directory to test (default: $STATE_DIRECTORY or /var/lib/netverify)",
+        help="state directory to test, overriding the config's state.directory (default: "
+        "state.directory, else $STATE_DIRECTORY, else /var/lib/netverify)",
     )
     doctor.set_defaults(handler=_doctor)
     report = commands.add_parser("report", help="write the HTML report from recorded findings")
@@ -554,12 +555,18 @@ def _config_init(args: argparse.Namespace) -> int:
     if args.jsonl:
         document["sinks"] = [{"type": "jsonl_file", "path": str(args.jsonl)}]
     text = tomli_w.dumps(document)
-    # Refuse to write what `run` would refuse.
-    require_scope(parse_config(text, "netverify config init"), "netverify config init")
+    # Refuse to write what `run` would refuse (the CLI prefixes "netverify: ").
+    if not args.workspace:
+        raise CannotRun("config init: nothing to verify (expected at least one --workspace)")
+    require_scope(parse_config(text, "config init"), "config init")
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-        args.output.chmod(0o644)  # DynamicUser= services read it as "other"
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(text, encoding="utf-8")
+            args.output.chmod(0o644)  # DynamicUser= services read it as "other"
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise CannotRun(f"config init: --output {args.output}: {reason}") from exc
     else:
         sys.stdout.write(text)
     return 0

@@ -7,6 +7,7 @@ import os
 import re
 import ssl
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from pydantic import (
 
 from netverify.azure.arm_ids import (
     ResourceId,
+    is_guid,
     parse_management_group,
     parse_resource_group,
     parse_subscription,
@@ -41,8 +43,38 @@ class ConfigError(CannotRun):
     """A configuration that cannot be used; the message names the file, the key and the problem."""
 
 
-def _workspace_id(value: str) -> str:
-    ResourceId.parse(value, WORKSPACE_TYPE)
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+
+
+def _resource_id(expected_type: str) -> Any:
+    """A validator of the ARM id of one ``expected_type`` resource (no child), compared without
+    case as ARM compares, whose subscription is a GUID; a trailing slash is dropped."""
+
+    def validate(value: str) -> str:
+        shape = (
+            f"expected /subscriptions/<id>/resourceGroups/<group>/providers/{expected_type}/<name>"
+        )
+        try:
+            ResourceId.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a {expected_type} id: {shape}") from None
+        rid = ResourceId.parse(value, expected_type)  # another type's id: its error says so
+        if not is_guid(rid.subscription):
+            raise ValueError(
+                f"{value!r} is not a {expected_type} id: subscription {rid.subscription!r} is "
+                "not a GUID"
+            )
+        return value.rstrip("/")
+
+    return AfterValidator(validate)
+
+
+def _client_id(value: str) -> str:
+    if not is_guid(value):
+        raise ValueError(
+            f"{value!r} is not a client id: expected a GUID such as "
+            "00000000-0000-0000-0000-000000000000 (the identity's clientId, not its name)"
+        )
     return value
 
 
@@ -65,8 +97,26 @@ def _management_group(value: str) -> str:
 
 
 def _crontab(value: str) -> str:
-    cron_trigger(value)
+    if cron_trigger(value).get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError(f"{value!r} never fires (no date matches it, e.g. February 31st)")
     return value
+
+
+def _listed_once(what: str, key: Any) -> Any:
+    """A validator of a list whose entries mean distinct things: two that ``key`` makes equal
+    (ids compared without case, as ARM compares) are one mistake, most likely a paste."""
+
+    def validate(values: tuple[str, ...]) -> tuple[str, ...]:
+        first: dict[str, int] = {}
+        for index, value in enumerate(values):
+            earlier = first.setdefault(key(value), index)
+            if earlier != index:
+                raise ValueError(
+                    f"[{earlier}] and [{index}] are the same {what} {value} (list each once)"
+                )
+        return values
+
+    return AfterValidator(validate)
 
 
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
@@ -110,6 +160,17 @@ def _ip_address(value: str) -> str:
     return value
 
 
+def _ip_network(value: str) -> str:
+    """An IP address or a CIDR prefix (10.0.0.0/16); host bits may be set, as Azure allows."""
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IP address or prefix (expected e.g. 10.0.0.0/16)"
+        ) from None
+    return value
+
+
 def _absolute(value: Path) -> Path:
     """Files and directories are absolute: under systemd the working directory is /, so a
     relative path would mean something else there than where it was written."""
@@ -118,13 +179,15 @@ def _absolute(value: Path) -> Path:
     return value
 
 
-WorkspaceId = Annotated[str, AfterValidator(_workspace_id)]
+WorkspaceId = Annotated[str, _resource_id(WORKSPACE_TYPE)]
+VnetId = Annotated[str, _resource_id(VNET_TYPE)]
 ResourceGroupId = Annotated[str, AfterValidator(_resource_group_id)]
 SubscriptionId = Annotated[str, AfterValidator(_subscription_id)]
 ManagementGroup = Annotated[str, AfterValidator(_management_group)]
 DnsAddress = Annotated[str, AfterValidator(_dns_address), AfterValidator(_ip_address_port)]
 HostPort = Annotated[str, AfterValidator(_dns_address), AfterValidator(_host_port)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
+IpNetwork = Annotated[str, AfterValidator(_ip_network)]
 AbsolutePath = Annotated[Path, AfterValidator(_absolute)]
 
 
@@ -166,7 +229,9 @@ class CredentialConfig(_Section):
         "managed_identity",
         description="managed_identity inside Azure; default = azure-identity's chain (laptop).",
     )
-    client_id: str | None = Field(None, description="Client id of a user-assigned identity.")
+    client_id: Annotated[str, AfterValidator(_client_id)] | None = Field(
+        None, description="Client id (a GUID) of a user-assigned identity."
+    )
     timeout_seconds: float = duration(
         30.0,
         MIN_SECONDS,
@@ -219,9 +284,16 @@ class ArmConfig(_Section):
 class ScopeConfig(_Section):
     """What to verify: the union of the workspaces named and those found in the wider scopes."""
 
-    workspaces: tuple[WorkspaceId, ...] = ()
-    resource_groups: tuple[ResourceGroupId, ...] = ()
-    subscriptions: tuple[SubscriptionId, ...] = ()
+    workspaces: Annotated[
+        tuple[WorkspaceId, ...], _listed_once("workspace", lambda v: v.lower())
+    ] = ()
+    resource_groups: Annotated[
+        tuple[ResourceGroupId, ...],
+        _listed_once("resource group", lambda v: str(parse_resource_group(v)).lower()),
+    ] = ()
+    subscriptions: Annotated[
+        tuple[SubscriptionId, ...], _listed_once("subscription", lambda v: v.lower())
+    ] = ()
     management_group: ManagementGroup | None = None
 
     @property
@@ -357,9 +429,18 @@ class ScheduleConfig(_Section):
         return self
 
 
+def _not_a_file(value: Path) -> Path:
+    """The state directory may not exist yet (netverify creates it), but nothing else may be there."""
+    if value.exists() and not value.is_dir():
+        raise ValueError(f"{str(value)!r} is a file, not a directory")
+    return value
+
+
 class StateConfig(_Section):
-    directory: AbsolutePath | None = Field(
-        None, description="Default: $STATE_DIRECTORY (set by systemd), else /var/lib/netverify."
+    directory: Annotated[Path, AfterValidator(_absolute), AfterValidator(_not_a_file)] | None = (
+        Field(
+            None, description="Default: $STATE_DIRECTORY (set by systemd), else /var/lib/netverify."
+        )
     )
     reminder_hours: float = Field(
         24, ge=0, le=8760, description="Repeat a still-failing change event this often; 0 = never."
@@ -561,6 +642,19 @@ Sink = Annotated[
 ]
 
 
+def _one_sink_per_file(sinks: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Two jsonl_file sinks on one file would interleave their lines and each rotate the other's."""
+    first: dict[str, int] = {}
+    for index, sink in enumerate(sinks):
+        if isinstance(sink, JsonLinesFileSink):
+            earlier = first.setdefault(os.path.normpath(sink.path), index)
+            if earlier != index:
+                raise ValueError(
+                    f"[{earlier}] and [{index}] both write {sink.path} (give each sink its own path)"
+                )
+    return sinks
+
+
 class DeliveryConfig(_Section):
     max_events: int = Field(
         100_000, ge=1, le=10_000_000, description="Per sink; beyond it the oldest are dropped."
@@ -592,7 +686,7 @@ class ChecksConfig(_Section):
 
 class AgentConfig(_Section):
     name: str | None = Field(None, description="Agent name in findings; default: the host name.")
-    vnet_id: str | None = Field(None, description="ARM id of the VNet this agent runs in.")
+    vnet_id: VnetId | None = Field(None, description="ARM id of the VNet this agent runs in.")
 
 
 class Config(_Section):
@@ -609,7 +703,7 @@ class Config(_Section):
     reachability: ReachabilityConfig = ReachabilityConfig()
     scoring: ScoringConfig = ScoringConfig()
     checks: ChecksConfig = ChecksConfig()
-    sinks: tuple[Sink, ...] = ()
+    sinks: Annotated[tuple[Sink, ...], AfterValidator(_one_sink_per_file)] = ()
     delivery: DeliveryConfig = DeliveryConfig()
 
     @model_validator(mode="after")
@@ -641,7 +735,8 @@ def load_config(path: Path) -> Config:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(f"{path}: cannot read the configuration: {reason}") from exc
     try:
-        text = data.decode("utf-8")
+        # A byte order mark is no TOML, but Windows editors write one: read past it.
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(
@@ -716,11 +811,42 @@ def _describe(source: str, error: Any, root: type[BaseModel]) -> str:
         problem = str(error["msg"]).removeprefix("Value error, ")
     elif kind in _OUT_OF_RANGE:
         problem = f"{error['input']!r} is out of range (expected {_range(loc, root)})"
+    elif kind == "union_tag_not_found":
+        tags = ", ".join(
+            repr(t) for m in _candidates(loc, root) for t in _literal_values(m, "type")
+        )
+        problem = f"required key type is missing (expected one of: {tags})"
+    elif kind == "union_tag_invalid":
+        context = error["ctx"]
+        problem = (
+            f"type {context['tag']!r} is unknown (expected one of: {context['expected_tags']})"
+        )
+    elif kind in _EXPECTED:
+        expected = _EXPECTED[kind].format(**error.get("ctx", {}))
+        problem = f"{error['input']!r} is not {expected}"
     else:
         problem = f"{error['msg']} (got {error['input']!r})"
     return f"{source}: {shown or '(top level)'}: {problem}"
 
 
+# What a TOML value of the wrong kind should have been, in TOML's terms (not pydantic's).
+_EXPECTED = {
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "dict_type": "a table",
+    "tuple_type": "an array",
+    "list_type": "an array",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "literal_error": "{expected}",
+    "enum": "{expected}",
+}
 _OUT_OF_RANGE = frozenset(
     {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
 )
@@ -748,8 +874,19 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _candidates(loc: tuple[Any, ...], root: type[BaseModel]) -> list[Any]:
+    """The models the value at ``loc`` may be (a union's members)."""
+    return _follow(loc, root)[1]
+
+
 def _walk(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[str, Any]:
-    """Follow an error location through the models: the key path as written, and its model.
+    """The key path at ``loc`` and its model (None where a union leaves several)."""
+    shown, candidates = _follow(loc, root)
+    return shown, candidates[0] if len(candidates) == 1 else None
+
+
+def _follow(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[str, list[Any]]:
+    """Follow an error location through the models: the key path as written, and the models it may be.
 
     Discriminated unions put the tag (e.g. ``jsonl_file``) in the location; it picks the
     union member but is not a key the user wrote, so it is not shown.
@@ -769,7 +906,7 @@ def _walk(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[str, Any]:
         field = candidates[0].model_fields.get(part) if candidates else None
         shown += f".{part}" if shown else str(part)
         candidates = _models_in(field.annotation) if field is not None else []
-    return shown, candidates[0] if len(candidates) == 1 else None
+    return shown, candidates
 
 
 def _literal_values(model: Any, key: str) -> tuple[Any, ...]:

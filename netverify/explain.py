@@ -86,6 +86,10 @@ def find_target(facts: Facts, target: str) -> Target:
         for ep in endpoints.value if endpoints and endpoints.value else ():
             if ep.named_by(target):
                 return Target(ws.id, ws.name, ep.name)
+    for read in facts.workspaces:
+        if read.failure is not None and read.resource_id.lower().rstrip("/") == wanted:
+            # The id names the workspace, so "no workspace in scope" would hide ARM's answer.
+            raise TargetNotFound(f"workspace {read.resource_id}: {read.failure.message}")
     names = ", ".join(r.value.name for r in facts.workspaces if r.value) or "none"
     raise TargetNotFound(
         f"{target!r} is no workspace, online endpoint or scoring FQDN in the configured scope "

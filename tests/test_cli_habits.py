@@ -11,6 +11,7 @@ import subprocess
 import sys
 import zipfile
 from email.parser import Parser
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,94 @@ def test_wheel_requires_what_the_demo_imports(tmp_path: Path) -> None:
 
     assert {"trustme", "dnspython", "pydantic", "requests"} <= imported
     assert set() == imported - required
+
+
+WORKSPACE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+    "/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+)
+
+
+def test_config_init_without_a_workspace_says_which_option_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert 2 == main(["config", "init"])
+    assert (
+        "netverify: config init: nothing to verify (expected at least one --workspace)\n"
+        == capsys.readouterr().err
+    )
+
+
+def test_config_init_into_a_directory_names_the_option_and_the_reason(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert 2 == main(["config", "init", "--workspace", WORKSPACE, "--output", str(tmp_path)])
+    assert (
+        f"netverify: config init: --output {tmp_path}: Is a directory\n" == capsys.readouterr().err
+    )
+
+
+def test_config_init_writes_a_file_that_config_check_passes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "etc" / "config.toml"
+
+    assert 0 == main(["config", "init", "--workspace", WORKSPACE, "--output", str(path)])
+    assert 0 == main(["config", "check", str(path)])
+    captured = capsys.readouterr()
+    assert (
+        "",
+        f"{path}: valid (AzureCloud); nothing in Azure was read\n  scope: 1 workspace named\n",
+    ) == (
+        captured.err,
+        captured.out,
+    )
+
+
+def test_demo_scenario_that_is_a_directory_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert 2 == main(["demo", "--scenario", str(tmp_path)])
+    assert (
+        f"netverify: --scenario {tmp_path}: is a directory (expected a scenario TOML file)\n"
+        == capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("shipped_line", "bad_line", "key", "value"),
+    [
+        ('ip = "10.0.1.10"', 'ip = "10.0.1.300"', "private_endpoints[0].ip", "10.0.1.300"),
+        (
+            'dns_servers = ["10.0.0.4", "10.0.0.5", "10.0.0.6"]',
+            'dns_servers = ["10.0.0.4", "10.0.0.five", "10.0.0.6"]',
+            "vnets[0].dns_servers[1]",
+            "10.0.0.five",
+        ),
+    ],
+)
+def test_a_bad_address_in_a_scenario_names_the_file_and_the_key(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    shipped_line: str,
+    bad_line: str,
+    key: str,
+    value: str,
+) -> None:
+    """Refused when the file is read, not by dnspython's "Text input is malformed" later."""
+    shipped = (resources.files("netverify.sim") / "scenarios" / "demo.toml").read_text("utf-8")
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(shipped.replace(shipped_line, bad_line, 1))
+
+    assert 2 == main(["demo", "--scenario", str(scenario)])
+    assert f"netverify: {scenario}: {key}: {value!r} is not an IP address\n" == (
+        capsys.readouterr().err
+    )
+
+
+def test_doctor_state_dir_help_says_it_overrides_the_config(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["doctor", "--help"])
+    assert "overriding the config's state.directory" in " ".join(capsys.readouterr().out.split())

@@ -16,11 +16,16 @@ WS = (
 
 BAD_FILES = [
     ('[dns]\nazure_dnss = "127.0.0.1"\n', "dns.azure_dnss: unknown key (expected one of: "),
-    ('[arm]\ntimeout_seconds = "soon"\n', "arm.timeout_seconds: Input should be a valid number"),
-    ('cloud = "AzureGermanCloud"\n', "cloud: Input should be 'AzureCloud', 'AzureChinaCloud' or"),
+    ('[arm]\ntimeout_seconds = "soon"\n', "arm.timeout_seconds: 'soon' is not a number"),
+    (
+        'cloud = "AzureGermanCloud"\n',
+        "cloud: 'AzureGermanCloud' is not 'AzureCloud', 'AzureChinaCloud' or",
+    ),
     (
         '[scope]\nworkspaces = ["/subscriptions/x/resourceGroups/rg"]\n',
-        "scope.workspaces[0]: '/subscriptions/x/resourceGroups/rg' is not an ARM resource id",
+        "scope.workspaces[0]: '/subscriptions/x/resourceGroups/rg' is not a "
+        "Microsoft.MachineLearningServices/workspaces id: expected /subscriptions/<id>/"
+        "resourceGroups/<group>/providers/Microsoft.MachineLearningServices/workspaces/<name>",
     ),
     (
         '[scope]\nworkspaces = ["/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"]\n',
@@ -33,7 +38,7 @@ BAD_FILES = [
     ),
     (
         '[credential]\nkind = "password"\n',
-        "credential.kind: Input should be 'managed_identity' or 'default'",
+        "credential.kind: 'password' is not 'managed_identity' or 'default'",
     ),
     ('[[sinks]]\ntype = "jsonl_file"\n', "sinks[0].path: required key is missing"),
     (
@@ -55,7 +60,7 @@ BAD_FILES = [
     ),
     (
         '[[sinks]]\ntype = "syslog"\nhost = "10.0.0.9"\nprotocol = "relp"\n',
-        "sinks[0].protocol: Input should be 'udp', 'tcp' or 'tls'",
+        "sinks[0].protocol: 'relp' is not 'udp', 'tcp' or 'tls'",
     ),
     (
         '[[sinks]]\ntype = "syslog"\nhost = "10.0.0.9"\nprotocol = "udp"\n'
@@ -477,3 +482,142 @@ def test_config_check_shows_where_dns_server_map_sends_queries(
         "  dns.server_map: 168.63.129.16 -> 127.0.0.1:5300 (Azure DNS), 10.0.0.4 -> 127.0.0.2:53"
         == capsys.readouterr().out.splitlines()[-1]
     )
+
+
+VNET = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net"
+    "/providers/Microsoft.Network/virtualNetworks/vnet-hub"
+)
+VNET_SHAPE = (
+    "expected /subscriptions/<id>/resourceGroups/<group>/providers/"
+    "Microsoft.Network/virtualNetworks/<name>"
+)
+
+SCOPED = '[scope]\nmanagement_group = "mg"\n'
+# Values a new user's trial passed through `config check` that `run` then tripped over.
+UNUSABLE_VALUES = [
+    (
+        SCOPED + '[agent]\nvnet_id = "junk"\n',
+        f"agent.vnet_id: 'junk' is not a Microsoft.Network/virtualNetworks id: {VNET_SHAPE}",
+    ),
+    (
+        SCOPED + '[agent]\nvnet_id = "/subscriptions/sub1/resourceGroups/rg/providers/'
+        'Microsoft.Network/virtualNetworks/v"\n',
+        "agent.vnet_id: '/subscriptions/sub1/resourceGroups/rg/providers/Microsoft.Network/"
+        "virtualNetworks/v' is not a Microsoft.Network/virtualNetworks id: subscription 'sub1' "
+        "is not a GUID",
+    ),
+    (
+        f'[agent]\nvnet_id = "{VNET}/subnets/pe"\n',
+        f"agent.vnet_id: '{VNET}/subnets/pe' is a Microsoft.Network/virtualNetworks/subnets id, "
+        "expected a Microsoft.Network/virtualNetworks id",
+    ),
+    (
+        '[scope]\nworkspaces = ["/subscriptions/sub1/resourceGroups/rg/providers/'
+        'Microsoft.MachineLearningServices/workspaces/w"]\n',
+        "scope.workspaces[0]: '/subscriptions/sub1/resourceGroups/rg/providers/"
+        "Microsoft.MachineLearningServices/workspaces/w' is not a "
+        "Microsoft.MachineLearningServices/workspaces id: subscription 'sub1' is not a GUID",
+    ),
+    (
+        SCOPED + '[credential]\nclient_id = "id-netverify"\n',
+        "credential.client_id: 'id-netverify' is not a client id: expected a GUID such as "
+        "00000000-0000-0000-0000-000000000000 (the identity's clientId, not its name)",
+    ),
+    (
+        SCOPED + '[schedule]\ncron = "0 0 31 2 *"\n',
+        "schedule.cron: '0 0 31 2 *' never fires (no date matches it, e.g. February 31st)",
+    ),
+    (
+        SCOPED + '[[sinks]]\ntype = "jsonl_file"\npath = "/var/log/f.jsonl"\n'
+        '[[sinks]]\ntype = "stdout"\n'
+        '[[sinks]]\ntype = "jsonl_file"\npath = "/var/log/./f.jsonl"\nname = "copy"\n',
+        "sinks: [0] and [2] both write /var/log/f.jsonl (give each sink its own path)",
+    ),
+    (
+        f'[scope]\nsubscriptions = ["{SUB}", "{SUB.upper()}", "/subscriptions/{SUB}/"]\n',
+        f"scope.subscriptions: [0] and [1] are the same subscription {SUB.upper()} "
+        "(list each once)",
+    ),
+    (
+        f'[scope]\nworkspaces = ["{WS}", "{WS.lower()}/"]\n',
+        f"scope.workspaces: [0] and [1] are the same workspace {WS.lower()} (list each once)",
+    ),
+    (
+        f'[scope]\nresource_groups = ["{GROUP}", "{GROUP.upper()}"]\n',
+        f"scope.resource_groups: [0] and [1] are the same resource group {GROUP.upper()} "
+        "(list each once)",
+    ),
+    ("scope = []\n", "scope: [] is not a table"),
+    ('[scope]\nworkspaces = "x"\n', "scope.workspaces: 'x' is not an array"),
+    ("[health]\nlisten = 9464\n", "health.listen: 9464 is not a string"),
+    ("[arm]\nretry_total = 1.5\n", "arm.retry_total: 1.5 is not a whole number"),
+    (
+        SCOPED + '[[sinks]]\npath = "/x"\n',
+        "sinks[0]: required key type is missing (expected one of: 'jsonl_file', 'stdout', "
+        "'syslog', 'azure_monitor', 'splunk_hec', 'webhook')",
+    ),
+    (
+        SCOPED + '[[sinks]]\ntype = "jsonlfile"\n',
+        "sinks[0]: type 'jsonlfile' is unknown (expected one of: 'jsonl_file', 'stdout', "
+        "'syslog', 'azure_monitor', 'splunk_hec', 'webhook')",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), UNUSABLE_VALUES)
+def test_a_value_run_cannot_use_fails_config_check_naming_file_and_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, message: str
+) -> None:
+    """Exit 2 (could not run) with one line naming the file, the key and the problem, in TOML's
+    words (no pydantic wording, no traceback)."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+
+    assert 2 == main(["config", "check", str(path)])
+    assert f"netverify: {path}: {message}\n" == capsys.readouterr().err
+
+
+def test_a_state_directory_that_is_a_file_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "state").write_text("")
+    path = tmp_path / "config.toml"
+    path.write_text(f'[scope]\nworkspaces = ["{WS}"]\n[state]\ndirectory = "{tmp_path}/state"\n')
+
+    assert 2 == main(["config", "check", str(path)])
+    assert (
+        f"netverify: {path}: state.directory: '{tmp_path}/state' is a file, not a directory\n"
+        == capsys.readouterr().err
+    )
+
+
+def test_ids_in_any_case_with_a_trailing_slash_and_distinct_entries_are_accepted(
+    tmp_path: Path,
+) -> None:
+    """ARM compares ids without case; a trailing slash is dropped; a cron that fires only in
+    leap years still fires; a state directory that does not exist yet is created later."""
+    config = parse_config(
+        f'[scope]\nworkspaces = ["{WS.upper()}/", "{WS}2"]\n'
+        f'subscriptions = ["{SUB}", "00000000-0000-0000-0000-000000000003"]\n'
+        f'[agent]\nvnet_id = "{VNET.lower()}/"\n'
+        '[credential]\nclient_id = "3F2A9C1E-5B7D-4E8F-A1C2-D3E4F5A6B7C8"\n'
+        '[schedule]\ncron = "0 0 29 2 *"\n'
+        f'[state]\ndirectory = "{tmp_path}/not-yet"\n'
+        '[[sinks]]\ntype = "jsonl_file"\npath = "/var/log/a.jsonl"\n'
+        '[[sinks]]\ntype = "jsonl_file"\npath = "/var/log/b.jsonl"\n',
+        "c.toml",
+    )
+
+    assert (WS.upper(), f"{WS}2") == config.scope.workspaces
+    assert VNET.lower() == config.agent.vnet_id
+    assert "3F2A9C1E-5B7D-4E8F-A1C2-D3E4F5A6B7C8" == config.credential.client_id
+
+
+def test_a_byte_order_mark_is_read_past(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Windows editors write a UTF-8 BOM; TOML has none, so netverify reads past it."""
+    path = tmp_path / "config.toml"
+    path.write_bytes(f'\ufeff[scope]\nworkspaces = ["{WS}"]\n'.encode())
+
+    assert 0 == main(["config", "check", str(path)])
+    assert f"{path}: valid (AzureCloud); nothing in Azure was read\n" in capsys.readouterr().out

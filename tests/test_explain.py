@@ -110,6 +110,22 @@ def test_unknown_target_exits_2_with_one_line(
     ]
 
 
+@pytest.mark.parametrize("name", ["mlw-gone", "MLW-Gone/"])
+def test_a_workspace_id_arm_does_not_know_names_the_id_and_the_404(
+    config: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """An id names the workspace, so ARM's 404 is the answer, not "none in scope"."""
+    group = "/subscriptions/6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11/resourceGroups/rg-ml-prod"
+    target = f"{group}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+
+    code, lines, err = explained(target, config, capsys)
+
+    assert (code, lines) == (2, [])
+    assert err.strip().splitlines() == [
+        f"netverify explain: workspace {target.rstrip('/')}: ARM answered 404 (not found)"
+    ]
+
+
 HEALTHY = [
     "explain endpoint ep-fraud in workspace mlw-healthy",
     "✓ workspace_v1_legacy_mode_disabled [mlw-healthy]: Workspace mlw-healthy has v1_legacy_mode off.",

@@ -84,6 +84,13 @@ def resource_group_of(arm_id: str) -> str | None:
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def is_guid(value: str) -> bool:
+    """Whether ``value`` is a GUID (subscription, tenant and client ids are), in any case."""
+    return bool(_GUID.match(value))
+
+
 _MANAGEMENT_GROUP = re.compile(r"^[\w().-]{1,90}$")
 _MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
 
@@ -91,7 +98,7 @@ _MANAGEMENT_GROUP_PREFIX = "/providers/microsoft.management/managementgroups/"
 def parse_subscription(value: str) -> str:
     """A subscription id (a GUID), with or without the ``/subscriptions/`` prefix."""
     guid = value.removeprefix("/subscriptions/").strip("/")
-    if not _GUID.match(guid):
+    if not is_guid(guid):
         raise ResourceIdError(
             f"{value!r} is not a subscription id: expected a GUID such as "
             "00000000-0000-0000-0000-000000000000"

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from netverify.azure.clouds import AZURE_DNS_ADDRESS, Cloud, CloudName, cloud
-from netverify.config import describe_errors
+from netverify.config import IpAddress, IpNetwork, describe_errors
 from netverify.facts import EGRESS_DESCRIPTION
+from netverify.model import CannotRun
 
 # The built-in "Azure Machine Learning workspaces should enable V1LegacyMode ..." definition, as
 # the simulated tenant serves it (netverify finds it by its rule, not by this name).
@@ -30,7 +31,7 @@ MICROSOFT_MANAGED_SUBSCRIPTION = "5a1e0b8c-0000-4000-8000-00000000a3e1"
 MICROSOFT_MANAGED_GROUP = "azureml-managed-endpoints"
 
 
-class ScenarioError(Exception):
+class ScenarioError(CannotRun):
     """A scenario file that cannot describe a tenant."""
 
 
@@ -55,7 +56,7 @@ class KeyVaultSpec(Placed):
     network_acls: bool = True
     bypass: str | None = "AzureServices"
     default_action: str | None = "Deny"
-    ip_rules: tuple[str, ...] = ()
+    ip_rules: tuple[IpNetwork, ...] = ()
     virtual_network_rules: tuple[str, ...] = ()
     public_network_access: str = "Disabled"
 
@@ -83,8 +84,8 @@ class StorageSpec(Placed):
 
 
 class VnetSpec(Placed):
-    address_space: tuple[str, ...] = ("10.0.0.0/16",)
-    dns_servers: tuple[str, ...] = ()
+    address_space: tuple[IpNetwork, ...] = ("10.0.0.0/16",)
+    dns_servers: tuple[IpAddress, ...] = ()
     subnets: tuple[str, ...] = ("default",)
     peerings: tuple[str, ...] = Field(
         (), description="VNets peered with this one (Connected; both sides list the peering)."
@@ -93,7 +94,7 @@ class VnetSpec(Placed):
 
 class DnsConfigSpec(_Spec):
     fqdn: str
-    ips: tuple[str, ...]
+    ips: tuple[IpAddress, ...]
 
 
 # The names an Azure ML workspace endpoint serves (netverify.azure.dns_names), as scenario keys.
@@ -141,9 +142,9 @@ class PrivateEndpointSpec(Placed):
     dns_configs: tuple[DnsConfigSpec, ...] = Field(
         (), description="customDnsConfigs as written; unset: derived for the cloud from `ip`."
     )
-    ip: str | None = Field(None, description="NIC IP of the workspace API (and cert) names.")
-    notebooks_ip: str | None = None  # default: ip
-    scoring_ip: str | None = None  # default: ip
+    ip: IpAddress | None = Field(None, description="NIC IP of the workspace API (and cert) names.")
+    notebooks_ip: IpAddress | None = None  # default: ip
+    scoring_ip: IpAddress | None = None  # default: ip
     zone_group: bool = Field(True, description="Azure manages the records (privateDnsZoneGroups).")
     deleted_zones: tuple[ZoneService, ...] = Field(
         (), description="Zones the zone group still names (in its resource group) that are gone."
@@ -188,7 +189,7 @@ class ForwarderSpec(_Spec):
 class CustomDnsServerSpec(_Spec):
     """A customer's DNS server in the VNet (BIND, dnsmasq or Unbound in tests and the demo)."""
 
-    address: str
+    address: IpAddress
     forwarders: tuple[ForwarderSpec, ...] | None = Field(
         None,
         description="Conditional forwarders; unset: Azure ML's and Key Vault's zones to Azure DNS.",
@@ -241,7 +242,7 @@ class CustomDnsServerSpec(_Spec):
 
 class InboundEndpointSpec(_Spec):
     name: str
-    ip: str
+    ip: IpAddress
     subnet: str = "snet-dnsresolver-inbound"
 
 
@@ -273,14 +274,14 @@ class ForwardingRulesetSpec(Placed):
 
 class HostEntrySpec(_Spec):
     fqdn: str
-    ips: tuple[str, ...]
+    ips: tuple[IpAddress, ...]
 
 
 class TlsInterceptorSpec(_Spec):
     """A TLS-inspecting firewall or proxy in front of a private IP: it completes the handshake
     itself, with a certificate from a CA of its own that the agent does not trust."""
 
-    ip: str = Field(description="The private IP whose traffic it intercepts.")
+    ip: IpAddress = Field(description="The private IP whose traffic it intercepts.")
     names: tuple[str, ...] = Field(
         min_length=1, description="The dNSNames of the certificate it presents."
     )
@@ -294,13 +295,13 @@ class DnsWorldSpec(_Spec):
     agent_vnet: str | None = Field(None, description="Where the agent runs; default: first VNet.")
     azure_dns: str = AZURE_DNS_ADDRESS
     custom_servers: tuple[CustomDnsServerSpec, ...] = ()
-    host_nameservers: tuple[str, ...] | None = Field(
+    host_nameservers: tuple[IpAddress, ...] | None = Field(
         None, description="The agent's /etc/resolv.conf; unset: the VNet's DNS servers."
     )
     host_stale: tuple[HostEntrySpec, ...] = Field(
         (), description="Answers the host's local cache still gives (a stale cache)."
     )
-    silent_ips: tuple[str, ...] = Field(
+    silent_ips: tuple[IpAddress, ...] = Field(
         (), description="Private endpoint IPs whose front end accepts no connection."
     )
     tls_interceptors: tuple[TlsInterceptorSpec, ...] = Field(
@@ -602,6 +603,8 @@ def scenario_named(choice: str | None) -> Scenario:
     if choice is None or choice in builtin_names():
         return builtin_scenario(choice or "demo")
     path = Path(choice)
+    if path.is_dir():
+        raise ScenarioError(f"--scenario {choice}: is a directory (expected a scenario TOML file)")
     if not path.is_file():
         raise ScenarioError(
             f"--scenario {choice}: no such file, and not a built-in scenario "

@@ -150,7 +150,9 @@ def test_unusable_state_directory_is_a_clear_error(
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     tenant = start_tenant()
-    config = tenant.write_config(tmp_path / "c.toml", state={"directory": str(blocker)})
+    # Under a file: config check cannot see it (nothing is there yet), opening the spool fails.
+    state = blocker / "state"
+    config = tenant.write_config(tmp_path / "c.toml", state={"directory": str(state)})
     config.write_text(
         config.read_text() + "\n" + f'[[sinks]]\ntype = "jsonl_file"\npath = "{tmp_path}/f.jsonl"\n'
     )
@@ -162,7 +164,7 @@ def test_unusable_state_directory_is_a_clear_error(
     printed = [json.loads(line) for line in captured.out.splitlines()]
     assert "workspace_v1_legacy_mode_disabled" in {event["check_id"] for event in printed}
     assert len(run_once(tenant.config()).findings) == len(printed)
-    assert f"cannot open the spool of sink jsonl_file-0 at {blocker}/spool/" in captured.err
+    assert f"cannot open the spool of sink jsonl_file-0 at {state}/spool/" in captured.err
     assert "set state.directory" in captured.err
 
 
