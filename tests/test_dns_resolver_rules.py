@@ -2,7 +2,9 @@
 scenario's ruleset that forwards the blob privatelink zone to an on-premises server (which
 answers from public DNS) is the root cause of the blob name's failure; the ruleset beside it
 (an on-prem zone, and vault.azure.net to an inbound endpoint whose Azure DNS answers privately)
-passes; deleting the rule, as the remedy says, turns the world all-pass."""
+passes. The rule covers the whole blob privatelink zone, so the remedy never deletes it: with
+the blob zone also linked to the DNS VNet, it adds a rule for the blob name alone to that VNet's
+inbound endpoint, and applying that turns the world all-pass."""
 
 from __future__ import annotations
 
@@ -35,9 +37,10 @@ pytestmark = pytest.mark.servers
 HEALTHY_PART = {"mlw-chain", "kv-chain", "crchain", "stchain", "ep-chain"}
 
 
-def chain(**rule_changes: Any) -> dict[str, Any]:
+def chain(*, zone_in_dns_vnet: bool = False, **rule_changes: Any) -> dict[str, Any]:
     """The built-in chain scenario as data, its healthy workspace alone, its broken blob rule
-    changed by ``rule_changes`` (``drop=True`` drops the rule)."""
+    changed by ``rule_changes`` (``drop=True`` drops the rule); ``zone_in_dns_vnet`` links the
+    blob zone to vnet-dns too, so Azure DNS behind its inbound endpoint answers the blob name."""
     source = resources.files("netverify.sim") / "scenarios" / "chain.toml"
     data = tomllib.loads(source.read_text(encoding="utf-8"))
     for kind, key in (
@@ -57,6 +60,9 @@ def chain(**rule_changes: Any) -> dict[str, Any]:
         ruleset["rules"] = []
     else:
         ruleset["rules"][0].update(rule_changes)
+    if zone_in_dns_vnet:
+        blob = next(z for z in data["private_dns_zones"] if z.get("service") == "blob")
+        blob["links"] = [*blob["links"], {"name": "link-dns", "vnet": "vnet-dns"}]
     data["planted"] = []
     return data
 
@@ -98,8 +104,14 @@ def test_a_rule_to_a_server_that_answers_publicly_is_the_root_cause(
     assert "192.168.50.4" == target and direct["rcode"] == "NOERROR"
     assert direct["addresses"] and not any(is_private(a) for a in direct["addresses"])
     assert f"(asked directly: 192.168.50.4 public {direct['addresses'][0]}" in broken.message
-    assert broken.remediation is not None
-    assert f"az dns-resolver forwarding-rule delete --ids {BAD_RULE}" == broken.remediation.command
+    # The blob zone is linked to the hub only: no inbound endpoint elsewhere answers the name,
+    # and deleting the whole-zone rule is not offered (other names live under it).
+    assert broken.remediation is not None and broken.remediation.command is None
+    assert broken.remediation.text.endswith(
+        "Deleting the rule would let Azure DNS of the linked VNets answer them from the zones "
+        "linked there, but would also take every other name under "
+        "privatelink.blob.core.windows.net away from 192.168.50.4, which netverify did not check."
+    )
     # The passing ruleset: vault.azure.net goes to the inbound endpoint of vnet-dns, whose
     # Azure DNS answers from the vault zone linked there; the on-prem rule touches no name.
     assert Status.PASS is healthy.status
@@ -143,13 +155,45 @@ def test_a_silent_target_with_a_mixed_case_domain_folds_the_resolver_outage_unde
     }
 
 
-def test_applying_the_remedy_turns_the_world_all_pass(start_tenant: TenantFactory) -> None:
-    """The rule deleted (what the finding's command does): the hub's linked blob zone answers."""
-    findings = run(start_tenant, chain(drop=True))
+NARROWER_RULE = {"name": "nv-stchain-blob-core-windows-net", "targets": ["10.21.0.4"]}
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        pytest.param("PrivateLink.Blob.Core.Windows.NET.", id="exactly-the-zone-mixed-case"),
+        pytest.param("core.windows.net.", id="a-broad-domain"),
+    ],
+)
+def test_applying_the_remedy_turns_the_world_all_pass(
+    start_tenant: TenantFactory, domain: str
+) -> None:
+    """The blob zone linked to vnet-dns as well: the finding adds a rule for the blob name
+    alone to vnet-dns's inbound endpoint, in the ruleset's subscription and group. Applied to
+    the world (the rule added, the broad rule left as it is), every check passes."""
+    findings = run(start_tenant, chain(zone_in_dns_vnet=True, domain=domain, service=None))
+
+    broken = by_resource(findings)[BROKEN]
+    assert Status.FAIL is broken.status and broken.remediation is not None
+    assert broken.remediation.command == (
+        "az dns-resolver forwarding-rule create --subscription "
+        "0c7e5a31-2d4b-4f6a-9e8d-1b2c3d4e5f60 --resource-group rg-chain --ruleset-name "
+        f"ruleset-hub-broken --name {NARROWER_RULE['name']} --domain-name {BLOB}. "
+        '--target-dns-servers "[{ip-address:10.21.0.4,port:53}]"'
+    )
+
+    fixed = chain(zone_in_dns_vnet=True, domain=domain, service=None)
+    ruleset = next(r for r in fixed["dns_forwarding_rulesets"] if r["name"] == "ruleset-hub-broken")
+    ruleset["rules"].append({**NARROWER_RULE, "domain": f"{BLOB}."})
+    findings = run(start_tenant, fixed)
 
     assert [] == [(f.check.id, f.resource_id) for f in findings if f.status is Status.FAIL]
     assert [] == [(f.check.id, f.resource_id) for f in findings if f.status is Status.ERROR]
-    assert Status.PASS is by_resource(findings)[BROKEN].status
+    rules = by_resource(findings)[BROKEN]
+    assert Status.PASS is rules.status and rules.evidence is not None
+    assert [(BLOB, f"{RULESETS}/ruleset-hub-broken/forwardingRules/{NARROWER_RULE['name']}")] == [
+        (r["fqdn"], r["rule"]) for r in rules.evidence.observed["routes"]
+    ]
 
 
 def behind_custom_server(data: dict[str, Any]) -> dict[str, Any]:

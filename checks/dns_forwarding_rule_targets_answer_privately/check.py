@@ -8,7 +8,7 @@ is sent wrong when Azure DNS's answer is not private and no target asked answers
 
 from collections.abc import Iterator
 
-from netverify.azure.arm_ids import name_of
+from netverify.azure.arm_ids import name_of, resource_group_of, subscription_of
 from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
@@ -196,44 +196,50 @@ def _sends(dns: DnsFacts, rule: ForwardingRule, wrong: list[Wrong]) -> str:
 def _remedy(
     dns: DnsFacts, ruleset: ForwardingRuleset, rule: ForwardingRule, wrong: list[Wrong]
 ) -> tuple[str, str | None]:
-    """What fixes one rule, decided from the ARM facts: delete it when Azure DNS of every VNet
-    it applies in would answer the names from a linked zone without it; else point it at an
+    """What fixes one rule for the names it sends wrong, changing nothing else it covers: its
+    domain may hold names netverify never asked (on-premises hosts, other resources in the
+    zone), so neither deleting it nor changing its targets is proven safe. Azure DNS applies
+    the most specific matching rule, so a rule for each of those names alone, pointing at an
     inbound endpoint of a VNet the ruleset is not linked to (no loop) whose linked zones answer
-    them; else say what its target must do (no command guessed)."""
+    them, changes only what was seen wrong; else say what the targets must answer (no command
+    guessed), and what deleting the rule would also change."""
     names = list({w[0].fqdn: w[0] for w in wrong}.values())
-    if all(zones_answer_privately(dns, name, vnet) for name, _, _, vnet in wrong):
+    linked = {v.lower() for v in ruleset.linked_vnet_ids}
+    target = next(
+        (
+            e
+            for e in dns.inbound_endpoints
+            if e.vnet_id.lower() not in linked
+            and all(zones_answer_privately(dns, n, e.vnet_id) for n in names)
+        ),
+        None,
+    )
+    command: str | None = None
+    if target is not None:
         action = (
-            "Azure DNS of the linked VNets answers those names from the private DNS zones "
-            "linked there once the rule is gone: delete the rule."
+            f"Add a rule for each of those names alone ({', '.join(n.fqdn for n in names)}) "
+            f"to inbound endpoint {target.ip} of {name_of(target.vnet_id)}, whose Azure DNS "
+            f"answers them from the private DNS zones linked there; Azure DNS applies the most "
+            f"specific rule, so every other name under {rule.domain} still goes to "
+            f"{', '.join(rule.targets)}."
         )
-        command: str | None = f"az dns-resolver forwarding-rule delete --ids {rule.id}"
+        command = "; ".join(_narrower_rule(ruleset, n.fqdn, target.ip) for n in names)
     else:
-        linked = {v.lower() for v in ruleset.linked_vnet_ids}
-        target = next(
-            (
-                e
-                for e in dns.inbound_endpoints
-                if e.vnet_id.lower() not in linked
-                and all(zones_answer_privately(dns, n, e.vnet_id) for n in names)
-            ),
-            None,
+        answered_here = all(zones_answer_privately(dns, n, v) for n, _, _, v in wrong)
+        action = (
+            "Make those targets answer these names from the private DNS zones (forward them to "
+            "Azure DNS of a VNet linked to the zones), or add a rule for each name alone to a "
+            "Private Resolver inbound endpoint in a VNet this ruleset is not linked to whose "
+            "linked zones hold them."
+            + (
+                f" Deleting the rule would let Azure DNS of the linked VNets answer them from "
+                f"the zones linked there, but would also take every other name under "
+                f"{rule.domain} away from {', '.join(rule.targets)}, which netverify did not "
+                "check."
+                if answered_here
+                else ""
+            )
         )
-        if target is not None:
-            action = (
-                f"Point it at inbound endpoint {target.ip} of {name_of(target.vnet_id)}, whose "
-                "Azure DNS answers them from the private DNS zones linked there."
-            )
-            command = (
-                f"az dns-resolver forwarding-rule update --ids {rule.id} --target-dns-servers "
-                f'"[{{ip-address:{target.ip},port:53}}]"'
-            )
-        else:
-            action = (
-                "Point it at DNS servers that forward the zone to Azure DNS (168.63.129.16) of a "
-                "VNet linked to the private DNS zone, e.g. a Private Resolver inbound endpoint "
-                "in a VNet this ruleset is not linked to."
-            )
-            command = None
     text = META.remediation_text.format(
         rule=name_of(rule.id),
         ruleset=name_of(ruleset.id),
@@ -243,6 +249,18 @@ def _remedy(
         action=action,
     )
     return " ".join(text.split()), command
+
+
+def _narrower_rule(ruleset: ForwardingRuleset, fqdn: str, ip: str) -> str:
+    """The az command that adds to ``ruleset`` a rule for ``fqdn`` alone to ``ip``, named from
+    the name (forwarding rule names: letters, digits, '-' and '_', up to 80)."""
+    rule_name = ("nv-" + fqdn.lower().rstrip(".").replace(".", "-"))[:80]
+    return (
+        f"az dns-resolver forwarding-rule create --subscription {subscription_of(ruleset.id)} "
+        f"--resource-group {resource_group_of(ruleset.id)} --ruleset-name {name_of(ruleset.id)} "
+        f"--name {rule_name} --domain-name {fqdn.lower().rstrip('.')}. "
+        f'--target-dns-servers "[{{ip-address:{ip},port:53}}]"'
+    )
 
 
 def _breaks(dns: DnsFacts, wrong: list[Wrong]) -> set[str]:

@@ -45,6 +45,19 @@ RULESET, OTHER_RULESET = f"{GROUP}/rs", f"{GROUP}/rs-central"
 DNS_VNET = VNET_ID.replace("vnet-hub", "vnet-dns")
 ELSEWHERE = InboundEndpoint(DNS_VNET + "-resolver/inboundEndpoints/in", "10.21.0.4", DNS_VNET)
 PUBLIC = ("52.160.0.1",)
+NO_ENDPOINT = (
+    "Make those targets answer these names from the private DNS zones (forward them to Azure "
+    "DNS of a VNet linked to the zones), or add a rule for each name alone to a Private "
+    "Resolver inbound endpoint in a VNet this ruleset is not linked to whose linked zones hold "
+    "them."
+)
+# The rule for the API name alone, added to rs (subscription and group of the ruleset).
+NARROWER_API_RULE = (
+    "az dns-resolver forwarding-rule create --subscription 00000000-1111-2222-3333-444444444444 "
+    "--resource-group rg-test --ruleset-name rs --name nv-ws-workspace-eastus-api-azureml-ms "
+    f"--domain-name {API_NAME}. "
+    '--target-dns-servers "[{ip-address:10.21.0.4,port:53}]"'
+)
 
 
 def rule(name: str, domain: str, *targets: str, ruleset: str = RULESET) -> ForwardingRule:
@@ -73,9 +86,10 @@ def world(
     return dataclasses.replace(facts, dns=dataclasses.replace(facts.dns, private_resolvers=(read,)))
 
 
-def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_deletes_the_rule() -> None:
-    """Mixed-case domain, several targets; the zone linked to the hub answers once the rule
-    is gone, so the fix deletes it; the on-prem rule beside it is left alone."""
+def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_is_never_deleted() -> None:
+    """Several targets; the zone linked to the hub would answer without the rule, but the rule
+    covers the whole zone (names netverify never asked): no deletion is offered, the text says
+    what one would also affect; the on-prem rule beside it is left alone."""
     onprem = rule("corp", "corp.example", "192.168.10.4")
     bad = rule("pl", "privatelink.api.azureml.ms", "192.168.10.4", "192.168.10.5")
     facts = world(ForwardingRuleset(RULESET, (VNET_ID,), (onprem, bad)))
@@ -112,8 +126,14 @@ def test_a_privatelink_rule_to_a_server_that_answers_publicly_fails_and_deletes_
         {"rule": bad.id, "fqdn": API_NAME, "resolver": AZURE, "answer": "public 52.160.0.1"}
     ]
     assert finding.remediation is not None
-    assert f"az dns-resolver forwarding-rule delete --ids {bad.id}" == finding.remediation.command
-    assert "once the rule is gone: delete the rule" in finding.remediation.text
+    assert finding.remediation.command is None
+    assert finding.remediation.text == (
+        "Rule pl of ruleset rs sends privatelink.api.azureml.ms to 192.168.10.4, 192.168.10.5, "
+        "which answers public 52.160.0.1. " + NO_ENDPOINT + " Deleting the rule would let Azure "
+        "DNS of the linked VNets answer them from the zones linked there, but would also take "
+        "every other name under privatelink.api.azureml.ms away from 192.168.10.4, "
+        "192.168.10.5, which netverify did not check."
+    )
     assert {
         Link.route(API_NAME, AZURE),
         Link.answer(API_NAME, AZURE),
@@ -169,10 +189,20 @@ def test_a_target_that_answers_privately_when_asked_directly_is_not_blamed() -> 
     assert Status.PASS is only_finding(CHECK_ID, facts).status
 
 
-def test_a_silent_target_with_no_zone_linked_points_the_rule_at_an_inbound_endpoint() -> None:
-    """The hub has no zone link (deleting would give the public answer): the fix points the
-    rule at the inbound endpoint of the VNet whose linked zone answers."""
-    bad = rule("api", "api.azureml.ms", "10.9.9.9")
+@pytest.mark.parametrize(
+    "domain",
+    [
+        pytest.param("azureml.ms", id="a-broad-domain"),
+        pytest.param("privatelink.api.azureml.ms", id="exactly-the-zone"),
+    ],
+)
+def test_a_silent_target_gets_a_rule_for_the_name_alone_to_an_inbound_endpoint(
+    domain: str,
+) -> None:
+    """The hub has no zone link; the DNS VNet's linked zone answers at its inbound endpoint:
+    the fix adds a rule for the name alone (the most specific rule wins), in the ruleset's
+    own subscription, leaving the rule - and every other name it covers - as it is."""
+    bad = rule("api", domain, "10.9.9.9")
     facts = world(
         ForwardingRuleset(RULESET, (VNET_ID,), (bad,)),
         azure=(),
@@ -186,9 +216,13 @@ def test_a_silent_target_with_no_zone_linked_points_the_rule_at_an_inbound_endpo
     assert Status.FAIL is finding.status
     assert "which answer(s) SERVFAIL for e.g." in finding.message
     assert finding.remediation is not None
-    assert finding.remediation.command == (
-        f"az dns-resolver forwarding-rule update --ids {bad.id} --target-dns-servers "
-        '"[{ip-address:10.21.0.4,port:53}]"'
+    assert finding.remediation.command == NARROWER_API_RULE
+    assert finding.remediation.text == (
+        f"Rule api of ruleset rs sends {domain} to 10.9.9.9, which answers SERVFAIL. Add a rule "
+        f"for each of those names alone ({API_NAME}) to inbound endpoint 10.21.0.4 of "
+        "vnet-dns, whose Azure DNS answers them from the private DNS zones linked there; Azure "
+        f"DNS applies the most specific rule, so every other name under {domain} still goes "
+        "to 10.9.9.9."
     )
 
 
@@ -199,7 +233,10 @@ def test_no_proven_fix_is_said_without_a_command() -> None:
     finding = only_finding(CHECK_ID, facts)
 
     assert finding.remediation is not None and finding.remediation.command is None
-    assert "forward the zone to Azure DNS (168.63.129.16)" in finding.remediation.text
+    assert finding.remediation.text == (
+        "Rule api of ruleset rs sends api.azureml.ms to 10.9.9.9, which answers public "
+        "52.160.0.1. " + NO_ENDPOINT
+    )
 
 
 def test_the_longer_suffix_of_another_ruleset_linked_to_the_vnet_wins() -> None:
@@ -368,9 +405,7 @@ def test_a_ruleset_linked_to_two_vnets_is_judged_through_each_path() -> None:
     assert finding.remediation is not None and finding.remediation.command is None
     assert finding.remediation.text == (
         "Rule pl of ruleset rs sends privatelink.api.azureml.ms to 192.168.10.4, 192.168.10.5, "
-        "which answers public 52.160.0.1. Point it at DNS servers that forward the zone to "
-        "Azure DNS (168.63.129.16) of a VNet linked to the private DNS zone, e.g. a Private "
-        "Resolver inbound endpoint in a VNet this ruleset is not linked to."
+        "which answers public 52.160.0.1. " + NO_ENDPOINT
     )
     assert {
         Link.route(API_NAME, AZURE),
@@ -380,11 +415,12 @@ def test_a_ruleset_linked_to_two_vnets_is_judged_through_each_path() -> None:
     } == finding.breaks
 
 
-def test_two_rules_of_one_ruleset_each_sending_a_name_wrong_are_both_named_and_deleted() -> None:
+def test_two_rules_of_one_ruleset_each_sending_a_name_wrong_are_both_named_never_deleted() -> None:
     """The API rule's target answers with a private and a public address (not all private:
     the rule is not proven right), the inference rule's target does not answer; both targets
-    were asked directly. The zone linked to the hub answers both names once the rules are
-    gone: both are deleted, one command each."""
+    were asked directly. The zone linked to the hub would answer both names without the
+    rules, but each rule covers more than its name: neither is deleted, each text says what
+    a deletion would also affect."""
     scoring = dataclasses.replace(
         expected_name(SCORING, ips=("10.0.1.7",), record="*.g.inference.eastus"),
         purpose="scoring",
@@ -431,16 +467,16 @@ def test_two_rules_of_one_ruleset_each_sending_a_name_wrong_are_both_named_and_d
     assert finding.remediation is not None
     assert finding.remediation.text == (
         "Rule api of ruleset rs sends api.azureml.ms to 192.168.10.4, which answers public "
-        "10.0.1.5, 52.160.0.1. Azure DNS of the linked VNets answers those names from the "
-        "private DNS zones linked there once the rule is gone: delete the rule. "
-        "Rule inf of ruleset rs sends inference.ml.azure.com to 192.168.10.6, which answers "
-        "public 52.160.0.2. Azure DNS of the linked VNets answers those names from the "
-        "private DNS zones linked there once the rule is gone: delete the rule."
+        "10.0.1.5, 52.160.0.1. " + NO_ENDPOINT + " Deleting the rule would let Azure DNS of "
+        "the linked VNets answer them from the zones linked there, but would also take every "
+        "other name under api.azureml.ms away from 192.168.10.4, which netverify did not "
+        "check. Rule inf of ruleset rs sends inference.ml.azure.com to 192.168.10.6, which "
+        "answers public 52.160.0.2. " + NO_ENDPOINT + " Deleting the rule would let Azure DNS "
+        "of the linked VNets answer them from the zones linked there, but would also take "
+        "every other name under inference.ml.azure.com away from 192.168.10.6, which "
+        "netverify did not check."
     )
-    assert finding.remediation.command == (
-        f"az dns-resolver forwarding-rule delete --ids {api.id}; "
-        f"az dns-resolver forwarding-rule delete --ids {inference.id}"
-    )
+    assert finding.remediation.command is None
     assert {
         link
         for fqdn in (API_NAME, SCORING)
@@ -502,8 +538,4 @@ def test_an_inbound_endpoint_is_proposed_only_when_its_zones_answer_every_name()
         f"10.9.9.9, which answer(s) SERVFAIL for e.g. {API_NAME}:"
     )
     assert finding.remediation is not None and finding.remediation.command is None
-    assert finding.remediation.text.endswith(
-        "which answers SERVFAIL. Point it at DNS servers that forward the zone to Azure DNS "
-        "(168.63.129.16) of a VNet linked to the private DNS zone, e.g. a Private Resolver "
-        "inbound endpoint in a VNet this ruleset is not linked to."
-    )
+    assert finding.remediation.text.endswith("which answers SERVFAIL. " + NO_ENDPOINT)
