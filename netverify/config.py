@@ -7,6 +7,7 @@ import os
 import re
 import ssl
 import tomllib
+from collections.abc import Hashable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -107,16 +108,24 @@ def _listed_once(what: str, key: Any) -> Any:
     (ids compared without case, as ARM compares) are one mistake, most likely a paste."""
 
     def validate(values: tuple[str, ...]) -> tuple[str, ...]:
-        first: dict[str, int] = {}
-        for index, value in enumerate(values):
-            earlier = first.setdefault(key(value), index)
-            if earlier != index:
-                raise ValueError(
-                    f"[{earlier}] and [{index}] are the same {what} {value} (list each once)"
-                )
+        if repeat := _first_repeat(key(v) for v in values):
+            earlier, index = repeat
+            raise ValueError(
+                f"[{earlier}] and [{index}] are the same {what} {values[index]} (list each once)"
+            )
         return values
 
     return AfterValidator(validate)
+
+
+def _first_repeat(keys: Iterable[Hashable]) -> tuple[int, int] | None:
+    """The indexes of the first key equal to an earlier one, and of that earlier one."""
+    first: dict[Hashable, int] = {}
+    for index, key in enumerate(keys):
+        earlier = first.setdefault(key, index)
+        if earlier != index:
+            return earlier, index
+    return None
 
 
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
@@ -644,14 +653,12 @@ Sink = Annotated[
 
 def _one_sink_per_file(sinks: tuple[Any, ...]) -> tuple[Any, ...]:
     """Two jsonl_file sinks on one file would interleave their lines and each rotate the other's."""
-    first: dict[str, int] = {}
-    for index, sink in enumerate(sinks):
-        if isinstance(sink, JsonLinesFileSink):
-            earlier = first.setdefault(os.path.normpath(sink.path), index)
-            if earlier != index:
-                raise ValueError(
-                    f"[{earlier}] and [{index}] both write {sink.path} (give each sink its own path)"
-                )
+    files = [(i, s.path) for i, s in enumerate(sinks) if isinstance(s, JsonLinesFileSink)]
+    if repeat := _first_repeat(os.path.normpath(path) for _, path in files):
+        (earlier, _), (index, path) = files[repeat[0]], files[repeat[1]]
+        raise ValueError(
+            f"[{earlier}] and [{index}] both write {path} (give each sink its own path)"
+        )
     return sinks
 
 

@@ -254,12 +254,14 @@ def _remedy(
 def _narrower_rule(ruleset: ForwardingRuleset, fqdn: str, ip: str) -> str:
     """The az command that adds to ``ruleset`` a rule for ``fqdn`` alone to ``ip``, named from
     the name (forwarding rule names: letters, digits, '-' and '_', up to 80)."""
-    rule_name = ("nv-" + fqdn.lower().rstrip(".").replace(".", "-"))[:80]
-    return (
-        f"az dns-resolver forwarding-rule create --subscription {subscription_of(ruleset.id)} "
-        f"--resource-group {resource_group_of(ruleset.id)} --ruleset-name {name_of(ruleset.id)} "
-        f"--name {rule_name} --domain-name {fqdn.lower().rstrip('.')}. "
-        f'--target-dns-servers "[{{ip-address:{ip},port:53}}]"'
+    name = fqdn.lower().rstrip(".")
+    return META.remediation_command.format(
+        subscription=subscription_of(ruleset.id),
+        group=resource_group_of(ruleset.id),
+        ruleset=name_of(ruleset.id),
+        rule_name=("nv-" + name.replace(".", "-"))[:80],
+        fqdn=name,
+        inbound_ip=ip,
     )
 
 
