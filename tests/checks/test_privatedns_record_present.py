@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netverify.facts import EndpointAddresses, PrivateEndpoint, Read, ReadProblem
-from netverify.model import Status
+from netverify.model import Finding, Status
 from netverify.testing import (
     API_NAME,
     ENDPOINT_ID,
@@ -177,14 +177,21 @@ def test_hub_and_spoke_the_zone_group_command_names_the_endpoints_subscription()
     name = expected_name(
         zone_ids=(zone_id,), endpoints=[EndpointAddresses(spoke_pe, ("10.0.1.5",), VNET_ID)]
     )
-    facts = dns_facts(
-        healthy_answers(),
-        names=[name],
-        zones=[private_zone({}, zone_id=zone_id)],
-        private_endpoints=[Read(spoke_pe, value=_pe(spoke_pe, (OTHER_ZONE,), ("default",)))],
-    )
 
-    finding = only_finding(CHECK_ID, facts)
+    def record_finding(group_zone: str) -> Finding:
+        """The finding when the spoke endpoint's zone group names ``group_zone``."""
+        group = _pe(spoke_pe, (group_zone,), ("default",))
+        return only_finding(
+            CHECK_ID,
+            dns_facts(
+                healthy_answers(),
+                names=[name],
+                zones=[private_zone({}, zone_id=zone_id)],
+                private_endpoints=[Read(spoke_pe, value=group)],
+            ),
+        )
+
+    finding = record_finding(OTHER_ZONE)
 
     assert Status.FAIL is finding.status and finding.remediation is not None
     assert finding.remediation.command == (
@@ -193,13 +200,7 @@ def test_hub_and_spoke_the_zone_group_command_names_the_endpoints_subscription()
         f"privatelink-api-azureml-ms --private-dns-zone {zone_id}"
     )
     # The endpoint's zone group names the central zone: the record is added there.
-    right = dns_facts(
-        healthy_answers(),
-        names=[name],
-        zones=[private_zone({}, zone_id=zone_id)],
-        private_endpoints=[Read(spoke_pe, value=_pe(spoke_pe, (zone_id,), ("default",)))],
-    )
-    added = only_finding(CHECK_ID, right)
+    added = record_finding(zone_id)
     assert added.remediation is not None
     assert added.remediation.command == (
         f"az network private-dns record-set a add-record --subscription {central} "
