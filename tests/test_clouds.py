@@ -17,7 +17,7 @@ from netverify.azure.clouds import AZURE_DNS_ADDRESS, CLOUDS, CloudName, Storage
 from netverify.cli import main
 from netverify.config import parse_config
 from netverify.runner import run_once
-from netverify.sim.cloud_naming import HOME_REGIONS, in_cloud
+from netverify.sim.cloud_naming import REGIONS, in_cloud
 from netverify.sim.dns_world import custom_dns_configs
 from netverify.sim.scenario import Scenario
 from tests.conftest import TenantFactory
@@ -68,7 +68,8 @@ REFERENCE: dict[CloudName, dict[str, Any]] = {
         "conditional_forwarder_zones": (
             "api.ml.azure.cn",
             "notebooks.chinacloudapi.cn",
-            "instances.ml.azure.ms",
+            # [PEDNS] and the custom-DNS guide agree: China's own zone, not the public cloud's.
+            "instances.azureml.cn",
             "aznbcontent.net",
             "inference.ml.azure.cn",
         ),
@@ -136,7 +137,7 @@ def test_a_scenario_moves_into_each_cloud_naming(demo_scenario: Scenario, name: 
     """Private endpoint FQDNs, zone names and regions follow the cloud; nothing public is left."""
     moved = in_cloud(demo_scenario, name)
     names = cloud(name)
-    region = HOME_REGIONS[name]
+    region = REGIONS[name][0]
 
     assert name is moved.cloud
     assert region == moved.default_location
@@ -150,6 +151,45 @@ def test_a_scenario_moves_into_each_cloud_naming(demo_scenario: Scenario, name: 
     if name is not CloudName.PUBLIC:
         leaked = [s for s in strings(moved.model_dump()) if s.endswith(PUBLIC_ONLY)]
         assert [] == leaked
+
+
+@pytest.mark.parametrize(
+    ("name", "west"),
+    [
+        (CloudName.PUBLIC, "westus"),
+        (CloudName.CHINA, "chinaeast2"),
+        (CloudName.US_GOVERNMENT, "usgovarizona"),
+    ],
+)
+def test_every_region_of_a_scenario_becomes_a_real_region_of_the_cloud(
+    demo_scenario: Scenario, name: CloudName, west: str
+) -> None:
+    """The demo's broken workspace lives in westus, away from its eastus home: in each cloud
+    it lands in that cloud's second region, in its location and in its names, and no location
+    of another cloud is left."""
+    moved = in_cloud(demo_scenario, name)
+
+    [broken] = [w for w in moved.workspaces if w.name == "mlw-broken"]
+    assert west == broken.location
+    locations = {
+        s
+        for k, s in locations_of(moved.model_dump(mode="json"))
+        if k in {"location", "default_location"}
+    }
+    assert {REGIONS[name][0], west} == locations
+    fqdns = [c.fqdn for pe in moved.private_endpoints for c in custom_dns_configs(moved, pe)]
+    assert any(f".workspace.{west}." in f for f in fqdns)
+    other = {r for n, rs in REGIONS.items() if n is not name for r in rs}
+    assert [] == [f for f in fqdns if other & set(f.split("."))]
+
+
+def locations_of(value: Any, key: str | None = None) -> list[tuple[str | None, str]]:
+    """Every string of a scenario document with the key it sits under."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in locations_of(v, k)]
+    if isinstance(value, list):
+        return [p for v in value for p in locations_of(v, key)]
+    return [(key, value)] if isinstance(value, str) else []
 
 
 def test_moving_there_and_back_gives_the_same_scenario(demo_scenario: Scenario) -> None:

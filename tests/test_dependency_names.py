@@ -207,7 +207,8 @@ def test_a_missing_file_record_fails_and_the_other_storage_names_pass(
     } == missing.evidence.expected
     assert missing.remediation is not None
     assert (
-        "az network private-dns record-set a add-record --resource-group rg-chain --zone-name "
+        "az network private-dns record-set a add-record --subscription 0c7e5a31-2d4b-4f6a-9e8d-1b2c3d4e5f60 "
+        "--resource-group rg-chain --zone-name "
         "privatelink.file.core.windows.net --record-set-name 'stfiles' --ipv4-address 10.20.1.42"
         == missing.remediation.command
     )
@@ -408,7 +409,9 @@ def test_a_registry_zone_the_spoke_does_not_link_is_the_root_cause_and_the_link_
     assert [VNET_SPOKE.replace("vnet-spoke", "vnet-hub")] == _observed(zone)["linked_vnets"]
     assert zone.remediation is not None
     assert (
-        "az network private-dns link vnet create --resource-group rg-spoke-ml --zone-name "
+        # The spoke's zone lives in the spoke's own subscription: the command names it.
+        "az network private-dns link vnet create --subscription "
+        "5b8e2f14-7c3a-4d9e-b1f6-2a4c6e8d0f13 --resource-group rg-spoke-ml --zone-name "
         "privatelink.azurecr.io --name link-vnet-spoke --virtual-network "
         f"{VNET_SPOKE} --registration-enabled false"
     ) == zone.remediation.command

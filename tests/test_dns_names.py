@@ -5,6 +5,8 @@ connections, Kubernetes and unprovisioned online endpoints)."""
 
 from __future__ import annotations
 
+import pytest
+
 from netverify.azure.clouds import CLOUDS, CloudName
 from netverify.azure.dns_names import (
     expected_names,
@@ -317,3 +319,31 @@ def test_a_scoring_host_no_endpoint_serves_is_still_expected_with_no_ips() -> No
             (),
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "fqdns", "zones"),
+    [
+        # China: both Microsoft pages name instances.azureml.cn; the public cloud's zones are
+        # no China zone.
+        (
+            CloudName.CHINA,
+            ("ci-a.chinanorth3.instances.azureml.cn", "ci-a.chinanorth3.instances.ml.azure.ms"),
+            [("instances.azureml.cn",), ()],
+        ),
+        # US Government: the two pages disagree (instances.ml.azure.us / instances.azureml.us).
+        (
+            CloudName.US_GOVERNMENT,
+            (
+                "CI-A.usgovvirginia.instances.azureml.us",
+                "ci-a.usgovvirginia.instances.ml.azure.us",
+                "ci-a.usgovvirginia.instances.azureml.ms",
+            ),
+            [("instances.azureml.us",), ("instances.ml.azure.us",), ()],
+        ),
+    ],
+)
+def test_compute_instance_zones_follow_the_cloud(
+    name: CloudName, fqdns: tuple[str, ...], zones: list[tuple[str, ...]]
+) -> None:
+    assert zones == [forwarder_zones(CLOUDS[name], f) for f in fqdns]

@@ -257,7 +257,8 @@ def test_zone_not_linked(start_tenant: TenantFactory, kind: str) -> None:
     finding = bad[zone]
     assert finding.remediation is not None
     assert (finding.remediation.command or "").startswith(
-        "az network private-dns link vnet create --resource-group rg-ml --zone-name privatelink.api.azureml.ms"
+        "az network private-dns link vnet create --subscription 00000000-1111-4222-8333-444444444444 "
+        "--resource-group rg-ml --zone-name privatelink.api.azureml.ms"
     )
     assert "public" in bad[("dns_name_resolves_private_endpoint", API)].message
     assert ("privatedns_zone_exists", zone[1]) not in bad

@@ -3,6 +3,7 @@
 import ipaddress
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
@@ -70,6 +71,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 addresses=", ".join(outside),
                 record_name=name.record_name,
                 zone_name=name.zone_name,
+                subscription=cli_subscription(zone_id),
                 resource_group=resource_group(zone_id),
             ),
             needs=wrong_answer_needs(

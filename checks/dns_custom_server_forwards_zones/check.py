@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from netverify.azure.arm_ids import name_of
+from netverify.azure.dns_names import COMPUTE_INSTANCE_ZONES
 from netverify.azure.net import is_private
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
@@ -364,6 +365,15 @@ def _why(answer: DnsAnswer, name: ExpectedName) -> str:
     return said
 
 
+def _spellings(zones: list[str]) -> str:
+    """When a zone to forward is a compute-instance zone with two published spellings (the
+    public cloud's, US Government's), that either works; else nothing (China's has one)."""
+    for spellings in COMPUTE_INSTANCE_ZONES.values():
+        if set(spellings) & set(zones):
+            return f" For compute instances either spelling of the zone ({' / '.join(spellings)}) works."
+    return ""
+
+
 def _remediation(
     server: str,
     azure_dns: str,
@@ -409,6 +419,7 @@ def _remediation(
             ),
             dnsmasq=" ".join(f"server=/{z}/{azure_dns}" for z in zones),
             unbound=" ".join(f'forward-zone: name: "{z}" forward-addr: {azure_dns}' for z in zones),
+            spellings=_spellings(zones),
         )
         for zone in zones
     ]

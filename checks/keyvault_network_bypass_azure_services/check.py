@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import unreadable, workspaces_by_link
 from netverify.facts import Facts, KeyVault, Workspace
@@ -44,7 +45,11 @@ def _judge(vault: KeyVault, workspaces: list[str]) -> Finding:
             f"Key Vault {vault.name} denies by default and its bypass is {vault.bypass!r}, not "
             f"'AzureServices': online deployments of {', '.join(workspaces)} cannot read it.",
             evidence,
-            META.remediation(vault_name=vault.name, resource_group=vault.resource_group),
+            META.remediation(
+                vault_name=vault.name,
+                subscription=cli_subscription(vault.id),
+                resource_group=vault.resource_group,
+            ),
         )
     why = "denies by default but lets AzureServices bypass" if restricted else "allows by default"
     return Finding(META, Status.PASS, vault.id, f"Key Vault {vault.name} {why}.", evidence)

@@ -98,8 +98,8 @@ def _judge(dns: DnsFacts, probe: ScoringProbe) -> Finding:
             Remediation(
                 f"Give a succeeded deployment of endpoint {name} traffic "
                 "(see online_endpoint_traffic_to_succeeded_deployment).",
-                "az ml online-endpoint show --name {endpoint_name} --resource-group "
-                "{resource_group} --workspace-name {workspace_name} --query traffic".format(
+                "az ml online-endpoint show --name {endpoint_name} --subscription "
+                "{subscription} --resource-group {resource_group} --workspace-name {workspace_name} --query traffic".format(
                     **names
                 ),
             ),

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     impact,
@@ -65,7 +66,8 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 Remediation(
                     f"Add zone {zone.id} to the zone group of private endpoint {pe.name}, so Azure "
                     f"writes {name.record_name} there (or add the record by hand).",
-                    f"az network private-endpoint dns-zone-group add --resource-group "
+                    "az network private-endpoint dns-zone-group add --subscription "
+                    f"{cli_subscription(pe.id)} --resource-group "
                     f"{resource_group(pe.id)} --endpoint-name {pe.name} --name "
                     f"{pe.zone_group_names[0] if pe.zone_group_names else 'default'} "
                     f"--zone-name {zone.name.replace('.', '-')} --private-dns-zone {zone.id}",

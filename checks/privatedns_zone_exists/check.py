@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     answered_privately,
@@ -71,17 +72,20 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             else "no zone of that name is in the zone group of its private endpoint, nor in any "
             "subscription this identity can see"
         )
+        # Where the zone belongs: the id its zone group names, else the workspace's group.
+        zone_home = reads[0].resource_id if reads else workspace_id
         yield Finding(
             META,
             Status.FAIL,
-            reads[0].resource_id if reads else workspace_id,
+            zone_home,
             f"Private DNS zone {zone_name} of workspace {names[0].owner} is missing: "
             f"{where}; {len(names)} name(s) cannot resolve privately." + impact(names),
             Evidence(observed, expected),
             META.remediation(
                 zone_name=zone_name,
                 workspace_name=names[0].workspace_name,
-                resource_group=resource_group(reads[0].resource_id if reads else workspace_id),
+                subscription=cli_subscription(zone_home),
+                resource_group=resource_group(zone_home),
             ),
             subject=workspace_id,
             breaks=record_breaks(names),

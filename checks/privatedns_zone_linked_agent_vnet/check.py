@@ -3,7 +3,7 @@ answers the agent's VNet: the agent's own, or the hub's where its DNS server or 
 
 from collections.abc import Iterator
 
-from netverify.azure.arm_ids import name_of
+from netverify.azure.arm_ids import cli_subscription, name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.dns import (
     answering_vnets,
@@ -83,6 +83,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             Evidence(observed, expected),
             META.remediation(
                 zone_name=zone.name,
+                subscription=cli_subscription(zone.id),
                 resource_group=resource_group(zone.id),
                 link_name=f"link-{name_of(target)}",
                 vnet_id=target,

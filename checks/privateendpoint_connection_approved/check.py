@@ -10,7 +10,7 @@ connection. When the two disagree the evidence and the message say so.
 
 from collections.abc import Iterator
 
-from netverify.azure.arm_ids import name_of, resource_group_of
+from netverify.azure.arm_ids import cli_subscription, name_of, resource_group_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import HUB, WORKSPACE, ConnectionState, Owner, owners, states
 from netverify.checklib.judging import failed_read, skipped
@@ -149,7 +149,8 @@ def _remediation(state: ConnectionState, endpoint: PrivateEndpoint | None) -> Re
         f"{state.status}: it cannot be approved. Re-create the private endpoint (same subnet "
         "and group) so that it requests a new connection, and approve it if it waits.",
         f"az network private-endpoint delete --ids {pe_id} && az network private-endpoint create "
-        f"--name {name} --resource-group {resource_group_of(pe_id) or '<resource-group>'} "
+        f"--name {name} --subscription {cli_subscription(pe_id)} "
+        f"--resource-group {resource_group_of(pe_id) or '<resource-group>'} "
         f"--subnet {subnet} --private-connection-resource-id {owner.id} --group-id {group} "
         f"--connection-name {name}",
     )

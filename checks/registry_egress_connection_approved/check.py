@@ -9,7 +9,7 @@ overwrites it).
 from collections.abc import Iterator
 from typing import TypeVar
 
-from netverify.azure.arm_ids import name_of
+from netverify.azure.arm_ids import cli_subscription, name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.connections import is_egress, microsoft_managed
 from netverify.checklib.judging import skipped, unreadable, workspaces_by_link
@@ -100,7 +100,11 @@ def _judge(registry: Registry, workspaces: list[Workspace], facts: Facts) -> Ite
             f"Registry {registry.name}: egress connection {name_of(connection.id)} is "
             f"{connection.status or 'in no state'}, not Approved: {harm}.",
             evidence,
-            META.remediation(registry_name=registry.name, connection_id=connection.id),
+            META.remediation(
+                registry_name=registry.name,
+                subscription=cli_subscription(registry.id),
+                connection_id=connection.id,
+            ),
             subject=connection.id,
         )
 

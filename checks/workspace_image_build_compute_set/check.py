@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import skipped, unreadable
 from netverify.facts import Facts
@@ -49,5 +50,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                 f'{registry.name} is private: image builds fail with "failed to communicate '
                 "with the workspace's container registry\".",
                 evidence,
-                META.remediation(workspace_name=ws.name, resource_group=ws.resource_group),
+                META.remediation(
+                    workspace_name=ws.name,
+                    subscription=cli_subscription(ws.id),
+                    resource_group=ws.resource_group,
+                ),
             )

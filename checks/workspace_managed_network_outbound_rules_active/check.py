@@ -12,7 +12,7 @@ its hub's), and the fix names the hub.
 
 from collections.abc import Iterator
 
-from netverify.azure.arm_ids import name_of
+from netverify.azure.arm_ids import cli_subscription, name_of
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import skipped
 from netverify.checklib.online import EndpointView, judge_endpoints
@@ -126,6 +126,7 @@ def _verdict(
         )
     names = {
         "workspace_name": network.name,
+        "subscription": cli_subscription(network.id),
         "resource_group": network.resource_group,
         "rule_name": rule.name if rule else f"pe-{name_of(resource_id)}-{target}",
         "service_resource_id": resource_id,

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.checklib.catalog import load_meta
 from netverify.checklib.judging import skipped
 from netverify.checklib.online import EndpointView, judge_endpoints
@@ -47,7 +48,11 @@ def _judge(ws: Workspace, views: tuple[EndpointView, ...]) -> Iterator[Finding]:
             f"managed VNet ({isolation}) is {ws.managed_network_status or 'not provisioned'}, "
             "not Active: they were created without it.",
             evidence,
-            META.remediation(workspace_name=ws.name, resource_group=ws.resource_group),
+            META.remediation(
+                workspace_name=ws.name,
+                subscription=cli_subscription(ws.id),
+                resource_group=ws.resource_group,
+            ),
             # Its outbound rules stay Inactive until it is provisioned (their check needs this).
             breaks=frozenset({Link.resource(ws.id)}),
         )

@@ -70,6 +70,13 @@ def subscription_of(arm_id: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else None
 
 
+def cli_subscription(arm_id: str) -> str:
+    """The ``--subscription`` of an az command that names the resource of ``arm_id`` by group
+    and name: the resource may live outside the CLI's current subscription (zones in a central
+    subscription, a hub's VNet), so every such command carries it."""
+    return subscription_of(arm_id) or "<subscription>"
+
+
 def name_of(arm_id: str) -> str:
     """The last segment of an id: a resource's (or child resource's) name, e.g. ``vnet-hub``
     of ``.../virtualNetworks/vnet-hub``."""

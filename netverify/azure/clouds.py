@@ -111,7 +111,7 @@ CLOUDS: dict[CloudName, Cloud] = {
         conditional_forwarder_zones=(
             "api.ml.azure.cn",
             "notebooks.chinacloudapi.cn",
-            "instances.ml.azure.ms",
+            "instances.azureml.cn",
             "aznbcontent.net",
             "inference.ml.azure.cn",
         ),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from netverify.azure.clouds import Cloud
+from netverify.azure.clouds import Cloud, CloudName
 from netverify.facts import (
     EndpointAddresses,
     ExpectedName,
@@ -36,9 +36,14 @@ REGISTRY = "container registry"
 STORAGE = "storage"  # a storage account's sub-resource names: "storage blob", "storage file", ...
 # The notebooks host is "ml-<workspace, truncated>-<region>-<guid>", at most one DNS label.
 MAX_LABEL = 63
-# Microsoft's two pages disagree on the compute-instance zone (azure-clouds.md 2.4): a custom
-# DNS server that forwards either spelling is accepted.
-COMPUTE_INSTANCE_ZONES = ("instances.ml.azure.ms", "instances.azureml.ms")
+# Microsoft's two pages (custom DNS, private-endpoint DNS zone values) disagree on the
+# compute-instance zone of the public cloud and of US Government (azure-clouds.md 2.4): a
+# custom DNS server that forwards either spelling is accepted. For China both name
+# instances.azureml.cn (clouds.py), never a public-cloud zone.
+COMPUTE_INSTANCE_ZONES = {
+    CloudName.PUBLIC: ("instances.ml.azure.ms", "instances.azureml.ms"),
+    CloudName.US_GOVERNMENT: ("instances.ml.azure.us", "instances.azureml.us"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +137,7 @@ def forwarder_zones(cloud: Cloud, fqdn: str) -> tuple[str, ...]:
             return (public_suffix(storage.zone),)
     covering = [
         z
-        for z in (*cloud.conditional_forwarder_zones, *COMPUTE_INSTANCE_ZONES)
+        for z in (*cloud.conditional_forwarder_zones, *COMPUTE_INSTANCE_ZONES.get(cloud.name, ()))
         if fqdn == z or fqdn.endswith("." + z)
     ]
     return (max(covering, key=len),) if covering else ()

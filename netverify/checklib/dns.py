@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from netverify.azure.arm_ids import resource_group_of
+from netverify.azure.arm_ids import cli_subscription, resource_group_of
 from netverify.azure.dns_names import REGISTRY
 from netverify.azure.net import is_private
 from netverify.checklib.judging import skipped
@@ -276,6 +276,7 @@ def record_names(name: ExpectedName, zone: PrivateDnsZone) -> dict[str, str]:
     """The names a record remediation command is filled with."""
     return {
         "workspace_name": name.workspace_name,
+        "subscription": cli_subscription(zone.id),
         "resource_group": resource_group(zone.id),
         "zone_name": zone.name,
         "record_name": name.record_name,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from netverify.azure.arm_ids import cli_subscription
 from netverify.checklib.judging import failed_read, skipped
 from netverify.facts import SERVING_STATES, Facts, OnlineDeployment, OnlineEndpoint, Workspace
 from netverify.model import CheckMeta, Finding
@@ -71,6 +72,7 @@ def command_names(view: EndpointView, deployment_name: str) -> dict[str, str]:
         "deployment_name": deployment_name,
         "endpoint_name": view.endpoint.name,
         "workspace_name": view.workspace.name,
+        "subscription": cli_subscription(view.workspace.id),
         "resource_group": view.workspace.resource_group,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netverify.azure.arm_ids import name_of, resource_group_of
+from netverify.azure.arm_ids import cli_subscription, name_of, resource_group_of
 from netverify.checklib.dns import wrong_address_needs, wrong_answer_needs
 from netverify.facts import DnsFacts, HttpAnswer, HttpFailure, ScoringProbe
 from netverify.model import CheckMeta, Evidence, Finding, Link, Status
@@ -101,6 +101,7 @@ def command_names(probe: ScoringProbe) -> dict[str, str]:
     return {
         "endpoint_name": probe.endpoint_name,
         "workspace_name": name_of(probe.workspace_id),
+        "subscription": cli_subscription(probe.workspace_id),
         "resource_group": resource_group_of(probe.workspace_id) or "<resource-group>",
         "host": probe.answer.host,
     }

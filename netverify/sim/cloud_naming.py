@@ -1,9 +1,10 @@
 """Move a scenario into another Azure cloud's naming, so one scenario serves all three clouds.
 
 Every DNS name under one of the source cloud's suffixes or zones (``netverify.azure.clouds``) is renamed
-to the target's, and the scenario's home region becomes one of the target cloud's regions (as a
+to the target's, and each region the scenario uses becomes a real region of the target cloud (as a
 location and as the region label inside names): ``<guid>.workspace.eastus.api.azureml.ms``
-becomes ``<guid>.workspace.chinanorth3.api.ml.azure.cn`` in Azure China.
+becomes ``<guid>.workspace.chinanorth3.api.ml.azure.cn`` in Azure China, a resource in westus
+lands in chinaeast2.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 from netverify.azure.clouds import CLOUDS, Cloud, CloudName
 from netverify.sim.scenario import Scenario, parse_scenario
 
-# A region of each cloud for the simulated tenant's resources (any real one would do).
-HOME_REGIONS = {
-    CloudName.PUBLIC: "eastus",
-    CloudName.CHINA: "chinanorth3",
-    CloudName.US_GOVERNMENT: "usgovvirginia",
+# Real regions of each cloud for the simulated tenant's resources, the home region first: a
+# scenario's regions map onto them in order of first use (its default location first).
+REGIONS = {
+    CloudName.PUBLIC: ("eastus", "westus", "westeurope", "northeurope"),
+    CloudName.CHINA: ("chinanorth3", "chinaeast2", "chinanorth2", "chinaeast3"),
+    CloudName.US_GOVERNMENT: ("usgovvirginia", "usgovarizona", "usgovtexas", "usdodeast"),
 }
 _DNS_FIELDS = (
     "aml_api_zone",
@@ -37,14 +39,34 @@ def in_cloud(scenario: Scenario, target: CloudName | str) -> Scenario:
     source, goal = CLOUDS[scenario.cloud], CLOUDS[CloudName(target)]
     if source.name is goal.name:
         return scenario
-    renamer = _Renamer(source, goal, scenario.default_location)
-    document = renamer.walk(scenario.model_dump(mode="json"), None)
+    document = scenario.model_dump(mode="json")
+    renamer = _Renamer(source, goal, _regions(document, scenario.default_location))
+    document = renamer.walk(document, None)
     document["cloud"] = goal.name.value
     return parse_scenario(document, f"scenario in {goal.name.value}")
 
 
+def _regions(document: Any, default: str) -> list[str]:
+    """The regions a scenario document places resources in, its default first, then in order
+    of first use."""
+    found = [default]
+
+    def visit(value: Any, key: str | None) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                visit(v, key)
+        elif key in _LOCATION_KEYS and isinstance(value, str) and value not in found:
+            found.append(value)
+
+    visit(document, None)
+    return found
+
+
 class _Renamer:
-    def __init__(self, source: Cloud, goal: Cloud, region: str) -> None:
+    def __init__(self, source: Cloud, goal: Cloud, regions: list[str]) -> None:
         pairs: dict[str, str] = {getattr(source, f): getattr(goal, f) for f in _DNS_FIELDS}
         pairs.update(
             zip(source.conditional_forwarder_zones, goal.conditional_forwarder_zones, strict=True)
@@ -65,8 +87,13 @@ class _Renamer:
             pairs[old.zone.removeprefix("privatelink.")] = new.zone.removeprefix("privatelink.")
         # Longest first, so privatelink.api.azureml.ms is renamed as a zone, not as a suffix.
         self.suffixes = sorted(pairs.items(), key=lambda p: -len(p[0]))
-        self.region = region
-        self.goal_region = HOME_REGIONS[goal.name]
+        targets = REGIONS[goal.name]
+        if len(regions) > len(targets):
+            raise ValueError(
+                f"the scenario uses {len(regions)} regions ({', '.join(regions)}); netverify "
+                f"knows {len(targets)} of {goal.name.value}"
+            )
+        self.regions = dict(zip(regions, targets, strict=False))
 
     def walk(self, value: Any, key: str | None) -> Any:
         if isinstance(value, dict):
@@ -74,8 +101,8 @@ class _Renamer:
         if isinstance(value, list):
             return [self.walk(v, key) for v in value]
         if isinstance(value, str):
-            if key in _LOCATION_KEYS and value == self.region:
-                return self.goal_region
+            if key in _LOCATION_KEYS and value in self.regions:
+                return self.regions[value]
             return self.rename(value, relative=key == "name")
         return value
 
@@ -91,6 +118,4 @@ class _Renamer:
         return self._relabel(name) if relative and "." in name else name
 
     def _relabel(self, name: str) -> str:
-        return ".".join(
-            self.goal_region if label == self.region else label for label in name.split(".")
-        )
+        return ".".join(self.regions.get(label, label) for label in name.split("."))

@@ -196,6 +196,7 @@ def test_remediation_names_fill_every_ip_and_an_empty_group() -> None:
 
     assert record_names(name, private_zone()) == {
         "workspace_name": "mlw-test",
+        "subscription": "00000000-1111-2222-3333-444444444444",
         "resource_group": "rg-test",
         "zone_name": "privatelink.api.azureml.ms",
         "record_name": "ws.workspace.eastus",

@@ -87,7 +87,7 @@ def test_answers_outside_both_the_agent_and_the_spoke_endpoint_vnet_fail_in_full
         "privatedns_record_matches_endpoint) or peer the VNets."
     )
     assert finding.remediation.command == (
-        "az network private-dns record-set a show --resource-group RG-DNS --zone-name "
+        "az network private-dns record-set a show --subscription 00000000-1111-2222-3333-444444444444 --resource-group RG-DNS --zone-name "
         "privatelink.api.azureml.ms --name 'ws.workspace.eastus'"
     )
     assert {
@@ -106,7 +106,10 @@ def test_without_a_readable_zone_the_fix_names_the_workspace_group() -> None:
     )
 
     assert finding.remediation is not None
-    assert "--resource-group rg-test --zone-name" in (finding.remediation.command or "")
+    assert (
+        "--subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --zone-name"
+        in (finding.remediation.command or "")
+    )
 
 
 def test_public_answers_are_not_judged_for_address_space() -> None:

@@ -435,8 +435,7 @@ def test_two_unforwarded_zones_are_each_named_with_one_example_and_forwarded() -
         "server=/api.azureml.ms/168.63.129.16 server=/inference.ml.azure.com/168.63.129.16 "
         'Unbound: forward-zone: name: "api.azureml.ms" forward-addr: 168.63.129.16 '
         'forward-zone: name: "inference.ml.azure.com" forward-addr: 168.63.129.16 Windows DNS: '
-        "the PowerShell below. For compute instances either spelling of the zone "
-        "(instances.ml.azure.ms / instances.azureml.ms) works."
+        "the PowerShell below."
     )
     assert finding.remediation.command == (
         "Add-DnsServerConditionalForwarderZone -Name api.azureml.ms -MasterServers 168.63.129.16; "
@@ -851,8 +850,7 @@ def test_an_unforwarded_zone_and_a_dropped_answer_get_both_fixes() -> None:
 
     assert finding.remediation is not None
     assert finding.remediation.text.endswith(
-        "For compute instances either spelling of the zone (instances.ml.azure.ms / "
-        "instances.azureml.ms) works. Exempt notebooks.azure.net from the server's "
+        "Windows DNS: the PowerShell below. Exempt notebooks.azure.net from the server's "
         "DNS-rebinding protection (private addresses are these names' right answer); adding "
         'forwarders changes nothing. Unbound (pfSense/OPNsense): private-domain: "notebooks.azure.net"'
         "; dnsmasq: rebind-domain-ok=/notebooks.azure.net/; BIND: deny-answer-addresses { ... } "

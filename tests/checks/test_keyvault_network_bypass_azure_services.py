@@ -26,7 +26,7 @@ def test_deny_without_bypass_fails_with_the_update_command() -> None:
     assert dict(finding.evidence.expected) == {"bypass": "AzureServices"}
     assert (
         finding.remediation.command
-        == "az keyvault update --name kv-a --resource-group rg-test --bypass AzureServices"
+        == "az keyvault update --name kv-a --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --bypass AzureServices"
     )
 
 

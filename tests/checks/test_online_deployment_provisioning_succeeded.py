@@ -8,7 +8,7 @@ import pytest
 from netverify.checklib.catalog import load_checks
 from netverify.facts import ReadProblem
 from netverify.model import Status
-from netverify.testing import deployment, endpoint, facts, failed, workspace
+from netverify.testing import SUBSCRIPTION, deployment, endpoint, facts, failed, workspace
 
 [check] = [
     c.module for c in load_checks() if c.meta.id == "online_deployment_provisioning_succeeded"
@@ -27,7 +27,8 @@ def test_deployment_that_failed_fails_with_get_logs(state: str) -> None:
     assert state in finding.message
     assert (
         "az ml online-deployment get-logs --endpoint-name ep-test --name blue "
-        "--resource-group rg-test --workspace-name mlw-test" == finding.remediation.command
+        "--subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --workspace-name mlw-test"
+        == finding.remediation.command
     )
 
 
@@ -117,3 +118,41 @@ def test_deployment_in_no_state_fails_saying_so() -> None:
         "not Succeeded."
     )
     assert finding.evidence.observed["provisioningState"] is None
+
+
+def test_get_logs_names_the_subscription_of_a_workspace_in_a_second_subscription() -> None:
+    """Two workspaces in two subscriptions, a failed deployment in each: each get-logs
+    command names its own workspace's subscription, not the CLI's current one."""
+    other = "99999999-8888-4777-8666-555555555555"
+    home_ep, away_ep = endpoint(), endpoint("ep-away", workspace_name="mlw-away")
+    away_ws = workspace("mlw-away")
+    away_ws = replace(away_ws, id=away_ws.id.replace(SUBSCRIPTION, other))
+    away_ep = replace(
+        away_ep,
+        id=away_ep.id.replace(SUBSCRIPTION, other),
+        workspace_id=away_ws.id,
+    )
+    findings = list(
+        check.evaluate(
+            facts(
+                [workspace(), away_ws],
+                endpoints=[home_ep, away_ep],
+                deployments=[
+                    deployment(of=home_ep, state="Failed"),
+                    deployment(of=away_ep, state="Failed"),
+                ],
+            )
+        )
+    )
+
+    assert [
+        (
+            "az ml online-deployment get-logs --endpoint-name ep-test --name blue --subscription "
+            f"{SUBSCRIPTION} --resource-group rg-test --workspace-name mlw-test"
+        ),
+        (
+            "az ml online-deployment get-logs --endpoint-name ep-away --name blue --subscription "
+            f"{other} --resource-group rg-test --workspace-name mlw-away"
+        ),
+    ] == [f.remediation.command for f in findings if f.remediation is not None]
+    assert [Status.FAIL, Status.FAIL] == [f.status for f in findings]

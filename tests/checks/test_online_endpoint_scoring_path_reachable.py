@@ -25,7 +25,7 @@ SCORING = "ep-test.eastus.inference.ml.azure.com"
 URL = f"https://{SCORING}/score"
 EP_ID = endpoint().id
 SHOW = (
-    "az ml online-endpoint show --name ep-test --resource-group rg-test --workspace-name "
+    "az ml online-endpoint show --name ep-test --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --workspace-name "
     "mlw-test --query traffic"
 )
 

@@ -79,7 +79,7 @@ def test_traffic_only_to_a_deployment_being_created_is_a_note() -> None:
 
 
 UPDATE = (
-    "az ml online-endpoint update --name ep-test --resource-group rg-test --workspace-name "
+    "az ml online-endpoint update --name ep-test --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --workspace-name "
     'mlw-test --traffic "{}=100"'
 )
 

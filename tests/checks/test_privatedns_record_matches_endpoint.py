@@ -68,7 +68,7 @@ def test_only_the_stale_ip_is_removed_beside_a_valid_one() -> None:
     assert "10.0.9.9 belongs to no private endpoint of mlw-test" in finding.message
     assert finding.remediation is not None
     assert finding.remediation.command == (
-        "az network private-dns record-set a remove-record --resource-group rg-test "
+        "az network private-dns record-set a remove-record --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test "
         "--zone-name privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' "
         "--ipv4-address 10.0.9.9"
     )
@@ -100,14 +100,14 @@ def test_ip_of_the_resources_other_endpoint_is_not_stale() -> None:
     assert finding.remediation is not None
     assert "remove-record" not in (finding.remediation.command or "")
     assert finding.remediation.command == (
-        "az network private-dns record-set a add-record --resource-group rg-test "
+        "az network private-dns record-set a add-record --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test "
         "--zone-name privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' "
         "--ipv4-address 10.0.1.5"
     )
 
 
 ADD_OR_REMOVE = (
-    "az network private-dns record-set a {}-record --resource-group rg-test --zone-name "
+    "az network private-dns record-set a {}-record --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --zone-name "
     "privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' --ipv4-address {}"
 )
 

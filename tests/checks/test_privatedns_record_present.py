@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from netverify.facts import EndpointAddresses, PrivateEndpoint, Read, ReadProblem
-from netverify.model import Status
+from netverify.model import Finding, Status
 from netverify.testing import (
     API_NAME,
     ENDPOINT_ID,
+    SUBSCRIPTION,
     VNET_ID,
     ZONE_ID,
     arm_id,
@@ -93,7 +94,7 @@ def test_a_missing_record_of_two_ips_adds_both_and_names_only_the_named() -> Non
         "(workspace API of mlw-test) cannot resolve to its private endpoint."
     )
     add = (
-        "az network private-dns record-set a add-record --resource-group rg-test --zone-name "
+        "az network private-dns record-set a add-record --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --zone-name "
         "privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' --ipv4-address {}"
     )
     assert f"{add.format('10.0.1.5')} && {add.format('10.0.1.6')}" == (finding.remediation.command)
@@ -144,7 +145,7 @@ def test_a_zone_group_that_names_another_zone_is_the_fix(
         "ws.workspace.eastus there (or add the record by hand)."
     )
     assert finding.remediation.command == (
-        "az network private-endpoint dns-zone-group add --resource-group rg-test --endpoint-name "
+        "az network private-endpoint dns-zone-group add --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --endpoint-name "
         f"pe-mlw-test --name {group} --zone-name privatelink-api-azureml-ms --private-dns-zone "
         f"{ZONE_ID}"
     )
@@ -164,3 +165,45 @@ def test_no_readable_zone_is_skipped_naming_the_zone() -> None:
         finding.evidence,
     )
     assert "No readable zone privatelink.api.azureml.ms to look in." == finding.message
+
+
+def test_hub_and_spoke_the_zone_group_command_names_the_endpoints_subscription() -> None:
+    """The zones live in a central subscription, the private endpoint in the spoke's: the
+    zone-group command names the endpoint's subscription (the CLI's may be either), the zone
+    by its full id; the record command, the zone's subscription and group."""
+    central = "99999999-8888-4777-8666-555555555555"
+    zone_id = ZONE_ID.replace(SUBSCRIPTION, central).replace("rg-test", "rg-dns")
+    spoke_pe = ENDPOINT_ID.replace("rg-test", "rg-spoke")
+    name = expected_name(
+        zone_ids=(zone_id,), endpoints=[EndpointAddresses(spoke_pe, ("10.0.1.5",), VNET_ID)]
+    )
+
+    def record_finding(group_zone: str) -> Finding:
+        """The finding when the spoke endpoint's zone group names ``group_zone``."""
+        group = _pe(spoke_pe, (group_zone,), ("default",))
+        return only_finding(
+            CHECK_ID,
+            dns_facts(
+                healthy_answers(),
+                names=[name],
+                zones=[private_zone({}, zone_id=zone_id)],
+                private_endpoints=[Read(spoke_pe, value=group)],
+            ),
+        )
+
+    finding = record_finding(OTHER_ZONE)
+
+    assert Status.FAIL is finding.status and finding.remediation is not None
+    assert finding.remediation.command == (
+        f"az network private-endpoint dns-zone-group add --subscription {SUBSCRIPTION} "
+        "--resource-group rg-spoke --endpoint-name pe-mlw-test --name default --zone-name "
+        f"privatelink-api-azureml-ms --private-dns-zone {zone_id}"
+    )
+    # The endpoint's zone group names the central zone: the record is added there.
+    added = record_finding(zone_id)
+    assert added.remediation is not None
+    assert added.remediation.command == (
+        f"az network private-dns record-set a add-record --subscription {central} "
+        "--resource-group rg-dns --zone-name privatelink.api.azureml.ms --record-set-name "
+        "'ws.workspace.eastus' --ipv4-address 10.0.1.5"
+    )

@@ -42,7 +42,7 @@ def test_zone_missing_from_zone_group() -> None:
     assert "recreate" not in finding.remediation.text
     assert finding.remediation is not None
     assert (
-        "az network private-dns zone create --resource-group rg-test --name privatelink.api.azureml.ms"
+        "az network private-dns zone create --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test --name privatelink.api.azureml.ms"
         == finding.remediation.command
     )
 

@@ -10,6 +10,7 @@ from netverify.facts import Facts, PrivateDnsZone, Resolver, ResolverKind, Virtu
 from netverify.model import Status
 from netverify.testing import (
     RESOLVERS,
+    SUBSCRIPTION,
     VNET_ID,
     ZONE_ID,
     arm_id,
@@ -204,3 +205,26 @@ def test_the_agents_own_link_passes_with_its_message() -> None:
     finding = only_finding(CHECK_ID, dns_facts(healthy_answers()))
 
     assert finding.message == "Zone privatelink.api.azureml.ms is linked to the agent's VNet."
+
+
+def test_a_zone_in_a_central_subscription_is_linked_there() -> None:
+    """The zone lives in a central DNS subscription, the agent's VNet in the spoke's: the link
+    is created in the zone's subscription and group (the CLI's current one may be the spoke's),
+    the VNet named by its full id."""
+    central = "99999999-8888-4777-8666-555555555555"
+    zone_id = ZONE_ID.replace(SUBSCRIPTION, central).replace("rg-test", "rg-dns")
+    facts = dns_facts(
+        healthy_answers(),
+        names=[expected_name(zone_ids=(zone_id,))],
+        zones=[private_zone(linked=(), zone_id=zone_id)],
+    )
+
+    finding = only_finding(CHECK_ID, facts)
+
+    assert (Status.FAIL, zone_id) == (finding.status, finding.resource_id)
+    assert finding.remediation is not None
+    assert finding.remediation.command == (
+        f"az network private-dns link vnet create --subscription {central} --resource-group "
+        "rg-dns --zone-name privatelink.api.azureml.ms --name link-vnet-hub --virtual-network "
+        f"{VNET_ID} --registration-enabled false"
+    )

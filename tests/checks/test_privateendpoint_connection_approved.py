@@ -181,7 +181,7 @@ def test_disconnected_connection_fails_asking_for_a_new_endpoint() -> None:
     assert "cannot be approved" in finding.remediation.text
     assert (
         f"az network private-endpoint delete --ids {pe_id} && az network private-endpoint "
-        f"create --name pe-mlw-test --resource-group {GROUP} --subnet {SUBNET} "
+        f"create --name pe-mlw-test --subscription {pe_id.split('/')[2]} --resource-group {GROUP} --subnet {SUBNET} "
         f"--private-connection-resource-id {ws.id} --group-id amlworkspace "
         "--connection-name pe-mlw-test"
     ) == finding.remediation.command
@@ -617,7 +617,7 @@ def test_a_timeout_connection_fails_and_asks_for_a_new_endpoint() -> None:
     )
     assert finding.remediation.command == (
         f"az network private-endpoint delete --ids {pe_id} && az network private-endpoint "
-        f"create --name pe-mlw-test --resource-group {GROUP} --subnet <subnet-id> "
+        f"create --name pe-mlw-test --subscription {pe_id.split('/')[2]} --resource-group {GROUP} --subnet <subnet-id> "
         f"--private-connection-resource-id {ws.id} --group-id <group-id> "
         "--connection-name pe-mlw-test"
     )
@@ -644,7 +644,7 @@ def test_a_disconnected_connection_naming_no_endpoint_leaves_placeholders() -> N
     )
     assert finding.remediation.command == (
         "az network private-endpoint delete --ids  && az network private-endpoint create "
-        "--name (none) --resource-group <resource-group> --subnet <subnet-id> "
+        "--name (none) --subscription <subscription> --resource-group <resource-group> --subnet <subnet-id> "
         f"--private-connection-resource-id {ws.id} --group-id <group-id> "
         "--connection-name (none)"
     )

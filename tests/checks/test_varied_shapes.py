@@ -267,7 +267,7 @@ def test_a_record_with_a_right_and_a_stale_ip_removes_only_the_stale_one() -> No
 
     assert Status.FAIL is finding.status
     assert (
-        "az network private-dns record-set a remove-record --resource-group rg-test "
+        "az network private-dns record-set a remove-record --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test "
         "--zone-name privatelink.api.azureml.ms --record-set-name 'ws.workspace.eastus' "
         "--ipv4-address 10.0.1.99"
     ) == finding.remediation.command

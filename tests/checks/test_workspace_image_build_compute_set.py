@@ -22,7 +22,7 @@ def test_private_registry_without_build_compute_fails(public: str, default_actio
     assert finding.status == Status.FAIL
     assert "failed to communicate with the workspace's container registry" in finding.message
     assert (
-        "az ml workspace update --name mlw-test --resource-group rg-test "
+        "az ml workspace update --name mlw-test --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test "
         "--image-build-compute <compute-cluster-name>" == finding.remediation.command
     )
 

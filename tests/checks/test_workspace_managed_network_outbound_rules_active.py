@@ -88,7 +88,7 @@ def test_missing_blob_rule_fails_naming_the_cut_dependency_and_the_set_command()
         == missing.evidence
     )
     assert (
-        "az ml workspace outbound-rule set --workspace-name mlw-test --resource-group rg-test "
+        "az ml workspace outbound-rule set --workspace-name mlw-test --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test "
         f"--rule pe-sttest-blob --type private_endpoint --service-resource-id {STORAGE} "
         "--subresource-target blob"
     ) == missing.remediation.command

@@ -16,7 +16,7 @@ def test_inactive_managed_network_with_deployments_fails() -> None:
     assert finding.status == Status.FAIL
     assert "Inactive" in finding.message
     assert (
-        "az ml workspace provision-network --name mlw-test --resource-group rg-test"
+        "az ml workspace provision-network --name mlw-test --subscription 00000000-1111-2222-3333-444444444444 --resource-group rg-test"
         == finding.remediation.command
     )
 
