@@ -216,7 +216,7 @@ def test_copy_button_puts_the_command_on_the_clipboard(page: Page, browser: Brow
     )
     assert [
         False,
-        "az keyvault update --name kv-broken --resource-group rg-ml-prod --bypass AzureServices",
+        "az keyvault update --name kv-broken --subscription 6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11 --resource-group rg-ml-prod --bypass AzureServices",
     ] == command
 
     page.click("#kv-copy")
@@ -237,7 +237,7 @@ def test_without_javascript_the_content_is_there_and_no_dead_button(
     )
     text = html["outerHTML"]
     assert (
-        "az keyvault update --name kv-broken --resource-group rg-ml-prod --bypass AzureServices"
+        "az keyvault update --name kv-broken --subscription 6d3b1a52-8f1e-4c3a-9a7e-2b5c8d9e0f11 --resource-group rg-ml-prod --bypass AzureServices"
         in text
     )
     buttons = re.findall(r"<button[^>]*>", text)

@@ -139,19 +139,34 @@ def _remediation(state: ConnectionState, endpoint: PrivateEndpoint | None) -> Re
             "(re-create its connection), then approve that request. " + approve.text,
             approve.command,
         )
-    # Disconnected (or Timeout): nothing to approve; only a new request connects again.
-    groups = endpoint.group_ids if endpoint is not None else ()
-    group = groups[0] if groups else "<group-id>"
-    subnet = endpoint.subnet_id if endpoint is not None and endpoint.subnet_id else "<subnet-id>"
+    # Disconnected (or Timeout): nothing to approve; only a new request connects again. The
+    # command deletes the endpoint first, so it is given only when everything the re-create
+    # needs was read: a placeholder would leave the delete done and the create refused.
     name = names["endpoint_name"]
-    return Remediation(
+    text = (
         f"The connection of private endpoint {name} to {owner.kind} {owner.name} is "
         f"{state.status}: it cannot be approved. Re-create the private endpoint (same subnet "
-        "and group) so that it requests a new connection, and approve it if it waits.",
+        "and group) so that it requests a new connection, and approve it if it waits."
+    )
+    if not pe_id:
+        return Remediation(
+            f"{text} Neither side names the private endpoint: find it among the connections "
+            f"listed by `az network private-endpoint-connection list --id {owner.id}`."
+        )
+    groups = endpoint.group_ids if endpoint is not None else ()
+    subnet = endpoint.subnet_id if endpoint is not None else None
+    resource_group = resource_group_of(pe_id)
+    if not (groups and subnet and resource_group):
+        return Remediation(
+            f"{text} Its subnet, group or resource group is not known: see them with "
+            f"`az network private-endpoint show --ids {pe_id}` before re-creating it."
+        )
+    return Remediation(
+        text,
         f"az network private-endpoint delete --ids {pe_id} && az network private-endpoint create "
         f"--name {name} --subscription {cli_subscription(pe_id)} "
-        f"--resource-group {resource_group_of(pe_id) or '<resource-group>'} "
-        f"--subnet {subnet} --private-connection-resource-id {owner.id} --group-id {group} "
+        f"--resource-group {resource_group} "
+        f"--subnet {subnet} --private-connection-resource-id {owner.id} --group-id {groups[0]} "
         f"--connection-name {name}",
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -599,12 +600,16 @@ def test_a_linked_vault_that_is_gone_fails_and_one_unreadable_is_an_error() -> N
     ]
 
 
-def test_a_timeout_connection_fails_and_asks_for_a_new_endpoint() -> None:
+@pytest.mark.parametrize(
+    "unknown", [{"subnet_id": None}, {"group_ids": ()}, {"subnet_id": None, "group_ids": ()}]
+)
+def test_a_timeout_connection_fails_and_asks_for_a_new_endpoint(unknown: dict[str, Any]) -> None:
     """A state the guide does not describe (Timeout): Private Link does not carry it; like
-    Disconnected it cannot be approved. The endpoint's subnet unknown, the command says so."""
-    world, ws = one_workspace("Timeout")
+    Disconnected it cannot be approved. The endpoint's subnet or group unknown, no command
+    deletes it: the text says how to read them first."""
+    world, _ = one_workspace("Timeout")
     [pe] = [r.value for r in world.dns.private_endpoints.values()]
-    pe = dataclasses.replace(pe, subnet_id=None, group_ids=())
+    pe = dataclasses.replace(pe, **unknown)
     world = with_endpoints(world, [pe])
 
     [finding] = check_findings(CHECK_ID, world)
@@ -615,11 +620,14 @@ def test_a_timeout_connection_fails_and_asks_for_a_new_endpoint() -> None:
         "Approved: Private Link does not carry it, so Private Link drops the traffic to "
         "10.0.1.5, 10.0.1.6."
     )
-    assert finding.remediation.command == (
-        f"az network private-endpoint delete --ids {pe_id} && az network private-endpoint "
-        f"create --name pe-mlw-test --subscription {pe_id.split('/')[2]} --resource-group {GROUP} --subnet <subnet-id> "
-        f"--private-connection-resource-id {ws.id} --group-id <group-id> "
-        "--connection-name pe-mlw-test"
+    # The command would delete first and then fail on a placeholder: none is given.
+    assert finding.remediation.command is None
+    assert finding.remediation.text == (
+        "The connection of private endpoint pe-mlw-test to workspace mlw-test is Timeout: it "
+        "cannot be approved. Re-create the private endpoint (same subnet and group) so that it "
+        "requests a new connection, and approve it if it waits. Its subnet, group or resource "
+        "group is not known: see them with "
+        f"`az network private-endpoint show --ids {pe_id}` before re-creating it."
     )
 
 
@@ -639,15 +647,14 @@ def test_a_disconnected_connection_naming_no_endpoint_leaves_placeholders() -> N
         "not Approved: the owner removed it; the private endpoint is left without a "
         "connection, so Private Link drops the traffic to its IPs."
     )
-    assert finding.remediation.text.startswith(
-        "The connection of private endpoint (none) to workspace mlw-test is Disconnected"
+    assert finding.remediation.text == (
+        "The connection of private endpoint (none) to workspace mlw-test is Disconnected: it "
+        "cannot be approved. Re-create the private endpoint (same subnet and group) so that it "
+        "requests a new connection, and approve it if it waits. Neither side names the private "
+        "endpoint: find it among the connections listed by "
+        f"`az network private-endpoint-connection list --id {ws.id}`."
     )
-    assert finding.remediation.command == (
-        "az network private-endpoint delete --ids  && az network private-endpoint create "
-        "--name (none) --subscription <subscription> --resource-group <resource-group> --subnet <subnet-id> "
-        f"--private-connection-resource-id {ws.id} --group-id <group-id> "
-        "--connection-name (none)"
-    )
+    assert finding.remediation.command is None
     assert frozenset() == finding.breaks
 
 
